@@ -1,0 +1,3 @@
+//! Analyses of fitted (or simulated) networks.
+
+pub mod spectral;

@@ -1,0 +1,46 @@
+//! Eigenvalues and spectral radius of weight matrices (faer's dense eigensolver, in f64).
+
+use crate::error::{Error, Result};
+use ndarray::Array2;
+
+/// Eigenvalues of the square matrix `w` (any layout; for `W[post, pre]` these are the eigenvalues
+/// of the linear recurrence `r ← W r`), as `(re, im)` pairs in no particular order.
+pub fn eigenvalues(w: &Array2<f32>) -> Result<Vec<(f64, f64)>> {
+    let (n, m) = w.dim();
+    if n != m {
+        return Err(Error::Invariant(format!(
+            "eigenvalues need a square matrix, got [{n}, {m}]"
+        )));
+    }
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    let a = faer::Mat::<f64>::from_fn(n, n, |i, j| w[[i, j]] as f64);
+    let ev = a
+        .eigenvalues()
+        .map_err(|e| Error::Invariant(format!("eigenvalue solver failed to converge: {e:?}")))?;
+    Ok(ev.iter().map(|z| (z.re, z.im)).collect())
+}
+
+/// Largest |eigenvalue| of `w`.
+pub fn spectral_radius(w: &Array2<f32>) -> Result<f64> {
+    Ok(eigenvalues(w)?
+        .iter()
+        .map(|(re, im)| re.hypot(*im))
+        .fold(0.0, f64::max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_has_unit_complex_eigenvalues() {
+        // [[0, -2], [2, 0]] has eigenvalues ±2i.
+        let w = ndarray::array![[0.0f32, -2.0], [2.0, 0.0]];
+        let mut ev = eigenvalues(&w).unwrap();
+        ev.sort_by(|a, b| a.1.total_cmp(&b.1));
+        assert!((ev[0].0).abs() < 1e-12 && (ev[0].1 + 2.0).abs() < 1e-12);
+        assert!((spectral_radius(&w).unwrap() - 2.0).abs() < 1e-12);
+    }
+}

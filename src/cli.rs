@@ -1,0 +1,78 @@
+//! Command-line interface (clap derive). The doc comments are the `--help` text.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Version string: crate version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("FITRNN_GIT_COMMIT"),
+    ")"
+);
+
+/// Fit Dale's-law recurrent networks to 2-photon calcium recordings, and report how the recorded
+/// areas and cell types interact.
+///
+/// Run the whole pipeline with `fitrnn --config configs/mouse_v1.yaml`. Exit codes: 0 success,
+/// 1 a run that failed while computing, 2 bad input (config, data or arguments).
+#[derive(Debug, Parser)]
+#[command(name = "fitrnn", version = VERSION, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Arguments of a pipeline run (also accepted without the `run` subcommand).
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// The run's YAML config (e.g. configs/mouse_v1.yaml); paths inside resolve relative to it.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override a config value, e.g. `--set training.lr=0.0005` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// fitrnn's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pipeline on a config (the default when only --config is given).
+    Run(RunArgs),
+    /// Validate a config and its data, or a recording file alone, and print a summary.
+    Check(CheckArgs),
+    /// Simulate a recording whose true connectivity is known (written with /ground_truth).
+    Simulate(SimulateArgs),
+}
+
+/// `fitrnn check`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["config", "data"])))]
+pub struct CheckArgs {
+    /// Check this run config and the recording it names (with its selection and sign map).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Check this recording file alone against the fitrnn-recording/1 contract, with the default
+    /// cell-type → E/I map.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Override a config value (with --config), e.g. `--set data.nan_policy=drop_frames`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// `fitrnn simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Simulator config (e.g. configs/simulate_mouse_v1.yaml).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// Where to write the recording (fitrnn-recording/1 HDF5 with /ground_truth).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+    /// Override a simulator config value, e.g. `--set seed=3` or `--set network.scale=0.5`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}

@@ -1,0 +1,137 @@
+//! `fitrnn check`: validate a config and its data, or a recording alone, and print a summary.
+
+use crate::cli::CheckArgs;
+use crate::config::Config;
+use crate::data::celltypes::default_sign_map;
+use crate::data::select::select_neurons;
+use crate::data::{read_recording, summary, ReadOptions, Recording};
+use crate::error::{Error, Result};
+use std::fmt::Write;
+
+/// Run `fitrnn check`.
+pub fn check(args: &CheckArgs) -> Result<String> {
+    match (&args.config, &args.data) {
+        (Some(cfg), _) => {
+            let config = Config::load(cfg, &args.set)?;
+            let (rec, text) = check_config(&config, cfg)?;
+            let _ = rec;
+            Ok(text)
+        }
+        (None, Some(data)) => check_data(data),
+        (None, None) => Err(Error::Unsupported {
+            problem: "give --config FILE or --data FILE".into(),
+            fix: "see `fitrnn check --help`".into(),
+        }),
+    }
+}
+
+/// Validate a recording alone with the default cell-type map.
+pub fn check_data(path: &std::path::Path) -> Result<String> {
+    let rec = read_recording(path, &ReadOptions::default())?;
+    let signs = default_sign_map();
+    if let Some(i) = (0..rec.n_neurons()).find(|&i| !signs.contains_key(&rec.neurons.cell_type[i]))
+    {
+        return Err(Error::data(
+            path,
+            "/neurons/cell_type",
+            format!(
+                "cell type `{}` (neuron {}) is not in the default E/I map",
+                rec.neurons.cell_type[i],
+                rec.neurons.id.label(i)
+            ),
+            format!(
+                "check it with a run config whose data.cell_types gives `{}: E` or `{}: I` (fitrnn check --config FILE)",
+                rec.neurons.cell_type[i], rec.neurons.cell_type[i]
+            ),
+        ));
+    }
+    let note = if rec.neurons.cell_type.iter().any(|t| t == "unknown") {
+        " (default map; cell type `unknown` counted as E)"
+    } else {
+        " (default map)"
+    };
+    let mut s = summary::render(&rec, &signs, note);
+    let _ = writeln!(
+        s,
+        "\nok: {} follows {}",
+        path.display(),
+        crate::data::SCHEMA
+    );
+    Ok(s)
+}
+
+/// Validate a loaded config against its recording: read with the NaN policy, apply the
+/// selection and sign map, check named inputs, windows and split. Returns the selected recording
+/// and the summary text.
+pub fn check_config(config: &Config, config_path: &std::path::Path) -> Result<(Recording, String)> {
+    let d = &config.data;
+    let rec = read_recording(
+        &d.path,
+        &ReadOptions {
+            nan_policy: d.nan_policy,
+        },
+    )?;
+    let rec = select_neurons(&rec, &d.select, &d.cell_types, config_path)?;
+    let names: Vec<String> = rec
+        .inputs
+        .as_ref()
+        .map(|i| i.names.clone())
+        .unwrap_or_default();
+    for name in &config.model.inputs {
+        if !names.contains(name) {
+            return Err(Error::config(
+                config_path,
+                "model.inputs",
+                format!(
+                    "input `{name}` is not in {} (it has: {})",
+                    d.path.display(),
+                    if names.is_empty() {
+                        "no /inputs".into()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+                crate::config::suggest(name, &names, "input"),
+            ));
+        }
+    }
+    if d.windows.length_s > rec.duration_s() {
+        return Err(Error::config(
+            config_path,
+            "data.windows.length_s",
+            format!(
+                "{} s is longer than the recording ({:.1} s)",
+                d.windows.length_s,
+                rec.duration_s()
+            ),
+            "use a shorter window",
+        ));
+    }
+    if d.split.by == crate::config::SplitBy::Trials && rec.trials.is_none() {
+        return Err(Error::config(
+            config_path,
+            "data.split.by",
+            format!("`trials` needs /trials, which {} lacks", d.path.display()),
+            "use `by: time`, or add a trial table to the recording",
+        ));
+    }
+    if let Some(t) = &config.constraints.mask.table {
+        crate::connectivity::ProbabilityTable::read(t)?
+            .with_pathways(&config.constraints.mask.inter_area)?;
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "config      {}", config_path.display());
+    let _ = writeln!(
+        s,
+        "output      {}",
+        config
+            .output
+            .dir
+            .as_deref()
+            .unwrap_or(std::path::Path::new("?"))
+            .display()
+    );
+    s.push_str(&summary::render(&rec, &d.cell_types, " (data.cell_types)"));
+    let _ = writeln!(s, "\nok: config and data are valid");
+    Ok((rec, s))
+}

@@ -1,0 +1,27 @@
+//! One module per subcommand; each takes parsed arguments and returns text for stdout.
+
+pub mod check;
+pub mod run;
+pub mod simulate;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Result};
+
+/// Dispatch a parsed command line. Returns what to print on stdout.
+pub fn dispatch(cli: Cli) -> Result<String> {
+    match cli.command {
+        Some(Command::Run(args)) => run::run(&args),
+        Some(Command::Check(args)) => check::check(&args),
+        Some(Command::Simulate(args)) => simulate::simulate(&args),
+        None => {
+            if cli.run.config.is_some() {
+                run::run(&cli.run)
+            } else {
+                Err(Error::Unsupported {
+                    problem: "nothing to do: give a config (fitrnn --config configs/mouse_v1.yaml) or a command".into(),
+                    fix: "see `fitrnn --help`".into(),
+                })
+            }
+        }
+    }
+}

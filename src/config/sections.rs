@@ -1,0 +1,501 @@
+//! The config's sections (`data`, `model`, `constraints`, `training`, `analysis`, `output`) and
+//! their value checks. Units are in the key names where they could be ambiguous (`_s`, `_ms`, `_hz`).
+
+use super::Config;
+use crate::data::celltypes::default_sign_map;
+use crate::data::{NanPolicy, SignMap};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// `data:` which recording, which neurons, normalisation, windows and the train/validation split.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// The recording (fitrnn-recording/1 HDF5), relative to the config file.
+    pub path: PathBuf,
+    /// Which neurons to keep (empty lists keep everything).
+    #[serde(default)]
+    pub select: Selection,
+    /// Cell type → `E` or `I`. Every kept neuron's cell type must appear here.
+    #[serde(default = "default_sign_map")]
+    pub cell_types: SignMap,
+    /// Per-neuron normalisation of the traces before fitting.
+    #[serde(default)]
+    pub normalisation: Normalisation,
+    /// Percentile used as each neuron's baseline by `normalisation: baseline`.
+    #[serde(default = "default_baseline_percentile")]
+    pub baseline_percentile: f64,
+    /// Resample the traces to this rate (Hz) before fitting; unset keeps the recorded rate.
+    #[serde(default)]
+    pub resample_hz: Option<f64>,
+    /// What to do with frames holding NaN or Inf.
+    #[serde(default)]
+    pub nan_policy: NanPolicy,
+    /// How the session is cut into training windows.
+    #[serde(default)]
+    pub windows: WindowsConfig,
+    /// Which data are held out for validation.
+    #[serde(default)]
+    pub split: SplitConfig,
+}
+
+fn default_baseline_percentile() -> f64 {
+    8.0
+}
+
+/// Neuron selection by metadata; each list keeps neurons whose value is listed (empty = all).
+/// The list order also sets the unit order (area → layer → cell type).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    /// Areas to keep, e.g. `[VISp, VISl]`.
+    #[serde(default)]
+    pub areas: Vec<String>,
+    /// Layers to keep, e.g. `[L2/3, L4, L5]`.
+    #[serde(default)]
+    pub layers: Vec<String>,
+    /// Cell types to keep, e.g. `[Slc17a7, Sst, Vip]`.
+    #[serde(default)]
+    pub cell_types: Vec<String>,
+}
+
+/// Per-neuron normalisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalisation {
+    /// Use the traces as recorded.
+    None,
+    /// Subtract each neuron's mean and divide by its standard deviation (training frames only).
+    #[default]
+    Zscore,
+    /// Subtract each neuron's `baseline_percentile` percentile (training frames only).
+    Baseline,
+}
+
+/// Training windows cut from the session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsConfig {
+    /// Window length in seconds (truncated BPTT length).
+    #[serde(default = "default_window_s")]
+    pub length_s: f64,
+    /// Step between window starts in seconds; defaults to the length (no overlap).
+    #[serde(default)]
+    pub stride_s: Option<f64>,
+}
+
+fn default_window_s() -> f64 {
+    10.0
+}
+
+impl Default for WindowsConfig {
+    fn default() -> Self {
+        Self {
+            length_s: default_window_s(),
+            stride_s: None,
+        }
+    }
+}
+
+/// How data are split between training and validation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitConfig {
+    /// `time`: contiguous held-out blocks; `trials`: whole held-out trials.
+    #[serde(default)]
+    pub by: SplitBy,
+    /// Fraction of the data held out for validation.
+    #[serde(default = "default_val_fraction")]
+    pub validation_fraction: f64,
+    /// Number of contiguous validation blocks (`by: time`), spread evenly over the session.
+    #[serde(default = "one")]
+    pub blocks: usize,
+}
+
+fn default_val_fraction() -> f64 {
+    0.2
+}
+fn one() -> usize {
+    1
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        Self {
+            by: SplitBy::Time,
+            validation_fraction: default_val_fraction(),
+            blocks: 1,
+        }
+    }
+}
+
+/// Split unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitBy {
+    /// Contiguous blocks of frames.
+    #[default]
+    Time,
+    /// Whole trials from `/trials`.
+    Trials,
+}
+
+/// `model:` the RNN (design §3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// One unit per recorded neuron, or per-population units fitted to population averages.
+    #[serde(default)]
+    pub mode: ModelMode,
+    /// Hidden (unrecorded) units added per cell type in every (area, layer) (`mode: neurons`).
+    #[serde(default)]
+    pub hidden_units: BTreeMap<String, usize>,
+    /// Units per population, by cell type (`mode: populations`).
+    #[serde(default)]
+    pub units_per_population: BTreeMap<String, usize>,
+    /// Time constant per cell type in ms; `default` applies to types not listed.
+    #[serde(default = "default_tau_ms")]
+    pub tau_ms: BTreeMap<String, f64>,
+    /// Nonlinearity φ.
+    #[serde(default)]
+    pub activation: Activation,
+    /// Measured inputs from the recording's `/inputs`, by name.
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    /// Learn a bias per unit.
+    #[serde(default = "yes")]
+    pub bias: bool,
+    /// Private noise standard deviation added to each unit's input during training.
+    #[serde(default)]
+    pub noise_std: f64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_tau_ms() -> BTreeMap<String, f64> {
+    BTreeMap::from([("default".to_string(), 100.0)])
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            mode: ModelMode::Neurons,
+            hidden_units: BTreeMap::new(),
+            units_per_population: BTreeMap::new(),
+            tau_ms: default_tau_ms(),
+            activation: Activation::Softplus,
+            inputs: vec![],
+            bias: true,
+            noise_std: 0.0,
+        }
+    }
+}
+
+/// Model mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelMode {
+    /// One unit per recorded neuron (+ hidden units).
+    #[default]
+    Neurons,
+    /// Population-averaged traces, several units per population.
+    Populations,
+}
+
+/// Nonlinearity φ(x).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// max(x, 0).
+    Relu,
+    /// tanh(x).
+    Tanh,
+    /// log(1 + eˣ).
+    #[default]
+    Softplus,
+    /// max(tanh(x), 0), Balwani et al.'s rectified tanh.
+    TanhRelu,
+}
+
+/// `constraints:` Dale's law, connectivity mask and initialisation (design §4).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintsConfig {
+    /// `projection` (Dale's backprop) or `none` (unconstrained baseline).
+    #[serde(default)]
+    pub dale: Dale,
+    /// Connectivity mask from a probability table.
+    #[serde(default)]
+    pub mask: MaskConfig,
+}
+
+/// How Dale's law is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dale {
+    /// Project wrong-signed weights to 0 after every step.
+    #[default]
+    Projection,
+    /// No sign constraint.
+    None,
+}
+
+/// Connectivity mask.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskConfig {
+    /// Probability table (tidy CSV), relative to the config file; unset = dense.
+    #[serde(default)]
+    pub table: Option<PathBuf>,
+    /// How the mask is realised from the probabilities.
+    #[serde(default)]
+    pub realisation: MaskRealisation,
+    /// Inter-area pathways: `{pre: VISp/L2/3/Slc17a7, post: VISl/L4/*, probability: 0.3}`.
+    #[serde(default)]
+    pub inter_area: Vec<Pathway>,
+}
+
+/// Realisation of a probability mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskRealisation {
+    /// Train dense, then keep weights with probability ∝ |w| per block.
+    #[default]
+    Topprob,
+    /// Draw each block at its probability before training.
+    Bernoulli,
+    /// Uniform pruning after dense training (baseline).
+    Random,
+    /// No mask.
+    Dense,
+}
+
+/// One inter-area pathway: populations matched by `area/layer/cell_type` patterns (`*` = any).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Pathway {
+    /// Presynaptic population pattern, e.g. `VISp/L2/3/Slc17a7`.
+    pub pre: String,
+    /// Postsynaptic population pattern, e.g. `VISl/L4/*`.
+    pub post: String,
+    /// Connection probability in [0, 1].
+    pub probability: f64,
+}
+
+/// `training:` phases, optimiser and schedule (design §5).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Epochs of the dense phase.
+    #[serde(default = "default_epochs")]
+    pub dense_epochs: usize,
+    /// Epochs of fine-tuning after pruning.
+    #[serde(default = "default_epochs")]
+    pub finetune_epochs: usize,
+    /// Optimiser.
+    #[serde(default)]
+    pub optimiser: Optimiser,
+    /// Learning rate.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Windows per batch.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Clip the global gradient norm to this value (unset = no clipping).
+    #[serde(default)]
+    pub grad_clip: Option<f64>,
+}
+
+fn default_epochs() -> usize {
+    50
+}
+fn default_lr() -> f64 {
+    1e-3
+}
+fn default_batch() -> usize {
+    16
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            dense_epochs: default_epochs(),
+            finetune_epochs: default_epochs(),
+            optimiser: Optimiser::Adam,
+            lr: default_lr(),
+            batch_size: default_batch(),
+            grad_clip: None,
+        }
+    }
+}
+
+/// Optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimiser {
+    /// Adam.
+    #[default]
+    Adam,
+    /// AdamW (decoupled weight decay).
+    Adamw,
+    /// SGD with momentum.
+    Sgd,
+    /// Exponentiated-gradient SGD (Cornford et al. 2024).
+    SgdEg,
+    /// Exponentiated-gradient AdamW (Cornford et al. 2024).
+    AdamwEg,
+}
+
+/// `analysis:` what to compute after the fit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// Block levels for interaction tables.
+    #[serde(default = "default_levels")]
+    pub levels: Vec<String>,
+}
+
+fn default_levels() -> Vec<String> {
+    vec!["population".into(), "area_layer".into(), "area".into()]
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        Self {
+            levels: default_levels(),
+        }
+    }
+}
+
+/// `output:` the run directory.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Run directory, relative to the config file; default `runs/<config name>` beside it.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Replace an existing run directory instead of refusing.
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// Value checks that serde cannot express.
+pub(super) fn validate(cfg: &Config, file: &Path) -> Result<()> {
+    let bad = |key: &str, problem: String, fix: &str| Err(Error::config(file, key, problem, fix));
+    let d = &cfg.data;
+    if !(0.0..=100.0).contains(&d.baseline_percentile) {
+        return bad(
+            "data.baseline_percentile",
+            format!("{} is not a percentile", d.baseline_percentile),
+            "use a value between 0 and 100 (e.g. 8)",
+        );
+    }
+    if let Some(r) = d.resample_hz {
+        if !(r.is_finite() && r > 0.0) {
+            return bad(
+                "data.resample_hz",
+                format!("{r} Hz is not a rate"),
+                "use a positive rate in Hz, or remove the key",
+            );
+        }
+    }
+    if !(d.windows.length_s.is_finite() && d.windows.length_s > 0.0) {
+        return bad(
+            "data.windows.length_s",
+            format!("{} s is not a window length", d.windows.length_s),
+            "use a positive number of seconds",
+        );
+    }
+    if let Some(s) = d.windows.stride_s {
+        if !(s.is_finite() && s > 0.0) {
+            return bad(
+                "data.windows.stride_s",
+                format!("{s} s is not a stride"),
+                "use a positive number of seconds",
+            );
+        }
+    }
+    let vf = d.split.validation_fraction;
+    if !(vf.is_finite() && (0.0..1.0).contains(&vf)) {
+        return bad(
+            "data.split.validation_fraction",
+            format!("{vf} is not a fraction in [0, 1)"),
+            "use e.g. 0.2 to hold out a fifth of the data",
+        );
+    }
+    if d.split.blocks == 0 {
+        return bad("data.split.blocks", "0 blocks".into(), "use at least 1");
+    }
+    for (t, tau) in &cfg.model.tau_ms {
+        if !(tau.is_finite() && *tau > 0.0) {
+            return bad(
+                &format!("model.tau_ms.{t}"),
+                format!("{tau} ms is not a time constant"),
+                "use a positive time in ms",
+            );
+        }
+    }
+    if cfg.model.noise_std < 0.0 || !cfg.model.noise_std.is_finite() {
+        return bad(
+            "model.noise_std",
+            format!("{}", cfg.model.noise_std),
+            "use a standard deviation ≥ 0",
+        );
+    }
+    for (i, p) in cfg.constraints.mask.inter_area.iter().enumerate() {
+        if !(0.0..=1.0).contains(&p.probability) {
+            return bad(
+                &format!("constraints.mask.inter_area[{i}].probability"),
+                format!("{} is not a probability", p.probability),
+                "use a value between 0 and 1",
+            );
+        }
+        for (k, pat) in [("pre", &p.pre), ("post", &p.post)] {
+            if pat.matches('/').count() < 2 {
+                return bad(
+                    &format!("constraints.mask.inter_area[{i}].{k}"),
+                    format!("`{pat}` is not an area/layer/cell_type pattern"),
+                    "write e.g. VISp/L2/3/Slc17a7 or VISl/L4/*",
+                );
+            }
+        }
+    }
+    let t = &cfg.training;
+    if !(t.lr.is_finite() && t.lr > 0.0) {
+        return bad(
+            "training.lr",
+            format!("{} is not a learning rate", t.lr),
+            "use a positive value such as 0.001",
+        );
+    }
+    if t.batch_size == 0 {
+        return bad(
+            "training.batch_size",
+            "0".into(),
+            "use at least 1 window per batch",
+        );
+    }
+    if let Some(c) = t.grad_clip {
+        if !(c.is_finite() && c > 0.0) {
+            return bad(
+                "training.grad_clip",
+                format!("{c}"),
+                "use a positive norm, or remove the key",
+            );
+        }
+    }
+    for l in &cfg.analysis.levels {
+        if !["population", "area_layer", "area"].contains(&l.as_str()) {
+            return bad(
+                "analysis.levels",
+                format!("unknown level `{l}`"),
+                &super::suggest(l, &default_levels(), "value"),
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! Small helpers over `hdf5` that turn every failure into an [`Error`] naming the file and path,
+//! and read strings in every flavour h5py writes (variable-length UTF-8 / ASCII, fixed-length).
+
+use crate::error::{Error, Result};
+use hdf5::types::{FixedAscii, FixedUnicode, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::{Dataset, Group, H5Type};
+use ndarray::{Array1, Array2};
+use std::path::Path;
+
+/// Longest fixed-length string fitrnn reads (bytes); longer labels are an error.
+const MAX_FIXED: usize = 256;
+
+/// A dataset at `name` in `group`, or a clear "missing dataset" error with `fix`.
+pub fn dataset(file: &Path, group: &Group, name: &str, fix: &str) -> Result<Dataset> {
+    if !group.link_exists(name) {
+        return Err(Error::data(
+            file,
+            join(group, name),
+            "required dataset is missing",
+            fix,
+        ));
+    }
+    group
+        .dataset(name)
+        .map_err(|_| Error::data(file, join(group, name), "is not a dataset", fix))
+}
+
+/// Full path of `name` inside `group`, for messages.
+pub fn join(group: &Group, name: &str) -> String {
+    let base = group.name();
+    if base == "/" {
+        format!("/{name}")
+    } else {
+        format!("{base}/{name}")
+    }
+}
+
+fn describe(ds: &Dataset) -> String {
+    match ds.dtype().and_then(|t| t.to_descriptor()) {
+        Ok(d) => type_name(&d),
+        Err(_) => "an unsupported type".into(),
+    }
+}
+
+fn type_name(d: &TypeDescriptor) -> String {
+    match d {
+        TypeDescriptor::Integer(s) => format!("int{}", *s as usize * 8),
+        TypeDescriptor::Unsigned(s) => format!("uint{}", *s as usize * 8),
+        TypeDescriptor::Float(s) => format!("float{}", *s as usize * 8),
+        TypeDescriptor::Boolean => "bool".into(),
+        TypeDescriptor::FixedAscii(n) => format!("fixed-length ASCII string ({n} bytes)"),
+        TypeDescriptor::FixedUnicode(n) => format!("fixed-length UTF-8 string ({n} bytes)"),
+        TypeDescriptor::VarLenAscii => "variable-length ASCII string".into(),
+        TypeDescriptor::VarLenUnicode => "variable-length UTF-8 string".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn check_rank(file: &Path, ds: &Dataset, want: usize, shape_doc: &str) -> Result<Vec<usize>> {
+    let shape = ds.shape();
+    if shape.len() != want {
+        return Err(Error::data(
+            file,
+            ds.name(),
+            format!("expected a {want}-D array {shape_doc}, found shape {shape:?}"),
+            format!("store it with shape {shape_doc}"),
+        ));
+    }
+    Ok(shape)
+}
+
+fn is_float(ds: &Dataset) -> bool {
+    matches!(
+        ds.dtype().and_then(|t| t.to_descriptor()),
+        Ok(TypeDescriptor::Float(_))
+    )
+}
+
+fn is_numeric(ds: &Dataset) -> bool {
+    matches!(
+        ds.dtype().and_then(|t| t.to_descriptor()),
+        Ok(TypeDescriptor::Float(_) | TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_))
+    )
+}
+
+fn read_err<'a>(file: &'a Path, ds: &Dataset) -> impl Fn(hdf5::Error) -> Error + 'a {
+    let loc = ds.name();
+    move |e| Error::hdf5(file, loc.clone(), e)
+}
+
+/// A 2-D floating-point dataset (float32 or float64) read as f32, with rank and type checks.
+pub fn read_f32_2d(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Array2<f32>> {
+    check_rank(file, ds, 2, shape_doc)?;
+    if !is_float(ds) {
+        return Err(Error::data(
+            file,
+            ds.name(),
+            format!("expected float32 or float64, found {}", describe(ds)),
+            "store the values as floating point (numpy float32 or float64)",
+        ));
+    }
+    ds.read_2d::<f32>().map_err(read_err(file, ds))
+}
+
+/// A 1-D numeric dataset read as f64, with rank and type checks.
+pub fn read_f64_1d(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Vec<f64>> {
+    check_rank(file, ds, 1, shape_doc)?;
+    if !is_numeric(ds) {
+        return Err(Error::data(
+            file,
+            ds.name(),
+            format!("expected numbers, found {}", describe(ds)),
+            "store the values as float64",
+        ));
+    }
+    Ok(ds
+        .read_1d::<f64>()
+        .map_err(read_err(file, ds))?
+        .into_raw_vec_and_offset()
+        .0)
+}
+
+/// A 1-D integer dataset read as i64, or `None` when it holds something else.
+pub fn read_i64_1d(file: &Path, ds: &Dataset) -> Result<Option<Vec<i64>>> {
+    match ds.dtype().and_then(|t| t.to_descriptor()) {
+        Ok(TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)) => {
+            check_rank(file, ds, 1, "[n]")?;
+            let v: Array1<i64> = ds.read_1d().map_err(read_err(file, ds))?;
+            Ok(Some(v.into_raw_vec_and_offset().0))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A 1-D string dataset in any flavour h5py writes, trimmed of padding.
+pub fn read_strings(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Vec<String>> {
+    check_rank(file, ds, 1, shape_doc)?;
+    let desc = ds.dtype().and_then(|t| t.to_descriptor());
+    let e = read_err(file, ds);
+    let out: Vec<String> = match desc {
+        Ok(TypeDescriptor::VarLenUnicode) => strings_of(ds.read_raw::<VarLenUnicode>(), &e)?,
+        Ok(TypeDescriptor::VarLenAscii) => strings_of(ds.read_raw::<VarLenAscii>(), &e)?,
+        Ok(TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n)) if n > MAX_FIXED => {
+            return Err(Error::data(
+                file,
+                ds.name(),
+                format!("fixed-length strings of {n} bytes are longer than the {MAX_FIXED} fitrnn reads"),
+                "store labels as variable-length strings (h5py's default for Python str)",
+            ))
+        }
+        Ok(TypeDescriptor::FixedAscii(_)) => strings_of(ds.read_raw::<FixedAscii<MAX_FIXED>>(), &e)?,
+        Ok(TypeDescriptor::FixedUnicode(_)) => {
+            strings_of(ds.read_raw::<FixedUnicode<MAX_FIXED>>(), &e)?
+        }
+        _ => {
+            return Err(Error::data(
+                file,
+                ds.name(),
+                format!("expected strings, found {}", describe(ds)),
+                "store labels as strings (a list of Python str written with h5py)",
+            ))
+        }
+    };
+    Ok(out
+        .into_iter()
+        .map(|s| s.trim_end_matches('\0').trim().to_string())
+        .collect())
+}
+
+fn strings_of<T: H5Type + AsStr>(
+    r: hdf5::Result<Vec<T>>,
+    e: &impl Fn(hdf5::Error) -> Error,
+) -> Result<Vec<String>> {
+    Ok(r.map_err(e)?
+        .iter()
+        .map(|s| s.as_text().to_string())
+        .collect())
+}
+
+/// Common view of hdf5's string types.
+trait AsStr {
+    fn as_text(&self) -> &str;
+}
+impl AsStr for VarLenUnicode {
+    fn as_text(&self) -> &str {
+        self.as_str()
+    }
+}
+impl AsStr for VarLenAscii {
+    fn as_text(&self) -> &str {
+        self.as_str()
+    }
+}
+impl<const N: usize> AsStr for FixedAscii<N> {
+    fn as_text(&self) -> &str {
+        self.as_str()
+    }
+}
+impl<const N: usize> AsStr for FixedUnicode<N> {
+    fn as_text(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// A string attribute (any flavour) or `None` when absent.
+pub fn string_attr(file: &Path, loc: &hdf5::Location, name: &str) -> Result<Option<String>> {
+    if !loc
+        .attr_names()
+        .unwrap_or_default()
+        .iter()
+        .any(|n| n == name)
+    {
+        return Ok(None);
+    }
+    let a = loc
+        .attr(name)
+        .map_err(|e| Error::hdf5(file, format!("attribute {name}"), e))?;
+    let desc = a.dtype().and_then(|t| t.to_descriptor());
+    let ae = |e: hdf5::Error| Error::hdf5(file, format!("attribute {name}"), e);
+    let s = match desc {
+        Ok(TypeDescriptor::VarLenUnicode) => {
+            a.read_scalar::<VarLenUnicode>().map_err(ae)?.to_string()
+        }
+        Ok(TypeDescriptor::VarLenAscii) => a.read_scalar::<VarLenAscii>().map_err(ae)?.to_string(),
+        Ok(TypeDescriptor::FixedAscii(_)) => a
+            .read_scalar::<FixedAscii<MAX_FIXED>>()
+            .map_err(ae)?
+            .to_string(),
+        Ok(TypeDescriptor::FixedUnicode(_)) => a
+            .read_scalar::<FixedUnicode<MAX_FIXED>>()
+            .map_err(ae)?
+            .to_string(),
+        _ => {
+            return Err(Error::data(
+                file,
+                format!("{} attribute {name}", loc.name()),
+                "expected a string attribute",
+                "",
+            ))
+        }
+    };
+    Ok(Some(s.trim_end_matches('\0').trim().to_string()))
+}
+
+/// A numeric scalar attribute read as f64, or `None` when absent.
+pub fn f64_attr(file: &Path, loc: &hdf5::Location, name: &str) -> Result<Option<f64>> {
+    if !loc
+        .attr_names()
+        .unwrap_or_default()
+        .iter()
+        .any(|n| n == name)
+    {
+        return Ok(None);
+    }
+    let a = loc
+        .attr(name)
+        .map_err(|e| Error::hdf5(file, format!("attribute {name}"), e))?;
+    match a.read_scalar::<f64>() {
+        Ok(v) => Ok(Some(v)),
+        Err(_) => Err(Error::data(
+            file,
+            format!("{} attribute {name}", loc.name()),
+            "expected a number",
+            format!("write it as a float, e.g. f.attrs['{name}'] = 30.0"),
+        )),
+    }
+}

@@ -1,0 +1,42 @@
+//! # fitrnn
+//!
+//! Fit biologically constrained recurrent neural networks to 2-photon calcium recordings and
+//! report how the recorded areas and cell types interact.
+//!
+//! The pipeline, one plain value handed to the next stage:
+//! 1. [`config::Config`]: the YAML config, validated, overrides applied, paths resolved.
+//! 2. [`data::Recording`]: traces `[n_frames, n_neurons]` (time × neurons, seconds, Hz) with
+//!    per-neuron area / layer / cell type, read from the `fitrnn-recording/1` HDF5 contract.
+//! 3. [`data::select`]: the neurons a fit uses, in unit order area → layer → cell type → id.
+//! 4. [`connectivity`]: connection probabilities between populations, for masks and simulation.
+//! 5. [`simulate`]: ground-truth recordings with known connectivity.
+//!
+//! ## The one convention: `W[post, pre]`
+//! Every weight matrix is indexed `W[post, pre]`: row = receiving unit, column = sending unit, so
+//! the recurrence is `r_next = W · r`. Dale's law is a property of the sender, so the sign lives on
+//! the column: `sign[j] · W[i, j] ≥ 0` for every `i`.
+
+pub mod analysis;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod connectivity;
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod simulate;
+
+pub use error::{Error, Result};
+
+/// Exit code for bad input (config, data, arguments).
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for a run that failed while computing.
+pub const EXIT_FAILED: u8 = 1;
+
+/// The exit code for an error: bad input → 2, failures while computing → 1.
+pub fn exit_code(err: &Error) -> u8 {
+    match err {
+        Error::Invariant(_) => EXIT_FAILED,
+        _ => EXIT_BAD_INPUT,
+    }
+}

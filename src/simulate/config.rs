@@ -1,0 +1,337 @@
+//! `configs/simulate_*.yaml`: the ground-truth network, its drive and how it is imaged.
+
+use crate::config::Pathway;
+use crate::data::SignMap;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A complete simulator configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    /// Seed for every random draw; the same seed writes the same file on any machine.
+    #[serde(default)]
+    pub seed: u64,
+    /// The simulated circuit.
+    pub network: NetworkSpec,
+    /// Visual-Behavior-like stimulus and running.
+    #[serde(default)]
+    pub stimulus: StimulusSpec,
+    /// Rates → dF/F.
+    #[serde(default)]
+    pub observation: ObservationSpec,
+}
+
+/// The simulated circuit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Areas, in unit order.
+    pub areas: Vec<String>,
+    /// Layers, in unit order.
+    pub layers: Vec<String>,
+    /// Cell type → `E` / `I`, in unit order.
+    pub cell_types: SignMap,
+    /// Unit order of cell types (defaults to the order of `population_sizes`' first area).
+    #[serde(default)]
+    pub cell_type_order: Vec<String>,
+    /// Units per layer for each area and cell type, before `scale` (Allen VB median neurons per plane).
+    pub population_sizes: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Multiplies every population size (rounded, at least 1).
+    #[serde(default = "one_f")]
+    pub scale: f64,
+    /// Fraction of each population that is recorded; the rest stay unobserved.
+    #[serde(default = "one_f")]
+    pub recorded_fraction: f64,
+    /// Within-area probability table (tidy or Balwani format), relative to the config file.
+    pub connectivity: PathBuf,
+    /// Inter-area pathways.
+    #[serde(default)]
+    pub inter_area: Vec<Pathway>,
+    /// log-normal magnitudes: mean and sd of log|w| before scaling.
+    #[serde(default)]
+    pub weights: WeightSpec,
+    /// The recurrent matrix is scaled to this spectral radius (< 1: stable linear dynamics).
+    #[serde(default = "default_rho")]
+    pub spectral_radius: f64,
+    /// Rate time constant per cell type, ms.
+    pub tau_ms: BTreeMap<String, f64>,
+    /// Constant drive per cell type (sets spontaneous rates).
+    #[serde(default)]
+    pub baseline_drive: BTreeMap<String, f64>,
+    /// Private noise: standard deviation of the white noise on each unit's input (rate units · √s).
+    #[serde(default = "default_private_noise")]
+    pub private_noise: f64,
+    /// Input weights: `input name → [{post: pattern, weight: w}]`.
+    #[serde(default)]
+    pub input_targets: BTreeMap<String, Vec<InputTarget>>,
+}
+
+fn one_f() -> f64 {
+    1.0
+}
+fn default_rho() -> f64 {
+    0.8
+}
+fn default_private_noise() -> f64 {
+    0.3
+}
+
+/// Log-normal weight magnitudes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightSpec {
+    /// Mean of log|w|.
+    #[serde(default)]
+    pub log_mean: f64,
+    /// Standard deviation of log|w|.
+    #[serde(default = "default_log_std")]
+    pub log_std: f64,
+    /// Multiplier on inhibitory magnitudes (inhibitory synapses are stronger and fewer).
+    #[serde(default = "default_inh_gain")]
+    pub inhibitory_gain: f64,
+}
+
+fn default_log_std() -> f64 {
+    0.6
+}
+fn default_inh_gain() -> f64 {
+    3.0
+}
+
+impl Default for WeightSpec {
+    fn default() -> Self {
+        Self {
+            log_mean: 0.0,
+            log_std: default_log_std(),
+            inhibitory_gain: default_inh_gain(),
+        }
+    }
+}
+
+/// One target of an input channel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputTarget {
+    /// Population pattern, e.g. `VISp/L4/*`.
+    pub post: String,
+    /// Mean weight onto each unit of the matched populations.
+    pub weight: f64,
+}
+
+/// Visual Behavior change-detection stimulus.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StimulusSpec {
+    /// Length of the session, s.
+    pub duration_s: f64,
+    /// Image flash duration, s.
+    pub flash_on_s: f64,
+    /// Grey screen between flashes, s.
+    pub flash_off_s: f64,
+    /// Number of distinct images.
+    pub n_images: usize,
+    /// Flashes between image changes: drawn uniformly from [min, max].
+    pub change_every_flashes: [usize; 2],
+    /// Probability that a non-change flash is omitted.
+    pub omission_probability: f64,
+    /// Mean running speed, cm/s.
+    pub running_mean_cm_s: f64,
+    /// Standard deviation of running speed, cm/s.
+    pub running_std_cm_s: f64,
+    /// Correlation time of running speed, s.
+    pub running_timescale_s: f64,
+}
+
+impl Default for StimulusSpec {
+    fn default() -> Self {
+        Self {
+            duration_s: 300.0,
+            flash_on_s: 0.25,
+            flash_off_s: 0.5,
+            n_images: 8,
+            change_every_flashes: [4, 11],
+            omission_probability: 0.05,
+            running_mean_cm_s: 10.0,
+            running_std_cm_s: 8.0,
+            running_timescale_s: 5.0,
+        }
+    }
+}
+
+/// Rates → dF/F through a GCaMP-like kernel, sampled at the imaging rate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservationSpec {
+    /// Imaging rate, Hz (Visual Behavior multiscope ≈ 11 Hz).
+    pub frame_rate_hz: f64,
+    /// Simulation step, ms (rounded so a frame holds a whole number of steps).
+    pub sim_dt_ms: f64,
+    /// Indicator rise time constant, ms.
+    pub rise_ms: f64,
+    /// Indicator decay time constant per cell type, ms.
+    pub decay_ms: BTreeMap<String, f64>,
+    /// dF/F per unit rate (each neuron's gain is this times a log-normal factor with sd 0.2).
+    pub amplitude: f64,
+    /// Standard deviation of additive Gaussian noise on dF/F.
+    pub noise_std: f64,
+}
+
+impl Default for ObservationSpec {
+    fn default() -> Self {
+        Self {
+            frame_rate_hz: 11.0,
+            sim_dt_ms: 10.0,
+            rise_ms: 50.0,
+            decay_ms: BTreeMap::from([("default".into(), 500.0)]),
+            amplitude: 0.5,
+            noise_std: 0.05,
+        }
+    }
+}
+
+/// Look up a per-cell-type value with a `default` entry as fallback.
+pub fn per_type(map: &BTreeMap<String, f64>, cell_type: &str) -> Option<f64> {
+    map.get(cell_type).or_else(|| map.get("default")).copied()
+}
+
+impl SimConfig {
+    /// Load, apply overrides and check a simulator config; resolves the connectivity path.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<SimConfig> {
+        let mut c: SimConfig =
+            crate::config::load_yaml(path, overrides, &["network.connectivity"])?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if c.network.connectivity.is_relative() {
+            c.network.connectivity =
+                crate::config::normalise_path(&base.join(&c.network.connectivity));
+        }
+        c.validate(path)?;
+        Ok(c)
+    }
+
+    fn validate(&self, file: &Path) -> Result<()> {
+        let bad = |k: &str, p: String, fix: &str| Err(Error::config(file, k, p, fix));
+        let n = &self.network;
+        if n.areas.is_empty() || n.layers.is_empty() || n.cell_types.is_empty() {
+            return bad(
+                "network",
+                "areas, layers and cell_types must be non-empty".into(),
+                "list at least one of each",
+            );
+        }
+        for a in &n.areas {
+            let Some(sizes) = n.population_sizes.get(a) else {
+                return bad(
+                    "network.population_sizes",
+                    format!("no sizes for area `{a}`"),
+                    "add a mapping cell type → units per layer for it",
+                );
+            };
+            for t in n.cell_types.keys() {
+                if !sizes.contains_key(t) {
+                    return bad(
+                        &format!("network.population_sizes.{a}"),
+                        format!("no size for cell type `{t}`"),
+                        "add it (0 leaves the population out)",
+                    );
+                }
+            }
+        }
+        for t in n.cell_types.keys() {
+            if per_type(&n.tau_ms, t).is_none() {
+                return bad(
+                    "network.tau_ms",
+                    format!("no time constant for `{t}`"),
+                    "add it or a `default` entry",
+                );
+            }
+            if per_type(&self.observation.decay_ms, t).is_none() {
+                return bad(
+                    "observation.decay_ms",
+                    format!("no decay for `{t}`"),
+                    "add it or a `default` entry",
+                );
+            }
+        }
+        if !(n.scale > 0.0 && n.scale.is_finite()) {
+            return bad(
+                "network.scale",
+                format!("{}", n.scale),
+                "use a positive factor",
+            );
+        }
+        if !(0.0..=1.0).contains(&n.recorded_fraction) || n.recorded_fraction == 0.0 {
+            return bad(
+                "network.recorded_fraction",
+                format!("{}", n.recorded_fraction),
+                "use a fraction in (0, 1]",
+            );
+        }
+        if !(n.spectral_radius > 0.0 && n.spectral_radius.is_finite()) {
+            return bad(
+                "network.spectral_radius",
+                format!("{}", n.spectral_radius),
+                "use a positive number (< 1 keeps the network stable)",
+            );
+        }
+        let s = &self.stimulus;
+        if s.duration_s <= 0.0 || s.flash_on_s <= 0.0 || s.flash_off_s < 0.0 {
+            return bad(
+                "stimulus",
+                "durations must be positive".into(),
+                "check duration_s, flash_on_s, flash_off_s",
+            );
+        }
+        let [lo, hi] = s.change_every_flashes;
+        if lo == 0 || hi < lo {
+            return bad(
+                "stimulus.change_every_flashes",
+                format!("[{lo}, {hi}]"),
+                "use [min, max] with 1 ≤ min ≤ max",
+            );
+        }
+        if !(0.0..1.0).contains(&s.omission_probability) {
+            return bad(
+                "stimulus.omission_probability",
+                format!("{}", s.omission_probability),
+                "use a probability in [0, 1)",
+            );
+        }
+        let o = &self.observation;
+        if o.frame_rate_hz <= 0.0 || o.sim_dt_ms <= 0.0 || o.rise_ms <= 0.0 || o.noise_std < 0.0 {
+            return bad(
+                "observation",
+                "rates, steps and time constants must be positive".into(),
+                "check frame_rate_hz, sim_dt_ms, rise_ms, noise_std",
+            );
+        }
+        for (name, targets) in &n.input_targets {
+            if !crate::simulate::stimulus::INPUT_NAMES.contains(&name.as_str()) {
+                return bad(
+                    "network.input_targets",
+                    format!("unknown input `{name}`"),
+                    &crate::config::suggest(
+                        name,
+                        &crate::simulate::stimulus::INPUT_NAMES
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect::<Vec<_>>(),
+                        "input",
+                    ),
+                );
+            }
+            for t in targets {
+                if crate::connectivity::Pattern::parse(&t.post).is_none() {
+                    return bad(
+                        &format!("network.input_targets.{name}"),
+                        format!("`{}` is not a population pattern", t.post),
+                        "write e.g. VISp/L4/*",
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,246 @@
+//! `fitrnn simulate`: recordings with a known answer.
+//!
+//! A Dale's-law rate network of (area, layer, cell type) populations (connection probabilities from
+//! a table, log-normal magnitudes, inter-area feed-forward and feedback pathways) is driven by a
+//! Visual-Behavior-like stimulus, running speed and private noise:
+//! `τ dx/dt = −x + W r + W_in u + b + noise`, `r = max(x, 0)`, integrated with Euler steps of
+//! `sim_dt_ms`. Rates are imaged through a GCaMP-like kernel (rise `rise_ms`, decay per cell type),
+//! averaged within each frame, scaled by a per-neuron gain and corrupted by Gaussian noise. The file
+//! carries the full ground truth (`/ground_truth`), including units left unrecorded.
+
+pub mod config;
+pub mod network;
+pub mod stimulus;
+
+pub use config::SimConfig;
+pub use network::{build_network, Network};
+
+use crate::connectivity::ProbabilityTable;
+use crate::data::{GroundTruth, Inputs, NeuronIds, NeuronTable, Recording, Trials};
+use crate::error::Result;
+use config::per_type;
+use ndarray::Array2;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, LogNormal, Normal, StandardNormal};
+use stimulus::INPUT_NAMES;
+
+/// What the simulation produced besides the recording, for the command's report.
+#[derive(Debug, Clone)]
+pub struct SimReport {
+    /// Simulated units.
+    pub n_units: usize,
+    /// Recorded units (columns of `/traces`).
+    pub n_recorded: usize,
+    /// Spectral radius of the true `W[post, pre]`.
+    pub spectral_radius: f64,
+    /// Mean rate of excitatory and inhibitory units (rate units).
+    pub mean_rate_e: f64,
+    /// Mean rate of inhibitory units.
+    pub mean_rate_i: f64,
+    /// Fraction of units whose rate was positive at least 10 % of the time.
+    pub fraction_active: f64,
+    /// Fraction of nonzero entries of `W`.
+    pub density: f64,
+}
+
+/// Simulate the recording described by `cfg`. Deterministic for `cfg.seed`.
+pub fn simulate(cfg: &SimConfig) -> Result<(Recording, SimReport)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let table = ProbabilityTable::read(&cfg.network.connectivity)?
+        .with_pathways(&cfg.network.inter_area)?;
+    let net = build_network(cfg, &table, &mut rng)?;
+    let nu = net.units.len();
+
+    let obs = &cfg.observation;
+    let frame_s = 1.0 / obs.frame_rate_hz;
+    let substeps = ((frame_s * 1000.0 / obs.sim_dt_ms).round() as usize).max(1);
+    let dt_s = frame_s / substeps as f64;
+    let n_frames = (cfg.stimulus.duration_s * obs.frame_rate_hz).floor() as usize;
+    let session = stimulus::draw_session(&cfg.stimulus, n_frames * substeps, dt_s, &mut rng);
+
+    let alpha: Vec<f32> = net
+        .tau_ms
+        .iter()
+        .map(|t| (dt_s * 1000.0 / *t as f64) as f32)
+        .collect();
+    let noise_scale: Vec<f32> = alpha
+        .iter()
+        .map(|a| (cfg.network.private_noise * (2.0 * *a as f64).sqrt()) as f32)
+        .collect();
+    let a_rise = (dt_s * 1000.0 / obs.rise_ms) as f32;
+    let a_decay: Vec<f32> = net
+        .units
+        .iter()
+        .map(|u| (dt_s * 1000.0 / per_type(&obs.decay_ms, &u.cell_type).unwrap_or(500.0)) as f32)
+        .collect();
+    let (run_mean, run_std) = (
+        cfg.stimulus.running_mean_cm_s as f32,
+        cfg.stimulus.running_std_cm_s.max(1e-6) as f32,
+    );
+
+    let mut x = vec![0f32; nu];
+    let mut r = vec![0f32; nu];
+    let mut drive = vec![0f32; nu];
+    let (mut c_rise, mut c_decay) = (vec![0f32; nu], vec![0f32; nu]);
+    let mut calcium = Array2::<f32>::zeros((n_frames, nu));
+    let mut inputs = Array2::<f32>::zeros((n_frames, INPUT_NAMES.len()));
+    let (mut rate_sum, mut active_steps) = (vec![0f64; nu], vec![0u32; nu]);
+    // Warm-up of 2 s without recording, so the file does not start in a transient.
+    let warmup = (2.0 / dt_s) as usize;
+    for step in 0..warmup + n_frames * substeps {
+        let rec_step = step.checked_sub(warmup);
+        let u = rec_step
+            .map(|s| session.inputs[s])
+            .unwrap_or([0.0, 0.0, 0.0, run_mean]);
+        let u_net = [u[0], u[1], u[2], (u[3] - run_mean) / run_std];
+        for (i, d) in drive.iter_mut().enumerate() {
+            let mut acc = net.bias[i];
+            for (w, rj) in net.w_rec.row(i).iter().zip(&r) {
+                acc += w * rj;
+            }
+            for (k, uk) in u_net.iter().enumerate() {
+                acc += net.w_in[[i, k]] * uk;
+            }
+            *d = acc;
+        }
+        for i in 0..nu {
+            let xi: f32 = StandardNormal.sample(&mut rng);
+            x[i] += alpha[i] * (drive[i] - x[i]) + noise_scale[i] * xi;
+            r[i] = x[i].max(0.0);
+            c_rise[i] += a_rise * (r[i] - c_rise[i]);
+            c_decay[i] += a_decay[i] * (c_rise[i] - c_decay[i]);
+        }
+        if let Some(s) = rec_step {
+            let f = s / substeps;
+            let inv = 1.0 / substeps as f32;
+            for i in 0..nu {
+                calcium[[f, i]] += c_decay[i] * inv;
+                rate_sum[i] += r[i] as f64;
+                active_steps[i] += (r[i] > 0.0) as u32;
+            }
+            for k in 0..INPUT_NAMES.len() {
+                inputs[[f, k]] += u[k] * inv;
+            }
+        }
+    }
+
+    // Which units are recorded: a random subset of each population.
+    let mut recorded = vec![false; nu];
+    let mut start = 0;
+    while start < nu {
+        let end = (start..nu)
+            .find(|&k| net.units[k] != net.units[start])
+            .unwrap_or(nu);
+        let mut members: Vec<usize> = (start..end).collect();
+        members.shuffle(&mut rng);
+        let k = ((members.len() as f64 * cfg.network.recorded_fraction).round() as usize).max(1);
+        for &m in &members[..k.min(members.len())] {
+            recorded[m] = true;
+        }
+        start = end;
+    }
+    let rec_units: Vec<usize> = (0..nu).filter(|&i| recorded[i]).collect();
+    let gain_dist = LogNormal::new(0.0, 0.2).expect("valid");
+    let noise = Normal::new(0.0, obs.noise_std as f32).expect("noise_std validated ≥ 0");
+    let mut traces = Array2::<f32>::zeros((n_frames, rec_units.len()));
+    for (col, &i) in rec_units.iter().enumerate() {
+        let gain = (obs.amplitude * gain_dist.sample(&mut rng)) as f32;
+        for f in 0..n_frames {
+            traces[[f, col]] = gain * calcium[[f, i]] + noise.sample(&mut rng);
+        }
+    }
+    let depth_of = |layer: &str| match layer {
+        "L2/3" => 175.0,
+        "L4" => 300.0,
+        "L5" => 425.0,
+        _ => 0.0,
+    };
+    let neurons = NeuronTable {
+        id: NeuronIds::Int(rec_units.iter().map(|&i| i as i64).collect()),
+        area: rec_units
+            .iter()
+            .map(|&i| net.units[i].area.clone())
+            .collect(),
+        layer: rec_units
+            .iter()
+            .map(|&i| net.units[i].layer.clone())
+            .collect(),
+        cell_type: rec_units
+            .iter()
+            .map(|&i| net.units[i].cell_type.clone())
+            .collect(),
+        depth_um: Some(
+            rec_units
+                .iter()
+                .map(|&i| depth_of(&net.units[i].layer) + rng.random_range(-40.0..40.0))
+                .collect(),
+        ),
+    };
+    let period = cfg.stimulus.flash_on_s + cfg.stimulus.flash_off_s;
+    let end_s = n_frames as f64 * frame_s;
+    let flashes: Vec<_> = session
+        .flashes
+        .iter()
+        .filter(|f| f.onset_s + period <= end_s)
+        .collect();
+    let trials = Trials {
+        start_s: flashes.iter().map(|f| f.onset_s).collect(),
+        stop_s: flashes.iter().map(|f| f.onset_s + period).collect(),
+        condition: flashes
+            .iter()
+            .map(|f| f.kind.condition().to_string())
+            .collect(),
+    };
+    let mut recorded_index = vec![-1i64; nu];
+    for (col, &i) in rec_units.iter().enumerate() {
+        recorded_index[i] = col as i64;
+    }
+    let steps = (n_frames * substeps) as f64;
+    let mean_of = |want: crate::data::Sign| {
+        let v: Vec<f64> = (0..nu)
+            .filter(|&i| net.signs[i] == want)
+            .map(|i| rate_sum[i] / steps)
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let report = SimReport {
+        n_units: nu,
+        n_recorded: rec_units.len(),
+        spectral_radius: net.spectral_radius,
+        mean_rate_e: mean_of(crate::data::Sign::E),
+        mean_rate_i: mean_of(crate::data::Sign::I),
+        fraction_active: active_steps
+            .iter()
+            .filter(|&&a| a as f64 >= 0.1 * steps)
+            .count() as f64
+            / nu as f64,
+        density: net.w_rec.iter().filter(|w| **w != 0.0).count() as f64 / (nu * nu) as f64,
+    };
+    let recording = Recording {
+        path: Default::default(),
+        traces,
+        kind: "dff".into(),
+        timestamps_s: (0..n_frames).map(|f| f as f64 * frame_s).collect(),
+        frame_rate_hz: obs.frame_rate_hz,
+        neurons,
+        inputs: Some(Inputs {
+            names: INPUT_NAMES.iter().map(|s| s.to_string()).collect(),
+            values: inputs,
+        }),
+        trials: Some(trials),
+        ground_truth: Some(GroundTruth {
+            w_rec: net.w_rec.clone(),
+            w_in: net.w_in.clone(),
+            tau_ms: net.tau_ms.clone(),
+            area: net.units.iter().map(|u| u.area.clone()).collect(),
+            layer: net.units.iter().map(|u| u.layer.clone()).collect(),
+            cell_type: net.units.iter().map(|u| u.cell_type.clone()).collect(),
+            recorded_index,
+            spectral_radius: net.spectral_radius,
+        }),
+        dropped_frames: vec![],
+    };
+    Ok((recording, report))
+}
