@@ -151,7 +151,7 @@ pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
                     path,
                     "/",
                     "not an HDF5 file (no HDF5 signature)",
-                    "give a .h5 file in the fitrnn-recording/1 layout (data/README.md) or an NWB 2 file",
+                    "give a .h5 file in the fitrnn-recording/1 layout (data/README.md)",
                 ));
             }
         }
@@ -566,7 +566,11 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
         let loc = loc.to_string();
         move |e: hdf5::Error| Error::hdf5(path, loc.clone(), e)
     };
-    let f = hdf5::File::create(path).map_err(h("/"))?;
+    // No object modification times, so the same recording always gives the same bytes.
+    let f = hdf5::File::with_options()
+        .with_fcpl(|p| p.obj_track_times(false))
+        .create(path)
+        .map_err(h("/"))?;
     put_str_attr(&f, "schema", SCHEMA).map_err(h("/"))?;
     f.new_attr::<f64>()
         .create("frame_rate_hz")
@@ -588,7 +592,7 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
         .create("timestamps")
         .map_err(h("/timestamps"))?;
 
-    let g = f.create_group("neurons").map_err(h("/neurons"))?;
+    let g = new_group(&f, "neurons").map_err(h("/neurons"))?;
     match &rec.neurons.id {
         NeuronIds::Int(v) => g
             .new_dataset_builder()
@@ -609,7 +613,7 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
     }
 
     if let Some(inp) = &rec.inputs {
-        let g = f.create_group("inputs").map_err(h("/inputs"))?;
+        let g = new_group(&f, "inputs").map_err(h("/inputs"))?;
         g.new_dataset_builder()
             .chunk((nf.min(1024), inp.values.ncols().max(1)))
             .deflate(4)
@@ -619,7 +623,7 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
         put_strings(&g, "names", &inp.names).map_err(h("/inputs/names"))?;
     }
     if let Some(tr) = &rec.trials {
-        let g = f.create_group("trials").map_err(h("/trials"))?;
+        let g = new_group(&f, "trials").map_err(h("/trials"))?;
         g.new_dataset_builder()
             .with_data(&tr.start_s)
             .create("start_time")
@@ -631,7 +635,7 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
         put_strings(&g, "condition", &tr.condition).map_err(h("/trials/condition"))?;
     }
     if let Some(gt) = &rec.ground_truth {
-        let g = f.create_group("ground_truth").map_err(h("/ground_truth"))?;
+        let g = new_group(&f, "ground_truth").map_err(h("/ground_truth"))?;
         let n = gt.w_rec.nrows();
         g.new_dataset_builder()
             .chunk((n.clamp(1, 256), n.clamp(1, 256)))
@@ -663,6 +667,10 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
     }
     f.flush().map_err(h("/"))?;
     Ok(())
+}
+
+fn new_group(f: &hdf5::File, name: &str) -> hdf5::Result<hdf5::Group> {
+    f.create_group_builder().obj_track_times(false).create(name)
 }
 
 fn vlen(s: &str) -> VarLenUnicode {

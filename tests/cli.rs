@@ -1,0 +1,405 @@
+//! The binary, as a user meets it: every malformed input ends with exit code 2 and one clear
+//! message naming the file, the place in it and the fix, never a panic.
+
+mod common;
+
+use clap::CommandFactory;
+use common::{fitrnn, fixture, write};
+use predicates::prelude::*;
+use predicates::str::contains;
+
+#[test]
+fn cli_definition_is_consistent() {
+    fitrnn::cli::Cli::command().debug_assert();
+}
+
+#[test]
+fn version_names_the_commit() {
+    fitrnn()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(contains(env!("CARGO_PKG_VERSION")).and(contains("commit")));
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in [
+        vec!["--help"],
+        vec!["check", "--help"],
+        vec!["simulate", "--help"],
+        vec!["run", "--help"],
+    ] {
+        fitrnn()
+            .args(&cmd)
+            .assert()
+            .success()
+            .stdout(contains("Usage"));
+    }
+}
+
+#[test]
+fn check_accepts_h5py_files_written_from_the_readme() {
+    fitrnn()
+        .args(["check", "--data"])
+        .arg(fixture("recordings/valid_vlen_utf8_f32_gzip.h5"))
+        .assert()
+        .success()
+        .stdout(contains("ok:").and(contains("E/I")).and(contains("trials")));
+}
+
+/// Run `check --data` on a fixture and expect exit 2 with every fragment in stderr.
+fn bad_file(name: &str, fragments: &[&str]) {
+    let path = fixture(&format!("recordings/{name}"));
+    let out = fitrnn()
+        .args(["check", "--data"])
+        .arg(&path)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(name),
+        "{name}: message must name the file:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{name}: panic:\n{stderr}");
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "{name}: one line:\n{stderr}"
+    );
+    for f in fragments {
+        assert!(stderr.contains(f), "{name}: expected `{f}` in:\n{stderr}");
+    }
+}
+
+#[test]
+fn missing_traces() {
+    bad_file(
+        "bad_missing_traces.h5",
+        &["/traces", "required dataset is missing", "Fix:"],
+    );
+}
+
+#[test]
+fn traces_of_wrong_rank() {
+    bad_file(
+        "bad_traces_rank1.h5",
+        &["/traces", "2-D", "[n_frames, n_neurons]"],
+    );
+}
+
+#[test]
+fn traces_of_wrong_type() {
+    bad_file(
+        "bad_traces_dtype.h5",
+        &["/traces", "float32 or float64", "int16"],
+    );
+}
+
+#[test]
+fn neuron_table_shorter_than_traces() {
+    bad_file(
+        "bad_neuron_count.h5",
+        &["/neurons/cell_type", "rows but /traces has", "columns"],
+    );
+}
+
+#[test]
+fn timestamps_not_increasing() {
+    bad_file(
+        "bad_timestamps_not_increasing.h5",
+        &["/timestamps", "strictly increase", "frame 10"],
+    );
+}
+
+#[test]
+fn timestamps_of_wrong_length() {
+    bad_file(
+        "bad_timestamps_length.h5",
+        &["/timestamps", "entries but /traces has"],
+    );
+}
+
+#[test]
+fn nan_in_traces() {
+    bad_file(
+        "bad_nan_traces.h5",
+        &["/traces", "NaN", "frame 5", "nan_policy: drop_frames"],
+    );
+}
+
+#[test]
+fn cell_type_without_sign() {
+    bad_file("bad_unknown_cell_type.h5", &["Lamp5", "data.cell_types"]);
+}
+
+#[test]
+fn trial_outside_recording() {
+    bad_file(
+        "bad_trials_outside.h5",
+        &["/trials", "outside the recording"],
+    );
+}
+
+#[test]
+fn trial_that_stops_before_it_starts() {
+    bad_file(
+        "bad_trial_order.h5",
+        &["/trials/stop_time", "not after its start"],
+    );
+}
+
+#[test]
+fn unknown_schema_version() {
+    bad_file(
+        "bad_schema_version.h5",
+        &["schema", "fitrnn-recording/9", "fitrnn-recording/1"],
+    );
+}
+
+#[test]
+fn missing_schema() {
+    bad_file("bad_no_schema.h5", &["schema", "missing"]);
+}
+
+#[test]
+fn no_frame_times() {
+    bad_file("bad_no_time.h5", &["frame_rate_hz", "/timestamps"]);
+}
+
+#[test]
+fn inputs_with_too_few_frames() {
+    bad_file("bad_inputs_frames.h5", &["/inputs/values", "rows (frames)"]);
+}
+
+#[test]
+fn inputs_with_too_few_names() {
+    bad_file(
+        "bad_inputs_names.h5",
+        &["/inputs/names", "1 names", "2 columns"],
+    );
+}
+
+#[test]
+fn not_an_hdf5_file() {
+    bad_file("not_hdf5.h5", &["not an HDF5 file"]);
+}
+
+#[test]
+fn missing_file() {
+    fitrnn()
+        .args(["check", "--data", "no/such/file.h5"])
+        .assert()
+        .code(2)
+        .stderr(contains("no/such/file.h5").and(contains("No such file")));
+}
+
+/// A valid run config over the h5py fixture, in `dir`, with `extra` YAML appended to `data:`.
+fn config_over_fixture(dir: &std::path::Path, data_extra: &str, rest: &str) -> std::path::PathBuf {
+    let data = fixture("recordings/valid_vlen_utf8_f32_gzip.h5");
+    let text = format!(
+        "seed: 1\ndata:\n  path: {}\n  windows: {{length_s: 1.0}}\n{data_extra}{rest}",
+        data.display()
+    );
+    write(dir, "run.yaml", &text)
+}
+
+/// Run `check --config` and expect exit 2 with every fragment in stderr.
+fn bad_config(data_extra: &str, rest: &str, sets: &[&str], fragments: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_over_fixture(dir.path(), data_extra, rest);
+    let mut cmd = fitrnn();
+    cmd.args(["check", "--config"]).arg(&cfg);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let out = cmd.assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("run.yaml"),
+        "message must name the config:\n{stderr}"
+    );
+    for f in fragments {
+        assert!(stderr.contains(f), "expected `{f}` in:\n{stderr}");
+    }
+}
+
+#[test]
+fn valid_config_over_h5py_file_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_over_fixture(dir.path(), "", "");
+    fitrnn()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .success()
+        .stdout(contains("ok: config and data are valid"));
+}
+
+#[test]
+fn unknown_key_suggests_the_closest() {
+    bad_config(
+        "  nromalisation: zscore\n",
+        "",
+        &[],
+        &["data.nromalisation", "did you mean `normalisation`"],
+    );
+}
+
+#[test]
+fn unknown_top_level_section_suggests_the_closest() {
+    bad_config(
+        "",
+        "traning: {lr: 0.1}\n",
+        &[],
+        &["traning", "did you mean `training`"],
+    );
+}
+
+#[test]
+fn unknown_enum_value_suggests_the_closest() {
+    bad_config(
+        "  normalisation: zcore\n",
+        "",
+        &[],
+        &["data.normalisation", "did you mean `zscore`"],
+    );
+}
+
+#[test]
+fn override_with_unknown_key_is_rejected() {
+    bad_config(
+        "",
+        "",
+        &["training.lerning_rate=0.1"],
+        &["lerning_rate", "Valid keys here"],
+    );
+}
+
+#[test]
+fn cuda_without_the_feature_is_a_clear_error() {
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    bad_config(
+        "",
+        "",
+        &["device=cuda"],
+        &["device", "without CUDA support", "--features cuda"],
+    );
+}
+
+#[test]
+fn empty_selection_after_filtering() {
+    bad_config(
+        "  select: {areas: [VISp], cell_types: [Vip], layers: [L5]}\n",
+        "",
+        &[],
+        &["data.select", "no neuron"],
+    );
+}
+
+#[test]
+fn selection_naming_an_absent_area() {
+    bad_config(
+        "  select: {areas: [VISam]}\n",
+        "",
+        &[],
+        &["data.select.areas", "VISam", "does not occur"],
+    );
+}
+
+#[test]
+fn cell_type_missing_from_the_config_sign_map() {
+    bad_config(
+        "  cell_types: {Slc17a7: E, Sst: I}\n",
+        "",
+        &[],
+        &["data.cell_types", "has no sign"],
+    );
+}
+
+#[test]
+fn named_input_missing_from_the_file() {
+    bad_config(
+        "",
+        "model:\n  inputs: [reward]\n",
+        &[],
+        &["model.inputs", "reward", "image_flash"],
+    );
+}
+
+#[test]
+fn negative_learning_rate() {
+    bad_config(
+        "",
+        "training:\n  lr: -0.1\n",
+        &[],
+        &["training.lr", "not a learning rate"],
+    );
+}
+
+#[test]
+fn yaml_syntax_error_names_the_line() {
+    bad_config("  path2: [unclosed\n", "", &[], &["not valid YAML", "line"]);
+}
+
+#[test]
+fn missing_data_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "run.yaml", "seed: 1\n");
+    fitrnn()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(
+            contains("run.yaml")
+                .and(contains("data"))
+                .and(contains("required key is missing")),
+        );
+}
+
+#[test]
+fn split_by_trials_without_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("recordings/valid_fixed_ascii_f64.h5");
+    let cfg = write(
+        dir.path(),
+        "run.yaml",
+        &format!(
+            "data:\n  path: {}\n  windows: {{length_s: 0.5}}\n  split: {{by: trials}}\n",
+            data.display()
+        ),
+    );
+    fitrnn()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(contains("data.split.by").and(contains("/trials")));
+}
+
+#[test]
+fn paths_resolve_relative_to_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("configs");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(
+        fixture("recordings/valid_vlen_utf8_f32_gzip.h5"),
+        dir.path().join("rec.h5"),
+    )
+    .unwrap();
+    let cfg = write(
+        &sub,
+        "run.yaml",
+        "data:\n  path: ../rec.h5\n  windows: {length_s: 1.0}\n",
+    );
+    fitrnn()
+        .current_dir(std::env::temp_dir())
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .success()
+        .stdout(contains("rec.h5"));
+}

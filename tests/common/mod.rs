@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The repository root (where Cargo.toml is).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under tests/fixtures.
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("tests/fixtures").join(rel)
+}
+
+/// The built `fitrnn` binary as an assert_cmd command.
+pub fn fitrnn() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("fitrnn").expect("binary built")
+}
+
+/// Write `text` to `dir/name` and return the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write test file");
+    p
+}
+
+/// A small simulator config (few units, short session) pointing at the shipped table.
+pub fn small_sim_config(dir: &Path, duration_s: f64, scale: f64) -> PathBuf {
+    let base = std::fs::read_to_string(root().join("configs/simulate_mouse_v1.yaml")).unwrap();
+    let table = root().join("data/connectivity/mouse_v1_celltype.csv");
+    let text = base
+        .replace(
+            "../data/connectivity/mouse_v1_celltype.csv",
+            table.to_str().unwrap(),
+        )
+        .replace("duration_s: 360", &format!("duration_s: {duration_s}"))
+        .replace("scale: 0.25", &format!("scale: {scale}"));
+    write(dir, "sim.yaml", &text)
+}
