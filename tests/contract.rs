@@ -193,3 +193,31 @@ fn drop_frames_policy_removes_exactly_the_nan_frames() {
     assert!(rec.traces.iter().all(|v| v.is_finite()));
     assert_eq!(rec.timestamps_s.len(), rec.n_frames());
 }
+
+#[test]
+fn the_readme_example_is_the_committed_script_and_its_output_is_valid() {
+    let root = common::root();
+    let readme = std::fs::read_to_string(root.join("data/README.md")).unwrap();
+    let script = std::fs::read_to_string(root.join("data/examples/write_recording.py")).unwrap();
+    assert!(readme.contains(&script), "data/README.md must show data/examples/write_recording.py verbatim");
+    // tests/fixtures/recordings/readme_example.h5 is that script's output.
+    let rec = read_recording(&common::fixture("recordings/readme_example.h5"), &ReadOptions::default()).unwrap();
+    assert_eq!(rec.traces.dim(), (600, 5));
+    assert_eq!(rec.neurons.cell_type, ["Slc17a7", "Sst", "Vip", "Slc17a7", "Pvalb"]);
+    assert_eq!(rec.inputs.unwrap().names, ["running_speed"]);
+    assert!((rec.frame_rate_hz - 11.0).abs() < 1e-9);
+}
+
+#[test]
+fn shipped_allen_excerpt_has_the_documented_shape() {
+    let rec = read_recording(
+        &common::root().join("data/allen_vc2p_exp552195520_excerpt.h5"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(rec.traces.dim(), (6001, 74));
+    assert_eq!(rec.frame_rate_hz, 30.0);
+    assert!(rec.traces.iter().all(|v| v.is_finite()));
+    let max = rec.traces.iter().cloned().fold(f32::MIN, f32::max);
+    assert!((max - 4.14).abs() < 0.01, "dF/F peak {max} (source: 4.14)");
+}
