@@ -199,11 +199,21 @@ fn the_readme_example_is_the_committed_script_and_its_output_is_valid() {
     let root = common::root();
     let readme = std::fs::read_to_string(root.join("data/README.md")).unwrap();
     let script = std::fs::read_to_string(root.join("data/examples/write_recording.py")).unwrap();
-    assert!(readme.contains(&script), "data/README.md must show data/examples/write_recording.py verbatim");
+    assert!(
+        readme.contains(&script),
+        "data/README.md must show data/examples/write_recording.py verbatim"
+    );
     // tests/fixtures/recordings/readme_example.h5 is that script's output.
-    let rec = read_recording(&common::fixture("recordings/readme_example.h5"), &ReadOptions::default()).unwrap();
+    let rec = read_recording(
+        &common::fixture("recordings/readme_example.h5"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(rec.traces.dim(), (600, 5));
-    assert_eq!(rec.neurons.cell_type, ["Slc17a7", "Sst", "Vip", "Slc17a7", "Pvalb"]);
+    assert_eq!(
+        rec.neurons.cell_type,
+        ["Slc17a7", "Sst", "Vip", "Slc17a7", "Pvalb"]
+    );
     assert_eq!(rec.inputs.unwrap().names, ["running_speed"]);
     assert!((rec.frame_rate_hz - 11.0).abs() < 1e-9);
 }
