@@ -21,6 +21,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connectivity;
+pub mod constraints;
 pub mod data;
 pub mod device;
 pub mod error;
