@@ -25,6 +25,7 @@ pub mod constraints;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod progress;
 pub mod simulate;
 
 pub use error::{Error, Result};

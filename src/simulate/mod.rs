@@ -45,6 +45,11 @@ pub struct SimReport {
     pub density: f64,
 }
 
+/// Steps of the 2 s warm-up that precedes the recording.
+fn warmup_steps(dt_s: f64) -> usize {
+    (2.0 / dt_s) as usize
+}
+
 /// Simulate the recording described by `cfg`. Deterministic for `cfg.seed`.
 pub fn simulate(cfg: &SimConfig) -> Result<(Recording, SimReport)> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -80,6 +85,20 @@ pub fn simulate(cfg: &SimConfig) -> Result<(Recording, SimReport)> {
         cfg.stimulus.running_std_cm_s.max(1e-6) as f32,
     );
 
+    // W is sparse (a few % of entries): keep each row's nonzero (pre, weight) pairs.
+    let sparse_rows: Vec<Vec<(usize, f32)>> = net
+        .w_rec
+        .outer_iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .filter(|(_, w)| **w != 0.0)
+                .map(|(j, w)| (j, *w))
+                .collect()
+        })
+        .collect();
+    let total_steps = warmup_steps(dt_s) + n_frames * substeps;
+    let bar = crate::progress::bar(total_steps as u64, "simulating");
     let mut x = vec![0f32; nu];
     let mut r = vec![0f32; nu];
     let mut drive = vec![0f32; nu];
@@ -88,8 +107,11 @@ pub fn simulate(cfg: &SimConfig) -> Result<(Recording, SimReport)> {
     let mut inputs = Array2::<f32>::zeros((n_frames, INPUT_NAMES.len()));
     let (mut rate_sum, mut active_steps) = (vec![0f64; nu], vec![0u32; nu]);
     // Warm-up of 2 s without recording, so the file does not start in a transient.
-    let warmup = (2.0 / dt_s) as usize;
-    for step in 0..warmup + n_frames * substeps {
+    let warmup = warmup_steps(dt_s);
+    for step in 0..total_steps {
+        if step % 4096 == 0 {
+            bar.set_position(step as u64);
+        }
         let rec_step = step.checked_sub(warmup);
         let u = rec_step
             .map(|s| session.inputs[s])
@@ -97,8 +119,8 @@ pub fn simulate(cfg: &SimConfig) -> Result<(Recording, SimReport)> {
         let u_net = [u[0], u[1], u[2], (u[3] - run_mean) / run_std];
         for (i, d) in drive.iter_mut().enumerate() {
             let mut acc = net.bias[i];
-            for (w, rj) in net.w_rec.row(i).iter().zip(&r) {
-                acc += w * rj;
+            for &(j, w) in &sparse_rows[i] {
+                acc += w * r[j];
             }
             for (k, uk) in u_net.iter().enumerate() {
                 acc += net.w_in[[i, k]] * uk;
@@ -125,6 +147,8 @@ pub fn simulate(cfg: &SimConfig) -> Result<(Recording, SimReport)> {
             }
         }
     }
+
+    bar.finish_and_clear();
 
     // Which units are recorded: a random subset of each population.
     let mut recorded = vec![false; nu];
