@@ -23,6 +23,7 @@ pub mod config;
 pub mod connectivity;
 pub mod constraints;
 pub mod data;
+pub mod dataset;
 pub mod device;
 pub mod error;
 pub mod progress;

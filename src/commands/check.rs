@@ -119,6 +119,8 @@ pub fn check_config(config: &Config, config_path: &std::path::Path) -> Result<(R
         crate::connectivity::ProbabilityTable::read(t)?
             .with_pathways(&config.constraints.mask.inter_area)?;
     }
+    let ds = crate::dataset::Dataset::build(config, rec.clone(), config_path)?;
+    let n_train = ds.split.is_train.iter().filter(|&&t| t).count();
     let mut s = String::new();
     let _ = writeln!(s, "config      {}", config_path.display());
     let _ = writeln!(
@@ -132,6 +134,16 @@ pub fn check_config(config: &Config, config_path: &std::path::Path) -> Result<(R
             .display()
     );
     s.push_str(&summary::render(&rec, &d.cell_types, " (data.cell_types)"));
+    let win = ds.train_windows.first().map(|w| w.len).unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "split       {n_train} training frames in {} windows of {win} frames; {} validation frames in {} windows (by {}, normalisation {})",
+        ds.train_windows.len(),
+        rec.n_frames() - n_train,
+        ds.validation_windows.len(),
+        format!("{:?}", d.split.by).to_lowercase(),
+        format!("{:?}", d.normalisation).to_lowercase()
+    );
     let _ = writeln!(s, "\nok: config and data are valid");
     Ok((rec, s))
 }

@@ -1,0 +1,175 @@
+//! From a selected recording to what a fit consumes: resampled, normalised traces, model inputs,
+//! the training / validation split and the training windows (design §3.3).
+//!
+//! Normalisation statistics come from training frames only, so nothing about the validation data
+//! leaks into the fit. Windows never cross a split boundary or a gap left by dropped frames.
+
+mod split;
+
+pub use split::{FrameSplit, Window};
+
+use crate::config::{Config, Normalisation};
+use crate::data::select::neuron_signs;
+use crate::data::{Recording, Sign};
+use crate::error::{Error, Result};
+use ndarray::{Array2, Axis};
+use std::path::Path;
+
+/// Everything a fit needs from the data.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The selected (and possibly resampled) recording, in unit order.
+    pub recording: Recording,
+    /// Sign of each neuron, `[n_neurons]`.
+    pub signs: Vec<Sign>,
+    /// Normalised traces `[n_frames, n_neurons]`: `(raw − offset) / scale` per neuron.
+    pub y: Array2<f32>,
+    /// Model inputs `[n_frames, n_inputs]` in `input_names` order, z-scored on training frames.
+    pub u: Array2<f32>,
+    /// Names of the model inputs (the config's `model.inputs`).
+    pub input_names: Vec<String>,
+    /// Per neuron `(offset, scale)` with `y = (raw − offset) / scale`.
+    pub normalisation: Vec<(f32, f32)>,
+    /// Which frames train and which validate.
+    pub split: FrameSplit,
+    /// Training windows (frame ranges).
+    pub train_windows: Vec<Window>,
+    /// Validation windows (frame ranges).
+    pub validation_windows: Vec<Window>,
+}
+
+impl Dataset {
+    /// Build the dataset for `cfg` from `rec`, which must already be selected
+    /// ([`crate::data::select::select_neurons`]). `config_path` is named in errors.
+    pub fn build(cfg: &Config, rec: Recording, config_path: &Path) -> Result<Dataset> {
+        let d = &cfg.data;
+        let rec = match d.resample_hz {
+            Some(hz) => resample(&rec, hz),
+            None => rec,
+        };
+        let signs = neuron_signs(&rec, &d.cell_types);
+        let split = FrameSplit::new(&rec, &d.split, config_path)?;
+        let win = (d.windows.length_s * rec.frame_rate_hz).round().max(2.0) as usize;
+        let stride = d
+            .windows
+            .stride_s
+            .map(|s| (s * rec.frame_rate_hz).round().max(1.0) as usize)
+            .unwrap_or(win);
+        let train_windows = split.windows(&rec, true, win, stride);
+        let validation_windows = split.windows(&rec, false, win, win);
+        if train_windows.is_empty() {
+            return Err(Error::config(
+                config_path,
+                "data.windows.length_s",
+                format!(
+                    "no training window of {} s ({win} frames) fits between the validation blocks and gaps of {}",
+                    d.windows.length_s,
+                    rec.path.display()
+                ),
+                "use shorter windows or fewer validation blocks",
+            ));
+        }
+        let train_idx: Vec<usize> = (0..rec.n_frames()).filter(|&f| split.is_train[f]).collect();
+        let raw_train = rec.traces.select(Axis(0), &train_idx);
+        let normalisation: Vec<(f32, f32)> = raw_train
+            .axis_iter(Axis(1))
+            .map(|col| {
+                neuron_normalisation(
+                    col.as_slice_memory_order()
+                        .map(|s| s.to_vec())
+                        .unwrap_or_else(|| col.to_vec()),
+                    d.normalisation,
+                    d.baseline_percentile,
+                )
+            })
+            .collect();
+        let mut y = rec.traces.clone();
+        for (mut col, &(off, sc)) in y.axis_iter_mut(Axis(1)).zip(&normalisation) {
+            col.mapv_inplace(|v| (v - off) / sc);
+        }
+        let input_names = cfg.model.inputs.clone();
+        let mut u = Array2::<f32>::zeros((rec.n_frames(), input_names.len()));
+        if let Some(inp) = &rec.inputs {
+            for (k, name) in input_names.iter().enumerate() {
+                let Some(c) = inp.names.iter().position(|n| n == name) else {
+                    continue;
+                };
+                let col = inp.values.column(c);
+                let train: Vec<f32> = train_idx.iter().map(|&f| col[f]).collect();
+                let (off, sc) = neuron_normalisation(train, Normalisation::Zscore, 0.0);
+                for f in 0..rec.n_frames() {
+                    u[[f, k]] = (col[f] - off) / sc;
+                }
+            }
+        }
+        Ok(Dataset {
+            recording: rec,
+            signs,
+            y,
+            u,
+            input_names,
+            normalisation,
+            split,
+            train_windows,
+            validation_windows,
+        })
+    }
+}
+
+/// `(offset, scale)` for one neuron's training values.
+fn neuron_normalisation(mut v: Vec<f32>, how: Normalisation, percentile: f64) -> (f32, f32) {
+    let n = v.len().max(1) as f64;
+    match how {
+        Normalisation::None => (0.0, 1.0),
+        Normalisation::Zscore => {
+            let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+            let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+            let sd = var.sqrt();
+            // A constant neuron keeps scale 1 rather than dividing by zero.
+            (mean as f32, if sd > 1e-12 { sd as f32 } else { 1.0 })
+        }
+        Normalisation::Baseline => {
+            v.sort_by(|a, b| a.total_cmp(b));
+            let pos = (percentile / 100.0 * (v.len().saturating_sub(1)) as f64).round() as usize;
+            (v.get(pos).copied().unwrap_or(0.0), 1.0)
+        }
+    }
+}
+
+/// Linear interpolation of traces and inputs onto a regular clock at `hz`, from the first to the
+/// last timestamp. Trials keep their times (seconds).
+pub fn resample(rec: &Recording, hz: f64) -> Recording {
+    let t = &rec.timestamps_s;
+    let (t0, t1) = (t[0], t[t.len() - 1]);
+    let n_new = ((t1 - t0) * hz).floor() as usize + 1;
+    let new_t: Vec<f64> = (0..n_new).map(|k| t0 + k as f64 / hz).collect();
+    let interp = |a: &Array2<f32>| -> Array2<f32> {
+        let mut out = Array2::<f32>::zeros((n_new, a.ncols()));
+        let mut i = 0;
+        for (k, &tk) in new_t.iter().enumerate() {
+            while i + 2 < t.len() && t[i + 1] < tk {
+                i += 1;
+            }
+            let (ta, tb) = (t[i], t[(i + 1).min(t.len() - 1)]);
+            let w = if tb > ta {
+                ((tk - ta) / (tb - ta)).clamp(0.0, 1.0) as f32
+            } else {
+                0.0
+            };
+            for c in 0..a.ncols() {
+                let b = a[[(i + 1).min(t.len() - 1), c]];
+                out[[k, c]] = a[[i, c]] * (1.0 - w) + b * w;
+            }
+        }
+        out
+    };
+    let mut out = rec.clone();
+    out.traces = interp(&rec.traces);
+    if let Some(inp) = out.inputs.as_mut() {
+        inp.values = interp(&rec.inputs.as_ref().expect("cloned").values);
+    }
+    out.timestamps_s = new_t;
+    out.frame_rate_hz = hz;
+    out.dropped_frames = vec![];
+    out
+}

@@ -1,0 +1,180 @@
+//! The dataset stage: split, windows, normalisation from training frames only, resampling.
+
+mod common;
+
+use fitrnn::config::Config;
+use fitrnn::data::{NeuronIds, NeuronTable, Recording, Trials};
+use fitrnn::dataset::{resample, Dataset};
+use ndarray::Array2;
+use std::path::Path;
+
+fn recording(n_frames: usize, rate: f64) -> Recording {
+    // Neuron 0: a ramp; neuron 1: a sine; the last 20 % carry a large offset.
+    let traces = Array2::from_shape_fn((n_frames, 2), |(t, n)| {
+        let base = if n == 0 {
+            t as f32 * 0.01
+        } else {
+            (t as f32 * 0.3).sin()
+        };
+        base + if t >= n_frames * 8 / 10 { 5.0 } else { 0.0 }
+    });
+    Recording {
+        path: "mem.h5".into(),
+        traces,
+        kind: "dff".into(),
+        timestamps_s: (0..n_frames).map(|t| t as f64 / rate).collect(),
+        frame_rate_hz: rate,
+        neurons: NeuronTable {
+            id: NeuronIds::Int(vec![0, 1]),
+            area: vec!["VISp".into(); 2],
+            layer: vec!["L2/3".into(); 2],
+            cell_type: vec!["Slc17a7".into(), "Sst".into()],
+            depth_um: None,
+        },
+        inputs: None,
+        trials: Some(Trials {
+            start_s: (0..20).map(|k| k as f64 * 4.0).collect(),
+            stop_s: (0..20).map(|k| k as f64 * 4.0 + 2.0).collect(),
+            condition: (0..20)
+                .map(|k| {
+                    if k % 2 == 0 {
+                        "change".into()
+                    } else {
+                        "omission".into()
+                    }
+                })
+                .collect(),
+        }),
+        ground_truth: None,
+        dropped_frames: vec![],
+    }
+}
+
+fn config(extra: &str) -> Config {
+    let text = format!("data:\n  path: mem.h5\n  windows: {{length_s: 2.0}}\n{extra}");
+    let mut cfg: Config = fitrnn::config::parse_yaml(Path::new("t.yaml"), &text, &[], &[]).unwrap();
+    cfg.resolve(Path::new("t.yaml")).unwrap();
+    cfg
+}
+
+#[test]
+fn time_split_holds_out_the_end_of_each_block_and_windows_stay_inside() {
+    let rec = recording(1000, 10.0);
+    let cfg = config("  split: {by: time, validation_fraction: 0.2, blocks: 2}\n");
+    let ds = Dataset::build(&cfg, rec, Path::new("t.yaml")).unwrap();
+    let val: Vec<usize> = (0..1000).filter(|&f| !ds.split.is_train[f]).collect();
+    assert_eq!(val.len(), 200);
+    assert_eq!((val[0], val[99], val[100], val[199]), (400, 499, 900, 999));
+    for w in &ds.train_windows {
+        assert_eq!(w.len, 20);
+        assert!(
+            (w.start..w.start + w.len).all(|f| ds.split.is_train[f]),
+            "{w:?} crosses the split"
+        );
+    }
+    for w in &ds.validation_windows {
+        assert!(
+            (w.start..w.start + w.len).all(|f| !ds.split.is_train[f]),
+            "{w:?}"
+        );
+    }
+    assert_eq!(
+        ds.train_windows.len(),
+        40,
+        "2 × 400 training frames in windows of 20"
+    );
+    assert_eq!(ds.validation_windows.len(), 10);
+}
+
+#[test]
+fn zscore_statistics_come_from_training_frames_only() {
+    let rec = recording(1000, 10.0);
+    let cfg = config("  normalisation: zscore\n  split: {by: time, validation_fraction: 0.2}\n");
+    let ds = Dataset::build(&cfg, rec, Path::new("t.yaml")).unwrap();
+    for n in 0..2 {
+        let train: Vec<f64> = (0..800).map(|f| ds.y[[f, n]] as f64).collect();
+        let mean = train.iter().sum::<f64>() / 800.0;
+        let sd = (train.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 800.0).sqrt();
+        assert!(
+            mean.abs() < 1e-4 && (sd - 1.0).abs() < 1e-4,
+            "neuron {n}: mean {mean}, sd {sd}"
+        );
+        // The validation offset of +5 is not normalised away: no leakage.
+        let val_mean = (800..1000).map(|f| ds.y[[f, n]] as f64).sum::<f64>() / 200.0;
+        assert!(val_mean > 1.0, "neuron {n}: validation mean {val_mean}");
+    }
+}
+
+#[test]
+fn baseline_normalisation_subtracts_the_training_percentile() {
+    let rec = recording(1000, 10.0);
+    let cfg = config("  normalisation: baseline\n  baseline_percentile: 0\n");
+    let ds = Dataset::build(&cfg, rec.clone(), Path::new("t.yaml")).unwrap();
+    assert_eq!(ds.normalisation[0], (0.0, 1.0), "ramp starts at 0");
+    assert_eq!(ds.y[[10, 0]], rec.traces[[10, 0]]);
+}
+
+#[test]
+fn windows_do_not_cross_gaps_left_by_dropped_frames() {
+    let mut rec = recording(400, 10.0);
+    // Frames 95..105 were dropped: remove them and keep the original clock.
+    let keep: Vec<usize> = (0..400).filter(|f| !(95..105).contains(f)).collect();
+    rec.traces = rec.traces.select(ndarray::Axis(0), &keep);
+    rec.timestamps_s = keep.iter().map(|&f| f as f64 / 10.0).collect();
+    rec.trials = None;
+    let cfg = config("  split: {validation_fraction: 0.0}\n");
+    let ds = Dataset::build(&cfg, rec, Path::new("t.yaml")).unwrap();
+    for w in &ds.train_windows {
+        assert!(
+            !(w.start < 95 && w.start + w.len > 95),
+            "{w:?} spans the gap"
+        );
+    }
+    assert_eq!(
+        ds.train_windows.len(),
+        4 + 14,
+        "95 frames → 4 windows, 295 → 14"
+    );
+}
+
+#[test]
+fn trial_split_holds_out_whole_trials_of_every_condition() {
+    let rec = recording(1000, 10.0);
+    let cfg = config("  split: {by: trials, validation_fraction: 0.25}\n");
+    let ds = Dataset::build(&cfg, rec.clone(), Path::new("t.yaml")).unwrap();
+    let tr = rec.trials.as_ref().unwrap();
+    let held: Vec<&String> = ds
+        .split
+        .validation_trials
+        .iter()
+        .map(|&i| &tr.condition[i])
+        .collect();
+    assert!(held.iter().any(|c| *c == "change") && held.iter().any(|c| *c == "omission"));
+    assert_eq!(
+        ds.split.validation_trials.len(),
+        6,
+        "every 4th of 10 trials per condition, from the last"
+    );
+    for &i in &ds.split.validation_trials {
+        for (f, t) in rec.timestamps_s.iter().enumerate() {
+            if *t >= tr.start_s[i] && *t < tr.stop_s[i] {
+                assert!(!ds.split.is_train[f]);
+            }
+        }
+    }
+}
+
+#[test]
+fn resampling_a_linear_signal_is_exact() {
+    let rec = recording(300, 30.0);
+    let r = resample(&rec, 10.0);
+    assert_eq!(r.n_frames(), 100, "299/30 s at 10 Hz → 100 frames");
+    for k in 0..r.n_frames() {
+        let t = r.timestamps_s[k];
+        let want = (t * 30.0 * 0.01) as f32; // neuron 0 is 0.01 per original frame, before the offset
+        if t * 30.0 < 239.0 {
+            assert!((r.traces[[k, 0]] - want).abs() < 1e-5, "t = {t}");
+        }
+    }
+    assert_eq!(r.frame_rate_hz, 10.0);
+}
