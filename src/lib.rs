@@ -26,8 +26,11 @@ pub mod data;
 pub mod dataset;
 pub mod device;
 pub mod error;
+pub mod model;
 pub mod progress;
+pub mod rundir;
 pub mod simulate;
+pub mod train;
 
 pub use error::{Error, Result};
 

@@ -3,10 +3,20 @@
 mod common;
 
 use fitrnn::data::{read_recording, ReadOptions};
+use polars::prelude::*;
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
+use std::path::Path;
+
+fn read_parquet(path: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap()
+}
 
 #[test]
-fn default_config_runs_on_the_shipped_demo_recording() {
+fn default_run_learns_beyond_the_mean_baseline_and_writes_the_run_directory() {
+    // Exactly the README's run command, from the repository root; it writes runs/mouse_v1.
     let root = common::root();
     let rec = read_recording(&root.join("data/mouse_v1_demo.h5"), &ReadOptions::default()).unwrap();
     let out = common::fitrnn()
@@ -14,16 +24,100 @@ fn default_config_runs_on_the_shipped_demo_recording() {
         .args(["--config", "configs/mouse_v1.yaml"])
         .assert()
         .success()
-        .stdout(contains("ok: config and data are valid"));
+        .stdout(contains("ok: config and data are valid").and(contains("wrote")));
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     let want = format!("{} frames × {} neurons", rec.n_frames(), rec.n_neurons());
     assert!(
         stdout.contains(&want),
         "summary must report {want}:\n{stdout}"
     );
-    // Every population of the demo is listed with its sign.
-    for line in ["VISp  L2/3   Slc17a7    E", "VISl  L5     Vip        I"] {
+    for line in [
+        "VISp  L2/3   Slc17a7    E",
+        "VISl  L5     Vip        I",
+        "validation  free_running",
+    ] {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
+    }
+    let out_dir = root.join("runs/mouse_v1");
+    for f in [
+        "manifest.json",
+        "config.resolved.yaml",
+        "model/dense.safetensors",
+        "model/final.safetensors",
+        "tables/units.parquet",
+        "tables/split.parquet",
+        "tables/history.parquet",
+        "tables/metrics.parquet",
+        "predictions.h5",
+    ] {
+        assert!(out_dir.join(f).is_file(), "missing {f}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["status"], "complete");
+    assert_eq!(manifest["data"]["sha256"].as_str().unwrap().len(), 64);
+    assert!(manifest["git_commit"].is_string() && manifest["seed"].is_u64());
+
+    let metrics = read_parquet(&out_dir.join("tables/metrics.parquet"));
+    let names: Vec<String> = metrics
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "neuron_id",
+            "population",
+            "split",
+            "mode",
+            "r2",
+            "pvar",
+            "pearson_r"
+        ]
+    );
+    let pooled = |mode: &str| -> f64 {
+        let (split, m, pop, pvar) = (
+            metrics.column("split").unwrap().str().unwrap(),
+            metrics.column("mode").unwrap().str().unwrap(),
+            metrics.column("population").unwrap().str().unwrap(),
+            metrics.column("pvar").unwrap().f64().unwrap(),
+        );
+        (0..metrics.height())
+            .find(|&i| {
+                split.get(i) == Some("validation")
+                    && m.get(i) == Some(mode)
+                    && pop.get(i) == Some("all")
+            })
+            .and_then(|i| pvar.get(i))
+            .unwrap()
+    };
+    let (fit_pvar, base_pvar, tf_pvar) = (
+        pooled("free_running"),
+        pooled("train_mean_baseline"),
+        pooled("teacher_forced"),
+    );
+    eprintln!("validation pVar: free-running {fit_pvar:.3}, teacher-forced {tf_pvar:.3}, training-mean baseline {base_pvar:.3}");
+    assert!(
+        fit_pvar > base_pvar + 0.1,
+        "free-running pVar {fit_pvar:.3} vs baseline {base_pvar:.3}"
+    );
+    assert!(tf_pvar > fit_pvar);
+
+    let units = read_parquet(&out_dir.join("tables/units.parquet"));
+    assert_eq!(units.height(), 222);
+    let history = read_parquet(&out_dir.join("tables/history.parquet"));
+    assert_eq!(history.height(), 60);
+    let w = fitrnn::rundir::weights::load(&out_dir.join("model/final.safetensors")).unwrap();
+    let (w_rec, sign) = (
+        w["w_rec"].to_vec2::<f32>().unwrap(),
+        w["sign"].to_vec1::<f32>().unwrap(),
+    );
+    for row in &w_rec {
+        for (j, v) in row.iter().enumerate() {
+            assert!(sign[j] * v >= 0.0);
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::data::celltypes::default_sign_map;
 use crate::data::select::select_neurons;
-use crate::data::{read_recording, summary, ReadOptions, Recording};
+use crate::data::{read_recording, summary, ReadOptions};
 use crate::error::{Error, Result};
 use std::fmt::Write;
 
@@ -13,9 +13,7 @@ pub fn check(args: &CheckArgs) -> Result<String> {
     match (&args.config, &args.data) {
         (Some(cfg), _) => {
             let config = Config::load(cfg, &args.set)?;
-            let (rec, text) = check_config(&config, cfg)?;
-            let _ = rec;
-            Ok(text)
+            Ok(check_config(&config, cfg)?.1)
         }
         (None, Some(data)) => check_data(data),
         (None, None) => Err(Error::Unsupported {
@@ -63,7 +61,10 @@ pub fn check_data(path: &std::path::Path) -> Result<String> {
 /// Validate a loaded config against its recording: read with the NaN policy, apply the
 /// selection and sign map, check named inputs, windows and split. Returns the selected recording
 /// and the summary text.
-pub fn check_config(config: &Config, config_path: &std::path::Path) -> Result<(Recording, String)> {
+pub fn check_config(
+    config: &Config,
+    config_path: &std::path::Path,
+) -> Result<(crate::dataset::Dataset, String)> {
     let d = &config.data;
     let rec = read_recording(
         &d.path,
@@ -119,7 +120,8 @@ pub fn check_config(config: &Config, config_path: &std::path::Path) -> Result<(R
         crate::connectivity::ProbabilityTable::read(t)?
             .with_pathways(&config.constraints.mask.inter_area)?;
     }
-    let ds = crate::dataset::Dataset::build(config, rec.clone(), config_path)?;
+    let ds = crate::dataset::Dataset::build(config, rec, config_path)?;
+    let rec = &ds.recording;
     let n_train = ds.split.is_train.iter().filter(|&&t| t).count();
     let mut s = String::new();
     let _ = writeln!(s, "config      {}", config_path.display());
@@ -133,7 +135,7 @@ pub fn check_config(config: &Config, config_path: &std::path::Path) -> Result<(R
             .unwrap_or(std::path::Path::new("?"))
             .display()
     );
-    s.push_str(&summary::render(&rec, &d.cell_types, " (data.cell_types)"));
+    s.push_str(&summary::render(rec, &d.cell_types, " (data.cell_types)"));
     let win = ds.train_windows.first().map(|w| w.len).unwrap_or(0);
     let _ = writeln!(
         s,
@@ -145,5 +147,5 @@ pub fn check_config(config: &Config, config_path: &std::path::Path) -> Result<(R
         format!("{:?}", d.normalisation).to_lowercase()
     );
     let _ = writeln!(s, "\nok: config and data are valid");
-    Ok((rec, s))
+    Ok((ds, s))
 }

@@ -1,9 +1,21 @@
-//! `fitrnn --config FILE`: the pipeline. This version validates the config and data and prints
-//! the summary; fitting is not part of this release.
+//! `fitrnn --config FILE`: validate, fit (dense → prune → fine-tune), evaluate, and write the run
+//! directory (design §6).
 
 use crate::cli::RunArgs;
-use crate::config::Config;
+use crate::config::{Config, DeviceChoice};
+use crate::dataset::Dataset;
 use crate::error::{Error, Result};
+use crate::model::Drive;
+use crate::rundir::tables::{perr, write_parquet};
+use crate::rundir::{sha256_file, unix_now, RunDir};
+use crate::train::metrics::{quality, Quality};
+use crate::train::{fit, predict, FitOutput};
+use candle_core::Device;
+use ndarray::Array2;
+use polars::prelude::*;
+use serde_json::json;
+use std::fmt::Write;
+use std::path::Path;
 
 /// Run the pipeline described by `args.config`.
 pub fn run(args: &RunArgs) -> Result<String> {
@@ -14,9 +26,328 @@ pub fn run(args: &RunArgs) -> Result<String> {
         });
     };
     let config = Config::load(path, &args.set)?;
-    let (_rec, mut text) = super::check::check_config(&config, path)?;
-    text.push_str(
-        "fit: not available in this release of fitrnn (config and data validated only)\n",
+    set_threads(config.threads);
+    let device = make_device(config.device_choice(path)?)?;
+    let (ds, mut text) = super::check::check_config(&config, path)?;
+    let out = config.output.dir.clone().expect("resolved");
+    let manifest = json!({
+        "fitrnn_version": env!("CARGO_PKG_VERSION"),
+        "git_commit": env!("FITRNN_GIT_COMMIT"),
+        "command_line": std::env::args().collect::<Vec<_>>(),
+        "config": path.display().to_string(),
+        "seed": config.seed,
+        "device": format!("{device:?}"),
+        "threads": candle_core::utils::get_num_threads(),
+        "started_unix_s": unix_now(),
+        "data": {"path": config.data.path.display().to_string(), "sha256": sha256_file(&config.data.path)?},
+    });
+    let mut rd = RunDir::create(&out, config.output.overwrite, manifest)?;
+    match execute(&config, &ds, &device, &mut rd) {
+        Ok(summary) => {
+            rd.set("finished_unix_s", json!(unix_now()))?;
+            rd.set("status", json!("complete"))?;
+            text.push_str(&summary);
+            let _ = writeln!(text, "\nwrote {}", out.display());
+            Ok(text)
+        }
+        Err(e) => {
+            let _ = rd.fail(&e);
+            Err(e)
+        }
+    }
+}
+
+/// Set the CPU threads candle uses (0 = all cores) before any tensor operation.
+fn set_threads(threads: usize) {
+    if threads > 0 {
+        // Read by candle when it first sizes its thread pool.
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    }
+}
+
+fn make_device(choice: DeviceChoice) -> Result<Device> {
+    match choice {
+        DeviceChoice::Cpu => Ok(Device::Cpu),
+        DeviceChoice::Cuda(n) => Device::new_cuda(n).map_err(|e| Error::Unsupported {
+            problem: format!("cannot open CUDA device {n}: {e}"),
+            fix: "check the GPU and driver (nvidia-smi), or use device: cpu".into(),
+        }),
+    }
+}
+
+fn execute(cfg: &Config, ds: &Dataset, device: &Device, rd: &mut RunDir) -> Result<String> {
+    let dir = rd.path.clone();
+    let yaml = serde_yaml::to_string(cfg)
+        .map_err(|e| Error::Invariant(format!("serialising the config: {e}")))?;
+    crate::rundir::write_atomic(&dir.join("config.resolved.yaml"), yaml.as_bytes())?;
+    write_units(&dir.join("tables/units.parquet"), ds)?;
+    write_split(&dir.join("tables/split.parquet"), ds)?;
+
+    let bars = std::cell::RefCell::new(None::<(String, indicatif::ProgressBar)>);
+    let fitted = fit(cfg, ds, device, |phase, epoch, epochs, row| {
+        let mut b = bars.borrow_mut();
+        if b.as_ref().is_none_or(|(p, _)| p != phase) {
+            if let Some((_, old)) = b.take() {
+                old.finish_and_clear();
+            }
+            *b = Some((
+                phase.to_string(),
+                crate::progress::bar(epochs as u64, phase),
+            ));
+        }
+        let (_, bar) = b.as_ref().expect("set");
+        bar.set_position(epoch as u64);
+        let msg = format!(
+            "{phase} {epoch}/{epochs} loss {:.4} val {:.4}",
+            row.train_loss, row.val_loss
+        );
+        if bar.is_hidden() {
+            if epoch == 1 || epoch == epochs || epoch % 10 == 0 {
+                eprintln!("{msg}");
+            }
+        } else {
+            bar.set_message(msg);
+        }
+    });
+    if let Some((_, b)) = bars.borrow_mut().take() {
+        b.finish_and_clear();
+    }
+    let fitted = fitted?;
+    let signs: Vec<f32> = fitted.setup.signs.iter().map(|s| s.value()).collect();
+    if let Some(d) = &fitted.dense {
+        crate::rundir::weights::save(
+            &dir.join("model/dense.safetensors"),
+            d,
+            &fitted
+                .setup
+                .blocks
+                .as_ref()
+                .map(|b| b.support())
+                .unwrap_or_else(|| Array2::ones(fitted.mask.dim())),
+            &signs,
+        )?;
+    }
+    crate::rundir::weights::save(
+        &dir.join("model/final.safetensors"),
+        &fitted.fin,
+        &fitted.mask,
+        &signs,
+    )?;
+    write_history(&dir.join("tables/history.parquet"), &fitted)?;
+    let headline = evaluate(cfg, ds, device, &fitted, &dir)?;
+    let phases: serde_json::Map<String, serde_json::Value> = fitted
+        .phase_seconds
+        .iter()
+        .map(|(p, s)| (p.clone(), json!(s)))
+        .collect();
+    rd.set("wall_s_per_phase", serde_json::Value::Object(phases))?;
+    let epochs = fitted.history.len().max(1);
+    let per_epoch = fitted.history.iter().map(|h| h.seconds).sum::<f64>() / epochs as f64;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\nfit         {} epochs, {:.2} s per epoch; density of W {:.3}",
+        fitted.history.len(),
+        per_epoch,
+        density(&fitted.fin.w_rec)
     );
-    Ok(text)
+    s.push_str(&headline);
+    Ok(s)
+}
+
+fn density(w: &Array2<f32>) -> f64 {
+    w.iter().filter(|v| **v != 0.0).count() as f64 / w.len().max(1) as f64
+}
+
+fn neuron_ids(ds: &Dataset) -> Vec<String> {
+    (0..ds.recording.n_neurons())
+        .map(|i| ds.recording.neurons.id.label(i))
+        .collect()
+}
+
+fn write_units(path: &Path, ds: &Dataset) -> Result<()> {
+    let n = &ds.recording.neurons;
+    let pops: Vec<String> = (0..n.len()).map(|i| n.population(i)).collect();
+    let df = df!(
+        "unit" => (0..n.len() as u32).collect::<Vec<_>>(),
+        "neuron_id" => neuron_ids(ds),
+        "area" => n.area.clone(),
+        "layer" => n.layer.clone(),
+        "cell_type" => n.cell_type.clone(),
+        "sign" => ds.signs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        "population" => pops,
+    )
+    .map_err(perr)?;
+    write_parquet(path, df)
+}
+
+fn write_split(path: &Path, ds: &Dataset) -> Result<()> {
+    let nf = ds.recording.n_frames();
+    let df = df!(
+        "frame" => (0..nf as u32).collect::<Vec<_>>(),
+        "time_s" => ds.recording.timestamps_s.clone(),
+        "split" => ds.split.is_train.iter().map(|&t| if t { "train" } else { "validation" }).collect::<Vec<_>>(),
+    )
+    .map_err(perr)?;
+    write_parquet(path, df)
+}
+
+fn write_history(path: &Path, f: &FitOutput) -> Result<()> {
+    let h = &f.history;
+    let df = df!(
+        "phase" => h.iter().map(|r| r.phase.clone()).collect::<Vec<_>>(),
+        "epoch" => h.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
+        "step" => h.iter().map(|r| r.step as u32).collect::<Vec<_>>(),
+        "train_loss" => h.iter().map(|r| r.train_loss).collect::<Vec<_>>(),
+        "val_loss" => h.iter().map(|r| r.val_loss).collect::<Vec<_>>(),
+        "lr" => h.iter().map(|r| r.lr).collect::<Vec<_>>(),
+        "seconds" => h.iter().map(|r| r.seconds).collect::<Vec<_>>(),
+    )
+    .map_err(perr)?;
+    write_parquet(path, df)
+}
+
+/// Columns of an `[frames, n]` array as per-neuron vectors.
+fn columns(a: &Array2<f32>) -> Vec<Vec<f32>> {
+    a.columns().into_iter().map(|c| c.to_vec()).collect()
+}
+
+/// Metrics on both splits, free-running and teacher-forced, plus the training-mean baseline;
+/// writes metrics.parquet and predictions.h5, returns the headline text.
+fn evaluate(
+    cfg: &Config,
+    ds: &Dataset,
+    device: &Device,
+    f: &FitOutput,
+    dir: &Path,
+) -> Result<String> {
+    let p = f.fin.to_params(device)?;
+    let rnn = &f.setup.rnn;
+    let ids = neuron_ids(ds);
+    let nt = &ds.recording.neurons;
+    let train_frames: Vec<usize> = (0..ds.recording.n_frames())
+        .filter(|&i| ds.split.is_train[i])
+        .collect();
+    let train_mean: Vec<f32> = (0..ds.y.ncols())
+        .map(|n| {
+            train_frames
+                .iter()
+                .map(|&t| ds.y[[t, n]] as f64)
+                .sum::<f64>() as f32
+                / train_frames.len().max(1) as f32
+        })
+        .collect();
+    let mut rows: Vec<(Option<String>, String, &str, &str, Quality)> = Vec::new();
+    let mut headline = String::new();
+    for (split, windows) in [
+        ("train", &ds.train_windows),
+        ("validation", &ds.validation_windows),
+    ] {
+        if windows.is_empty() {
+            continue;
+        }
+        for (mode, drive) in [
+            ("free_running", Drive::FreeRunning),
+            (
+                "teacher_forced",
+                Drive::TeacherForced(cfg.analysis.teacher_forcing_every),
+            ),
+        ] {
+            let (pred, data, frames) = predict(rnn, &p, ds, windows, drive, device)?;
+            let (per, pooled) = quality(&columns(&pred), &columns(&data));
+            for (i, q) in per.iter().enumerate() {
+                rows.push((Some(ids[i].clone()), nt.population(i), split, mode, *q));
+            }
+            rows.push((None, "all".into(), split, mode, pooled));
+            if split == "validation" {
+                let _ = writeln!(
+                    headline,
+                    "validation  {mode:<15} pVar {:.3}, mean R² {:.3}, mean r {:.3}",
+                    pooled.pvar, pooled.r2, pooled.pearson_r
+                );
+                if mode == "free_running" {
+                    write_predictions(&dir.join("predictions.h5"), ds, &pred, &data, &frames)?;
+                }
+            }
+            if mode == "free_running" {
+                let base = Array2::from_shape_fn(data.dim(), |(_, n)| train_mean[n]);
+                let (per_b, pooled_b) = quality(&columns(&base), &columns(&data));
+                for (i, q) in per_b.iter().enumerate() {
+                    rows.push((
+                        Some(ids[i].clone()),
+                        nt.population(i),
+                        split,
+                        "train_mean_baseline",
+                        *q,
+                    ));
+                }
+                rows.push((None, "all".into(), split, "train_mean_baseline", pooled_b));
+                if split == "validation" {
+                    let _ = writeln!(
+                        headline,
+                        "baseline    {:<15} pVar {:.3} (each neuron's training mean)",
+                        "train_mean", pooled_b.pvar
+                    );
+                }
+            }
+        }
+    }
+    let df = df!(
+        "neuron_id" => rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        "population" => rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+        "split" => rows.iter().map(|r| r.2.to_string()).collect::<Vec<_>>(),
+        "mode" => rows.iter().map(|r| r.3.to_string()).collect::<Vec<_>>(),
+        "r2" => rows.iter().map(|r| r.4.r2).collect::<Vec<_>>(),
+        "pvar" => rows.iter().map(|r| r.4.pvar).collect::<Vec<_>>(),
+        "pearson_r" => rows.iter().map(|r| r.4.pearson_r).collect::<Vec<_>>(),
+    )
+    .map_err(perr)?;
+    write_parquet(&dir.join("tables/metrics.parquet"), df)?;
+    Ok(headline)
+}
+
+/// predictions.h5: `/model` and `/data` `[frames, n_neurons]` (normalised units, free-running on the
+/// validation split), `/frame`, `/time_s`, `/neurons/id`.
+fn write_predictions(
+    path: &Path,
+    ds: &Dataset,
+    pred: &Array2<f32>,
+    data: &Array2<f32>,
+    frames: &[usize],
+) -> Result<()> {
+    let tmp = crate::data::contract::partial_path(path);
+    let h = |e: hdf5::Error| Error::hdf5(path, "/", e);
+    {
+        let f = hdf5::File::create(&tmp).map_err(h)?;
+        f.new_dataset_builder()
+            .with_data(pred)
+            .create("model")
+            .map_err(h)?;
+        f.new_dataset_builder()
+            .with_data(data)
+            .create("data")
+            .map_err(h)?;
+        let fr: Vec<u64> = frames.iter().map(|&x| x as u64).collect();
+        f.new_dataset_builder()
+            .with_data(&fr)
+            .create("frame")
+            .map_err(h)?;
+        let t: Vec<f64> = frames
+            .iter()
+            .map(|&x| ds.recording.timestamps_s[x])
+            .collect();
+        f.new_dataset_builder()
+            .with_data(&t)
+            .create("time_s")
+            .map_err(h)?;
+        let ids: Vec<hdf5::types::VarLenUnicode> = neuron_ids(ds)
+            .iter()
+            .map(|s| s.parse().expect("no NUL"))
+            .collect();
+        f.new_dataset_builder()
+            .with_data(&ids)
+            .create("neuron_id")
+            .map_err(h)?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "renaming the finished file", e))
 }

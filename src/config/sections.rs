@@ -170,6 +170,21 @@ pub struct ModelConfig {
     /// Private noise standard deviation added to each unit's input during training.
     #[serde(default)]
     pub noise_std: f64,
+    /// Initial state of each window: `data` (recorded units from the first frame through the
+    /// inverse readout) or `zero`.
+    #[serde(default)]
+    pub initial_state: InitialState,
+}
+
+/// Initial state of a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitialState {
+    /// Set recorded units from the window's first frame through the inverse readout.
+    #[default]
+    Data,
+    /// Start from x = 0.
+    Zero,
 }
 
 fn yes() -> bool {
@@ -191,6 +206,7 @@ impl Default for ModelConfig {
             inputs: vec![],
             bias: true,
             noise_std: 0.0,
+            initial_state: InitialState::Data,
         }
     }
 }
@@ -231,6 +247,45 @@ pub struct ConstraintsConfig {
     /// Connectivity mask from a probability table.
     #[serde(default)]
     pub mask: MaskConfig,
+    /// Initial recurrent weights.
+    #[serde(default)]
+    pub init: InitConfig,
+}
+
+/// Initial recurrent weights.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitConfig {
+    /// `balanced` (E and I input cancel per unit) or `uniform` (Balwani et al.'s U(0, 1/√N)).
+    #[serde(default)]
+    pub kind: InitKind,
+    /// Spectral radius of the initial `W_rec` (`balanced` only).
+    #[serde(default = "default_init_rho")]
+    pub spectral_radius: f64,
+}
+
+fn default_init_rho() -> f64 {
+    0.9
+}
+
+impl Default for InitConfig {
+    fn default() -> Self {
+        Self {
+            kind: InitKind::Balanced,
+            spectral_radius: default_init_rho(),
+        }
+    }
+}
+
+/// Initialisation scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitKind {
+    /// Balanced E/I magnitudes scaled to a spectral radius.
+    #[default]
+    Balanced,
+    /// Balwani et al. 2025: U(0, 1/√N) for E columns, U(−1/√N, 0) for I columns.
+    Uniform,
 }
 
 /// How Dale's law is enforced.
@@ -264,13 +319,13 @@ pub struct MaskConfig {
 #[serde(rename_all = "snake_case")]
 pub enum MaskRealisation {
     /// Train dense, then keep weights with probability ∝ |w| per block.
-    #[default]
     Topprob,
     /// Draw each block at its probability before training.
     Bernoulli,
     /// Uniform pruning after dense training (baseline).
     Random,
-    /// No mask.
+    /// No mask (the default when no table is given).
+    #[default]
     Dense,
 }
 
@@ -308,6 +363,32 @@ pub struct TrainingConfig {
     /// Clip the global gradient norm to this value (unset = no clipping).
     #[serde(default)]
     pub grad_clip: Option<f64>,
+    /// Decoupled weight decay (`adamw`).
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Learning-rate schedule, stepped once per epoch.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Stop a phase after this many epochs without a lower validation loss (unset = never).
+    /// The best checkpoint of each phase is kept either way.
+    #[serde(default)]
+    pub patience: Option<usize>,
+}
+
+/// Learning-rate schedule.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum Schedule {
+    /// Constant learning rate.
+    #[default]
+    Constant,
+    /// Cosine annealing with period `t_max` epochs down to `eta_min` (PyTorch's CosineAnnealingLR).
+    Cosine {
+        /// Half-period in epochs.
+        t_max: usize,
+        /// Minimum learning rate.
+        eta_min: f64,
+    },
 }
 
 fn default_epochs() -> usize {
@@ -329,6 +410,9 @@ impl Default for TrainingConfig {
             lr: default_lr(),
             batch_size: default_batch(),
             grad_clip: None,
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
+            patience: None,
         }
     }
 }
@@ -357,6 +441,9 @@ pub struct AnalysisConfig {
     /// Block levels for interaction tables.
     #[serde(default = "default_levels")]
     pub levels: Vec<String>,
+    /// Teacher-forced metrics reset the state from data every this many frames (1 = one step ahead).
+    #[serde(default = "one")]
+    pub teacher_forcing_every: usize,
 }
 
 fn default_levels() -> Vec<String> {
@@ -367,6 +454,7 @@ impl Default for AnalysisConfig {
     fn default() -> Self {
         Self {
             levels: default_levels(),
+            teacher_forcing_every: 1,
         }
     }
 }
@@ -463,6 +551,68 @@ pub(super) fn validate(cfg: &Config, file: &Path) -> Result<()> {
                 );
             }
         }
+    }
+    let later = "not available in this release of fitrnn";
+    if cfg.model.mode == ModelMode::Populations {
+        return bad(
+            "model.mode",
+            format!("`populations` is {later}"),
+            "use mode: neurons",
+        );
+    }
+    if cfg.model.hidden_units.values().any(|&n| n > 0) || !cfg.model.units_per_population.is_empty()
+    {
+        return bad(
+            "model.hidden_units",
+            format!("hidden units are {later}"),
+            "remove model.hidden_units and model.units_per_population",
+        );
+    }
+    if cfg.model.noise_std > 0.0 {
+        return bad(
+            "model.noise_std",
+            format!("training noise is {later}"),
+            "remove the key or set it to 0",
+        );
+    }
+    if !matches!(cfg.training.optimiser, Optimiser::Adam | Optimiser::Adamw) {
+        return bad(
+            "training.optimiser",
+            format!("`{:?}` is {later}", cfg.training.optimiser).to_lowercase(),
+            "use adam or adamw",
+        );
+    }
+    if cfg.constraints.mask.table.is_none()
+        && cfg.constraints.mask.realisation != MaskRealisation::Dense
+    {
+        return bad(
+            "constraints.mask.realisation",
+            format!("`{:?}` needs a probability table", cfg.constraints.mask.realisation).to_lowercase(),
+            "set constraints.mask.table (e.g. data/connectivity/mouse_v1_celltype.csv) or realisation: dense",
+        );
+    }
+    if cfg.training.weight_decay < 0.0 || !cfg.training.weight_decay.is_finite() {
+        return bad(
+            "training.weight_decay",
+            format!("{}", cfg.training.weight_decay),
+            "use a value ≥ 0",
+        );
+    }
+    if let Schedule::Cosine { t_max, eta_min } = &cfg.training.schedule {
+        if *t_max == 0 || eta_min.is_nan() || *eta_min < 0.0 {
+            return bad(
+                "training.schedule",
+                format!("t_max {t_max}, eta_min {eta_min}"),
+                "use t_max ≥ 1 and eta_min ≥ 0",
+            );
+        }
+    }
+    if cfg.analysis.teacher_forcing_every == 0 {
+        return bad(
+            "analysis.teacher_forcing_every",
+            "0".into(),
+            "use 1 (one step ahead) or more",
+        );
     }
     let t = &cfg.training;
     if !(t.lr.is_finite() && t.lr > 0.0) {

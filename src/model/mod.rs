@@ -1,0 +1,202 @@
+//! The leaky rate RNN fitted to recordings (design §3), one step per frame:
+//!
+//! ```text
+//! x(t+1) = (1 − α) ⊙ x(t) + α ⊙ (W_rec r(t) + W_in u(t) + b)      α = dt / τ per unit
+//! r(t)   = φ(x(t))
+//! ŷ_i(t) = g_i · r_i(t) + c_i                                      recorded unit i, g_i ≥ 0
+//! ```
+//!
+//! `W_rec` is `W[post, pre]` (`[n_units, n_units]`), so with row-vector states `[batch, n_units]` the
+//! recurrent input is `r · W_recᵀ`. The recurrent weight (and its transpose) is built once per
+//! forward pass, never once per time step, and no gradient-tracked tensor is sliced inside the time
+//! loop (candle's backward for slicing would make BPTT quadratic in the window length).
+
+use crate::config::{Activation, InitialState};
+use candle_core::{DType, Device, Result, Tensor, Var};
+
+/// Trainable parameters. Shapes: `w_rec [n, n]` (`W[post, pre]`), `w_in [n, n_inputs]`,
+/// `b [1, n]`, `gain [1, n_rec]`, `offset [1, n_rec]`. Recorded units are the first `n_rec`.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// Recurrent weights `W[post, pre]`.
+    pub w_rec: Var,
+    /// Input weights `[n, n_inputs]`.
+    pub w_in: Var,
+    /// Bias `[1, n]`.
+    pub b: Var,
+    /// Readout gain `[1, n_rec]`, kept ≥ 0.
+    pub gain: Var,
+    /// Readout offset `[1, n_rec]`.
+    pub offset: Var,
+}
+
+impl Params {
+    /// The variables the optimiser updates (`b` only when the model has a bias).
+    pub fn trainable(&self, bias: bool) -> Vec<Var> {
+        let mut v = vec![
+            self.w_rec.clone(),
+            self.w_in.clone(),
+            self.gain.clone(),
+            self.offset.clone(),
+        ];
+        if bias {
+            v.push(self.b.clone());
+        }
+        v
+    }
+
+    /// A deep copy (for checkpoints).
+    pub fn snapshot(&self) -> Result<Params> {
+        let c = |v: &Var| Var::from_tensor(&v.as_tensor().copy()?);
+        Ok(Params {
+            w_rec: c(&self.w_rec)?,
+            w_in: c(&self.w_in)?,
+            b: c(&self.b)?,
+            gain: c(&self.gain)?,
+            offset: c(&self.offset)?,
+        })
+    }
+
+    /// Overwrite these parameters' values with `other`'s.
+    pub fn assign(&self, other: &Params) -> Result<()> {
+        self.w_rec.set(other.w_rec.as_tensor())?;
+        self.w_in.set(other.w_in.as_tensor())?;
+        self.b.set(other.b.as_tensor())?;
+        self.gain.set(other.gain.as_tensor())?;
+        self.offset.set(other.offset.as_tensor())
+    }
+}
+
+/// Fixed structure of the network.
+#[derive(Debug, Clone)]
+pub struct Rnn {
+    /// Number of units.
+    pub n_units: usize,
+    /// Number of recorded units (the first `n_rec` units).
+    pub n_rec: usize,
+    /// Leak `α = dt / τ` per unit, `[1, n]`.
+    pub alpha: Tensor,
+    /// Nonlinearity φ.
+    pub activation: Activation,
+    /// How each window's state starts.
+    pub initial_state: InitialState,
+}
+
+/// How the state is set from data during a forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drive {
+    /// State set from the first frame only, then the network runs on its own (free-running).
+    FreeRunning,
+    /// State reset from the data every `k` frames (teacher-forced; `k = 1` is one-step-ahead).
+    TeacherForced(usize),
+}
+
+/// φ(x).
+pub fn phi(x: &Tensor, a: Activation) -> Result<Tensor> {
+    match a {
+        Activation::Relu => x.relu(),
+        Activation::Tanh => x.tanh(),
+        Activation::TanhRelu => x.tanh()?.relu(),
+        // softplus(x) = max(x, 0) + log(1 + exp(−|x|)), stable for large |x|.
+        Activation::Softplus => x.relu()? + ((x.abs()?.neg()?.exp()? + 1.0)?.log()?),
+    }
+}
+
+/// φ⁻¹(r) for rates clipped into φ's range.
+fn phi_inverse(r: &Tensor, a: Activation) -> Result<Tensor> {
+    match a {
+        Activation::Relu => r.relu(),
+        Activation::Tanh => atanh(&r.clamp(-0.999f32, 0.999f32)?),
+        Activation::TanhRelu => atanh(&r.clamp(0f32, 0.999f32)?),
+        // softplus⁻¹(r) = log(exp(r) − 1) = r + log(1 − exp(−r)).
+        Activation::Softplus => {
+            let r = r.clamp(1e-3f32, 1e4f32)?;
+            &r + ((r.neg()?.exp()?.neg()? + 1.0)?.log()?)
+        }
+    }
+}
+
+fn atanh(r: &Tensor) -> Result<Tensor> {
+    // atanh(r) = ½ log((1 + r) / (1 − r))
+    ((r + 1.0)?.log()? - (r.neg()? + 1.0)?.log()?)? * 0.5
+}
+
+impl Rnn {
+    /// The state that reproduces data frame `y` (`[batch, n_rec]`) through the readout; hidden
+    /// units (if any) start at 0. Returns `[batch, n_units]`.
+    pub fn state_from_data(&self, p: &Params, y: &Tensor) -> Result<Tensor> {
+        let g = p.gain.as_tensor().clamp(1e-3f32, f32::MAX)?;
+        let r = y.broadcast_sub(p.offset.as_tensor())?.broadcast_div(&g)?;
+        let x_rec = phi_inverse(&r, self.activation)?;
+        if self.n_units == self.n_rec {
+            Ok(x_rec)
+        } else {
+            let hidden = Tensor::zeros(
+                (y.dim(0)?, self.n_units - self.n_rec),
+                y.dtype(),
+                y.device(),
+            )?;
+            Tensor::cat(&[&x_rec, &hidden], 1)
+        }
+    }
+
+    /// Run windows forward. `y` is `[T, batch, n_rec]` (data, used for the initial state and
+    /// teacher forcing), `u` is `[T, batch, n_inputs]` (may have 0 inputs). Returns the predictions
+    /// for frames `1..T`, each `[batch, n_rec]`.
+    pub fn forward(&self, p: &Params, y: &Tensor, u: &Tensor, drive: Drive) -> Result<Vec<Tensor>> {
+        let t_len = y.dim(0)?;
+        let w_t = p.w_rec.as_tensor().t()?;
+        let win_t = p.w_in.as_tensor().t()?;
+        let has_inputs = p.w_in.as_tensor().dim(1)? > 0;
+        let one_minus_alpha = (self.alpha.neg()? + 1.0)?;
+        let mut x = match self.initial_state {
+            InitialState::Data => self.state_from_data(p, &y.get(0)?)?,
+            InitialState::Zero => Tensor::zeros((y.dim(1)?, self.n_units), y.dtype(), y.device())?,
+        };
+        let mut out = Vec::with_capacity(t_len.saturating_sub(1));
+        for t in 0..t_len.saturating_sub(1) {
+            if let Drive::TeacherForced(k) = drive {
+                if t > 0 && t % k.max(1) == 0 {
+                    x = self.state_from_data(p, &y.get(t)?)?;
+                }
+            }
+            let r = phi(&x, self.activation)?;
+            let mut total = r.matmul(&w_t)?.broadcast_add(p.b.as_tensor())?;
+            if has_inputs {
+                total = (total + u.get(t)?.matmul(&win_t)?)?;
+            }
+            x = (x.broadcast_mul(&one_minus_alpha)? + total.broadcast_mul(&self.alpha)?)?;
+            let r_next = phi(&x, self.activation)?;
+            let r_rec = if self.n_units == self.n_rec {
+                r_next
+            } else {
+                r_next.narrow(1, 0, self.n_rec)?
+            };
+            out.push(
+                r_rec
+                    .broadcast_mul(p.gain.as_tensor())?
+                    .broadcast_add(p.offset.as_tensor())?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Mean squared error of `forward`'s predictions against `y[1..]`, averaged over frames,
+    /// windows and neurons.
+    pub fn loss(&self, p: &Params, y: &Tensor, u: &Tensor) -> Result<Tensor> {
+        let preds = self.forward(p, y, u, Drive::FreeRunning)?;
+        let n = preds.len();
+        let mut total: Option<Tensor> = None;
+        for (t, pred) in preds.iter().enumerate() {
+            let e = (pred - y.get(t + 1)?)?.sqr()?.mean_all()?;
+            total = Some(match total {
+                Some(acc) => (acc + e)?,
+                None => e,
+            });
+        }
+        match total {
+            Some(t) => t / n as f64,
+            None => Tensor::zeros((), DType::F32, &Device::Cpu),
+        }
+    }
+}

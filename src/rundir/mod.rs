@@ -1,0 +1,85 @@
+//! The run directory (design §6): manifest, resolved config, weights, tidy tables, predictions.
+//! Every file is written under a temporary name and renamed when complete; the manifest says
+//! `running` while the run is in progress and `complete` or `failed` (with the error) at the end.
+
+pub mod tables;
+pub mod weights;
+
+use crate::error::{Error, Result};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// An open run directory.
+#[derive(Debug)]
+pub struct RunDir {
+    /// Its path.
+    pub path: PathBuf,
+    manifest: Value,
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl RunDir {
+    /// Create `path` (refusing a non-empty directory unless `overwrite`), with `model/` and
+    /// `tables/`, and write a manifest with status `running`.
+    pub fn create(path: &Path, overwrite: bool, manifest: Value) -> Result<RunDir> {
+        if path.exists()
+            && std::fs::read_dir(path)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true)
+        {
+            if !overwrite {
+                return Err(Error::Unsupported {
+                    problem: format!("the run directory {} already exists and is not empty", path.display()),
+                    fix: "choose another output.dir (e.g. --set output.dir=runs/new) or set output.overwrite: true".into(),
+                });
+            }
+            std::fs::remove_dir_all(path)
+                .map_err(|e| Error::io(path, "removing the old run directory", e))?;
+        }
+        for sub in ["model", "tables"] {
+            std::fs::create_dir_all(path.join(sub))
+                .map_err(|e| Error::io(path, "creating the run directory", e))?;
+        }
+        let mut rd = RunDir {
+            path: path.to_path_buf(),
+            manifest,
+        };
+        rd.set("status", json!("running"))?;
+        Ok(rd)
+    }
+
+    /// Set a manifest field and rewrite `manifest.json`.
+    pub fn set(&mut self, key: &str, value: Value) -> Result<()> {
+        self.manifest[key] = value;
+        let text = serde_json::to_string_pretty(&self.manifest).expect("JSON values serialise");
+        write_atomic(&self.path.join("manifest.json"), text.as_bytes())
+    }
+
+    /// Mark the run failed with `err`.
+    pub fn fail(&mut self, err: &Error) -> Result<()> {
+        self.set("error", json!(err.to_string()))?;
+        self.set("finished_unix_s", json!(unix_now()))?;
+        self.set("status", json!("failed"))
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = crate::data::contract::partial_path(path);
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, "writing", e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "renaming the finished file", e))
+}
+
+/// sha256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading for its checksum", e))?;
+    Ok(format!("{:x}", Sha256::digest(&bytes)))
+}

@@ -1,0 +1,21 @@
+//! Tidy Parquet tables (polars), one row per observation, keyed by neuron and population so users
+//! join them without knowing the unit order.
+
+use crate::error::{Error, Result};
+use polars::prelude::*;
+use std::path::Path;
+
+/// Write `df` to `path` as Parquet (atomically).
+pub fn write_parquet(path: &Path, mut df: DataFrame) -> Result<()> {
+    let tmp = crate::data::contract::partial_path(path);
+    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "creating", e))?;
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .map_err(|e| Error::Invariant(format!("{}: writing Parquet: {e}", path.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "renaming the finished file", e))
+}
+
+/// A polars error as a fitrnn error.
+pub fn perr(e: PolarsError) -> Error {
+    Error::Invariant(format!("building a table: {e}"))
+}

@@ -1,0 +1,436 @@
+//! Fitting the RNN to a [`Dataset`]: phases dense → prune → fine-tune, Dale's backprop (projection
+//! after every optimiser step), invariant checks after every step, early stopping with the best
+//! checkpoint kept, and evaluation on both splits.
+
+pub mod metrics;
+mod setup;
+
+use crate::config::{Config, Dale, MaskRealisation, Optimiser, Schedule};
+use crate::constraints::prune::{prune_mask, PruneMethod};
+use crate::dataset::{Dataset, Window};
+use crate::error::{Error, Result};
+use crate::model::{Drive, Params, Rnn};
+use candle_core::{Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use ndarray::Array2;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+pub use setup::Setup;
+
+/// One row of `history.parquet`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    /// `dense` or `finetune`.
+    pub phase: String,
+    /// Epoch within the phase (from 1).
+    pub epoch: usize,
+    /// Optimiser steps so far in the phase.
+    pub step: usize,
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    /// Free-running validation loss (NaN when there is no validation data).
+    pub val_loss: f64,
+    /// Learning rate used in the epoch.
+    pub lr: f64,
+    /// Wall time of the epoch, s.
+    pub seconds: f64,
+}
+
+/// Everything a fit produces.
+#[derive(Debug, Clone)]
+pub struct FitOutput {
+    /// The set-up (units, signs, blocks) the fit used.
+    pub setup: Setup,
+    /// Initial recurrent weights `W[post, pre]`.
+    pub w_init: Array2<f32>,
+    /// Parameters after the dense phase (best checkpoint), if it ran.
+    pub dense: Option<ParamsCpu>,
+    /// Final parameters (best checkpoint of the last phase).
+    pub fin: ParamsCpu,
+    /// Final connectivity mask (0/1), `[n, n]`.
+    pub mask: Array2<f32>,
+    /// Per-epoch history.
+    pub history: Vec<HistoryRow>,
+    /// Wall time per phase, s.
+    pub phase_seconds: Vec<(String, f64)>,
+}
+
+/// Parameters copied to the CPU as plain arrays (shapes as in [`Params`]).
+#[derive(Debug, Clone)]
+pub struct ParamsCpu {
+    /// `W[post, pre]`, `[n, n]`.
+    pub w_rec: Array2<f32>,
+    /// `[n, n_inputs]`.
+    pub w_in: Array2<f32>,
+    /// `[n]`.
+    pub b: Vec<f32>,
+    /// `[n_rec]`.
+    pub gain: Vec<f32>,
+    /// `[n_rec]`.
+    pub offset: Vec<f32>,
+}
+
+fn to_array2(t: &Tensor) -> Result<Array2<f32>> {
+    let (r, c) = t.dims2().map_err(cerr)?;
+    let v = t
+        .flatten_all()
+        .and_then(|t| t.to_vec1::<f32>())
+        .map_err(cerr)?;
+    Ok(Array2::from_shape_vec((r, c), v).expect("shape matches"))
+}
+
+fn to_vec(t: &Tensor) -> Result<Vec<f32>> {
+    t.flatten_all()
+        .and_then(|t| t.to_vec1::<f32>())
+        .map_err(cerr)
+}
+
+impl ParamsCpu {
+    /// Copy `p` to the CPU.
+    pub fn from_params(p: &Params) -> Result<Self> {
+        Ok(ParamsCpu {
+            w_rec: to_array2(p.w_rec.as_tensor())?,
+            w_in: to_array2(p.w_in.as_tensor())?,
+            b: to_vec(p.b.as_tensor())?,
+            gain: to_vec(p.gain.as_tensor())?,
+            offset: to_vec(p.offset.as_tensor())?,
+        })
+    }
+
+    /// Upload to `device` as trainable variables.
+    pub fn to_params(&self, device: &Device) -> Result<Params> {
+        let m = |a: &Array2<f32>| {
+            Tensor::from_slice(a.as_slice().expect("standard layout"), a.dim(), device)
+                .and_then(|t| Var::from_tensor(&t))
+        };
+        let v = |x: &Vec<f32>| {
+            Tensor::from_slice(x, (1, x.len()), device).and_then(|t| Var::from_tensor(&t))
+        };
+        Ok(Params {
+            w_rec: m(&self.w_rec).map_err(cerr)?,
+            w_in: m(&self.w_in).map_err(cerr)?,
+            b: v(&self.b).map_err(cerr)?,
+            gain: v(&self.gain).map_err(cerr)?,
+            offset: v(&self.offset).map_err(cerr)?,
+        })
+    }
+}
+
+/// A candle error as a fitrnn error.
+pub(crate) fn cerr(e: candle_core::Error) -> Error {
+    Error::Invariant(format!("tensor operation failed: {e}"))
+}
+
+/// Windows stacked as `[T, batch, channels]` tensors on `device`.
+pub fn batch_tensors(
+    ds: &Dataset,
+    windows: &[Window],
+    device: &Device,
+) -> Result<(Tensor, Tensor)> {
+    let t_len = windows[0].len;
+    let (n, d) = (ds.y.ncols(), ds.u.ncols());
+    let mut y: Vec<f32> = Vec::with_capacity(t_len * windows.len() * n);
+    let mut u: Vec<f32> = Vec::with_capacity(t_len * windows.len() * d);
+    for t in 0..t_len {
+        for w in windows {
+            y.extend(ds.y.row(w.start + t).iter());
+            u.extend(ds.u.row(w.start + t).iter());
+        }
+    }
+    let yt = Tensor::from_vec(y, (t_len, windows.len(), n), device).map_err(cerr)?;
+    let ut = Tensor::from_vec(u, (t_len, windows.len(), d), device).map_err(cerr)?;
+    Ok((yt, ut))
+}
+
+/// Free-running loss over `windows` (no parameter update).
+fn eval_loss(
+    rnn: &Rnn,
+    p: &Params,
+    ds: &Dataset,
+    windows: &[Window],
+    device: &Device,
+) -> Result<f64> {
+    if windows.is_empty() {
+        return Ok(f64::NAN);
+    }
+    let (y, u) = batch_tensors(ds, windows, device)?;
+    let l = rnn.loss(p, &y.detach(), &u.detach()).map_err(cerr)?;
+    l.to_scalar::<f32>().map(|v| v as f64).map_err(cerr)
+}
+
+/// Learning rate for `epoch` (0-based) of a phase.
+fn lr_at(cfg: &Config, epoch: usize) -> f64 {
+    let lr = cfg.training.lr;
+    match &cfg.training.schedule {
+        Schedule::Constant => lr,
+        Schedule::Cosine { t_max, eta_min } => {
+            eta_min
+                + (lr - eta_min)
+                    * (1.0 + (std::f64::consts::PI * epoch as f64 / *t_max as f64).cos())
+                    / 2.0
+        }
+    }
+}
+
+/// After an optimiser step: Dale's projection and the mask on `W_rec`, gain ≥ 0.
+fn project(p: &Params, s: &Setup, dale: Dale, mask: &Tensor) -> Result<()> {
+    let w = p.w_rec.as_tensor();
+    let w = match dale {
+        Dale::Projection => crate::constraints::project_dale_tensor(w, &s.sign_row, Some(mask)),
+        Dale::None => w.mul(mask),
+    }
+    .map_err(cerr)?;
+    p.w_rec.set(&w).map_err(cerr)?;
+    let g = p.gain.as_tensor().relu().map_err(cerr)?;
+    p.gain.set(&g).map_err(cerr)
+}
+
+/// The invariants promised after every step; a violation is an error naming what broke.
+fn check_invariants(
+    p: &Params,
+    s: &Setup,
+    dale: Dale,
+    mask: &Tensor,
+    loss: f64,
+    where_: &str,
+) -> Result<()> {
+    let fail = |what: String| {
+        Err(Error::Invariant(format!(
+            "{where_}: {what}. Lower training.lr (now it may be too high) or set training.grad_clip"
+        )))
+    };
+    if !loss.is_finite() {
+        return fail(format!("the training loss became {loss}"));
+    }
+    let w = p.w_rec.as_tensor();
+    let scalar = |t: candle_core::Result<Tensor>| -> Result<f64> {
+        t.and_then(|t| t.to_dtype(candle_core::DType::F64))
+            .and_then(|t| t.to_scalar::<f64>())
+            .map_err(cerr)
+    };
+    let nonfinite = scalar(w.sqr().and_then(|t| t.sum_all()))?;
+    if !nonfinite.is_finite() {
+        return fail("W_rec holds NaN or Inf".into());
+    }
+    if dale == Dale::Projection {
+        let wrong = scalar(
+            w.broadcast_mul(&s.sign_row)
+                .and_then(|t| t.lt(0f64))
+                .and_then(|t| t.to_dtype(candle_core::DType::F32))
+                .and_then(|t| t.sum_all()),
+        )?;
+        if wrong > 0.0 {
+            return fail(format!("{wrong} weights break Dale's law after projection"));
+        }
+    }
+    let outside = scalar(
+        w.mul(&(mask.neg().and_then(|m| m + 1.0)).map_err(cerr)?)
+            .and_then(|t| t.abs())
+            .and_then(|t| t.sum_all()),
+    )?;
+    if outside > 0.0 {
+        return fail(format!("weights outside the mask (total |w| {outside})"));
+    }
+    Ok(())
+}
+
+/// Fit the model described by `cfg` to `ds` on `device`. `on_epoch` is called after every epoch
+/// (for progress display) with the phase, epoch, epochs in the phase and the history row.
+pub fn fit(
+    cfg: &Config,
+    ds: &Dataset,
+    device: &Device,
+    mut on_epoch: impl FnMut(&str, usize, usize, &HistoryRow),
+) -> Result<FitOutput> {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let setup = Setup::new(cfg, ds, device)?;
+    let (mut mask, w_init, params_cpu) = setup.initial(cfg, &mut rng)?;
+    let params = params_cpu.to_params(device)?;
+    let rnn = setup.rnn.clone();
+    let dale = cfg.constraints.dale;
+    let mut history = Vec::new();
+    let mut phase_seconds = Vec::new();
+    let mut dense = None;
+    let realisation = cfg.constraints.mask.realisation;
+    let phases: Vec<(&str, usize)> = vec![
+        ("dense", cfg.training.dense_epochs),
+        ("finetune", cfg.training.finetune_epochs),
+    ];
+    for (phase, epochs) in phases {
+        if epochs == 0 {
+            continue;
+        }
+        let start = std::time::Instant::now();
+        if phase == "finetune"
+            && matches!(
+                realisation,
+                MaskRealisation::Topprob | MaskRealisation::Random
+            )
+        {
+            let method = if realisation == MaskRealisation::Topprob {
+                PruneMethod::TopProb
+            } else {
+                PruneMethod::Random
+            };
+            let blocks = setup
+                .blocks
+                .as_ref()
+                .expect("validated: a mask realisation needs a table");
+            let w = to_array2(params.w_rec.as_tensor())?;
+            mask = prune_mask(&w, blocks, method, &mut rng);
+        }
+        let mask_t = Tensor::from_slice(
+            mask.as_slice().expect("standard layout"),
+            mask.dim(),
+            device,
+        )
+        .map_err(cerr)?;
+        project(&params, &setup, dale, &mask_t)?;
+        let mut opt = AdamW::new(
+            params.trainable(cfg.model.bias),
+            ParamsAdamW {
+                lr: cfg.training.lr,
+                weight_decay: if cfg.training.optimiser == Optimiser::Adamw {
+                    cfg.training.weight_decay
+                } else {
+                    0.0
+                },
+                ..Default::default()
+            },
+        )
+        .map_err(cerr)?;
+        let mut best: Option<(f64, Params)> = None;
+        let mut since_best = 0;
+        let mut step = 0;
+        let mut order: Vec<usize> = (0..ds.train_windows.len()).collect();
+        for epoch in 0..epochs {
+            let t0 = std::time::Instant::now();
+            let lr = lr_at(cfg, epoch);
+            opt.set_learning_rate(lr);
+            order.shuffle(&mut rng);
+            let mut losses = Vec::new();
+            for chunk in order.chunks(cfg.training.batch_size) {
+                let wins: Vec<Window> = chunk.iter().map(|&i| ds.train_windows[i]).collect();
+                let (y, u) = batch_tensors(ds, &wins, device)?;
+                let loss = rnn.loss(&params, &y, &u).map_err(cerr)?;
+                let lv = loss.to_scalar::<f32>().map_err(cerr)? as f64;
+                let mut grads = loss.backward().map_err(cerr)?;
+                if let Some(clip) = cfg.training.grad_clip {
+                    clip_gradients(&mut grads, &params.trainable(cfg.model.bias), clip)?;
+                }
+                opt.step(&grads).map_err(cerr)?;
+                project(&params, &setup, dale, &mask_t)?;
+                step += 1;
+                check_invariants(
+                    &params,
+                    &setup,
+                    dale,
+                    &mask_t,
+                    lv,
+                    &format!("phase {phase}, epoch {}, step {step}", epoch + 1),
+                )?;
+                losses.push(lv);
+            }
+            let val_loss = eval_loss(&rnn, &params, ds, &ds.validation_windows, device)?;
+            let train_loss = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
+            let row = HistoryRow {
+                phase: phase.into(),
+                epoch: epoch + 1,
+                step,
+                train_loss,
+                val_loss,
+                lr,
+                seconds: t0.elapsed().as_secs_f64(),
+            };
+            on_epoch(phase, epoch + 1, epochs, &row);
+            history.push(row);
+            // Keep the best checkpoint by validation loss (training loss when nothing is held out).
+            let score = if val_loss.is_finite() {
+                val_loss
+            } else {
+                train_loss
+            };
+            if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                best = Some((score, params.snapshot().map_err(cerr)?));
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if cfg.training.patience.is_some_and(|p| since_best >= p) {
+                    break;
+                }
+            }
+        }
+        if let Some((_, b)) = best {
+            params.assign(&b).map_err(cerr)?;
+        }
+        phase_seconds.push((phase.to_string(), start.elapsed().as_secs_f64()));
+        if phase == "dense" {
+            dense = Some(ParamsCpu::from_params(&params)?);
+        }
+    }
+    Ok(FitOutput {
+        setup,
+        w_init,
+        dense,
+        fin: ParamsCpu::from_params(&params)?,
+        mask,
+        history,
+        phase_seconds,
+    })
+}
+
+/// Scale all gradients so that their global L2 norm is at most `max_norm`.
+fn clip_gradients(
+    grads: &mut candle_core::backprop::GradStore,
+    vars: &[Var],
+    max_norm: f64,
+) -> Result<()> {
+    let mut total = 0.0;
+    for v in vars {
+        if let Some(g) = grads.get(v.as_tensor()) {
+            total += g
+                .sqr()
+                .and_then(|t| t.sum_all())
+                .and_then(|t| t.to_scalar::<f32>())
+                .map_err(cerr)? as f64;
+        }
+    }
+    let norm = total.sqrt();
+    if norm > max_norm {
+        let s = max_norm / norm;
+        for v in vars {
+            if let Some(g) = grads.get(v.as_tensor()) {
+                let scaled = (g * s).map_err(cerr)?;
+                grads.insert(v.as_tensor(), scaled);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Predictions and data on `windows` (`[frames, n_rec]` each, frames 1.. of every window in order)
+/// with the frame index of each row.
+pub fn predict(
+    rnn: &Rnn,
+    p: &Params,
+    ds: &Dataset,
+    windows: &[Window],
+    drive: Drive,
+    device: &Device,
+) -> Result<(Array2<f32>, Array2<f32>, Vec<usize>)> {
+    let n = ds.y.ncols();
+    let mut pred = Vec::new();
+    let mut frames = Vec::new();
+    for w in windows {
+        let (y, u) = batch_tensors(ds, std::slice::from_ref(w), device)?;
+        let out = rnn.forward(p, &y, &u, drive).map_err(cerr)?;
+        for (t, o) in out.iter().enumerate() {
+            pred.extend(to_vec(o)?);
+            frames.push(w.start + t + 1);
+        }
+    }
+    let pred = Array2::from_shape_vec((frames.len(), n), pred).expect("shape");
+    let data = ds.y.select(ndarray::Axis(0), &frames);
+    Ok((pred, data, frames))
+}

@@ -1,0 +1,127 @@
+//! What a fit is built from: units and signs, the probability blocks, the model structure, and the
+//! initial mask and weights (drawn on the CPU from the seed, then moved to the device).
+
+use super::{cerr, ParamsCpu};
+use crate::config::{Config, InitKind, MaskRealisation};
+use crate::connectivity::{Population, ProbabilityTable};
+use crate::constraints::init::{balanced_dale, uniform_dale};
+use crate::constraints::{Blocks, UnitPopulations};
+use crate::data::Sign;
+use crate::dataset::Dataset;
+use crate::error::Result;
+use crate::model::Rnn;
+use candle_core::{Device, Tensor};
+use ndarray::Array2;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// The fixed structure of a fit.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Population of every unit, in unit order.
+    pub units: UnitPopulations,
+    /// Sign of every unit.
+    pub signs: Vec<Sign>,
+    /// `[1, n]` of ±1 on the device, one per presynaptic column.
+    pub sign_row: Tensor,
+    /// Block probabilities, when the config names a table.
+    pub blocks: Option<Blocks>,
+    /// The network's structure.
+    pub rnn: Rnn,
+}
+
+impl Setup {
+    /// Build the structure for `cfg` over the neurons of `ds`.
+    pub fn new(cfg: &Config, ds: &Dataset, device: &Device) -> Result<Setup> {
+        let nt = &ds.recording.neurons;
+        let units = UnitPopulations::new(
+            (0..nt.len())
+                .map(|i| Population::new(&nt.area[i], &nt.layer[i], &nt.cell_type[i]))
+                .collect(),
+        );
+        let signs = ds.signs.clone();
+        let n = signs.len();
+        let s: Vec<f32> = signs.iter().map(|s| s.value()).collect();
+        let sign_row = Tensor::from_slice(&s, (1, n), device).map_err(cerr)?;
+        let blocks = match &cfg.constraints.mask.table {
+            Some(t) => Some(Blocks::new(
+                units.clone(),
+                &ProbabilityTable::read(t)?.with_pathways(&cfg.constraints.mask.inter_area)?,
+            )),
+            None => None,
+        };
+        let dt_ms = 1000.0 / ds.recording.frame_rate_hz;
+        let alpha: Vec<f32> = nt
+            .cell_type
+            .iter()
+            .map(|t| {
+                let tau = cfg
+                    .model
+                    .tau_ms
+                    .get(t)
+                    .or_else(|| cfg.model.tau_ms.get("default"))
+                    .copied()
+                    .unwrap_or(100.0);
+                (dt_ms / tau).min(1.0) as f32
+            })
+            .collect();
+        let rnn = Rnn {
+            n_units: n,
+            n_rec: n,
+            alpha: Tensor::from_slice(&alpha, (1, n), device).map_err(cerr)?,
+            activation: cfg.model.activation,
+            initial_state: cfg.model.initial_state,
+        };
+        Ok(Setup {
+            units,
+            signs,
+            sign_row,
+            blocks,
+            rnn,
+        })
+    }
+
+    /// The mask the dense phase starts with and the initial parameters.
+    /// Mask: the blocks' support (probability > 0), or a Bernoulli draw for
+    /// `realisation: bernoulli`, or all ones without a table.
+    pub fn initial(
+        &self,
+        cfg: &Config,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(Array2<f32>, Array2<f32>, ParamsCpu)> {
+        let n = self.signs.len();
+        let mask = match (&self.blocks, cfg.constraints.mask.realisation) {
+            (Some(b), MaskRealisation::Bernoulli) => b.bernoulli(rng),
+            (Some(b), _) => b.support(),
+            (None, _) => Array2::ones((n, n)),
+        };
+        let mut w = match cfg.constraints.init.kind {
+            InitKind::Balanced => balanced_dale(
+                &self.signs,
+                &mask,
+                cfg.constraints.init.spectral_radius,
+                rng,
+            )?,
+            InitKind::Uniform => uniform_dale(&self.signs, &mask, rng),
+        };
+        if cfg.constraints.dale == crate::config::Dale::None {
+            // The unconstrained baseline starts from the same magnitudes with random signs.
+            w.mapv_inplace(|v| if rng.random::<bool>() { v } else { -v });
+        }
+        let d = cfg.model.inputs.len();
+        let scale = 0.1 / (d.max(1) as f64).sqrt();
+        let w_in = Array2::from_shape_fn((n, d), |_| {
+            let z: f64 = StandardNormal.sample(rng);
+            (z * scale) as f32
+        });
+        let params = ParamsCpu {
+            w_rec: w.clone(),
+            w_in,
+            b: vec![0.0; n],
+            gain: vec![1.0; n],
+            offset: vec![0.0; n],
+        };
+        Ok((mask, w, params))
+    }
+}

@@ -1,0 +1,243 @@
+//! The trainer: gradients against finite differences, Dale invariants through training (and their
+//! violation by the unconstrained baseline), determinism, learning beyond a trivial baseline, and a
+//! complete run directory.
+
+mod common;
+
+use candle_core::{DType, Device, Tensor, Var};
+use fitrnn::config::{Activation, Config, InitialState};
+use fitrnn::constraints::sign_violations;
+use fitrnn::data::select::select_neurons;
+use fitrnn::data::{read_recording, ReadOptions};
+use fitrnn::dataset::Dataset;
+use fitrnn::model::{Params, Rnn};
+use fitrnn::train::fit;
+use predicates::prelude::PredicateBooleanExt;
+use std::path::{Path, PathBuf};
+
+fn var(shape: (usize, usize), f: impl Fn(usize, usize) -> f64) -> Var {
+    let v: Vec<f64> = (0..shape.0 * shape.1)
+        .map(|k| f(k / shape.1, k % shape.1))
+        .collect();
+    Var::from_tensor(&Tensor::from_vec(v, shape, &Device::Cpu).unwrap()).unwrap()
+}
+
+/// Central differences in float64 against candle's autograd, for every parameter, every
+/// activation and both initial states.
+#[test]
+fn gradients_match_finite_differences() {
+    let (n, d, t_len, b) = (5, 2, 6, 3);
+    for act in [Activation::Softplus, Activation::Tanh, Activation::TanhRelu] {
+        for init in [InitialState::Data, InitialState::Zero] {
+            let p = Params {
+                w_rec: var((n, n), |i, j| {
+                    0.3 * ((i * 3 + j * 5) % 7) as f64 / 7.0 - 0.1
+                }),
+                w_in: var((n, d), |i, j| 0.2 * ((i + 2 * j) % 5) as f64 / 5.0 - 0.05),
+                b: var((1, n), |_, j| 0.05 * j as f64),
+                gain: var((1, n), |_, j| 0.8 + 0.1 * j as f64),
+                offset: var((1, n), |_, j| -0.02 * j as f64),
+            };
+            let alpha = Tensor::from_vec(
+                (0..n).map(|j| 0.3 + 0.1 * j as f64).collect(),
+                (1, n),
+                &Device::Cpu,
+            )
+            .unwrap();
+            let rnn = Rnn {
+                n_units: n,
+                n_rec: n,
+                alpha,
+                activation: act,
+                initial_state: init,
+            };
+            let y = Tensor::from_vec(
+                (0..t_len * b * n)
+                    .map(|k| 0.2 + 0.3 * ((k * 7919) % 13) as f64 / 13.0)
+                    .collect(),
+                (t_len, b, n),
+                &Device::Cpu,
+            )
+            .unwrap();
+            let u = Tensor::from_vec(
+                (0..t_len * b * d).map(|k| ((k % 4) as f64) / 4.0).collect(),
+                (t_len, b, d),
+                &Device::Cpu,
+            )
+            .unwrap();
+            let loss = rnn.loss(&p, &y, &u).unwrap();
+            let grads = loss.backward().unwrap();
+            let vars = [
+                ("w_rec", &p.w_rec),
+                ("w_in", &p.w_in),
+                ("b", &p.b),
+                ("gain", &p.gain),
+                ("offset", &p.offset),
+            ];
+            let mut worst: f64 = 0.0;
+            for (name, v) in vars {
+                let g = grads
+                    .get(v.as_tensor())
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f64>()
+                    .unwrap();
+                let base = v
+                    .as_tensor()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f64>()
+                    .unwrap();
+                let shape = v.as_tensor().dims2().unwrap();
+                for k in 0..base.len() {
+                    let eps = 1e-6;
+                    let eval = |delta: f64| {
+                        let mut w = base.clone();
+                        w[k] += delta;
+                        v.set(&Tensor::from_vec(w, shape, &Device::Cpu).unwrap())
+                            .unwrap();
+                        rnn.loss(&p, &y, &u).unwrap().to_scalar::<f64>().unwrap()
+                    };
+                    let fd = (eval(eps) - eval(-eps)) / (2.0 * eps);
+                    v.set(&Tensor::from_vec(base.clone(), shape, &Device::Cpu).unwrap())
+                        .unwrap();
+                    let err = (fd - g[k]).abs() / (fd.abs().max(g[k].abs()).max(1e-4));
+                    worst = worst.max(err);
+                    assert!(
+                        err < 1e-5,
+                        "{act:?}/{init:?} {name}[{k}]: autograd {} vs finite difference {fd}",
+                        g[k]
+                    );
+                }
+            }
+            eprintln!("{act:?}/{init:?}: worst relative gradient error {worst:.2e}");
+        }
+    }
+    let _ = DType::F64;
+}
+
+/// A small simulated recording and a run config over it, in `dir`.
+fn small_setup(dir: &Path, extra: &str) -> (PathBuf, Config) {
+    let sim = common::small_sim_config(dir, 90.0, 0.1);
+    let data = dir.join("small.h5");
+    common::fitrnn()
+        .args(["simulate", "--config"])
+        .arg(&sim)
+        .arg("--out")
+        .arg(&data)
+        .assert()
+        .success();
+    let table = common::root().join("data/connectivity/mouse_v1_celltype.csv");
+    let text = format!(
+        "seed: 3\ndevice: cpu\ndata:\n  path: {}\n  windows: {{length_s: 4}}\n  split: {{validation_fraction: 0.25}}\n\
+         model:\n  tau_ms: {{default: 400}}\n  inputs: [image_flash, omission]\n\
+         constraints:\n  mask:\n    table: {}\n    realisation: topprob\n\
+         training:\n  dense_epochs: 25\n  finetune_epochs: 15\n  lr: 0.01\n  batch_size: 2\n{extra}",
+        data.display(),
+        table.display()
+    );
+    let cfg_path = common::write(dir, "run.yaml", &text);
+    let cfg = Config::load(&cfg_path, &[]).unwrap();
+    (cfg_path, cfg)
+}
+
+fn dataset(cfg: &Config, cfg_path: &Path) -> Dataset {
+    let rec = read_recording(&cfg.data.path, &ReadOptions::default()).unwrap();
+    let rec = select_neurons(&rec, &cfg.data.select, &cfg.data.cell_types, cfg_path).unwrap();
+    Dataset::build(cfg, rec, cfg_path).unwrap()
+}
+
+#[test]
+fn dale_holds_through_training_and_breaks_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg_path, cfg) = small_setup(dir.path(), "");
+    let ds = dataset(&cfg, &cfg_path);
+    let out = fit(&cfg, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+    let steps: usize = out
+        .history
+        .iter()
+        .filter(|h| h.phase == "dense")
+        .map(|h| h.step)
+        .max()
+        .unwrap()
+        + out
+            .history
+            .iter()
+            .filter(|h| h.phase == "finetune")
+            .map(|h| h.step)
+            .max()
+            .unwrap();
+    assert!(
+        steps >= 200,
+        "{steps} optimiser steps, each followed by the invariant check"
+    );
+    assert_eq!(sign_violations(&out.fin.w_rec, &out.setup.signs), 0);
+    for ((i, j), &w) in out.fin.w_rec.indexed_iter() {
+        assert!(
+            w == 0.0 || out.mask[[i, j]] == 1.0,
+            "weight outside the mask at [{i}, {j}]"
+        );
+    }
+    assert!(out.fin.gain.iter().all(|&g| g >= 0.0));
+    // Pruning left the block densities near the table's (top-prob), far below the dense support.
+    let kept = out.mask.iter().filter(|&&m| m == 1.0).count() as f64 / out.mask.len() as f64;
+    let support = out.setup.blocks.as_ref().unwrap().support();
+    let dense = support.iter().filter(|&&m| m == 1.0).count() as f64 / support.len() as f64;
+    assert!(
+        kept < 0.5 * dense,
+        "pruned density {kept:.3} vs support {dense:.3}"
+    );
+    assert!(out
+        .history
+        .iter()
+        .all(|h| h.train_loss.is_finite() && h.val_loss.is_finite()));
+
+    let mut free = cfg.clone();
+    free.constraints.dale = fitrnn::config::Dale::None;
+    let out = fit(&free, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+    let v = sign_violations(&out.fin.w_rec, &out.setup.signs);
+    assert!(
+        v > 0,
+        "the unconstrained baseline has weights of the wrong sign ({v})"
+    );
+}
+
+#[test]
+fn same_seed_gives_identical_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg_path, mut cfg) = small_setup(dir.path(), "");
+    cfg.training.dense_epochs = 4;
+    cfg.training.finetune_epochs = 2;
+    let ds = dataset(&cfg, &cfg_path);
+    let a = fit(&cfg, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+    let b = fit(&cfg, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+    assert_eq!(a.fin.w_rec, b.fin.w_rec);
+    assert_eq!(a.fin.w_in, b.fin.w_in);
+    assert_eq!(a.mask, b.mask);
+    assert_eq!(
+        a.history.iter().map(|h| h.train_loss).collect::<Vec<_>>(),
+        b.history.iter().map(|h| h.train_loss).collect::<Vec<_>>()
+    );
+    cfg.seed += 1;
+    let c = fit(&cfg, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+    assert_ne!(a.fin.w_rec, c.fin.w_rec);
+}
+
+#[test]
+fn existing_run_directory_is_not_overwritten_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg_path, _) = small_setup(dir.path(), "output:\n  dir: out\n");
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    std::fs::write(dir.path().join("out/keep.txt"), "earlier results").unwrap();
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg_path)
+        .assert()
+        .code(2)
+        .stderr(
+            predicates::str::contains("already exists")
+                .and(predicates::str::contains("output.overwrite")),
+        );
+    assert!(dir.path().join("out/keep.txt").exists());
+}
