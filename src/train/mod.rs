@@ -173,11 +173,40 @@ fn lr_at(cfg: &Config, epoch: usize) -> f64 {
     }
 }
 
+/// One training step on a batch: forward, MSE loss, backward, optional clipping of the global
+/// gradient norm, one optimiser step, then Dale's projection and the mask on `W_rec` (gain ≥ 0).
+/// `y` is `[T, batch, n_rec]`, `u` `[T, batch, n_inputs]`, `sign_row` `[1, n]`, `mask` `[n, n]`.
+/// Returns the loss of the forward pass (before the update). The optimiser's moments are never
+/// reset by the projection.
+#[allow(clippy::too_many_arguments)]
+pub fn train_step(
+    rnn: &Rnn,
+    params: &Params,
+    opt: &mut AdamW,
+    y: &Tensor,
+    u: &Tensor,
+    sign_row: &Tensor,
+    mask: &Tensor,
+    dale: Dale,
+    grad_clip: Option<f64>,
+    bias: bool,
+) -> Result<f64> {
+    let loss = rnn.loss(params, y, u).map_err(cerr)?;
+    let lv = loss.to_scalar::<f32>().map_err(cerr)? as f64;
+    let mut grads = loss.backward().map_err(cerr)?;
+    if let Some(clip) = grad_clip {
+        clip_gradients(&mut grads, &params.trainable(bias), clip)?;
+    }
+    opt.step(&grads).map_err(cerr)?;
+    project(params, sign_row, dale, mask)?;
+    Ok(lv)
+}
+
 /// After an optimiser step: Dale's projection and the mask on `W_rec`, gain ≥ 0.
-fn project(p: &Params, s: &Setup, dale: Dale, mask: &Tensor) -> Result<()> {
+fn project(p: &Params, sign_row: &Tensor, dale: Dale, mask: &Tensor) -> Result<()> {
     let w = p.w_rec.as_tensor();
     let w = match dale {
-        Dale::Projection => crate::constraints::project_dale_tensor(w, &s.sign_row, Some(mask)),
+        Dale::Projection => crate::constraints::project_dale_tensor(w, sign_row, Some(mask)),
         Dale::None => w.mul(mask),
     }
     .map_err(cerr)?;
@@ -286,7 +315,7 @@ pub fn fit(
             device,
         )
         .map_err(cerr)?;
-        project(&params, &setup, dale, &mask_t)?;
+        project(&params, &setup.sign_row, dale, &mask_t)?;
         let mut opt = AdamW::new(
             params.trainable(cfg.model.bias),
             ParamsAdamW {
@@ -313,14 +342,18 @@ pub fn fit(
             for chunk in order.chunks(cfg.training.batch_size) {
                 let wins: Vec<Window> = chunk.iter().map(|&i| ds.train_windows[i]).collect();
                 let (y, u) = batch_tensors(ds, &wins, device)?;
-                let loss = rnn.loss(&params, &y, &u).map_err(cerr)?;
-                let lv = loss.to_scalar::<f32>().map_err(cerr)? as f64;
-                let mut grads = loss.backward().map_err(cerr)?;
-                if let Some(clip) = cfg.training.grad_clip {
-                    clip_gradients(&mut grads, &params.trainable(cfg.model.bias), clip)?;
-                }
-                opt.step(&grads).map_err(cerr)?;
-                project(&params, &setup, dale, &mask_t)?;
+                let lv = train_step(
+                    &rnn,
+                    &params,
+                    &mut opt,
+                    &y,
+                    &u,
+                    &setup.sign_row,
+                    &mask_t,
+                    dale,
+                    cfg.training.grad_clip,
+                    cfg.model.bias,
+                )?;
                 step += 1;
                 check_invariants(
                     &params,
