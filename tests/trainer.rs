@@ -241,3 +241,45 @@ fn existing_run_directory_is_not_overwritten_by_default() {
         );
     assert!(dir.path().join("out/keep.txt").exists());
 }
+
+#[test]
+fn exponentiated_gradients_keep_every_sign_and_hidden_units_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg_path, mut cfg) = small_setup(dir.path(), "");
+    cfg.training.dense_epochs = 6;
+    cfg.training.finetune_epochs = 4;
+    cfg.model.hidden_units = [("Pvalb".to_string(), 1)].into_iter().collect();
+    let ds = dataset(&cfg, &cfg_path);
+    for (opt, lr) in [
+        (fitrnn::config::Optimiser::SgdEg, 0.5),
+        (fitrnn::config::Optimiser::AdamwEg, 0.02),
+    ] {
+        cfg.training.optimiser = opt;
+        cfg.training.lr = lr;
+        let out = fit(&cfg, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+        let n_rec = ds.y.ncols();
+        assert!(out.setup.signs.len() > n_rec, "hidden units were added");
+        assert_eq!(
+            sign_violations(&out.fin.w_rec, &out.setup.signs),
+            0,
+            "{opt:?}"
+        );
+        // EG never creates weights: every nonzero final weight was nonzero at initialisation.
+        for ((i, j), &w) in out.fin.w_rec.indexed_iter() {
+            if w != 0.0 {
+                assert!(
+                    out.w_init[[i, j]] != 0.0,
+                    "{opt:?}: weight [{i}, {j}] appeared from zero"
+                );
+            }
+        }
+        assert!(out.history.iter().all(|h| h.train_loss.is_finite()));
+        let first = out.history.first().unwrap().train_loss;
+        let best = out
+            .history
+            .iter()
+            .map(|h| h.train_loss)
+            .fold(f64::INFINITY, f64::min);
+        assert!(best < first, "{opt:?} reduces the loss ({first} → {best})");
+    }
+}

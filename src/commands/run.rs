@@ -80,7 +80,6 @@ fn execute(cfg: &Config, ds: &Dataset, device: &Device, rd: &mut RunDir) -> Resu
     let yaml = serde_yaml::to_string(cfg)
         .map_err(|e| Error::Invariant(format!("serialising the config: {e}")))?;
     crate::rundir::write_atomic(&dir.join("config.resolved.yaml"), yaml.as_bytes())?;
-    write_units(&dir.join("tables/units.parquet"), ds)?;
     write_split(&dir.join("tables/split.parquet"), ds)?;
 
     let bars = std::cell::RefCell::new(None::<(String, indicatif::ProgressBar)>);
@@ -113,6 +112,7 @@ fn execute(cfg: &Config, ds: &Dataset, device: &Device, rd: &mut RunDir) -> Resu
         b.finish_and_clear();
     }
     let fitted = fitted?;
+    write_units(&dir.join("tables/units.parquet"), ds, &fitted.setup)?;
     let signs: Vec<f32> = fitted.setup.signs.iter().map(|s| s.value()).collect();
     if let Some(d) = &fitted.dense {
         crate::rundir::weights::save(
@@ -165,17 +165,19 @@ fn neuron_ids(ds: &Dataset) -> Vec<String> {
         .collect()
 }
 
-fn write_units(path: &Path, ds: &Dataset) -> Result<()> {
-    let n = &ds.recording.neurons;
-    let pops: Vec<String> = (0..n.len()).map(|i| n.population(i)).collect();
+/// units.parquet: every model unit (recorded neurons first, then hidden units with a null
+/// neuron_id), with its population and sign.
+fn write_units(path: &Path, ds: &Dataset, setup: &crate::train::Setup) -> Result<()> {
+    let ids = neuron_ids(ds);
+    let u = &setup.units.units;
     let df = df!(
-        "unit" => (0..n.len() as u32).collect::<Vec<_>>(),
-        "neuron_id" => neuron_ids(ds),
-        "area" => n.area.clone(),
-        "layer" => n.layer.clone(),
-        "cell_type" => n.cell_type.clone(),
-        "sign" => ds.signs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        "population" => pops,
+        "unit" => (0..u.len() as u32).collect::<Vec<_>>(),
+        "neuron_id" => (0..u.len()).map(|i| ids.get(i).cloned()).collect::<Vec<_>>(),
+        "area" => u.iter().map(|p| p.area.clone()).collect::<Vec<_>>(),
+        "layer" => u.iter().map(|p| p.layer.clone()).collect::<Vec<_>>(),
+        "cell_type" => u.iter().map(|p| p.cell_type.clone()).collect::<Vec<_>>(),
+        "sign" => setup.signs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        "population" => u.iter().map(|p| p.label()).collect::<Vec<_>>(),
     )
     .map_err(perr)?;
     write_parquet(path, df)

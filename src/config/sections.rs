@@ -363,9 +363,13 @@ pub struct TrainingConfig {
     /// Clip the global gradient norm to this value (unset = no clipping).
     #[serde(default)]
     pub grad_clip: Option<f64>,
-    /// Decoupled weight decay (`adamw`).
+    /// Weight decay: decoupled for `adamw` / `adamw_eg`, L2 for `sgd`, EG form `λ·sign(w)` for
+    /// `sgd_eg`; ignored by `adam`.
     #[serde(default)]
     pub weight_decay: f64,
+    /// Momentum of `sgd` and `sgd_eg`.
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
     /// Learning-rate schedule, stepped once per epoch.
     #[serde(default)]
     pub schedule: Schedule,
@@ -391,6 +395,10 @@ pub enum Schedule {
     },
 }
 
+fn default_momentum() -> f64 {
+    0.9
+}
+
 fn default_epochs() -> usize {
     50
 }
@@ -411,6 +419,7 @@ impl Default for TrainingConfig {
             batch_size: default_batch(),
             grad_clip: None,
             weight_decay: 0.0,
+            momentum: default_momentum(),
             schedule: Schedule::Constant,
             patience: None,
         }
@@ -560,13 +569,21 @@ pub(super) fn validate(cfg: &Config, file: &Path) -> Result<()> {
             "use mode: neurons",
         );
     }
-    if cfg.model.hidden_units.values().any(|&n| n > 0) || !cfg.model.units_per_population.is_empty()
-    {
+    if !cfg.model.units_per_population.is_empty() {
         return bad(
-            "model.hidden_units",
-            format!("hidden units are {later}"),
-            "remove model.hidden_units and model.units_per_population",
+            "model.units_per_population",
+            format!("population mode is {later}"),
+            "remove model.units_per_population",
         );
+    }
+    for t in cfg.model.hidden_units.keys() {
+        if !cfg.data.cell_types.contains_key(t) {
+            return bad(
+                &format!("model.hidden_units.{t}"),
+                format!("cell type `{t}` has no sign in data.cell_types"),
+                &format!("add `{t}: E` or `{t}: I` under data.cell_types"),
+            );
+        }
     }
     if cfg.model.noise_std > 0.0 {
         return bad(

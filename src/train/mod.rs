@@ -3,16 +3,17 @@
 //! checkpoint kept, and evaluation on both splits.
 
 pub mod metrics;
+pub mod optim;
 mod setup;
 
-use crate::config::{Config, Dale, MaskRealisation, Optimiser, Schedule};
+use crate::config::{Config, Dale, MaskRealisation, Schedule};
 use crate::constraints::prune::{prune_mask, PruneMethod};
 use crate::dataset::{Dataset, Window};
 use crate::error::{Error, Result};
 use crate::model::{Drive, Params, Rnn};
 use candle_core::{Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use ndarray::Array2;
+pub use optim::{Optim, OptimConfig};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -119,7 +120,10 @@ impl ParamsCpu {
 
 /// A candle error as a fitrnn error.
 pub(crate) fn cerr(e: candle_core::Error) -> Error {
-    Error::Invariant(format!("tensor operation failed: {e}"))
+    // candle appends a backtrace when RUST_BACKTRACE is set; the first line is the message.
+    let msg = e.to_string();
+    let first = msg.lines().next().unwrap_or_default();
+    Error::Invariant(format!("tensor operation failed: {first}"))
 }
 
 /// Windows stacked as `[T, batch, channels]` tensors on `device`.
@@ -159,6 +163,25 @@ fn eval_loss(
     l.to_scalar::<f32>().map(|v| v as f64).map_err(cerr)
 }
 
+/// A fresh optimiser for `params` as the config asks (EG acts on `W_rec`, the first variable).
+pub fn new_optimiser(cfg: &Config, params: &Params) -> Result<Optim> {
+    let t = &cfg.training;
+    let vars = params.trainable(cfg.model.bias);
+    let eg = (0..vars.len()).map(|k| k == 0).collect();
+    Optim::new(
+        OptimConfig {
+            kind: t.optimiser,
+            lr: t.lr,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: t.weight_decay,
+            momentum: t.momentum,
+        },
+        vars,
+        eg,
+    )
+}
+
 /// Learning rate for `epoch` (0-based) of a phase.
 fn lr_at(cfg: &Config, epoch: usize) -> f64 {
     let lr = cfg.training.lr;
@@ -182,7 +205,7 @@ fn lr_at(cfg: &Config, epoch: usize) -> f64 {
 pub fn train_step(
     rnn: &Rnn,
     params: &Params,
-    opt: &mut AdamW,
+    opt: &mut Optim,
     y: &Tensor,
     u: &Tensor,
     sign_row: &Tensor,
@@ -197,7 +220,7 @@ pub fn train_step(
     if let Some(clip) = grad_clip {
         clip_gradients(&mut grads, &params.trainable(bias), clip)?;
     }
-    opt.step(&grads).map_err(cerr)?;
+    opt.step(&grads)?;
     project(params, sign_row, dale, mask)?;
     Ok(lv)
 }
@@ -316,19 +339,7 @@ pub fn fit(
         )
         .map_err(cerr)?;
         project(&params, &setup.sign_row, dale, &mask_t)?;
-        let mut opt = AdamW::new(
-            params.trainable(cfg.model.bias),
-            ParamsAdamW {
-                lr: cfg.training.lr,
-                weight_decay: if cfg.training.optimiser == Optimiser::Adamw {
-                    cfg.training.weight_decay
-                } else {
-                    0.0
-                },
-                ..Default::default()
-            },
-        )
-        .map_err(cerr)?;
+        let mut opt = new_optimiser(cfg, &params)?;
         let mut best: Option<(f64, Params)> = None;
         let mut since_best = 0;
         let mut step = 0;
@@ -336,7 +347,7 @@ pub fn fit(
         for epoch in 0..epochs {
             let t0 = std::time::Instant::now();
             let lr = lr_at(cfg, epoch);
-            opt.set_learning_rate(lr);
+            opt.cfg.lr = lr;
             order.shuffle(&mut rng);
             let mut losses = Vec::new();
             for chunk in order.chunks(cfg.training.batch_size) {

@@ -35,12 +35,34 @@ impl Setup {
     /// Build the structure for `cfg` over the neurons of `ds`.
     pub fn new(cfg: &Config, ds: &Dataset, device: &Device) -> Result<Setup> {
         let nt = &ds.recording.neurons;
-        let units = UnitPopulations::new(
-            (0..nt.len())
-                .map(|i| Population::new(&nt.area[i], &nt.layer[i], &nt.cell_type[i]))
-                .collect(),
-        );
-        let signs = ds.signs.clone();
+        let mut pops: Vec<Population> = (0..nt.len())
+            .map(|i| Population::new(&nt.area[i], &nt.layer[i], &nt.cell_type[i]))
+            .collect();
+        let mut signs = ds.signs.clone();
+        let n_rec = pops.len();
+        // Hidden units: for every recorded (area, layer), `hidden_units[type]` units of each type,
+        // appended after the recorded units in area → layer → cell type order.
+        let mut area_layers: Vec<(String, String)> = Vec::new();
+        for p in &pops {
+            let al = (p.area.clone(), p.layer.clone());
+            if !area_layers.contains(&al) {
+                area_layers.push(al);
+            }
+        }
+        for (area, layer) in &area_layers {
+            for (cell_type, &count) in &cfg.model.hidden_units {
+                let sign = cfg.data.cell_types.get(cell_type).copied().ok_or_else(|| {
+                    crate::error::Error::Invariant(format!(
+                        "model.hidden_units: cell type `{cell_type}` has no sign in data.cell_types"
+                    ))
+                })?;
+                for _ in 0..count {
+                    pops.push(Population::new(area, layer, cell_type));
+                    signs.push(sign);
+                }
+            }
+        }
+        let units = UnitPopulations::new(pops);
         let n = signs.len();
         let s: Vec<f32> = signs.iter().map(|s| s.value()).collect();
         let sign_row = Tensor::from_slice(&s, (1, n), device).map_err(cerr)?;
@@ -52,14 +74,14 @@ impl Setup {
             None => None,
         };
         let dt_ms = 1000.0 / ds.recording.frame_rate_hz;
-        let alpha: Vec<f32> = nt
-            .cell_type
+        let alpha: Vec<f32> = units
+            .units
             .iter()
-            .map(|t| {
+            .map(|u| {
                 let tau = cfg
                     .model
                     .tau_ms
-                    .get(t)
+                    .get(&u.cell_type)
                     .or_else(|| cfg.model.tau_ms.get("default"))
                     .copied()
                     .unwrap_or(100.0);
@@ -68,7 +90,7 @@ impl Setup {
             .collect();
         let rnn = Rnn {
             n_units: n,
-            n_rec: n,
+            n_rec,
             alpha: Tensor::from_slice(&alpha, (1, n), device).map_err(cerr)?,
             activation: cfg.model.activation,
             initial_state: cfg.model.initial_state,
@@ -119,8 +141,8 @@ impl Setup {
             w_rec: w.clone(),
             w_in,
             b: vec![0.0; n],
-            gain: vec![1.0; n],
-            offset: vec![0.0; n],
+            gain: vec![1.0; self.rnn.n_rec],
+            offset: vec![0.0; self.rnn.n_rec],
         };
         Ok((mask, w, params))
     }
