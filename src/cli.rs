@@ -34,6 +34,10 @@ pub struct RunArgs {
     /// Override a config value, e.g. `--set training.lr=0.0005` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Continue an interrupted run from its last checkpoint (its own config.resolved.yaml is used);
+    /// ends with the same weights as an uninterrupted run.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "set"])]
+    pub resume: Option<PathBuf>,
 }
 
 /// fitrnn's commands.

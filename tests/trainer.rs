@@ -153,7 +153,7 @@ fn dale_holds_through_training_and_breaks_without_it() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg_path, cfg) = small_setup(dir.path(), "");
     let ds = dataset(&cfg, &cfg_path);
-    let out = fit(&cfg, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+    let out = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
     let steps: usize = out
         .history
         .iter()
@@ -195,7 +195,7 @@ fn dale_holds_through_training_and_breaks_without_it() {
 
     let mut free = cfg.clone();
     free.constraints.dale = fitrnn::config::Dale::None;
-    let out = fit(&free, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+    let out = fit(&free, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
     let v = sign_violations(&out.fin.w_rec, &out.setup.signs);
     assert!(
         v > 0,
@@ -210,8 +210,8 @@ fn same_seed_gives_identical_weights() {
     cfg.training.dense_epochs = 4;
     cfg.training.finetune_epochs = 2;
     let ds = dataset(&cfg, &cfg_path);
-    let a = fit(&cfg, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
-    let b = fit(&cfg, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+    let a = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
+    let b = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
     assert_eq!(a.fin.w_rec, b.fin.w_rec);
     assert_eq!(a.fin.w_in, b.fin.w_in);
     assert_eq!(a.mask, b.mask);
@@ -220,7 +220,7 @@ fn same_seed_gives_identical_weights() {
         b.history.iter().map(|h| h.train_loss).collect::<Vec<_>>()
     );
     cfg.seed += 1;
-    let c = fit(&cfg, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+    let c = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
     assert_ne!(a.fin.w_rec, c.fin.w_rec);
 }
 
@@ -256,7 +256,7 @@ fn exponentiated_gradients_keep_every_sign_and_hidden_units_train() {
     ] {
         cfg.training.optimiser = opt;
         cfg.training.lr = lr;
-        let out = fit(&cfg, &ds, &Device::Cpu, |_, _, _, _| {}).unwrap();
+        let out = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
         let n_rec = ds.y.ncols();
         assert!(out.setup.signs.len() > n_rec, "hidden units were added");
         assert_eq!(

@@ -14,7 +14,7 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Check(args)) => check::check(&args),
         Some(Command::Simulate(args)) => simulate::simulate(&args),
         None => {
-            if cli.run.config.is_some() {
+            if cli.run.config.is_some() || cli.run.resume.is_some() {
                 run::run(&cli.run)
             } else {
                 Err(Error::Unsupported {

@@ -9,7 +9,7 @@ use crate::model::Drive;
 use crate::rundir::tables::{perr, write_parquet};
 use crate::rundir::{sha256_file, unix_now, RunDir};
 use crate::train::metrics::{quality, Quality};
-use crate::train::{fit, predict, FitOutput};
+use crate::train::{fit, predict, FitOutput, FitState};
 use candle_core::Device;
 use ndarray::Array2;
 use polars::prelude::*;
@@ -19,6 +19,9 @@ use std::path::Path;
 
 /// Run the pipeline described by `args.config`.
 pub fn run(args: &RunArgs) -> Result<String> {
+    if let Some(dir) = &args.resume {
+        return resume(dir);
+    }
     let Some(path) = &args.config else {
         return Err(Error::Unsupported {
             problem: "no config given".into(),
@@ -28,7 +31,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let config = Config::load(path, &args.set)?;
     set_threads(config.threads);
     let device = make_device(config.device_choice(path)?)?;
-    let (ds, mut text) = super::check::check_config(&config, path)?;
+    let (ds, text) = super::check::check_config(&config, path)?;
     let out = config.output.dir.clone().expect("resolved");
     let manifest = json!({
         "fitrnn_version": env!("CARGO_PKG_VERSION"),
@@ -41,13 +44,55 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "started_unix_s": unix_now(),
         "data": {"path": config.data.path.display().to_string(), "sha256": sha256_file(&config.data.path)?},
     });
-    let mut rd = RunDir::create(&out, config.output.overwrite, manifest)?;
-    match execute(&config, &ds, &device, &mut rd) {
+    let rd = RunDir::create(&out, config.output.overwrite, manifest)?;
+    finish(&config, &ds, &device, rd, None, text)
+}
+
+/// `fitrnn --resume RUN_DIR`: reload the run's resolved config and data, check the data did not
+/// change, and continue from the last checkpoint.
+fn resume(dir: &Path) -> Result<String> {
+    let rd = RunDir::open_for_resume(dir)?;
+    let cfg_path = dir.join("config.resolved.yaml");
+    let config = Config::load(&cfg_path, &[])?;
+    set_threads(config.threads);
+    let device = make_device(config.device_choice(&cfg_path)?)?;
+    let (ds, text) = super::check::check_config(&config, &cfg_path)?;
+    let sha = sha256_file(&config.data.path)?;
+    let mpath = dir.join("manifest.json");
+    let recorded: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&mpath).map_err(|e| Error::io(&mpath, "reading", e))?,
+    )
+    .unwrap_or_default();
+    if recorded["data"]["sha256"]
+        .as_str()
+        .is_some_and(|s| s != sha)
+    {
+        return Err(Error::data(
+            &config.data.path,
+            "/",
+            "the recording changed since the run started (its sha256 differs from the manifest's)",
+            "resume with the original file, or start a new run",
+        ));
+    }
+    let state = FitState::load(&dir.join("model"))?;
+    finish(&config, &ds, &device, rd, Some(state), text)
+}
+
+/// Fit and write everything; marks the manifest complete, or failed with the error.
+fn finish(
+    config: &Config,
+    ds: &Dataset,
+    device: &Device,
+    mut rd: RunDir,
+    state: Option<FitState>,
+    mut text: String,
+) -> Result<String> {
+    match execute(config, ds, device, &mut rd, state) {
         Ok(summary) => {
             rd.set("finished_unix_s", json!(unix_now()))?;
             rd.set("status", json!("complete"))?;
             text.push_str(&summary);
-            let _ = writeln!(text, "\nwrote {}", out.display());
+            let _ = writeln!(text, "\nwrote {}", rd.path.display());
             Ok(text)
         }
         Err(e) => {
@@ -75,7 +120,13 @@ fn make_device(choice: DeviceChoice) -> Result<Device> {
     }
 }
 
-fn execute(cfg: &Config, ds: &Dataset, device: &Device, rd: &mut RunDir) -> Result<String> {
+fn execute(
+    cfg: &Config,
+    ds: &Dataset,
+    device: &Device,
+    rd: &mut RunDir,
+    state: Option<FitState>,
+) -> Result<String> {
     let dir = rd.path.clone();
     let yaml = serde_yaml::to_string(cfg)
         .map_err(|e| Error::Invariant(format!("serialising the config: {e}")))?;
@@ -83,31 +134,39 @@ fn execute(cfg: &Config, ds: &Dataset, device: &Device, rd: &mut RunDir) -> Resu
     write_split(&dir.join("tables/split.parquet"), ds)?;
 
     let bars = std::cell::RefCell::new(None::<(String, indicatif::ProgressBar)>);
-    let fitted = fit(cfg, ds, device, |phase, epoch, epochs, row| {
-        let mut b = bars.borrow_mut();
-        if b.as_ref().is_none_or(|(p, _)| p != phase) {
-            if let Some((_, old)) = b.take() {
-                old.finish_and_clear();
+    let model_dir = dir.join("model");
+    let fitted = fit(
+        cfg,
+        ds,
+        device,
+        state,
+        |phase, epoch, epochs, row| {
+            let mut b = bars.borrow_mut();
+            if b.as_ref().is_none_or(|(p, _)| p != phase) {
+                if let Some((_, old)) = b.take() {
+                    old.finish_and_clear();
+                }
+                *b = Some((
+                    phase.to_string(),
+                    crate::progress::bar(epochs as u64, phase),
+                ));
             }
-            *b = Some((
-                phase.to_string(),
-                crate::progress::bar(epochs as u64, phase),
-            ));
-        }
-        let (_, bar) = b.as_ref().expect("set");
-        bar.set_position(epoch as u64);
-        let msg = format!(
-            "{phase} {epoch}/{epochs} loss {:.4} val {:.4}",
-            row.train_loss, row.val_loss
-        );
-        if bar.is_hidden() {
-            if epoch == 1 || epoch == epochs || epoch % 10 == 0 {
-                eprintln!("{msg}");
+            let (_, bar) = b.as_ref().expect("set");
+            bar.set_position(epoch as u64);
+            let msg = format!(
+                "{phase} {epoch}/{epochs} loss {:.4} val {:.4}",
+                row.train_loss, row.val_loss
+            );
+            if bar.is_hidden() {
+                if epoch == 1 || epoch == epochs || epoch % 10 == 0 {
+                    eprintln!("{msg}");
+                }
+            } else {
+                bar.set_message(msg);
             }
-        } else {
-            bar.set_message(msg);
-        }
-    });
+        },
+        |st| st.save(&model_dir),
+    );
     if let Some((_, b)) = bars.borrow_mut().take() {
         b.finish_and_clear();
     }

@@ -55,6 +55,43 @@ impl RunDir {
         Ok(rd)
     }
 
+    /// Open an existing run directory to resume it: refuses a run whose manifest says `complete`.
+    pub fn open_for_resume(path: &Path) -> Result<RunDir> {
+        let mpath = path.join("manifest.json");
+        let text = std::fs::read_to_string(&mpath)
+            .map_err(|e| Error::io(&mpath, "reading the run manifest", e))?;
+        let manifest: Value = serde_json::from_str(&text).map_err(|e| {
+            Error::data(
+                &mpath,
+                "/",
+                format!("not a run manifest: {e}"),
+                "give a run directory written by fitrnn",
+            )
+        })?;
+        if manifest["status"] == "complete" {
+            return Err(Error::Unsupported {
+                problem: format!("the run in {} is already complete", path.display()),
+                fix: "nothing to resume; start a new run with fitrnn --config".into(),
+            });
+        }
+        if !path.join("model/checkpoint.json").is_file() {
+            return Err(Error::Unsupported {
+                problem: format!(
+                    "{} has no checkpoint (the run stopped before its first epoch ended)",
+                    path.display()
+                ),
+                fix: "start the run again with fitrnn --config".into(),
+            });
+        }
+        let mut rd = RunDir {
+            path: path.to_path_buf(),
+            manifest,
+        };
+        rd.set("resumed_unix_s", json!(unix_now()))?;
+        rd.set("status", json!("running"))?;
+        Ok(rd)
+    }
+
     /// Set a manifest field and rewrite `manifest.json`.
     pub fn set(&mut self, key: &str, value: Value) -> Result<()> {
         self.manifest[key] = value;

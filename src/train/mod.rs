@@ -2,6 +2,7 @@
 //! after every optimiser step), invariant checks after every step, early stopping with the best
 //! checkpoint kept, and evaluation on both splits.
 
+mod checkpoint;
 pub mod metrics;
 pub mod optim;
 mod setup;
@@ -12,6 +13,7 @@ use crate::dataset::{Dataset, Window};
 use crate::error::{Error, Result};
 use crate::model::{Drive, Params, Rnn};
 use candle_core::{Device, Tensor, Var};
+pub use checkpoint::FitState;
 use ndarray::Array2;
 pub use optim::{Optim, OptimConfig};
 use rand::seq::SliceRandom;
@@ -287,70 +289,86 @@ fn check_invariants(
     Ok(())
 }
 
-/// Fit the model described by `cfg` to `ds` on `device`. `on_epoch` is called after every epoch
-/// (for progress display) with the phase, epoch, epochs in the phase and the history row.
+/// The phases, in order, with their epoch counts.
+fn phases(cfg: &Config) -> [(&'static str, usize); 2] {
+    [
+        ("dense", cfg.training.dense_epochs),
+        ("finetune", cfg.training.finetune_epochs),
+    ]
+}
+
+/// Fit the model described by `cfg` to `ds` on `device`, from scratch or from `resume`.
+/// `on_epoch` is called after every epoch (for progress display) with the phase, epoch, epochs in
+/// the phase and the history row; `on_checkpoint` after every epoch and at every phase end with
+/// the state to save (an error from it stops the fit). Resuming from any saved state ends with the
+/// same weights as an uninterrupted fit.
 pub fn fit(
     cfg: &Config,
     ds: &Dataset,
     device: &Device,
+    resume: Option<FitState>,
     mut on_epoch: impl FnMut(&str, usize, usize, &HistoryRow),
+    mut on_checkpoint: impl FnMut(&FitState) -> Result<()>,
 ) -> Result<FitOutput> {
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let setup = Setup::new(cfg, ds, device)?;
-    let (mut mask, w_init, params_cpu) = setup.initial(cfg, &mut rng)?;
-    let params = params_cpu.to_params(device)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut st = match resume {
+        Some(st) => {
+            rng.set_word_pos(st.rng_word_pos);
+            st
+        }
+        None => {
+            let (mask, w_init, params) = setup.initial(cfg, &mut rng)?;
+            FitState::fresh(params, mask, w_init, ds.train_windows.len())
+        }
+    };
+    let params = st.params.to_params(device)?;
     let rnn = setup.rnn.clone();
     let dale = cfg.constraints.dale;
-    let mut history = Vec::new();
-    let mut phase_seconds = Vec::new();
-    let mut dense = None;
     let realisation = cfg.constraints.mask.realisation;
-    let phases: Vec<(&str, usize)> = vec![
-        ("dense", cfg.training.dense_epochs),
-        ("finetune", cfg.training.finetune_epochs),
-    ];
-    for (phase, epochs) in phases {
-        if epochs == 0 {
-            continue;
-        }
+    let all_phases = phases(cfg);
+    while st.phase < all_phases.len() {
+        let (phase, epochs) = all_phases[st.phase];
         let start = std::time::Instant::now();
-        if phase == "finetune"
-            && matches!(
-                realisation,
-                MaskRealisation::Topprob | MaskRealisation::Random
-            )
-        {
-            let method = if realisation == MaskRealisation::Topprob {
-                PruneMethod::TopProb
-            } else {
-                PruneMethod::Random
-            };
-            let blocks = setup
-                .blocks
-                .as_ref()
-                .expect("validated: a mask realisation needs a table");
-            let w = to_array2(params.w_rec.as_tensor())?;
-            mask = prune_mask(&w, blocks, method, &mut rng);
+        let base_seconds = st.seconds_of(phase);
+        let mut opt = new_optimiser(cfg, &params)?;
+        if !st.started {
+            if phase == "finetune"
+                && matches!(
+                    realisation,
+                    MaskRealisation::Topprob | MaskRealisation::Random
+                )
+            {
+                let method = if realisation == MaskRealisation::Topprob {
+                    PruneMethod::TopProb
+                } else {
+                    PruneMethod::Random
+                };
+                let blocks = setup
+                    .blocks
+                    .as_ref()
+                    .expect("validated: a mask realisation needs a table");
+                let w = to_array2(params.w_rec.as_tensor())?;
+                st.mask = prune_mask(&w, blocks, method, &mut rng);
+            }
+            st.started = true;
+        } else {
+            st.restore_optimiser(&mut opt, device)?;
         }
         let mask_t = Tensor::from_slice(
-            mask.as_slice().expect("standard layout"),
-            mask.dim(),
+            st.mask.as_slice().expect("standard layout"),
+            st.mask.dim(),
             device,
         )
         .map_err(cerr)?;
         project(&params, &setup.sign_row, dale, &mask_t)?;
-        let mut opt = new_optimiser(cfg, &params)?;
-        let mut best: Option<(f64, Params)> = None;
-        let mut since_best = 0;
-        let mut step = 0;
-        let mut order: Vec<usize> = (0..ds.train_windows.len()).collect();
-        for epoch in 0..epochs {
+        while st.epoch < epochs && !st.stopped {
             let t0 = std::time::Instant::now();
-            let lr = lr_at(cfg, epoch);
+            let lr = lr_at(cfg, st.epoch);
             opt.cfg.lr = lr;
-            order.shuffle(&mut rng);
+            st.order.shuffle(&mut rng);
             let mut losses = Vec::new();
-            for chunk in order.chunks(cfg.training.batch_size) {
+            for chunk in st.order.chunks(cfg.training.batch_size) {
                 let wins: Vec<Window> = chunk.iter().map(|&i| ds.train_windows[i]).collect();
                 let (y, u) = batch_tensors(ds, &wins, device)?;
                 let lv = train_step(
@@ -365,62 +383,65 @@ pub fn fit(
                     cfg.training.grad_clip,
                     cfg.model.bias,
                 )?;
-                step += 1;
-                check_invariants(
-                    &params,
-                    &setup,
-                    dale,
-                    &mask_t,
-                    lv,
-                    &format!("phase {phase}, epoch {}, step {step}", epoch + 1),
-                )?;
+                st.step += 1;
+                let place = format!("phase {phase}, epoch {}, step {}", st.epoch + 1, st.step);
+                check_invariants(&params, &setup, dale, &mask_t, lv, &place)?;
                 losses.push(lv);
             }
+            st.epoch += 1;
             let val_loss = eval_loss(&rnn, &params, ds, &ds.validation_windows, device)?;
             let train_loss = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
             let row = HistoryRow {
                 phase: phase.into(),
-                epoch: epoch + 1,
-                step,
+                epoch: st.epoch,
+                step: st.step,
                 train_loss,
                 val_loss,
                 lr,
                 seconds: t0.elapsed().as_secs_f64(),
             };
-            on_epoch(phase, epoch + 1, epochs, &row);
-            history.push(row);
+            on_epoch(phase, st.epoch, epochs, &row);
+            st.history.push(row);
             // Keep the best checkpoint by validation loss (training loss when nothing is held out).
             let score = if val_loss.is_finite() {
                 val_loss
             } else {
                 train_loss
             };
-            if best.as_ref().is_none_or(|(b, _)| score < *b) {
-                best = Some((score, params.snapshot().map_err(cerr)?));
-                since_best = 0;
+            if st.best.as_ref().is_none_or(|(b, _)| score < *b) {
+                st.best = Some((score, ParamsCpu::from_params(&params)?));
+                st.since_best = 0;
             } else {
-                since_best += 1;
-                if cfg.training.patience.is_some_and(|p| since_best >= p) {
-                    break;
-                }
+                st.since_best += 1;
+                st.stopped = cfg.training.patience.is_some_and(|p| st.since_best >= p);
             }
+            st.params = ParamsCpu::from_params(&params)?;
+            st.save_optimiser(&opt)?;
+            st.rng_word_pos = rng.get_word_pos();
+            st.set_seconds(phase, base_seconds + start.elapsed().as_secs_f64());
+            on_checkpoint(&st)?;
         }
-        if let Some((_, b)) = best {
-            params.assign(&b).map_err(cerr)?;
+        // Phase end: keep its best checkpoint, then move to the next phase.
+        if let Some((_, b)) = st.best.take() {
+            let best = b.to_params(device)?;
+            params.assign(&best).map_err(cerr)?;
         }
-        phase_seconds.push((phase.to_string(), start.elapsed().as_secs_f64()));
-        if phase == "dense" {
-            dense = Some(ParamsCpu::from_params(&params)?);
+        st.params = ParamsCpu::from_params(&params)?;
+        if phase == "dense" && epochs > 0 {
+            st.dense = Some(st.params.clone());
         }
+        st.next_phase();
+        st.rng_word_pos = rng.get_word_pos();
+        on_checkpoint(&st)?;
     }
     Ok(FitOutput {
         setup,
-        w_init,
-        dense,
-        fin: ParamsCpu::from_params(&params)?,
-        mask,
-        history,
-        phase_seconds,
+        w_init: st.w_init.clone(),
+        dense: st.dense.clone(),
+        fin: st.params.clone(),
+        mask: st.mask.clone(),
+        history: st.history.clone(),
+        phase_seconds: st.phase_seconds.clone(),
     })
 }
 

@@ -1,0 +1,353 @@
+//! The state of a fit at an epoch boundary, saved after every epoch so an interrupted run resumes
+//! exactly: parameters, optimiser moments, best checkpoint, mask, the random stream's position,
+//! the window order and the history. Stored as `model/checkpoint.safetensors` (tensors) and
+//! `model/checkpoint.json` (everything else), each written atomically.
+
+use super::optim::Optim;
+use super::{cerr, HistoryRow, ParamsCpu};
+use crate::error::{Error, Result};
+use candle_core::{Device, Tensor};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Where a fit stands.
+#[derive(Debug, Clone)]
+pub struct FitState {
+    /// Index of the current phase (0 = dense, 1 = finetune; 2 = done).
+    pub phase: usize,
+    /// Whether the current phase's start (pruning) has happened.
+    pub started: bool,
+    /// Epochs completed in the current phase.
+    pub epoch: usize,
+    /// Optimiser steps in the current phase.
+    pub step: usize,
+    /// Epochs since the best validation loss of the phase.
+    pub since_best: usize,
+    /// Early stopping ended the phase.
+    pub stopped: bool,
+    /// Best score and parameters of the current phase.
+    pub best: Option<(f64, ParamsCpu)>,
+    /// Current parameters.
+    pub params: ParamsCpu,
+    /// Optimiser steps taken and moments `(m, v)` per variable, with shapes.
+    pub opt_step: usize,
+    /// Optimiser moments per variable.
+    pub opt_slots: Vec<(Vec<usize>, Vec<f32>, Vec<f32>)>,
+    /// Current mask.
+    pub mask: Array2<f32>,
+    /// Initial `W_rec`.
+    pub w_init: Array2<f32>,
+    /// Parameters after the dense phase.
+    pub dense: Option<ParamsCpu>,
+    /// Training-window order (shuffled in place every epoch).
+    pub order: Vec<usize>,
+    /// Position of the ChaCha8 random stream.
+    pub rng_word_pos: u128,
+    /// History so far.
+    pub history: Vec<HistoryRow>,
+    /// Wall time per phase so far, s.
+    pub phase_seconds: Vec<(String, f64)>,
+}
+
+/// A history row as JSON (a NaN validation loss becomes null).
+#[derive(Serialize, Deserialize)]
+struct HistoryJson {
+    phase: String,
+    epoch: usize,
+    step: usize,
+    train_loss: f64,
+    val_loss: Option<f64>,
+    lr: f64,
+    seconds: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Scalars {
+    phase: usize,
+    started: bool,
+    epoch: usize,
+    step: usize,
+    since_best: usize,
+    stopped: bool,
+    best_score: Option<f64>,
+    opt_step: usize,
+    n_slots: usize,
+    order: Vec<usize>,
+    rng_word_pos: String,
+    history: Vec<HistoryJson>,
+    phase_seconds: Vec<(String, f64)>,
+    has_dense: bool,
+}
+
+impl FitState {
+    /// The state before the first epoch.
+    pub fn fresh(
+        params: ParamsCpu,
+        mask: Array2<f32>,
+        w_init: Array2<f32>,
+        n_windows: usize,
+    ) -> Self {
+        FitState {
+            phase: 0,
+            started: false,
+            epoch: 0,
+            step: 0,
+            since_best: 0,
+            stopped: false,
+            best: None,
+            params,
+            opt_step: 0,
+            opt_slots: vec![],
+            mask,
+            w_init,
+            dense: None,
+            order: (0..n_windows).collect(),
+            rng_word_pos: 0,
+            history: vec![],
+            phase_seconds: vec![],
+        }
+    }
+
+    /// Move to the start of the next phase.
+    pub fn next_phase(&mut self) {
+        self.phase += 1;
+        self.started = false;
+        self.epoch = 0;
+        self.step = 0;
+        self.since_best = 0;
+        self.stopped = false;
+        self.best = None;
+        self.opt_step = 0;
+        self.opt_slots.clear();
+    }
+
+    /// Wall time spent in `phase` so far, s.
+    pub fn seconds_of(&self, phase: &str) -> f64 {
+        self.phase_seconds
+            .iter()
+            .find(|(p, _)| p == phase)
+            .map(|(_, s)| *s)
+            .unwrap_or(0.0)
+    }
+
+    /// Set the wall time spent in `phase`, s.
+    pub fn set_seconds(&mut self, phase: &str, seconds: f64) {
+        match self.phase_seconds.iter_mut().find(|(p, _)| p == phase) {
+            Some((_, s)) => *s = seconds,
+            None => self.phase_seconds.push((phase.to_string(), seconds)),
+        }
+    }
+
+    /// Copy the optimiser's state in.
+    pub fn save_optimiser(&mut self, opt: &Optim) -> Result<()> {
+        self.opt_step = opt.step;
+        self.opt_slots = opt
+            .slots
+            .iter()
+            .map(|s| {
+                let flat = |t: &Tensor| {
+                    t.flatten_all()
+                        .and_then(|t| t.to_vec1::<f32>())
+                        .map_err(cerr)
+                };
+                Ok((s.m.dims().to_vec(), flat(&s.m)?, flat(&s.v)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(())
+    }
+
+    /// Copy the saved optimiser state into `opt` (same variables, same order).
+    pub fn restore_optimiser(&self, opt: &mut Optim, device: &Device) -> Result<()> {
+        if self.opt_slots.len() != opt.slots.len() {
+            return Err(Error::Invariant(format!(
+                "the checkpoint holds {} optimiser slots but the model has {}; was the config changed?",
+                self.opt_slots.len(),
+                opt.slots.len()
+            )));
+        }
+        opt.step = self.opt_step;
+        for (slot, (shape, m, v)) in opt.slots.iter_mut().zip(&self.opt_slots) {
+            slot.m = Tensor::from_slice(m, shape.as_slice(), device).map_err(cerr)?;
+            slot.v = Tensor::from_slice(v, shape.as_slice(), device).map_err(cerr)?;
+        }
+        Ok(())
+    }
+
+    /// Write to `dir/checkpoint.safetensors` and `dir/checkpoint.json` (atomically).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let mut t: HashMap<String, Tensor> = HashMap::new();
+        let cpu = Device::Cpu;
+        let arr = |a: &Array2<f32>| {
+            Tensor::from_slice(a.as_slice().expect("standard layout"), a.dim(), &cpu).map_err(cerr)
+        };
+        let vec = |v: &[f32]| Tensor::from_slice(v, v.len(), &cpu).map_err(cerr);
+        let mut put = |prefix: &str, p: &ParamsCpu| -> Result<()> {
+            t.insert(format!("{prefix}.w_rec"), arr(&p.w_rec)?);
+            t.insert(format!("{prefix}.w_in"), arr(&p.w_in)?);
+            t.insert(format!("{prefix}.b"), vec(&p.b)?);
+            t.insert(format!("{prefix}.gain"), vec(&p.gain)?);
+            t.insert(format!("{prefix}.offset"), vec(&p.offset)?);
+            Ok(())
+        };
+        put("params", &self.params)?;
+        if let Some((_, b)) = &self.best {
+            put("best", b)?;
+        }
+        if let Some(d) = &self.dense {
+            put("dense", d)?;
+        }
+        t.insert("mask".into(), arr(&self.mask)?);
+        t.insert("w_init".into(), arr(&self.w_init)?);
+        for (k, (shape, m, v)) in self.opt_slots.iter().enumerate() {
+            t.insert(
+                format!("opt.{k}.m"),
+                Tensor::from_slice(m, shape.as_slice(), &cpu).map_err(cerr)?,
+            );
+            t.insert(
+                format!("opt.{k}.v"),
+                Tensor::from_slice(v, shape.as_slice(), &cpu).map_err(cerr)?,
+            );
+        }
+        let st_path = dir.join("checkpoint.safetensors");
+        let tmp = crate::data::contract::partial_path(&st_path);
+        candle_core::safetensors::save(&t, &tmp).map_err(cerr)?;
+        std::fs::rename(&tmp, &st_path)
+            .map_err(|e| Error::io(&st_path, "renaming the checkpoint", e))?;
+        let scalars = Scalars {
+            phase: self.phase,
+            started: self.started,
+            epoch: self.epoch,
+            step: self.step,
+            since_best: self.since_best,
+            stopped: self.stopped,
+            best_score: self.best.as_ref().map(|b| b.0),
+            opt_step: self.opt_step,
+            n_slots: self.opt_slots.len(),
+            order: self.order.clone(),
+            rng_word_pos: self.rng_word_pos.to_string(),
+            history: self
+                .history
+                .iter()
+                .map(|h| HistoryJson {
+                    phase: h.phase.clone(),
+                    epoch: h.epoch,
+                    step: h.step,
+                    train_loss: h.train_loss,
+                    val_loss: h.val_loss.is_finite().then_some(h.val_loss),
+                    lr: h.lr,
+                    seconds: h.seconds,
+                })
+                .collect(),
+            phase_seconds: self.phase_seconds.clone(),
+            has_dense: self.dense.is_some(),
+        };
+        let text = serde_json::to_string(&scalars).expect("serialisable");
+        crate::rundir::write_atomic(&dir.join("checkpoint.json"), text.as_bytes())
+    }
+
+    /// Read a state written by [`FitState::save`].
+    pub fn load(dir: &Path) -> Result<FitState> {
+        let json_path = dir.join("checkpoint.json");
+        let text = std::fs::read_to_string(&json_path)
+            .map_err(|e| Error::io(&json_path, "reading the checkpoint", e))?;
+        let s: Scalars = serde_json::from_str(&text).map_err(|e| {
+            Error::data(
+                &json_path,
+                "/",
+                format!("not a fitrnn checkpoint: {e}"),
+                "resume only run directories written by fitrnn",
+            )
+        })?;
+        let st_path = dir.join("checkpoint.safetensors");
+        let t = candle_core::safetensors::load(&st_path, &Device::Cpu).map_err(cerr)?;
+        let get = |k: &str| -> Result<&Tensor> {
+            t.get(k).ok_or_else(|| {
+                Error::data(
+                    &st_path,
+                    k,
+                    "missing tensor",
+                    "the checkpoint is incomplete; start the run again",
+                )
+            })
+        };
+        let arr = |k: &str| -> Result<Array2<f32>> {
+            let x = get(k)?;
+            let (r, c) = x.dims2().map_err(cerr)?;
+            Ok(Array2::from_shape_vec(
+                (r, c),
+                x.flatten_all().and_then(|x| x.to_vec1()).map_err(cerr)?,
+            )
+            .expect("shape"))
+        };
+        let vec = |k: &str| -> Result<Vec<f32>> { get(k)?.to_vec1::<f32>().map_err(cerr) };
+        let params = |p: &str| -> Result<ParamsCpu> {
+            Ok(ParamsCpu {
+                w_rec: arr(&format!("{p}.w_rec"))?,
+                w_in: arr(&format!("{p}.w_in"))?,
+                b: vec(&format!("{p}.b"))?,
+                gain: vec(&format!("{p}.gain"))?,
+                offset: vec(&format!("{p}.offset"))?,
+            })
+        };
+        let mut opt_slots = Vec::new();
+        for k in 0..s.n_slots {
+            let m = get(&format!("opt.{k}.m"))?;
+            let shape = m.dims().to_vec();
+            opt_slots.push((
+                shape,
+                m.flatten_all().and_then(|x| x.to_vec1()).map_err(cerr)?,
+                get(&format!("opt.{k}.v"))?
+                    .flatten_all()
+                    .and_then(|x| x.to_vec1())
+                    .map_err(cerr)?,
+            ));
+        }
+        Ok(FitState {
+            phase: s.phase,
+            started: s.started,
+            epoch: s.epoch,
+            step: s.step,
+            since_best: s.since_best,
+            stopped: s.stopped,
+            best: match s.best_score {
+                Some(score) => Some((score, params("best")?)),
+                None => None,
+            },
+            params: params("params")?,
+            opt_step: s.opt_step,
+            opt_slots,
+            mask: arr("mask")?,
+            w_init: arr("w_init")?,
+            dense: if s.has_dense {
+                Some(params("dense")?)
+            } else {
+                None
+            },
+            order: s.order,
+            rng_word_pos: s.rng_word_pos.parse().map_err(|_| {
+                Error::data(
+                    &json_path,
+                    "rng_word_pos",
+                    "not an integer",
+                    "start the run again",
+                )
+            })?,
+            history: s
+                .history
+                .into_iter()
+                .map(|h| HistoryRow {
+                    phase: h.phase,
+                    epoch: h.epoch,
+                    step: h.step,
+                    train_loss: h.train_loss,
+                    val_loss: h.val_loss.unwrap_or(f64::NAN),
+                    lr: h.lr,
+                    seconds: h.seconds,
+                })
+                .collect(),
+            phase_seconds: s.phase_seconds,
+        })
+    }
+}
