@@ -7,7 +7,7 @@
 mod common;
 
 use candle_core::{Device, Tensor, Var};
-use fitrnn::config::{Activation, Dale, InitialState, Optimiser};
+use fitrnn::config::{Activation, Dale, InitialState, Optimiser, ReadoutInput};
 use fitrnn::model::{Params, Rnn};
 use fitrnn::train::{train_step, Optim, OptimConfig};
 use std::collections::HashMap;
@@ -70,6 +70,8 @@ impl Case {
             alpha: self.t["alpha"].clone(),
             activation: act,
             initial_state: init,
+            readout: None,
+            readout_input: ReadoutInput::Rate,
         }
     }
     fn bias(&self) -> bool {
@@ -141,7 +143,7 @@ fn one_optimiser_step_with_projection_matches_pytorch() {
                 momentum: 0.9,
             };
             let (p, rnn) = (c.params(), c.rnn());
-            let vars = p.trainable(c.bias());
+            let vars = p.trainable(c.bias(), true);
             let eg = (0..vars.len()).map(|k| k == 0).collect();
             let mut opt = Optim::new(cfg, vars, eg).unwrap();
             train_step(
@@ -154,7 +156,6 @@ fn one_optimiser_step_with_projection_matches_pytorch() {
                 &c.t["mask"],
                 Dale::Projection,
                 None,
-                c.bias(),
             )
             .unwrap();
             for k in NAMES

@@ -8,7 +8,7 @@
 mod common;
 
 use candle_core::{Device, Tensor, Var};
-use fitrnn::config::{Activation, Dale, InitialState, Optimiser};
+use fitrnn::config::{Activation, Dale, InitialState, Optimiser, ReadoutInput};
 use fitrnn::model::{Params, Rnn};
 use fitrnn::train::{train_step, Optim, OptimConfig};
 
@@ -44,6 +44,8 @@ fn neurons_workload_matches_the_pytorch_trajectory() {
         alpha,
         activation: Activation::Relu,
         initial_state: InitialState::Zero,
+        readout: None,
+        readout_input: ReadoutInput::Rate,
     };
     // fitrnn predicts frames 1..T from frame 0 with input u(t) driving update t → t+1, so the
     // reference's positions k = 0..T-1 become frames 1..T; frame 0's data and the last input are
@@ -81,7 +83,7 @@ fn neurons_workload_matches_the_pytorch_trajectory() {
         weight_decay: 0.0,
         momentum: 0.0,
     };
-    let mut opt = Optim::new(cfg, p.trainable(true), vec![false; 5]).unwrap();
+    let mut opt = Optim::new(cfg, p.trainable(true, true), vec![false; 5]).unwrap();
     let want: Vec<f64> = spec["losses"]
         .as_array()
         .unwrap()
@@ -101,7 +103,6 @@ fn neurons_workload_matches_the_pytorch_trajectory() {
                 &mask,
                 Dale::Projection,
                 None,
-                true,
             )
             .unwrap(),
         );

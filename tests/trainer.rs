@@ -5,7 +5,7 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor, Var};
-use fitrnn::config::{Activation, Config, InitialState};
+use fitrnn::config::{Activation, Config, InitialState, ReadoutInput};
 use fitrnn::constraints::sign_violations;
 use fitrnn::data::select::select_neurons;
 use fitrnn::data::{read_recording, ReadOptions};
@@ -50,6 +50,8 @@ fn gradients_match_finite_differences() {
                 alpha,
                 activation: act,
                 initial_state: init,
+                readout: None,
+                readout_input: ReadoutInput::Rate,
             };
             let y = Tensor::from_vec(
                 (0..t_len * b * n)
@@ -282,4 +284,42 @@ fn exponentiated_gradients_keep_every_sign_and_hidden_units_train() {
             .fold(f64::INFINITY, f64::min);
         assert!(best < first, "{opt:?} reduces the loss ({first} → {best})");
     }
+}
+
+#[test]
+fn population_mode_with_a_frozen_readout_fits_population_averages() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "";
+    let (cfg_path, _) = small_setup(dir.path(), extra);
+    let text = std::fs::read_to_string(&cfg_path).unwrap().replace(
+        "model:\n  tau_ms: {default: 400}\n",
+        "model:\n  mode: populations\n  units_per_population: {Slc17a7: 6, Pvalb: 2, Sst: 2, Vip: 2}\n  \
+         initial_state: zero\n  readout: frozen_random\n  readout_input: unrectified\n  activation: tanh_relu\n  \
+         traces_as_inputs: true\n  bias: false\n  tau_ms: {default: 1}\n",
+    );
+    std::fs::write(&cfg_path, text).unwrap();
+    let mut cfg = Config::load(&cfg_path, &[]).unwrap();
+    cfg.training.dense_epochs = 8;
+    cfg.training.finetune_epochs = 4;
+    let ds = dataset(&cfg, &cfg_path);
+    assert_eq!(ds.targets.len(), 24, "2 areas × 3 layers × 4 types");
+    assert!(ds.targets.iter().all(|t| !t.is_neuron));
+    assert_eq!(
+        ds.u.ncols(),
+        2 + 24,
+        "two measured inputs and the 24 traces"
+    );
+    let out = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
+    assert_eq!(out.setup.signs.len(), 6 * (6 + 2 + 2 + 2));
+    assert_eq!(sign_violations(&out.fin.w_rec, &out.setup.signs), 0);
+    // The frozen readout never moves: gains stay 1 and offsets stay at their draws.
+    assert!(out.fin.gain.iter().all(|&g| g == 1.0));
+    assert_eq!(Some(out.fin.offset.clone()), out.setup.readout_offset);
+    let first = out.history.first().unwrap().train_loss;
+    let best = out
+        .history
+        .iter()
+        .map(|h| h.train_loss)
+        .fold(f64::INFINITY, f64::min);
+    assert!(best < first, "loss decreases ({first} → {best})");
 }

@@ -218,9 +218,11 @@ fn density(w: &Array2<f32>) -> f64 {
     w.iter().filter(|v| **v != 0.0).count() as f64 / w.len().max(1) as f64
 }
 
-fn neuron_ids(ds: &Dataset) -> Vec<String> {
-    (0..ds.recording.n_neurons())
-        .map(|i| ds.recording.neurons.id.label(i))
+/// Neuron id of every fitted trace (`None` for population averages).
+fn neuron_ids(ds: &Dataset) -> Vec<Option<String>> {
+    ds.targets
+        .iter()
+        .map(|t| t.is_neuron.then(|| t.label.clone()))
         .collect()
 }
 
@@ -231,7 +233,7 @@ fn write_units(path: &Path, ds: &Dataset, setup: &crate::train::Setup) -> Result
     let u = &setup.units.units;
     let df = df!(
         "unit" => (0..u.len() as u32).collect::<Vec<_>>(),
-        "neuron_id" => (0..u.len()).map(|i| ids.get(i).cloned()).collect::<Vec<_>>(),
+        "neuron_id" => (0..u.len()).map(|i| ids.get(i).cloned().flatten()).collect::<Vec<_>>(),
         "area" => u.iter().map(|p| p.area.clone()).collect::<Vec<_>>(),
         "layer" => u.iter().map(|p| p.layer.clone()).collect::<Vec<_>>(),
         "cell_type" => u.iter().map(|p| p.cell_type.clone()).collect::<Vec<_>>(),
@@ -285,7 +287,6 @@ fn evaluate(
     let p = f.fin.to_params(device)?;
     let rnn = &f.setup.rnn;
     let ids = neuron_ids(ds);
-    let nt = &ds.recording.neurons;
     let train_frames: Vec<usize> = (0..ds.recording.n_frames())
         .filter(|&i| ds.split.is_train[i])
         .collect();
@@ -317,7 +318,13 @@ fn evaluate(
             let (pred, data, frames) = predict(rnn, &p, ds, windows, drive, device)?;
             let (per, pooled) = quality(&columns(&pred), &columns(&data));
             for (i, q) in per.iter().enumerate() {
-                rows.push((Some(ids[i].clone()), nt.population(i), split, mode, *q));
+                rows.push((
+                    ids[i].clone(),
+                    ds.targets[i].population.clone(),
+                    split,
+                    mode,
+                    *q,
+                ));
             }
             rows.push((None, "all".into(), split, mode, pooled));
             if split == "validation" {
@@ -335,8 +342,8 @@ fn evaluate(
                 let (per_b, pooled_b) = quality(&columns(&base), &columns(&data));
                 for (i, q) in per_b.iter().enumerate() {
                     rows.push((
-                        Some(ids[i].clone()),
-                        nt.population(i),
+                        ids[i].clone(),
+                        ds.targets[i].population.clone(),
                         split,
                         "train_mean_baseline",
                         *q,
@@ -401,8 +408,10 @@ fn write_predictions(
             .with_data(&t)
             .create("time_s")
             .map_err(h)?;
-        let ids: Vec<hdf5::types::VarLenUnicode> = neuron_ids(ds)
+        let ids: Vec<hdf5::types::VarLenUnicode> = ds
+            .targets
             .iter()
+            .map(|t| &t.label)
             .map(|s| s.parse().expect("no NUL"))
             .collect();
         f.new_dataset_builder()

@@ -174,6 +174,40 @@ pub struct ModelConfig {
     /// inverse readout) or `zero`.
     #[serde(default)]
     pub initial_state: InitialState,
+    /// Readout of population traces (`mode: populations`): `mean` of the population's units
+    /// (trainable gain and offset) or `frozen_random` (a fixed random linear readout, Balwani et al.).
+    #[serde(default)]
+    pub readout: Readout,
+    /// What the readout reads: `rate` (φ(x)) or `unrectified` (tanh(x), as Balwani et al.'s
+    /// readouts read the tanh output before rectification).
+    #[serde(default)]
+    pub readout_input: ReadoutInput,
+    /// Also feed the recorded traces at frame t as inputs to the step t → t+1 (one-step-ahead
+    /// prediction, as in Balwani et al.).
+    #[serde(default)]
+    pub traces_as_inputs: bool,
+}
+
+/// Readout of population traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readout {
+    /// Mean of the population's units, with a trainable gain and offset.
+    #[default]
+    Mean,
+    /// Fixed random weights U(−1/√n_p, 1/√n_p) on the population's units and a fixed offset.
+    FrozenRandom,
+}
+
+/// What the readout reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadoutInput {
+    /// φ(x).
+    #[default]
+    Rate,
+    /// tanh(x) before rectification.
+    Unrectified,
 }
 
 /// Initial state of a window.
@@ -207,6 +241,9 @@ impl Default for ModelConfig {
             bias: true,
             noise_std: 0.0,
             initial_state: InitialState::Data,
+            readout: Readout::Mean,
+            readout_input: ReadoutInput::Rate,
+            traces_as_inputs: false,
         }
     }
 }
@@ -562,18 +599,34 @@ pub(super) fn validate(cfg: &Config, file: &Path) -> Result<()> {
         }
     }
     let later = "not available in this release of fitrnn";
+    let _ = &later;
     if cfg.model.mode == ModelMode::Populations {
-        return bad(
-            "model.mode",
-            format!("`populations` is {later}"),
-            "use mode: neurons",
-        );
-    }
-    if !cfg.model.units_per_population.is_empty() {
+        if cfg.model.units_per_population.is_empty() {
+            return bad(
+                "model.units_per_population",
+                "`mode: populations` needs units per cell type".into(),
+                "add e.g. units_per_population: {Slc17a7: 192, Sst: 32, Vip: 16}",
+            );
+        }
+        if cfg.model.initial_state == InitialState::Data {
+            return bad(
+                "model.initial_state",
+                "`data` needs one unit per recorded neuron; population units have no inverse readout".into(),
+                "use initial_state: zero with mode: populations",
+            );
+        }
+        if !cfg.model.hidden_units.is_empty() {
+            return bad(
+                "model.hidden_units",
+                "hidden units belong to `mode: neurons`".into(),
+                "size populations with units_per_population instead",
+            );
+        }
+    } else if !cfg.model.units_per_population.is_empty() || cfg.model.readout != Readout::Mean {
         return bad(
             "model.units_per_population",
-            format!("population mode is {later}"),
-            "remove model.units_per_population",
+            "units_per_population and readout apply to `mode: populations`".into(),
+            "set mode: populations, or remove them",
         );
     }
     for t in cfg.model.hidden_units.keys() {

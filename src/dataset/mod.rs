@@ -36,6 +36,22 @@ pub struct Dataset {
     pub train_windows: Vec<Window>,
     /// Validation windows (frame ranges).
     pub validation_windows: Vec<Window>,
+    /// What each column of `y` is: a recorded neuron (`mode: neurons`) or a population average
+    /// (`mode: populations`).
+    pub targets: Vec<Target>,
+}
+
+/// One fitted trace: a neuron, or a population's average.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Neuron id, or the population label for population averages.
+    pub label: String,
+    /// Population label `area/layer/cell_type`.
+    pub population: String,
+    /// Cell type (sets the sign of the units that carry it).
+    pub cell_type: String,
+    /// True for a recorded neuron, false for a population average.
+    pub is_neuron: bool,
 }
 
 impl Dataset {
@@ -102,6 +118,55 @@ impl Dataset {
                 }
             }
         }
+        let nt = &rec.neurons;
+        let mut targets: Vec<Target> = (0..nt.len())
+            .map(|i| Target {
+                label: nt.id.label(i),
+                population: nt.population(i),
+                cell_type: nt.cell_type[i].clone(),
+                is_neuron: true,
+            })
+            .collect();
+        let mut signs = signs;
+        if cfg.model.mode == crate::config::ModelMode::Populations {
+            // Average the normalised traces of each population (in unit order).
+            let mut pops: Vec<(String, String, Vec<usize>)> = Vec::new();
+            for (i, t) in targets.iter().enumerate() {
+                match pops.iter_mut().find(|p| p.0 == t.population) {
+                    Some(p) => p.2.push(i),
+                    None => pops.push((t.population.clone(), t.cell_type.clone(), vec![i])),
+                }
+            }
+            let mut avg = Array2::<f32>::zeros((y.nrows(), pops.len()));
+            for (k, (_, _, members)) in pops.iter().enumerate() {
+                for f in 0..y.nrows() {
+                    avg[[f, k]] =
+                        members.iter().map(|&i| y[[f, i]]).sum::<f32>() / members.len() as f32;
+                }
+            }
+            y = avg;
+            signs = pops.iter().map(|p| signs[p.2[0]]).collect();
+            targets = pops
+                .into_iter()
+                .map(|(label, cell_type, _)| Target {
+                    population: label.clone(),
+                    label,
+                    cell_type,
+                    is_neuron: false,
+                })
+                .collect();
+        }
+        let (u, input_names) = if cfg.model.traces_as_inputs {
+            // One-step-ahead prediction: the traces at frame t are inputs to the step t → t+1.
+            let mut both = Array2::<f32>::zeros((u.nrows(), u.ncols() + y.ncols()));
+            both.slice_mut(ndarray::s![.., ..u.ncols()]).assign(&u);
+            both.slice_mut(ndarray::s![.., u.ncols()..]).assign(&y);
+            let mut names = input_names;
+            names.extend(targets.iter().map(|t| format!("trace:{}", t.label)));
+            (both, names)
+        } else {
+            (u, input_names)
+        };
         Ok(Dataset {
             recording: rec,
             signs,
@@ -112,6 +177,7 @@ impl Dataset {
             split,
             train_windows,
             validation_windows,
+            targets,
         })
     }
 }

@@ -11,7 +11,7 @@
 //! forward pass, never once per time step, and no gradient-tracked tensor is sliced inside the time
 //! loop (candle's backward for slicing would make BPTT quadratic in the window length).
 
-use crate::config::{Activation, InitialState};
+use crate::config::{Activation, InitialState, ReadoutInput};
 use candle_core::{DType, Device, Result, Tensor, Var};
 
 /// Trainable parameters. Shapes: `w_rec [n, n]` (`W[post, pre]`), `w_in [n, n_inputs]`,
@@ -31,14 +31,14 @@ pub struct Params {
 }
 
 impl Params {
-    /// The variables the optimiser updates (`b` only when the model has a bias).
-    pub fn trainable(&self, bias: bool) -> Vec<Var> {
-        let mut v = vec![
-            self.w_rec.clone(),
-            self.w_in.clone(),
-            self.gain.clone(),
-            self.offset.clone(),
-        ];
+    /// The variables the optimiser updates: `W_rec` first (the EG optimisers act on it), then
+    /// `W_in`, the readout's gain and offset unless it is frozen, and `b` when the model has a bias.
+    pub fn trainable(&self, bias: bool, readout: bool) -> Vec<Var> {
+        let mut v = vec![self.w_rec.clone(), self.w_in.clone()];
+        if readout {
+            v.push(self.gain.clone());
+            v.push(self.offset.clone());
+        }
         if bias {
             v.push(self.b.clone());
         }
@@ -80,6 +80,11 @@ pub struct Rnn {
     pub activation: Activation,
     /// How each window's state starts.
     pub initial_state: InitialState,
+    /// Population readout `Rᵀ` `[n_units, n_targets]` (`mode: populations`); `None` reads the
+    /// first `n_rec` units one to one.
+    pub readout: Option<Tensor>,
+    /// What the readout reads.
+    pub readout_input: ReadoutInput,
 }
 
 /// How the state is set from data during a forward pass.
@@ -166,19 +171,24 @@ impl Rnn {
                 total = (total + u.get(t)?.matmul(&win_t)?)?;
             }
             x = (x.broadcast_mul(&one_minus_alpha)? + total.broadcast_mul(&self.alpha)?)?;
-            let r_next = phi(&x, self.activation)?;
-            let r_rec = if self.n_units == self.n_rec {
-                r_next
-            } else {
-                r_next.narrow(1, 0, self.n_rec)?
-            };
-            out.push(
-                r_rec
-                    .broadcast_mul(p.gain.as_tensor())?
-                    .broadcast_add(p.offset.as_tensor())?,
-            );
+            out.push(self.read_out(p, &x)?);
         }
         Ok(out)
+    }
+
+    /// Predictions `[batch, n_targets]` from the state `x` `[batch, n_units]`.
+    pub fn read_out(&self, p: &Params, x: &Tensor) -> Result<Tensor> {
+        let src = match self.readout_input {
+            ReadoutInput::Rate => phi(x, self.activation)?,
+            ReadoutInput::Unrectified => x.tanh()?,
+        };
+        let r = match &self.readout {
+            Some(rt) => src.matmul(rt)?,
+            None if self.n_units == self.n_rec => src,
+            None => src.narrow(1, 0, self.n_rec)?,
+        };
+        r.broadcast_mul(p.gain.as_tensor())?
+            .broadcast_add(p.offset.as_tensor())
     }
 
     /// Mean squared error of `forward`'s predictions against `y[1..]`, averaged over frames,

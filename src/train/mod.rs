@@ -7,7 +7,7 @@ pub mod metrics;
 pub mod optim;
 mod setup;
 
-use crate::config::{Config, Dale, MaskRealisation, Schedule};
+use crate::config::{Config, Dale, MaskRealisation, ModelMode, Readout, Schedule};
 use crate::constraints::prune::{prune_mask, PruneMethod};
 use crate::dataset::{Dataset, Window};
 use crate::error::{Error, Result};
@@ -168,7 +168,10 @@ fn eval_loss(
 /// A fresh optimiser for `params` as the config asks (EG acts on `W_rec`, the first variable).
 pub fn new_optimiser(cfg: &Config, params: &Params) -> Result<Optim> {
     let t = &cfg.training;
-    let vars = params.trainable(cfg.model.bias);
+    let vars = params.trainable(
+        cfg.model.bias,
+        cfg.model.mode != ModelMode::Populations || cfg.model.readout == Readout::Mean,
+    );
     let eg = (0..vars.len()).map(|k| k == 0).collect();
     Optim::new(
         OptimConfig {
@@ -214,13 +217,12 @@ pub fn train_step(
     mask: &Tensor,
     dale: Dale,
     grad_clip: Option<f64>,
-    bias: bool,
 ) -> Result<f64> {
     let loss = rnn.loss(params, y, u).map_err(cerr)?;
     let lv = loss.to_scalar::<f32>().map_err(cerr)? as f64;
     let mut grads = loss.backward().map_err(cerr)?;
     if let Some(clip) = grad_clip {
-        clip_gradients(&mut grads, &params.trainable(bias), clip)?;
+        clip_gradients(&mut grads, &opt.vars, clip)?;
     }
     opt.step(&grads)?;
     project(params, sign_row, dale, mask)?;
@@ -381,7 +383,6 @@ pub fn fit(
                     &mask_t,
                     dale,
                     cfg.training.grad_clip,
-                    cfg.model.bias,
                 )?;
                 st.step += 1;
                 let place = format!("phase {phase}, epoch {}, step {}", st.epoch + 1, st.step);

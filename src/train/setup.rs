@@ -2,7 +2,7 @@
 //! initial mask and weights (drawn on the CPU from the seed, then moved to the device).
 
 use super::{cerr, ParamsCpu};
-use crate::config::{Config, InitKind, MaskRealisation};
+use crate::config::{Config, InitKind, MaskRealisation, ModelMode, Readout};
 use crate::connectivity::{Population, ProbabilityTable};
 use crate::constraints::init::{balanced_dale, uniform_dale};
 use crate::constraints::{Blocks, UnitPopulations};
@@ -29,11 +29,18 @@ pub struct Setup {
     pub blocks: Option<Blocks>,
     /// The network's structure.
     pub rnn: Rnn,
+    /// Fixed readout offsets of a frozen random readout (`mode: populations`).
+    pub readout_offset: Option<Vec<f32>>,
+    /// Input channels (measured inputs, then traces when they are inputs too).
+    pub n_inputs: usize,
 }
 
 impl Setup {
     /// Build the structure for `cfg` over the neurons of `ds`.
     pub fn new(cfg: &Config, ds: &Dataset, device: &Device) -> Result<Setup> {
+        if cfg.model.mode == ModelMode::Populations {
+            return Self::new_populations(cfg, ds, device);
+        }
         let nt = &ds.recording.neurons;
         let mut pops: Vec<Population> = (0..nt.len())
             .map(|i| Population::new(&nt.area[i], &nt.layer[i], &nt.cell_type[i]))
@@ -62,6 +69,75 @@ impl Setup {
                 }
             }
         }
+        Self::assemble(cfg, ds, device, pops, signs, n_rec, None)
+    }
+
+    /// `mode: populations`: `units_per_population[cell_type]` units for every fitted population,
+    /// read out by the mean of the population's units or a frozen random readout.
+    fn new_populations(cfg: &Config, ds: &Dataset, device: &Device) -> Result<Setup> {
+        let mut pops = Vec::new();
+        let mut signs = Vec::new();
+        let mut members = Vec::new();
+        for (k, t) in ds.targets.iter().enumerate() {
+            let n = cfg
+                .model
+                .units_per_population
+                .get(&t.cell_type)
+                .copied()
+                .unwrap_or(0);
+            if n == 0 {
+                return Err(crate::error::Error::Invariant(format!(
+                    "model.units_per_population has no units for cell type `{}` (population {})",
+                    t.cell_type, t.population
+                )));
+            }
+            let p = crate::connectivity::Pattern::parse(&t.population)
+                .map(|_| {
+                    let (area, rest) = t.population.split_once('/').expect("label");
+                    let (layer, ct) = rest.rsplit_once('/').expect("label");
+                    Population::new(area, layer, ct)
+                })
+                .expect("population labels are area/layer/type");
+            let first = pops.len();
+            for _ in 0..n {
+                pops.push(p.clone());
+                signs.push(ds.signs[k]);
+            }
+            members.push((first, n));
+        }
+        // The readout is drawn from its own stream (seed + 1), independent of the weights.
+        let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(cfg.seed.wrapping_add(1));
+        let (n, p) = (pops.len(), ds.targets.len());
+        let mut rt = Array2::<f32>::zeros((n, p));
+        let mut offsets = vec![0f32; p];
+        for (k, &(first, count)) in members.iter().enumerate() {
+            let bound = 1.0 / (count as f64).sqrt();
+            for j in first..first + count {
+                rt[[j, k]] = match cfg.model.readout {
+                    Readout::Mean => 1.0 / count as f32,
+                    Readout::FrozenRandom => (rng.random::<f64>() * 2.0 * bound - bound) as f32,
+                };
+            }
+            if cfg.model.readout == Readout::FrozenRandom {
+                offsets[k] = (rng.random::<f64>() * 2.0 * bound - bound) as f32;
+            }
+        }
+        let rt_t = Tensor::from_slice(rt.as_slice().expect("standard layout"), (n, p), device)
+            .map_err(cerr)?;
+        let mut setup = Self::assemble(cfg, ds, device, pops, signs, p, Some(rt_t))?;
+        setup.readout_offset = Some(offsets);
+        Ok(setup)
+    }
+
+    fn assemble(
+        cfg: &Config,
+        ds: &Dataset,
+        device: &Device,
+        pops: Vec<Population>,
+        signs: Vec<Sign>,
+        n_rec: usize,
+        readout: Option<Tensor>,
+    ) -> Result<Setup> {
         let units = UnitPopulations::new(pops);
         let n = signs.len();
         let s: Vec<f32> = signs.iter().map(|s| s.value()).collect();
@@ -94,6 +170,8 @@ impl Setup {
             alpha: Tensor::from_slice(&alpha, (1, n), device).map_err(cerr)?,
             activation: cfg.model.activation,
             initial_state: cfg.model.initial_state,
+            readout,
+            readout_input: cfg.model.readout_input,
         };
         Ok(Setup {
             units,
@@ -101,6 +179,8 @@ impl Setup {
             sign_row,
             blocks,
             rnn,
+            readout_offset: None,
+            n_inputs: ds.u.ncols(),
         })
     }
 
@@ -131,7 +211,7 @@ impl Setup {
             // The unconstrained baseline starts from the same magnitudes with random signs.
             w.mapv_inplace(|v| if rng.random::<bool>() { v } else { -v });
         }
-        let d = cfg.model.inputs.len();
+        let d = self.n_inputs;
         let scale = 0.1 / (d.max(1) as f64).sqrt();
         let w_in = Array2::from_shape_fn((n, d), |_| {
             let z: f64 = StandardNormal.sample(rng);
@@ -142,7 +222,10 @@ impl Setup {
             w_in,
             b: vec![0.0; n],
             gain: vec![1.0; self.rnn.n_rec],
-            offset: vec![0.0; self.rnn.n_rec],
+            offset: self
+                .readout_offset
+                .clone()
+                .unwrap_or_else(|| vec![0.0; self.rnn.n_rec]),
         };
         Ok((mask, w, params))
     }
