@@ -423,6 +423,13 @@ pub enum Schedule {
     /// Constant learning rate.
     #[default]
     Constant,
+    /// Multiply the rate by `gamma` every `step_size` epochs (PyTorch's StepLR).
+    Step {
+        /// Epochs between decays.
+        step_size: usize,
+        /// Decay factor.
+        gamma: f64,
+    },
     /// Cosine annealing with period `t_max` epochs down to `eta_min` (PyTorch's CosineAnnealingLR).
     Cosine {
         /// Half-period in epochs.
@@ -667,6 +674,15 @@ pub(super) fn validate(cfg: &Config, file: &Path) -> Result<()> {
             format!("{}", cfg.training.weight_decay),
             "use a value ≥ 0",
         );
+    }
+    if let Schedule::Step { step_size, gamma } = &cfg.training.schedule {
+        if *step_size == 0 || !(gamma.is_finite() && *gamma > 0.0) {
+            return bad(
+                "training.schedule",
+                format!("step_size {step_size}, gamma {gamma}"),
+                "use step_size ≥ 1 and gamma > 0",
+            );
+        }
     }
     if let Schedule::Cosine { t_max, eta_min } = &cfg.training.schedule {
         if *t_max == 0 || eta_min.is_nan() || *eta_min < 0.0 {

@@ -187,11 +187,13 @@ pub fn new_optimiser(cfg: &Config, params: &Params) -> Result<Optim> {
     )
 }
 
-/// Learning rate for `epoch` (0-based) of a phase.
+/// Learning rate for `epoch` (0-based) of a phase; PyTorch's StepLR and CosineAnnealingLR (which
+/// keeps following the cosine past `t_max`, rising again).
 fn lr_at(cfg: &Config, epoch: usize) -> f64 {
     let lr = cfg.training.lr;
     match &cfg.training.schedule {
         Schedule::Constant => lr,
+        Schedule::Step { step_size, gamma } => lr * gamma.powi((epoch / step_size) as i32),
         Schedule::Cosine { t_max, eta_min } => {
             eta_min
                 + (lr - eta_min)
@@ -499,4 +501,29 @@ pub fn predict(
     let pred = Array2::from_shape_vec((frames.len(), n), pred).expect("shape");
     let data = ds.y.select(ndarray::Axis(0), &frames);
     Ok((pred, data, frames))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg_with(schedule: &str) -> Config {
+        let text = format!("data: {{path: x.h5}}\ntraining: {{lr: 0.001, schedule: {schedule}}}\n");
+        crate::config::parse_yaml(std::path::Path::new("t.yaml"), &text, &[], &[]).unwrap()
+    }
+
+    #[test]
+    fn schedules_follow_pytorch() {
+        let c = cfg_with("{kind: cosine, t_max: 10, eta_min: 0.0001}");
+        assert!((lr_at(&c, 0) - 1e-3).abs() < 1e-15);
+        assert!((lr_at(&c, 5) - 0.00055).abs() < 1e-12);
+        assert!((lr_at(&c, 10) - 1e-4).abs() < 1e-15);
+        assert!((lr_at(&c, 20) - 1e-3).abs() < 1e-12, "periodic past t_max");
+        let s = cfg_with("{kind: step, step_size: 3, gamma: 0.5}");
+        assert_eq!(
+            [lr_at(&s, 0), lr_at(&s, 2), lr_at(&s, 3), lr_at(&s, 7)],
+            [1e-3, 1e-3, 5e-4, 2.5e-4]
+        );
+        assert_eq!(lr_at(&cfg_with("{kind: constant}"), 9), 1e-3);
+    }
 }
