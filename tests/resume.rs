@@ -11,16 +11,8 @@ use fitrnn::train::{fit, FitState};
 use std::path::{Path, PathBuf};
 
 fn setup(dir: &Path, epochs: (usize, usize)) -> (PathBuf, Config, Dataset) {
-    let sim = common::small_sim_config(dir, 60.0, 0.1);
-    let data = dir.join("small.h5");
-    common::fitrnn()
-        .args(["simulate", "--config"])
-        .arg(&sim)
-        .arg("--out")
-        .arg(&data)
-        .assert()
-        .success();
-    let table = common::root().join("data/connectivity/mouse_v1_celltype.csv");
+    let data = common::simulate_small(dir, 60.0, 0.1);
+    let table = common::celltype_table();
     let text = format!(
         "seed: 5\ndevice: cpu\ndata:\n  path: {}\n  windows: {{length_s: 3}}\n\
          model:\n  tau_ms: {{default: 400}}\n  inputs: [image_flash]\n\

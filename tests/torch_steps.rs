@@ -1,8 +1,9 @@
 //! fitrnn's model against PyTorch autograd (tests/fixtures/make_torch_steps.py): the loss, the
 //! gradient of every parameter, and one step of Adam, AdamW-EG and SGD-EG followed by Dale's
-//! projection and the mask, for a leaky softplus network with data-initialised state, a relu
-//! network with hidden units and zero initial state, and Balwani et al.'s α = 1 rectified-tanh
-//! network without bias.
+//! projection and the mask, for five networks: leaky softplus with data-initialised state; relu
+//! with hidden units and zero initial state; Balwani et al.'s α = 1 rectified tanh without bias;
+//! population mode with a frozen random readout of the unrectified tanh; and a learned initial
+//! state with private noise on every update.
 
 mod common;
 
@@ -50,6 +51,7 @@ impl Case {
             b: v("b"),
             gain: v("gain"),
             offset: v("offset"),
+            x0: v("x0"),
         }
     }
     fn rnn(&self) -> Rnn {
@@ -59,10 +61,10 @@ impl Case {
             "tanh_relu" => Activation::TanhRelu,
             other => panic!("{other}"),
         };
-        let init = if self.meta["initial_state"] == "data" {
-            InitialState::Data
-        } else {
-            InitialState::Zero
+        let init = match self.meta["initial_state"].as_str().unwrap() {
+            "data" => InitialState::Data,
+            "learned" => InitialState::Learned,
+            _ => InitialState::Zero,
         };
         Rnn {
             n_units: self.meta["n"].as_u64().unwrap() as usize,
@@ -70,21 +72,39 @@ impl Case {
             alpha: self.t["alpha"].clone(),
             activation: act,
             initial_state: init,
-            readout: None,
-            readout_input: ReadoutInput::Rate,
+            readout: self.t.get("readout_t").cloned(),
+            readout_input: if self.populations() {
+                ReadoutInput::Unrectified
+            } else {
+                ReadoutInput::Rate
+            },
         }
     }
     fn bias(&self) -> bool {
         self.meta["bias"].as_bool().unwrap()
     }
+    fn populations(&self) -> bool {
+        self.meta["kind"] == "populations"
+    }
+    fn learned(&self) -> bool {
+        self.meta["initial_state"] == "learned"
+    }
+    fn noise(&self) -> Option<&Tensor> {
+        self.t.get("noise")
+    }
+    fn trainable(&self, p: &Params) -> Vec<Var> {
+        p.trainable(self.bias(), !self.populations(), self.learned())
+    }
 }
 
-const CASES: [&str; 3] = [
+const CASES: [&str; 5] = [
     "leaky_softplus_data_init",
     "hidden_relu_zero_init",
     "alpha1_tanh_relu_data_init",
+    "populations_frozen_readout",
+    "learned_init_noise",
 ];
-const NAMES: [&str; 5] = ["w_rec", "w_in", "gain", "offset", "b"];
+const NAMES: [&str; 6] = ["w_rec", "w_in", "gain", "offset", "b", "x0"];
 
 fn var_of<'a>(p: &'a Params, k: &str) -> &'a Var {
     match k {
@@ -92,6 +112,7 @@ fn var_of<'a>(p: &'a Params, k: &str) -> &'a Var {
         "w_in" => &p.w_in,
         "gain" => &p.gain,
         "offset" => &p.offset,
+        "x0" => &p.x0,
         _ => &p.b,
     }
 }
@@ -101,7 +122,7 @@ fn loss_and_gradients_match_pytorch_autograd() {
     for name in CASES {
         let c = Case::load(name);
         let (p, rnn) = (c.params(), c.rnn());
-        let loss = rnn.loss(&p, &c.t["y"], &c.t["u"]).unwrap();
+        let loss = rnn.loss_with(&p, &c.t["y"], &c.t["u"], c.noise()).unwrap();
         let lv = loss.to_scalar::<f32>().unwrap() as f64;
         let want = c.meta["loss"].as_f64().unwrap();
         assert!(
@@ -143,7 +164,7 @@ fn one_optimiser_step_with_projection_matches_pytorch() {
                 momentum: 0.9,
             };
             let (p, rnn) = (c.params(), c.rnn());
-            let vars = p.trainable(c.bias(), true);
+            let vars = c.trainable(&p);
             let eg = (0..vars.len()).map(|k| k == 0).collect();
             let mut opt = Optim::new(cfg, vars, eg).unwrap();
             train_step(
@@ -156,6 +177,7 @@ fn one_optimiser_step_with_projection_matches_pytorch() {
                 &c.t["mask"],
                 Dale::Projection,
                 None,
+                c.noise(),
             )
             .unwrap();
             for k in NAMES

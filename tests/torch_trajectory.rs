@@ -34,6 +34,10 @@ fn neurons_workload_matches_the_pytorch_trajectory() {
         b: Var::from_tensor(&row(&t["b"])).unwrap(),
         gain: Var::from_tensor(&row(&t["readout_g"])).unwrap(),
         offset: Var::from_tensor(&row(&t["readout_c"])).unwrap(),
+        x0: Var::from_tensor(
+            &Tensor::zeros((1, n), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        )
+        .unwrap(),
     };
     let alpha = (Tensor::ones((1, n), candle_core::DType::F32, &Device::Cpu).unwrap()
         * spec["alpha"].as_f64().unwrap())
@@ -83,7 +87,7 @@ fn neurons_workload_matches_the_pytorch_trajectory() {
         weight_decay: 0.0,
         momentum: 0.0,
     };
-    let mut opt = Optim::new(cfg, p.trainable(true, true), vec![false; 5]).unwrap();
+    let mut opt = Optim::new(cfg, p.trainable(true, true, false), vec![false; 5]).unwrap();
     let want: Vec<f64> = spec["losses"]
         .as_array()
         .unwrap()
@@ -102,6 +106,7 @@ fn neurons_workload_matches_the_pytorch_trajectory() {
                 &sign_row,
                 &mask,
                 Dale::Projection,
+                None,
                 None,
             )
             .unwrap(),

@@ -28,7 +28,11 @@ fn var(shape: (usize, usize), f: impl Fn(usize, usize) -> f64) -> Var {
 fn gradients_match_finite_differences() {
     let (n, d, t_len, b) = (5, 2, 6, 3);
     for act in [Activation::Softplus, Activation::Tanh, Activation::TanhRelu] {
-        for init in [InitialState::Data, InitialState::Zero] {
+        for init in [
+            InitialState::Data,
+            InitialState::Zero,
+            InitialState::Learned,
+        ] {
             let p = Params {
                 w_rec: var((n, n), |i, j| {
                     0.3 * ((i * 3 + j * 5) % 7) as f64 / 7.0 - 0.1
@@ -37,6 +41,7 @@ fn gradients_match_finite_differences() {
                 b: var((1, n), |_, j| 0.05 * j as f64),
                 gain: var((1, n), |_, j| 0.8 + 0.1 * j as f64),
                 offset: var((1, n), |_, j| -0.02 * j as f64),
+                x0: var((1, n), |_, j| 0.1 * j as f64 - 0.15),
             };
             let alpha = Tensor::from_vec(
                 (0..n).map(|j| 0.3 + 0.1 * j as f64).collect(),
@@ -75,16 +80,18 @@ fn gradients_match_finite_differences() {
                 ("b", &p.b),
                 ("gain", &p.gain),
                 ("offset", &p.offset),
+                ("x0", &p.x0),
             ];
             let mut worst: f64 = 0.0;
             for (name, v) in vars {
-                let g = grads
-                    .get(v.as_tensor())
-                    .unwrap()
-                    .flatten_all()
-                    .unwrap()
-                    .to_vec1::<f64>()
-                    .unwrap();
+                let Some(g) = grads.get(v.as_tensor()) else {
+                    assert!(
+                        name == "x0" && init != InitialState::Learned,
+                        "{name} has no gradient"
+                    );
+                    continue;
+                };
+                let g = g.flatten_all().unwrap().to_vec1::<f64>().unwrap();
                 let base = v
                     .as_tensor()
                     .flatten_all()
@@ -121,16 +128,8 @@ fn gradients_match_finite_differences() {
 
 /// A small simulated recording and a run config over it, in `dir`.
 fn small_setup(dir: &Path, extra: &str) -> (PathBuf, Config) {
-    let sim = common::small_sim_config(dir, 90.0, 0.1);
-    let data = dir.join("small.h5");
-    common::fitrnn()
-        .args(["simulate", "--config"])
-        .arg(&sim)
-        .arg("--out")
-        .arg(&data)
-        .assert()
-        .success();
-    let table = common::root().join("data/connectivity/mouse_v1_celltype.csv");
+    let data = common::simulate_small(dir, 90.0, 0.1);
+    let table = common::celltype_table();
     let text = format!(
         "seed: 3\ndevice: cpu\ndata:\n  path: {}\n  windows: {{length_s: 4}}\n  split: {{validation_fraction: 0.25}}\n\
          model:\n  tau_ms: {{default: 400}}\n  inputs: [image_flash, omission]\n\

@@ -167,7 +167,8 @@ pub struct ModelConfig {
     /// Learn a bias per unit.
     #[serde(default = "yes")]
     pub bias: bool,
-    /// Private noise standard deviation added to each unit's input during training.
+    /// Standard deviation of private white noise added to each unit's input during training
+    /// (`x ← x + α·σ·ξ` every step; never during evaluation).
     #[serde(default)]
     pub noise_std: f64,
     /// Initial state of each window: `data` (recorded units from the first frame through the
@@ -219,6 +220,8 @@ pub enum InitialState {
     Data,
     /// Start from x = 0.
     Zero,
+    /// One trainable initial state shared by all windows (fitted on training windows).
+    Learned,
 }
 
 fn yes() -> bool {
@@ -644,13 +647,6 @@ pub(super) fn validate(cfg: &Config, file: &Path) -> Result<()> {
                 &format!("add `{t}: E` or `{t}: I` under data.cell_types"),
             );
         }
-    }
-    if cfg.model.noise_std > 0.0 {
-        return bad(
-            "model.noise_std",
-            format!("training noise is {later}"),
-            "remove the key or set it to 0",
-        );
     }
     if !matches!(cfg.training.optimiser, Optimiser::Adam | Optimiser::Adamw) {
         return bad(

@@ -28,12 +28,15 @@ pub struct Params {
     pub gain: Var,
     /// Readout offset `[1, n_rec]`.
     pub offset: Var,
+    /// Learned initial state `[1, n]` (`initial_state: learned`; zeros otherwise).
+    pub x0: Var,
 }
 
 impl Params {
     /// The variables the optimiser updates: `W_rec` first (the EG optimisers act on it), then
-    /// `W_in`, the readout's gain and offset unless it is frozen, and `b` when the model has a bias.
-    pub fn trainable(&self, bias: bool, readout: bool) -> Vec<Var> {
+    /// `W_in`, the readout's gain and offset unless it is frozen, `b` when the model has a bias, and
+    /// the initial state when it is learned.
+    pub fn trainable(&self, bias: bool, readout: bool, x0: bool) -> Vec<Var> {
         let mut v = vec![self.w_rec.clone(), self.w_in.clone()];
         if readout {
             v.push(self.gain.clone());
@@ -41,6 +44,9 @@ impl Params {
         }
         if bias {
             v.push(self.b.clone());
+        }
+        if x0 {
+            v.push(self.x0.clone());
         }
         v
     }
@@ -54,6 +60,7 @@ impl Params {
             b: c(&self.b)?,
             gain: c(&self.gain)?,
             offset: c(&self.offset)?,
+            x0: c(&self.x0)?,
         })
     }
 
@@ -63,7 +70,8 @@ impl Params {
         self.w_in.set(other.w_in.as_tensor())?;
         self.b.set(other.b.as_tensor())?;
         self.gain.set(other.gain.as_tensor())?;
-        self.offset.set(other.offset.as_tensor())
+        self.offset.set(other.offset.as_tensor())?;
+        self.x0.set(other.x0.as_tensor())
     }
 }
 
@@ -149,6 +157,19 @@ impl Rnn {
     /// teacher forcing), `u` is `[T, batch, n_inputs]` (may have 0 inputs). Returns the predictions
     /// for frames `1..T`, each `[batch, n_rec]`.
     pub fn forward(&self, p: &Params, y: &Tensor, u: &Tensor, drive: Drive) -> Result<Vec<Tensor>> {
+        self.forward_with(p, y, u, drive, None)
+    }
+
+    /// [`Rnn::forward`] with private noise: `noise` is `[T, batch, n_units]`, already scaled, and
+    /// `noise[t]` is added to the state update t → t+1 (training only).
+    pub fn forward_with(
+        &self,
+        p: &Params,
+        y: &Tensor,
+        u: &Tensor,
+        drive: Drive,
+        noise: Option<&Tensor>,
+    ) -> Result<Vec<Tensor>> {
         let t_len = y.dim(0)?;
         let w_t = p.w_rec.as_tensor().t()?;
         let win_t = p.w_in.as_tensor().t()?;
@@ -157,6 +178,11 @@ impl Rnn {
         let mut x = match self.initial_state {
             InitialState::Data => self.state_from_data(p, &y.get(0)?)?,
             InitialState::Zero => Tensor::zeros((y.dim(1)?, self.n_units), y.dtype(), y.device())?,
+            InitialState::Learned => {
+                p.x0.as_tensor()
+                    .broadcast_as((y.dim(1)?, self.n_units))?
+                    .contiguous()?
+            }
         };
         let mut out = Vec::with_capacity(t_len.saturating_sub(1));
         for t in 0..t_len.saturating_sub(1) {
@@ -171,6 +197,9 @@ impl Rnn {
                 total = (total + u.get(t)?.matmul(&win_t)?)?;
             }
             x = (x.broadcast_mul(&one_minus_alpha)? + total.broadcast_mul(&self.alpha)?)?;
+            if let Some(nz) = noise {
+                x = (x + nz.get(t)?)?;
+            }
             out.push(self.read_out(p, &x)?);
         }
         Ok(out)
@@ -194,7 +223,18 @@ impl Rnn {
     /// Mean squared error of `forward`'s predictions against `y[1..]`, averaged over frames,
     /// windows and neurons.
     pub fn loss(&self, p: &Params, y: &Tensor, u: &Tensor) -> Result<Tensor> {
-        let preds = self.forward(p, y, u, Drive::FreeRunning)?;
+        self.loss_with(p, y, u, None)
+    }
+
+    /// [`Rnn::loss`] with private noise (see [`Rnn::forward_with`]).
+    pub fn loss_with(
+        &self,
+        p: &Params,
+        y: &Tensor,
+        u: &Tensor,
+        noise: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let preds = self.forward_with(p, y, u, Drive::FreeRunning, noise)?;
         let n = preds.len();
         let mut total: Option<Tensor> = None;
         for (t, pred) in preds.iter().enumerate() {

@@ -1,5 +1,6 @@
 //! `model/*.safetensors`: `w_rec [N, N]` (`W[post, pre]`), `w_in [N, D]`, `b [N]`, `gain [n_rec]`,
-//! `offset [n_rec]`, `mask [N, N]` (0/1), `sign [N]` (±1), all float32.
+//! `offset [n_rec]`, `x0 [N]` (learned initial state; zeros otherwise), `mask [N, N]` (0/1),
+//! `sign [N]` (±1), all float32.
 
 use crate::error::{Error, Result};
 use crate::train::ParamsCpu;
@@ -28,6 +29,7 @@ pub fn save(path: &Path, p: &ParamsCpu, mask: &Array2<f32>, signs: &[f32]) -> Re
     m.insert("b".to_string(), v(&p.b).map_err(err)?);
     m.insert("gain".to_string(), v(&p.gain).map_err(err)?);
     m.insert("offset".to_string(), v(&p.offset).map_err(err)?);
+    m.insert("x0".to_string(), v(&p.x0).map_err(err)?);
     m.insert("mask".to_string(), t2(mask).map_err(err)?);
     m.insert("sign".to_string(), v(signs).map_err(err)?);
     let tmp = crate::data::contract::partial_path(path);

@@ -189,6 +189,7 @@ impl FitState {
             t.insert(format!("{prefix}.b"), vec(&p.b)?);
             t.insert(format!("{prefix}.gain"), vec(&p.gain)?);
             t.insert(format!("{prefix}.offset"), vec(&p.offset)?);
+            t.insert(format!("{prefix}.x0"), vec(&p.x0)?);
             Ok(())
         };
         put("params", &self.params)?;
@@ -289,6 +290,7 @@ impl FitState {
                 b: vec(&format!("{p}.b"))?,
                 gain: vec(&format!("{p}.gain"))?,
                 offset: vec(&format!("{p}.offset"))?,
+                x0: vec(&format!("{p}.x0"))?,
             })
         };
         let mut opt_slots = Vec::new();

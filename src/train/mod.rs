@@ -7,7 +7,7 @@ pub mod metrics;
 pub mod optim;
 mod setup;
 
-use crate::config::{Config, Dale, MaskRealisation, ModelMode, Readout, Schedule};
+use crate::config::{Config, Dale, InitialState, MaskRealisation, ModelMode, Readout, Schedule};
 use crate::constraints::prune::{prune_mask, PruneMethod};
 use crate::dataset::{Dataset, Window};
 use crate::error::{Error, Result};
@@ -72,6 +72,8 @@ pub struct ParamsCpu {
     pub gain: Vec<f32>,
     /// `[n_rec]`.
     pub offset: Vec<f32>,
+    /// `[n]`, the learned initial state (zeros unless `initial_state: learned`).
+    pub x0: Vec<f32>,
 }
 
 fn to_array2(t: &Tensor) -> Result<Array2<f32>> {
@@ -98,6 +100,7 @@ impl ParamsCpu {
             b: to_vec(p.b.as_tensor())?,
             gain: to_vec(p.gain.as_tensor())?,
             offset: to_vec(p.offset.as_tensor())?,
+            x0: to_vec(p.x0.as_tensor())?,
         })
     }
 
@@ -116,6 +119,7 @@ impl ParamsCpu {
             b: v(&self.b).map_err(cerr)?,
             gain: v(&self.gain).map_err(cerr)?,
             offset: v(&self.offset).map_err(cerr)?,
+            x0: v(&self.x0).map_err(cerr)?,
         })
     }
 }
@@ -171,6 +175,7 @@ pub fn new_optimiser(cfg: &Config, params: &Params) -> Result<Optim> {
     let vars = params.trainable(
         cfg.model.bias,
         cfg.model.mode != ModelMode::Populations || cfg.model.readout == Readout::Mean,
+        cfg.model.initial_state == InitialState::Learned,
     );
     let eg = (0..vars.len()).map(|k| k == 0).collect();
     Optim::new(
@@ -205,6 +210,7 @@ fn lr_at(cfg: &Config, epoch: usize) -> f64 {
 
 /// One training step on a batch: forward, MSE loss, backward, optional clipping of the global
 /// gradient norm, one optimiser step, then Dale's projection and the mask on `W_rec` (gain ≥ 0).
+/// `noise` (`[T, batch, n]`, scaled) is private noise added to the state updates, or `None`.
 /// `y` is `[T, batch, n_rec]`, `u` `[T, batch, n_inputs]`, `sign_row` `[1, n]`, `mask` `[n, n]`.
 /// Returns the loss of the forward pass (before the update). The optimiser's moments are never
 /// reset by the projection.
@@ -219,8 +225,9 @@ pub fn train_step(
     mask: &Tensor,
     dale: Dale,
     grad_clip: Option<f64>,
+    noise: Option<&Tensor>,
 ) -> Result<f64> {
-    let loss = rnn.loss(params, y, u).map_err(cerr)?;
+    let loss = rnn.loss_with(params, y, u, noise).map_err(cerr)?;
     let lv = loss.to_scalar::<f32>().map_err(cerr)? as f64;
     let mut grads = loss.backward().map_err(cerr)?;
     if let Some(clip) = grad_clip {
@@ -291,6 +298,40 @@ fn check_invariants(
         return fail(format!("weights outside the mask (total |w| {outside})"));
     }
     Ok(())
+}
+
+/// Private noise for one batch, `[T, batch, n]`, scaled by `α · noise_std` per unit and drawn on the
+/// CPU from the run's random stream (so runs are reproducible on every device); `None` without noise.
+fn training_noise(
+    cfg: &Config,
+    setup: &Setup,
+    t_len: usize,
+    batch: usize,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Result<Option<Tensor>> {
+    let sigma = cfg.model.noise_std;
+    if sigma <= 0.0 {
+        return Ok(None);
+    }
+    use rand_distr::{Distribution, StandardNormal};
+    let alpha = setup
+        .rnn
+        .alpha
+        .flatten_all()
+        .and_then(|a| a.to_vec1::<f32>())
+        .map_err(cerr)?;
+    let n = alpha.len();
+    let mut v = Vec::with_capacity(t_len * batch * n);
+    for _ in 0..t_len * batch {
+        for a in &alpha {
+            let z: f64 = StandardNormal.sample(rng);
+            v.push((z * sigma) as f32 * a);
+        }
+    }
+    Tensor::from_vec(v, (t_len, batch, n), device)
+        .map(Some)
+        .map_err(cerr)
 }
 
 /// The phases, in order, with their epoch counts.
@@ -375,6 +416,14 @@ pub fn fit(
             for chunk in st.order.chunks(cfg.training.batch_size) {
                 let wins: Vec<Window> = chunk.iter().map(|&i| ds.train_windows[i]).collect();
                 let (y, u) = batch_tensors(ds, &wins, device)?;
+                let noise = training_noise(
+                    cfg,
+                    &setup,
+                    y.dim(0).map_err(cerr)?,
+                    wins.len(),
+                    &mut rng,
+                    device,
+                )?;
                 let lv = train_step(
                     &rnn,
                     &params,
@@ -385,6 +434,7 @@ pub fn fit(
                     &mask_t,
                     dale,
                     cfg.training.grad_clip,
+                    noise.as_ref(),
                 )?;
                 st.step += 1;
                 let place = format!("phase {phase}, epoch {}, step {}", st.epoch + 1, st.step);

@@ -226,6 +226,7 @@ impl Setup {
                 .readout_offset
                 .clone()
                 .unwrap_or_else(|| vec![0.0; self.rnn.n_rec]),
+            x0: vec![0.0; n],
         };
         Ok((mask, w, params))
     }

@@ -38,3 +38,23 @@ pub fn small_sim_config(dir: &Path, duration_s: f64, scale: f64) -> PathBuf {
         .replace("scale: 0.25", &format!("scale: {scale}"));
     write(dir, "sim.yaml", &text)
 }
+
+/// Simulate a small recording (`duration_s` seconds, population sizes × `scale`) into
+/// `dir/small.h5` with the binary, and return its path.
+pub fn simulate_small(dir: &Path, duration_s: f64, scale: f64) -> PathBuf {
+    let sim = small_sim_config(dir, duration_s, scale);
+    let data = dir.join("small.h5");
+    fitrnn()
+        .args(["simulate", "--config"])
+        .arg(&sim)
+        .arg("--out")
+        .arg(&data)
+        .assert()
+        .success();
+    data
+}
+
+/// The shipped tidy connectivity table.
+pub fn celltype_table() -> PathBuf {
+    root().join("data/connectivity/mouse_v1_celltype.csv")
+}
