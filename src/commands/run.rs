@@ -308,13 +308,16 @@ fn evaluate(
         if windows.is_empty() {
             continue;
         }
-        for (mode, drive) in [
-            ("free_running", Drive::FreeRunning),
-            (
+        // Teacher forcing resets the state through the inverse readout, which population units
+        // do not have: population fits report free-running metrics only.
+        let mut modes = vec![("free_running", Drive::FreeRunning)];
+        if cfg.model.mode == crate::config::ModelMode::Neurons {
+            modes.push((
                 "teacher_forced",
                 Drive::TeacherForced(cfg.analysis.teacher_forcing_every),
-            ),
-        ] {
+            ));
+        }
+        for (mode, drive) in modes {
             let (pred, data, frames) = predict(rnn, &p, ds, windows, drive, device)?;
             let (per, pooled) = quality(&columns(&pred), &columns(&data));
             for (i, q) in per.iter().enumerate() {

@@ -100,7 +100,8 @@ pub struct Rnn {
 pub enum Drive {
     /// State set from the first frame only, then the network runs on its own (free-running).
     FreeRunning,
-    /// State reset from the data every `k` frames (teacher-forced; `k = 1` is one-step-ahead).
+    /// State reset from the data every `k` frames (teacher-forced; `k = 1` is one-step-ahead);
+    /// needs one unit per recorded trace (`mode: neurons`).
     TeacherForced(usize),
 }
 
