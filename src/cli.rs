@@ -34,6 +34,10 @@ pub struct RunArgs {
     /// Override a config value, e.g. `--set training.lr=0.0005` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// CPU threads for tensor maths (overrides the config's `threads`; 0 = all cores). Set before
+    /// any tensor operation; the same seed, device and threads give the same numbers.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Continue an interrupted run from its last checkpoint (its own config.resolved.yaml is used);
     /// ends with the same weights as an uninterrupted run.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "set"])]

@@ -247,8 +247,8 @@ fn existing_run_directory_is_not_overwritten_by_default() {
 fn exponentiated_gradients_keep_every_sign_and_hidden_units_train() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg_path, mut cfg) = small_setup(dir.path(), "");
-    cfg.training.dense_epochs = 6;
-    cfg.training.finetune_epochs = 4;
+    cfg.training.dense_epochs = 15;
+    cfg.training.finetune_epochs = 10;
     cfg.model.hidden_units = [("Pvalb".to_string(), 1)].into_iter().collect();
     let ds = dataset(&cfg, &cfg_path);
     for (opt, lr) in [
@@ -258,6 +258,18 @@ fn exponentiated_gradients_keep_every_sign_and_hidden_units_train() {
         cfg.training.optimiser = opt;
         cfg.training.lr = lr;
         let out = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
+        let steps: usize = ["dense", "finetune"]
+            .iter()
+            .map(|p| {
+                out.history
+                    .iter()
+                    .filter(|h| h.phase == *p)
+                    .map(|h| h.step)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .sum();
+        assert!(steps >= 200, "{opt:?}: {steps} steps, each checked");
         let n_rec = ds.y.ncols();
         assert!(out.setup.signs.len() > n_rec, "hidden units were added");
         assert_eq!(
@@ -321,4 +333,50 @@ fn population_mode_with_a_frozen_readout_fits_population_averages() {
         .map(|h| h.train_loss)
         .fold(f64::INFINITY, f64::min);
     assert!(best < first, "loss decreases ({first} → {best})");
+}
+
+#[test]
+fn nan_in_the_data_stops_a_run_before_it_creates_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::fixture("recordings/bad_nan_traces.h5");
+    let cfg = common::write(
+        dir.path(),
+        "run.yaml",
+        &format!(
+            "data:\n  path: {}\n  windows: {{length_s: 1}}\noutput: {{dir: out}}\n",
+            data.display()
+        ),
+    );
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("NaN").and(predicates::str::contains("nan_policy")));
+    assert!(
+        !dir.path().join("out").exists(),
+        "no run directory for invalid data"
+    );
+    // With drop_frames the same file fits.
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .args([
+            "--set",
+            "data.nan_policy=drop_frames",
+            "--set",
+            "training.dense_epochs=2",
+            "--set",
+            "training.finetune_epochs=0",
+            "--threads",
+            "1",
+        ])
+        .assert()
+        .success();
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["status"], "complete");
+    assert_eq!(m["threads"], 1);
 }

@@ -20,7 +20,7 @@ use std::path::Path;
 /// Run the pipeline described by `args.config`.
 pub fn run(args: &RunArgs) -> Result<String> {
     if let Some(dir) = &args.resume {
-        return resume(dir);
+        return resume(dir, args.threads);
     }
     let Some(path) = &args.config else {
         return Err(Error::Unsupported {
@@ -28,7 +28,10 @@ pub fn run(args: &RunArgs) -> Result<String> {
             fix: "fitrnn --config configs/mouse_v1.yaml".into(),
         });
     };
-    let config = Config::load(path, &args.set)?;
+    let mut config = Config::load(path, &args.set)?;
+    if let Some(t) = args.threads {
+        config.threads = t;
+    }
     set_threads(config.threads);
     let device = make_device(config.device_choice(path)?)?;
     let (ds, text) = super::check::check_config(&config, path)?;
@@ -50,10 +53,13 @@ pub fn run(args: &RunArgs) -> Result<String> {
 
 /// `fitrnn --resume RUN_DIR`: reload the run's resolved config and data, check the data did not
 /// change, and continue from the last checkpoint.
-fn resume(dir: &Path) -> Result<String> {
+fn resume(dir: &Path, threads: Option<usize>) -> Result<String> {
     let rd = RunDir::open_for_resume(dir)?;
     let cfg_path = dir.join("config.resolved.yaml");
-    let config = Config::load(&cfg_path, &[])?;
+    let mut config = Config::load(&cfg_path, &[])?;
+    if let Some(t) = threads {
+        config.threads = t;
+    }
     set_threads(config.threads);
     let device = make_device(config.device_choice(&cfg_path)?)?;
     let (ds, text) = super::check::check_config(&config, &cfg_path)?;
