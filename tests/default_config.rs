@@ -119,6 +119,128 @@ fn default_run_learns_beyond_the_mean_baseline_and_writes_the_run_directory() {
             assert!(sign[j] * v >= 0.0);
         }
     }
+    check_analysis_tables(&out_dir, &rec);
+}
+
+fn column_names(df: &DataFrame) -> Vec<String> {
+    df.get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// Ranks with ties averaged (for Spearman's correlation).
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+            j += 1;
+        }
+        for k in i..=j {
+            r[idx[k]] = (i + j) as f64 / 2.0;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+/// interactions / spectrum / diagnostics: schemas, invariants, and the population-level block
+/// weights against the simulator's true W.
+fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
+    let inter = read_parquet(&out_dir.join("tables/interactions.parquet"));
+    assert_eq!(
+        column_names(&inter),
+        [
+            "level",
+            "stage",
+            "pre",
+            "post",
+            "n_pre",
+            "n_post",
+            "n_possible",
+            "n_nonzero",
+            "density",
+            "mean_w",
+            "mean_abs_w",
+            "sum_w"
+        ]
+    );
+    let spectrum = read_parquet(&out_dir.join("tables/spectrum.parquet"));
+    assert_eq!(
+        column_names(&spectrum),
+        ["stage", "matrix", "kind", "index", "re", "im"]
+    );
+    assert_eq!(
+        spectrum.height(),
+        4 * 2 * 222,
+        "init, dense, pruned, final × eigenvalues and singular values"
+    );
+    let diag = read_parquet(&out_dir.join("tables/diagnostics.parquet"));
+    assert_eq!(column_names(&diag), ["stage", "scope", "metric", "value"]);
+    let (metric, value) = (
+        diag.column("metric").unwrap().str().unwrap(),
+        diag.column("value").unwrap().f64().unwrap(),
+    );
+    for i in 0..diag.height() {
+        if metric.get(i) == Some("sign_violations") {
+            assert_eq!(value.get(i), Some(0.0), "Dale's law holds at every stage");
+        }
+        if metric.get(i) == Some("normalised_svd_entropy") {
+            let h = value.get(i).unwrap();
+            assert!(h > 0.0 && h <= 1.0);
+        }
+    }
+    // Population-level mean_w of the final fit against the true W's block means.
+    let gt = rec.ground_truth.as_ref().unwrap();
+    let units: Vec<fitrnn::connectivity::Population> = (0..gt.area.len())
+        .map(|i| fitrnn::connectivity::Population::new(&gt.area[i], &gt.layer[i], &gt.cell_type[i]))
+        .collect();
+    let truth = fitrnn::analysis::blocks::block_interactions(
+        &units,
+        &gt.w_rec,
+        fitrnn::analysis::blocks::Level::Population,
+    );
+    let (lv, st, pre, post, mw) = (
+        inter.column("level").unwrap().str().unwrap(),
+        inter.column("stage").unwrap().str().unwrap(),
+        inter.column("pre").unwrap().str().unwrap(),
+        inter.column("post").unwrap().str().unwrap(),
+        inter.column("mean_w").unwrap().f64().unwrap(),
+    );
+    let (mut fitted, mut true_w) = (vec![], vec![]);
+    for i in 0..inter.height() {
+        if lv.get(i) == Some("population") && st.get(i) == Some("final") {
+            let t = truth
+                .iter()
+                .find(|r| {
+                    Some(r.pre.as_str()) == pre.get(i) && Some(r.post.as_str()) == post.get(i)
+                })
+                .unwrap();
+            fitted.push(mw.get(i).unwrap());
+            true_w.push(t.mean_w);
+        }
+    }
+    assert_eq!(fitted.len(), 24 * 24);
+    let rho = spearman(&fitted, &true_w);
+    eprintln!("population-level Spearman(fitted mean_w, true mean_w) = {rho:.3}");
+    assert!(
+        rho > 0.7,
+        "block interactions rank like the truth: Spearman {rho:.3}"
+    );
 }
 
 #[test]

@@ -1,3 +1,6 @@
-//! Analyses of fitted (or simulated) networks.
+//! Analyses of fitted (or simulated) networks: block interactions, spectra and motifs.
 
+pub mod blocks;
+pub mod motifs;
 pub mod spectral;
+pub mod tables;

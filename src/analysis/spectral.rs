@@ -44,3 +44,31 @@ mod tests {
         assert!((spectral_radius(&w).unwrap() - 2.0).abs() < 1e-12);
     }
 }
+
+/// Singular values of `w`, largest first.
+pub fn singular_values(w: &Array2<f32>) -> Result<Vec<f64>> {
+    let (n, m) = w.dim();
+    if n == 0 || m == 0 {
+        return Ok(vec![]);
+    }
+    let a = faer::Mat::<f64>::from_fn(n, m, |i, j| w[[i, j]] as f64);
+    a.singular_values()
+        .map_err(|e| Error::Invariant(format!("SVD failed to converge: {e:?}")))
+}
+
+/// Normalised SVD entropy (Li, Cornford et al. 2023): `H = −Σ σ̄ ln σ̄ / ln N` with
+/// `σ̄ = σ / Σσ` over the N singular values; 1 for a flat spectrum, towards 0 for a dominant one.
+pub fn normalised_svd_entropy(singular: &[f64]) -> f64 {
+    let n = singular.len();
+    let total: f64 = singular.iter().sum();
+    if n < 2 || total <= 0.0 {
+        return f64::NAN;
+    }
+    let h: f64 = singular
+        .iter()
+        .map(|s| s / total)
+        .filter(|p| *p > 0.0)
+        .map(|p| -p * p.ln())
+        .sum();
+    h / (n as f64).ln()
+}

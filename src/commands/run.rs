@@ -200,6 +200,9 @@ fn execute(
     )?;
     write_history(&dir.join("tables/history.parquet"), &fitted)?;
     let headline = evaluate(cfg, ds, device, &fitted, &dir)?;
+    let t_analysis = std::time::Instant::now();
+    crate::analysis::tables::write_all(&dir, &fitted, &cfg.analysis.levels)?;
+    rd.set("analysis_wall_s", json!(t_analysis.elapsed().as_secs_f64()))?;
     let phases: serde_json::Map<String, serde_json::Value> = fitted
         .phase_seconds
         .iter()

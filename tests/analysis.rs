@@ -1,0 +1,187 @@
+//! Spectral and motif statistics against numpy (tests/fixtures/make_spectral_fixtures.py), Shao et
+//! al.'s outlier prediction against numerically computed eigenvalues, and block interactions.
+
+mod common;
+
+use fitrnn::analysis::blocks::{block_interactions, Level};
+use fitrnn::analysis::motifs::{motifs, predicted_outliers};
+use fitrnn::analysis::spectral::{eigenvalues, normalised_svd_entropy, singular_values};
+use fitrnn::connectivity::Population;
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+fn load(name: &str) -> std::collections::HashMap<String, candle_core::Tensor> {
+    candle_core::safetensors::load(
+        common::fixture(&format!("spectral/{name}.safetensors")),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap()
+}
+
+fn f64s(t: &candle_core::Tensor) -> Vec<f64> {
+    t.to_dtype(candle_core::DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap()
+}
+
+#[test]
+fn spectra_entropy_and_motifs_match_numpy() {
+    for name in ["small_6", "dale_500"] {
+        let t = load(name);
+        let (n, _) = t["w"].dims2().unwrap();
+        let w = Array2::from_shape_vec(
+            (n, n),
+            t["w"].flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        )
+        .unwrap();
+        // Eigenvalues, sorted like np.sort_complex (real part, then imaginary part).
+        let mut ev = eigenvalues(&w).unwrap();
+        ev.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let (re, im) = (f64s(&t["eig_re"]), f64s(&t["eig_im"]));
+        let scale = re
+            .iter()
+            .zip(&im)
+            .map(|(a, b)| a.hypot(*b))
+            .fold(0.0, f64::max);
+        let mut worst: f64 = 0.0;
+        for (k, (a, b)) in ev.iter().enumerate() {
+            let err = (a - re[k]).hypot(b - im[k]) / scale;
+            worst = worst.max(err);
+        }
+        assert!(worst < 1e-9, "{name}: eigenvalues differ from numpy by {worst:.1e} (relative to the spectral radius)");
+        let sv = singular_values(&w).unwrap();
+        let want = f64s(&t["singular_values"]);
+        let sv_err = sv
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
+            / want[0];
+        assert!(
+            sv_err < 1e-10,
+            "{name}: singular values differ by {sv_err:.1e}"
+        );
+        let nse = normalised_svd_entropy(&sv);
+        assert!(
+            (nse - f64s(&t["nse"])[0]).abs() < 1e-12,
+            "{name}: NSE {nse}"
+        );
+        let m = motifs(&w);
+        let want = f64s(&t["motifs"]);
+        for (k, (got, label)) in [
+            (m.reciprocal, "reciprocal"),
+            (m.convergent, "convergent"),
+            (m.divergent, "divergent"),
+            (m.chain, "chain"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert!(
+                (got - want[k]).abs() < 1e-9,
+                "{name}: {label} {got} vs numpy {}",
+                want[k]
+            );
+        }
+        eprintln!("{name}: eigenvalue error {worst:.1e}, singular value error {sv_err:.1e}, NSE {nse:.6}, motifs {:?}", want);
+    }
+}
+
+/// Shao et al.'s method-1 generator: mean `j0`, variance `g²/N`, motifs with |τ_chn| = √(τ_con τ_div).
+fn motif_matrix(
+    n: usize,
+    j0: f64,
+    g: f64,
+    t_con: f64,
+    t_div: f64,
+    t_rec: f64,
+    rng: &mut ChaCha8Rng,
+) -> Array2<f32> {
+    let mut draw = || -> f64 { StandardNormal.sample(&mut *rng) };
+    let eta: Vec<f64> = (0..n).map(|_| draw()).collect();
+    let mu: Vec<f64> = (0..n * n).map(|_| draw()).collect();
+    let nu: Vec<f64> = (0..n * n).map(|_| draw()).collect();
+    let zeta: Vec<f64> = (0..n * n).map(|_| draw()).collect();
+    let (sc, sd, sr) = (t_con.sqrt(), t_div.sqrt(), (t_rec.abs() / 2.0).sqrt());
+    let rest = (1.0 - 2.0 * t_con - 2.0 * t_div - t_rec.abs()).sqrt();
+    Array2::from_shape_fn((n, n), |(i, j)| {
+        let x = sc * eta[i] + sd * eta[j] - sc * mu[i * n + j]
+            + sd * mu[j * n + i]
+            + t_rec.signum() * sr * nu[i * n + j]
+            + sr * nu[j * n + i]
+            + rest * zeta[i * n + j];
+        (j0 + g / (n as f64).sqrt() * x) as f32
+    })
+}
+
+#[test]
+fn chain_motifs_predict_the_outlier_eigenvalues() {
+    // Inhibition-dominated (N J0 = −3), chain motifs τ_chn = √(0.1 · 0.1) = 0.1: the prediction is
+    // λ+ ≈ 3.7 (a positive outlier created by chains) and λ− ≈ −6.7, far outside the bulk
+    // (radius ≈ g (1 − τ_div − τ_con − 2τ_chn) / √(1 − τ_div − τ_con) ≈ 0.34).
+    let n = 1000;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let w = motif_matrix(n, -3.0 / n as f64, 0.5, 0.1, 0.1, 0.0, &mut rng);
+    let m = motifs(&w);
+    assert!(
+        (m.chain - 0.1).abs() < 0.01 && (m.convergent - 0.1).abs() < 0.01,
+        "{m:?}"
+    );
+    let [(plus, _), (minus, _)] = predicted_outliers(&m, n);
+    let ev = eigenvalues(&w).unwrap();
+    let max_re = ev.iter().map(|e| e.0).fold(f64::MIN, f64::max);
+    let min_re = ev.iter().map(|e| e.0).fold(f64::MAX, f64::min);
+    eprintln!("predicted λ+ {plus:.3}, λ− {minus:.3}; measured {max_re:.3}, {min_re:.3}");
+    // Tolerance: the estimated motif statistics carry sampling error of order 1/√N relative, and the
+    // bulk (radius ≈ 0.34) perturbs the outliers by about radius² / |λ|: together well under 5 %.
+    assert!(
+        plus > 0.0,
+        "chains create a positive outlier in an inhibition-dominated network"
+    );
+    assert!(
+        (max_re - plus).abs() < 0.05 * plus.abs(),
+        "λ+ {max_re} vs predicted {plus}"
+    );
+    assert!(
+        (min_re - minus).abs() < 0.05 * minus.abs(),
+        "λ− {min_re} vs predicted {minus}"
+    );
+}
+
+#[test]
+fn block_interactions_add_up_at_every_level() {
+    let mut units = Vec::new();
+    for area in ["VISp", "VISl"] {
+        for layer in ["L2/3", "L5"] {
+            for t in ["Slc17a7", "Slc17a7", "Sst"] {
+                units.push(Population::new(area, layer, t));
+            }
+        }
+    }
+    let n = units.len();
+    let w = Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 5) as f32 - 2.0);
+    let total: f64 = w.iter().map(|&v| v as f64).sum();
+    for (level, blocks) in [
+        (Level::Population, 8),
+        (Level::AreaLayer, 4),
+        (Level::Area, 2),
+    ] {
+        let rows = block_interactions(&units, &w, level);
+        assert_eq!(rows.len(), blocks * blocks, "{level:?}");
+        let sum: f64 = rows.iter().map(|r| r.sum_w).sum();
+        assert!(
+            (sum - total).abs() < 1e-9,
+            "{level:?}: blocks sum to {sum}, matrix to {total}"
+        );
+        assert_eq!(rows.iter().map(|r| r.n_possible).sum::<usize>(), n * n);
+        for r in &rows {
+            assert!((r.mean_w * r.n_possible as f64 - r.sum_w).abs() < 1e-9);
+            assert!(r.mean_abs_w >= r.mean_w.abs());
+        }
+    }
+}
