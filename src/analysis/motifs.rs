@@ -44,15 +44,13 @@ pub fn motifs(w: &Array2<f32>) -> Motifs {
     };
     let (mut row, mut col) = (vec![0f64; n], vec![0f64; n]);
     let (mut sq, mut rec) = (0.0, 0.0);
-    for i in 0..n {
-        for j in 0..n {
-            let v = z(i, j);
-            row[i] += v;
-            col[j] += v;
-            sq += v * v;
-            if i != j {
-                rec += v * z(j, i);
-            }
+    for ((i, j), _) in w.indexed_iter() {
+        let v = z(i, j);
+        row[i] += v;
+        col[j] += v;
+        sq += v * v;
+        if i != j {
+            rec += v * z(j, i);
         }
     }
     let pairs = nf * nf * (nf - 1.0);
@@ -60,16 +58,14 @@ pub fn motifs(w: &Array2<f32>) -> Motifs {
     let con = (row.iter().map(|r| r * r).sum::<f64>() - sq) / pairs;
     let div = (col.iter().map(|c| c * c).sum::<f64>() - sq) / pairs;
     // Σ_j (Σ_i J̃_ij)(Σ_k J̃_jk) = Σ_j col_j · row_j, minus the terms with i = k or any repeated index.
-    let mut chain_total = 0.0;
-    for j in 0..n {
-        chain_total += col[j] * row[j];
-    }
+    let chain_total: f64 = col.iter().zip(&row).map(|(c, r)| c * r).sum();
     // Remove i = j or j = k (self-loops) and i = k (reciprocal) terms.
-    let mut self_terms = 0.0;
-    for j in 0..n {
-        let d = z(j, j);
-        self_terms += d * row[j] + d * col[j] - d * d;
-    }
+    let self_terms: f64 = (0..n)
+        .map(|j| {
+            let d = z(j, j);
+            d * row[j] + d * col[j] - d * d
+        })
+        .sum();
     let triples = nf * (nf - 1.0) * (nf - 2.0);
     let chain = (chain_total - self_terms - rec) / triples;
     Motifs {
