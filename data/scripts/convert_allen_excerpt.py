@@ -15,9 +15,8 @@ say otherwise in a run config's data.cell_types). Values are copied unchanged, o
 the contract's time x neurons layout.
 
 Usage, from the repository root (h5py 3.16.0, numpy 2.4.6):
-    python data/scripts/convert_allen_excerpt.py [PATH/TO/allen_vc2p_exp552195520_excerpt.h5]
-The default input is ../shared/data/derived/allen_vc2p_exp552195520_excerpt.h5, relative to the
-parent folder of the repository. The output is deterministic (byte-identical on re-runs).
+    python data/scripts/convert_allen_excerpt.py PATH/TO/allen_vc2p_exp552195520_excerpt.h5
+The output is deterministic (byte-identical on re-runs).
 """
 import argparse
 from pathlib import Path
@@ -26,7 +25,6 @@ import h5py
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SRC = ROOT.parent / "shared" / "data" / "derived" / "allen_vc2p_exp552195520_excerpt.h5"
 OUT_DFF = ROOT / "data" / "allen_vc2p_exp552195520_excerpt.h5"
 OUT_EVENTS = ROOT / "data" / "allen_vc2p_exp552195520_excerpt_events.h5"
 
@@ -67,8 +65,8 @@ def write_contract(path, traces, kind, source, frame_rate_hz=None, timestamps=No
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("src", nargs="?", type=Path, default=DEFAULT_SRC,
-                        help=f"the HDF5 re-pack (default: {DEFAULT_SRC})")
+    parser.add_argument("src", type=Path,
+                        help="the HDF5 re-pack with /dff and /cascade_spike_prob (data/PROVENANCE.md)")
     args = parser.parse_args()
 
     with h5py.File(args.src, "r") as f:

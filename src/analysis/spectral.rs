@@ -30,21 +30,6 @@ pub fn spectral_radius(w: &Array2<f32>) -> Result<f64> {
         .fold(0.0, f64::max))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rotation_has_unit_complex_eigenvalues() {
-        // [[0, -2], [2, 0]] has eigenvalues ±2i.
-        let w = ndarray::array![[0.0f32, -2.0], [2.0, 0.0]];
-        let mut ev = eigenvalues(&w).unwrap();
-        ev.sort_by(|a, b| a.1.total_cmp(&b.1));
-        assert!((ev[0].0).abs() < 1e-12 && (ev[0].1 + 2.0).abs() < 1e-12);
-        assert!((spectral_radius(&w).unwrap() - 2.0).abs() < 1e-12);
-    }
-}
-
 /// Singular values of `w`, largest first.
 pub fn singular_values(w: &Array2<f32>) -> Result<Vec<f64>> {
     let (n, m) = w.dim();
@@ -71,4 +56,19 @@ pub fn normalised_svd_entropy(singular: &[f64]) -> f64 {
         .map(|p| -p * p.ln())
         .sum();
     h / (n as f64).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_has_unit_complex_eigenvalues() {
+        // [[0, -2], [2, 0]] has eigenvalues ±2i.
+        let w = ndarray::array![[0.0f32, -2.0], [2.0, 0.0]];
+        let mut ev = eigenvalues(&w).unwrap();
+        ev.sort_by(|a, b| a.1.total_cmp(&b.1));
+        assert!((ev[0].0).abs() < 1e-12 && (ev[0].1 + 2.0).abs() < 1e-12);
+        assert!((spectral_radius(&w).unwrap() - 2.0).abs() < 1e-12);
+    }
 }
