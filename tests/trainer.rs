@@ -143,6 +143,19 @@ fn small_setup(dir: &Path, extra: &str) -> (PathBuf, Config) {
     (cfg_path, cfg)
 }
 
+/// The best training loss of a fit is below its first.
+fn assert_loss_decreased(history: &[fitrnn::train::HistoryRow], what: &str) {
+    let first = history.first().unwrap().train_loss;
+    let best = history
+        .iter()
+        .map(|h| h.train_loss)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        best < first,
+        "{what}: the loss decreases ({first} → {best})"
+    );
+}
+
 fn dataset(cfg: &Config, cfg_path: &Path) -> Dataset {
     let rec = read_recording(&cfg.data.path, &ReadOptions::default()).unwrap();
     let rec = select_neurons(&rec, &cfg.data.select, &cfg.data.cell_types, cfg_path).unwrap();
@@ -287,21 +300,14 @@ fn exponentiated_gradients_keep_every_sign_and_hidden_units_train() {
             }
         }
         assert!(out.history.iter().all(|h| h.train_loss.is_finite()));
-        let first = out.history.first().unwrap().train_loss;
-        let best = out
-            .history
-            .iter()
-            .map(|h| h.train_loss)
-            .fold(f64::INFINITY, f64::min);
-        assert!(best < first, "{opt:?} reduces the loss ({first} → {best})");
+        assert_loss_decreased(&out.history, &format!("{opt:?}"));
     }
 }
 
 #[test]
 fn population_mode_with_a_frozen_readout_fits_population_averages() {
     let dir = tempfile::tempdir().unwrap();
-    let extra = "";
-    let (cfg_path, _) = small_setup(dir.path(), extra);
+    let (cfg_path, _) = small_setup(dir.path(), "");
     let text = std::fs::read_to_string(&cfg_path).unwrap().replace(
         "model:\n  tau_ms: {default: 400}\n",
         "model:\n  mode: populations\n  units_per_population: {Slc17a7: 6, Pvalb: 2, Sst: 2, Vip: 2}\n  \
@@ -326,13 +332,7 @@ fn population_mode_with_a_frozen_readout_fits_population_averages() {
     // The frozen readout never moves: gains stay 1 and offsets stay at their draws.
     assert!(out.fin.gain.iter().all(|&g| g == 1.0));
     assert_eq!(Some(out.fin.offset.clone()), out.setup.readout_offset);
-    let first = out.history.first().unwrap().train_loss;
-    let best = out
-        .history
-        .iter()
-        .map(|h| h.train_loss)
-        .fold(f64::INFINITY, f64::min);
-    assert!(best < first, "loss decreases ({first} → {best})");
+    assert_loss_decreased(&out.history, "population mode");
 }
 
 #[test]
