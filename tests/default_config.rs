@@ -204,6 +204,34 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
             assert!(h > 0.0 && h <= 1.0);
         }
     }
+    // Currents: E sources push up and I sources down (rates ≥ 0 under softplus, Dale's law).
+    let cur = read_parquet(&out_dir.join("tables/currents.parquet"));
+    assert_eq!(
+        column_names(&cur),
+        [
+            "level",
+            "split",
+            "source",
+            "target",
+            "source_sign",
+            "mean_current",
+            "mean_abs_current"
+        ]
+    );
+    let (sg, mc, ma) = (
+        cur.column("source_sign").unwrap().str().unwrap(),
+        cur.column("mean_current").unwrap().f64().unwrap(),
+        cur.column("mean_abs_current").unwrap().f64().unwrap(),
+    );
+    assert!(cur.height() > 0);
+    for i in 0..cur.height() {
+        let (c, a) = (mc.get(i).unwrap(), ma.get(i).unwrap());
+        match sg.get(i) {
+            Some("E") => assert!(c >= 0.0 && (a - c).abs() < 1e-9),
+            Some("I") => assert!(c <= 0.0 && (a + c).abs() < 1e-9),
+            other => panic!("source_sign {other:?}"),
+        }
+    }
     // Population-level mean_w of the final fit against the true W's block means.
     let gt = rec.ground_truth.as_ref().unwrap();
     let units: Vec<fitrnn::connectivity::Population> = (0..gt.area.len())

@@ -1,6 +1,7 @@
 //! Analyses of fitted (or simulated) networks: block interactions, spectra and motifs.
 
 pub mod blocks;
+pub mod currents;
 pub mod motifs;
 pub mod spectral;
 pub mod tables;

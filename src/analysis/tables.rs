@@ -26,6 +26,42 @@ pub fn stages(f: &FitOutput) -> Vec<(&'static str, Array2<f32>)> {
     s
 }
 
+/// `currents.parquet`: time-averaged CURBD currents per level and split, from the free-running
+/// rates of the final model on each split's windows. `rates` holds, per split, the rates
+/// `[samples, n_units]` (one row per time step and window).
+pub fn write_currents(
+    dir: &Path,
+    f: &FitOutput,
+    levels: &[String],
+    rates: &[(&str, Array2<f32>)],
+) -> Result<()> {
+    let units = &f.setup.units.units;
+    let (mut lv, mut sp, mut src, mut tgt, mut sign, mut mean, mut abs) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for name in levels {
+        let level = Level::parse(name).expect("validated levels");
+        for (split, r) in rates {
+            let mut acc = super::currents::CurrentAccumulator::new(units, &f.setup.signs, level);
+            acc.add(&f.fin.w_rec, r.view());
+            for row in acc.rows() {
+                lv.push(level.name());
+                sp.push(*split);
+                src.push(row.source);
+                tgt.push(row.target);
+                sign.push(row.source_sign.to_string());
+                mean.push(row.mean_current);
+                abs.push(row.mean_abs_current);
+            }
+        }
+    }
+    let df = df!(
+        "level" => lv, "split" => sp, "source" => src, "target" => tgt, "source_sign" => sign,
+        "mean_current" => mean, "mean_abs_current" => abs,
+    )
+    .map_err(perr)?;
+    write_parquet(&dir.join("tables/currents.parquet"), df)
+}
+
 /// Write the three tables into `dir/tables/`. `levels` are the config's analysis levels.
 pub fn write_all(dir: &Path, f: &FitOutput, levels: &[String]) -> Result<()> {
     let units = &f.setup.units.units;

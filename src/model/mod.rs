@@ -171,6 +171,24 @@ impl Rnn {
         drive: Drive,
         noise: Option<&Tensor>,
     ) -> Result<Vec<Tensor>> {
+        Ok(self.run(p, y, u, drive, noise, false)?.0)
+    }
+
+    /// Free-running rates `φ(x(t))` `[batch, n_units]` that drive each update t → t+1
+    /// (t = 0..T−2), for current decomposition and other analyses.
+    pub fn rates(&self, p: &Params, y: &Tensor, u: &Tensor) -> Result<Vec<Tensor>> {
+        Ok(self.run(p, y, u, Drive::FreeRunning, None, true)?.1)
+    }
+
+    fn run(
+        &self,
+        p: &Params,
+        y: &Tensor,
+        u: &Tensor,
+        drive: Drive,
+        noise: Option<&Tensor>,
+        keep_rates: bool,
+    ) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
         let t_len = y.dim(0)?;
         let w_t = p.w_rec.as_tensor().t()?;
         let win_t = p.w_in.as_tensor().t()?;
@@ -186,6 +204,7 @@ impl Rnn {
             }
         };
         let mut out = Vec::with_capacity(t_len.saturating_sub(1));
+        let mut rates = Vec::new();
         for t in 0..t_len.saturating_sub(1) {
             if let Drive::TeacherForced(k) = drive {
                 if t > 0 && t % k.max(1) == 0 {
@@ -193,6 +212,9 @@ impl Rnn {
                 }
             }
             let r = phi(&x, self.activation)?;
+            if keep_rates {
+                rates.push(r.clone());
+            }
             let mut total = r.matmul(&w_t)?.broadcast_add(p.b.as_tensor())?;
             if has_inputs {
                 total = (total + u.get(t)?.matmul(&win_t)?)?;
@@ -203,7 +225,7 @@ impl Rnn {
             }
             out.push(self.read_out(p, &x)?);
         }
-        Ok(out)
+        Ok((out, rates))
     }
 
     /// Predictions `[batch, n_targets]` from the state `x` `[batch, n_units]`.

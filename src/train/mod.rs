@@ -553,6 +553,31 @@ pub fn predict(
     Ok((pred, data, frames))
 }
 
+/// Free-running rates of the final model on `windows`: `[samples, n_units]`, one row per time step
+/// (the rates driving each update) and window.
+pub fn free_running_rates(
+    f: &FitOutput,
+    ds: &Dataset,
+    windows: &[Window],
+    device: &Device,
+) -> Result<Array2<f32>> {
+    let p = f.fin.to_params(device)?;
+    let n = f.setup.signs.len();
+    let mut v: Vec<f32> = Vec::new();
+    for chunk in windows.chunks(64) {
+        let (y, u) = batch_tensors(ds, chunk, device)?;
+        for r in f.setup.rnn.rates(&p, &y, &u).map_err(cerr)? {
+            v.extend(
+                r.flatten_all()
+                    .and_then(|t| t.to_vec1::<f32>())
+                    .map_err(cerr)?,
+            );
+        }
+    }
+    let rows = v.len() / n.max(1);
+    Ok(Array2::from_shape_vec((rows, n), v).expect("rows of n rates"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
