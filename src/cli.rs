@@ -53,6 +53,16 @@ pub enum Command {
     Check(CheckArgs),
     /// Simulate a recording whose true connectivity is known (written with /ground_truth).
     Simulate(SimulateArgs),
+    /// Re-run the analyses (interactions, currents, spectra, diagnostics) on a finished run.
+    Analyse(AnalyseArgs),
+}
+
+/// `fitrnn analyse`.
+#[derive(Debug, Args)]
+pub struct AnalyseArgs {
+    /// A complete run directory written by `fitrnn --config`.
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
 }
 
 /// `fitrnn check`.

@@ -1,5 +1,6 @@
 //! One module per subcommand; each takes parsed arguments and returns text for stdout.
 
+pub mod analyse;
 pub mod check;
 pub mod run;
 pub mod simulate;
@@ -13,6 +14,7 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Run(args)) => run::run(&args),
         Some(Command::Check(args)) => check::check(&args),
         Some(Command::Simulate(args)) => simulate::simulate(&args),
+        Some(Command::Analyse(args)) => analyse::analyse(&args.run_dir),
         None => {
             if cli.run.config.is_some() || cli.run.resume.is_some() {
                 run::run(&cli.run)

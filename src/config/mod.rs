@@ -82,6 +82,9 @@ impl Config {
         } else {
             base
         };
+        // Absolute, so the resolved config written beside a run stays valid from any directory
+        // (fitrnn --resume and fitrnn analyse read it back).
+        let base = std::path::absolute(&base).unwrap_or(base);
         let abs = |p: &Path| -> PathBuf {
             let joined = if p.is_absolute() {
                 p.to_path_buf()
