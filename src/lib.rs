@@ -8,8 +8,11 @@
 //! 2. [`data::Recording`]: traces `[n_frames, n_neurons]` (time × neurons, seconds, Hz) with
 //!    per-neuron area / layer / cell type, read from the `fitrnn-recording/1` HDF5 contract.
 //! 3. [`data::select`]: the neurons a fit uses, in unit order area → layer → cell type → id.
-//! 4. [`connectivity`]: connection probabilities between populations, for masks and simulation.
-//! 5. [`simulate`]: ground-truth recordings with known connectivity.
+//! 4. [`dataset`]: normalised traces, inputs, the training / validation split and windows.
+//! 5. [`connectivity`] and [`constraints`]: probability tables, block masks, Dale's law, pruning.
+//! 6. [`model`] and [`train`]: the leaky RNN in candle and its fit (dense → prune → fine-tune).
+//! 7. [`analysis`] and [`rundir`]: interactions, currents, spectra; the run directory.
+//! 8. [`simulate`]: ground-truth recordings with known connectivity.
 //!
 //! ## The one convention: `W[post, pre]`
 //! Every weight matrix is indexed `W[post, pre]`: row = receiving unit, column = sending unit, so
