@@ -185,3 +185,86 @@ fn block_interactions_add_up_at_every_level() {
         }
     }
 }
+
+#[test]
+fn silencing_removes_exactly_the_outgoing_currents_and_magnitude_zero_changes_nothing() {
+    use candle_core::{Device, Tensor, Var};
+    use fitrnn::config::{Activation, InitialState, ReadoutInput};
+    use fitrnn::model::{Params, Perturbation, Rnn};
+    let (n, d, t_len, b) = (6, 2, 5, 3);
+    let dev = Device::Cpu;
+    let var = |r: usize, c: usize, f: &dyn Fn(usize, usize) -> f32| {
+        let v: Vec<f32> = (0..r * c).map(|k| f(k / c, k % c)).collect();
+        Var::from_tensor(&Tensor::from_vec(v, (r, c), &dev).unwrap()).unwrap()
+    };
+    let p = Params {
+        w_rec: var(n, n, &|i, j| ((i * 5 + j * 3) % 7) as f32 * 0.1 - 0.3),
+        w_in: var(n, d, &|i, j| ((i + j) % 3) as f32 * 0.2),
+        b: var(1, n, &|_, j| 0.1 * j as f32),
+        gain: var(1, n, &|_, _| 1.0),
+        offset: var(1, n, &|_, _| 0.0),
+        x0: var(1, n, &|_, j| 0.2 * j as f32 - 0.3),
+    };
+    let rnn = Rnn {
+        n_units: n,
+        n_rec: n,
+        alpha: Tensor::full(0.5f32, (1, n), &dev).unwrap(),
+        activation: Activation::Softplus,
+        initial_state: InitialState::Learned,
+        readout: None,
+        readout_input: ReadoutInput::Rate,
+    };
+    let y = Tensor::zeros((t_len, b, n), candle_core::DType::F32, &dev).unwrap();
+    let u = Tensor::from_vec(
+        (0..t_len * b * d)
+            .map(|k| (k % 5) as f32 * 0.3)
+            .collect::<Vec<f32>>(),
+        (t_len, b, d),
+        &dev,
+    )
+    .unwrap();
+    let pert = |keep: Vec<f32>| Perturbation {
+        keep: Tensor::from_vec(keep, (1, n), &dev).unwrap(),
+        drive: Tensor::zeros((1, n), candle_core::DType::F32, &dev).unwrap(),
+    };
+    let rows = |ts: Vec<Tensor>| -> Vec<Vec<Vec<f32>>> {
+        ts.iter().map(|t| t.to_vec2::<f32>().unwrap()).collect()
+    };
+    let base = rows(rnn.rates(&p, &y, &u).unwrap());
+    // Magnitude 0: identical rates at every step.
+    let same = rows(
+        rnn.perturbed_rates(&p, &y, &u, &pert(vec![1.0; n]))
+            .unwrap(),
+    );
+    assert_eq!(same, base);
+    // Silence units 1 and 4: at the first step their outgoing rates are 0 and the others' unchanged,
+    // so the recurrent input W·r loses exactly Σ_{j∈S} W[i, j] r_j.
+    let silenced = [1usize, 4];
+    let keep: Vec<f32> = (0..n)
+        .map(|j| if silenced.contains(&j) { 0.0 } else { 1.0 })
+        .collect();
+    let pr = rows(rnn.perturbed_rates(&p, &y, &u, &pert(keep)).unwrap());
+    let w = p.w_rec.as_tensor().to_vec2::<f32>().unwrap();
+    for bi in 0..b {
+        for (i, wi) in w.iter().enumerate() {
+            let total: f32 = (0..n).map(|j| wi[j] * base[0][bi][j]).sum();
+            let removed: f32 = silenced.iter().map(|&j| wi[j] * base[0][bi][j]).sum();
+            let after: f32 = (0..n).map(|j| wi[j] * pr[0][bi][j]).sum();
+            assert!(
+                (after - (total - removed)).abs() < 1e-6,
+                "unit {i}: {after} vs {}",
+                total - removed
+            );
+        }
+        for j in 0..n {
+            let want = if silenced.contains(&j) {
+                0.0
+            } else {
+                base[0][bi][j]
+            };
+            assert_eq!(pr[0][bi][j], want);
+        }
+    }
+    // Later steps do change: the perturbation propagates through the network.
+    assert_ne!(pr[2], base[2]);
+}

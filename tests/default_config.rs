@@ -232,6 +232,35 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
             other => panic!("source_sign {other:?}"),
         }
     }
+    // Perturbations: by default every population and area is silenced in turn; a silenced
+    // population's own effective rate is 0 and nothing becomes negative (softplus rates).
+    let pt = read_parquet(&out_dir.join("tables/perturbations.parquet"));
+    assert_eq!(
+        column_names(&pt),
+        [
+            "perturbed",
+            "kind",
+            "magnitude",
+            "target",
+            "baseline_mean_rate",
+            "perturbed_mean_rate",
+            "delta",
+            "delta_rel"
+        ]
+    );
+    assert_eq!(pt.height(), (24 + 2) * 24);
+    let (pp, tg, after) = (
+        pt.column("perturbed").unwrap().str().unwrap(),
+        pt.column("target").unwrap().str().unwrap(),
+        pt.column("perturbed_mean_rate").unwrap().f64().unwrap(),
+    );
+    for i in 0..pt.height() {
+        let a = after.get(i).unwrap();
+        assert!(a >= 0.0);
+        if pp.get(i) == tg.get(i) {
+            assert_eq!(a, 0.0, "{:?} silenced", pp.get(i));
+        }
+    }
     // Population-level mean_w of the final fit against the true W's block means.
     let gt = rec.ground_truth.as_ref().unwrap();
     let units: Vec<fitrnn::connectivity::Population> = (0..gt.area.len())

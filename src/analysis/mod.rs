@@ -3,5 +3,6 @@
 pub mod blocks;
 pub mod currents;
 pub mod motifs;
+pub mod perturb;
 pub mod spectral;
 pub mod tables;

@@ -163,3 +163,55 @@ pub fn write_all(dir: &Path, f: &FitOutput, levels: &[String]) -> Result<()> {
     let df = df!("stage" => d_stage.clone(), "scope" => vec!["all"; d_stage.len()], "metric" => d_metric, "value" => d_value).map_err(perr)?;
     write_parquet(&dir.join("tables/diagnostics.parquet"), df)
 }
+
+/// `perturbations.parquet`: every perturbation × target population, on the validation windows
+/// (training windows when nothing is held out).
+pub fn write_perturbations(dir: &Path, rows: &[super::perturb::PerturbRow]) -> Result<()> {
+    let df = df!(
+        "perturbed" => rows.iter().map(|r| r.perturbed.clone()).collect::<Vec<_>>(),
+        "kind" => rows.iter().map(|r| r.kind).collect::<Vec<_>>(),
+        "magnitude" => rows.iter().map(|r| r.magnitude).collect::<Vec<_>>(),
+        "target" => rows.iter().map(|r| r.target.clone()).collect::<Vec<_>>(),
+        "baseline_mean_rate" => rows.iter().map(|r| r.baseline_mean_rate).collect::<Vec<_>>(),
+        "perturbed_mean_rate" => rows.iter().map(|r| r.perturbed_mean_rate).collect::<Vec<_>>(),
+        "delta" => rows.iter().map(|r| r.delta).collect::<Vec<_>>(),
+        "delta_rel" => rows.iter().map(|r| r.delta_rel).collect::<Vec<_>>(),
+    )
+    .map_err(perr)?;
+    write_parquet(&dir.join("tables/perturbations.parquet"), df)
+}
+
+/// Every analysis of a fitted run, written into `dir/tables/`: interactions, spectrum,
+/// diagnostics, currents (both splits) and perturbations. Returns the wall time in seconds.
+pub fn write_run_analyses(
+    dir: &Path,
+    f: &FitOutput,
+    ds: &crate::dataset::Dataset,
+    cfg: &crate::config::Config,
+    device: &candle_core::Device,
+) -> Result<f64> {
+    let t0 = std::time::Instant::now();
+    let levels = &cfg.analysis.levels;
+    write_all(dir, f, levels)?;
+    let mut rates = Vec::new();
+    for (split, windows) in [
+        ("train", &ds.train_windows),
+        ("validation", &ds.validation_windows),
+    ] {
+        if !windows.is_empty() {
+            rates.push((
+                split,
+                crate::train::free_running_rates(f, ds, windows, device)?,
+            ));
+        }
+    }
+    write_currents(dir, f, levels, &rates)?;
+    let windows = if ds.validation_windows.is_empty() {
+        &ds.train_windows
+    } else {
+        &ds.validation_windows
+    };
+    let rows = super::perturb::perturbations(f, ds, windows, device, &cfg.analysis.perturbations)?;
+    write_perturbations(dir, &rows)?;
+    Ok(t0.elapsed().as_secs_f64())
+}

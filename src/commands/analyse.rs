@@ -94,24 +94,9 @@ pub fn analyse(dir: &Path) -> Result<String> {
         history: state.history,
         phase_seconds: state.phase_seconds,
     };
-    let t0 = std::time::Instant::now();
-    crate::analysis::tables::write_all(dir, &fitted, &config.analysis.levels)?;
-    let mut rates = Vec::new();
-    for (split, windows) in [
-        ("train", &ds.train_windows),
-        ("validation", &ds.validation_windows),
-    ] {
-        if !windows.is_empty() {
-            rates.push((
-                split,
-                crate::train::free_running_rates(&fitted, &ds, windows, &device)?,
-            ));
-        }
-    }
-    crate::analysis::tables::write_currents(dir, &fitted, &config.analysis.levels, &rates)?;
+    let seconds = crate::analysis::tables::write_run_analyses(dir, &fitted, &ds, &config, &device)?;
     Ok(format!(
-        "analysed {} in {:.2} s: tables/interactions, currents, spectrum, diagnostics\n",
-        dir.display(),
-        t0.elapsed().as_secs_f64()
+        "analysed {} in {seconds:.2} s: tables/interactions, currents, perturbations, spectrum, diagnostics\n",
+        dir.display()
     ))
 }

@@ -200,22 +200,8 @@ fn execute(
     )?;
     write_history(&dir.join("tables/history.parquet"), &fitted)?;
     let headline = evaluate(cfg, ds, device, &fitted, &dir)?;
-    let t_analysis = std::time::Instant::now();
-    crate::analysis::tables::write_all(&dir, &fitted, &cfg.analysis.levels)?;
-    let mut rates = Vec::new();
-    for (split, windows) in [
-        ("train", &ds.train_windows),
-        ("validation", &ds.validation_windows),
-    ] {
-        if !windows.is_empty() {
-            rates.push((
-                split,
-                crate::train::free_running_rates(&fitted, ds, windows, device)?,
-            ));
-        }
-    }
-    crate::analysis::tables::write_currents(&dir, &fitted, &cfg.analysis.levels, &rates)?;
-    rd.set("analysis_wall_s", json!(t_analysis.elapsed().as_secs_f64()))?;
+    let analysis_s = crate::analysis::tables::write_run_analyses(&dir, &fitted, ds, cfg, device)?;
+    rd.set("analysis_wall_s", json!(analysis_s))?;
     let phases: serde_json::Map<String, serde_json::Value> = fitted
         .phase_seconds
         .iter()

@@ -500,6 +500,36 @@ pub struct AnalysisConfig {
     /// Teacher-forced metrics reset the state from data every this many frames (1 = one step ahead).
     #[serde(default = "one")]
     pub teacher_forcing_every: usize,
+    /// In-silico perturbations; empty = silence each population, then each area, in turn.
+    #[serde(default)]
+    pub perturbations: Vec<PerturbationSpec>,
+}
+
+/// One in-silico perturbation of the fitted model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PerturbationSpec {
+    /// `silence` (outgoing rates × (1 − magnitude)) or `drive` (+ magnitude to the units' input).
+    pub kind: PerturbationKind,
+    /// Units to perturb, an `area/layer/cell_type` pattern (`*` = any), e.g. `VISp/*/Sst`.
+    pub target: String,
+    /// Fraction silenced (0..1) or drive strength (input units).
+    #[serde(default = "one_f64")]
+    pub magnitude: f64,
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+
+/// Perturbation kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerturbationKind {
+    /// Scale the units' outgoing rates by 1 − magnitude.
+    Silence,
+    /// Add magnitude to the units' input.
+    Drive,
 }
 
 fn default_levels() -> Vec<String> {
@@ -511,6 +541,7 @@ impl Default for AnalysisConfig {
         Self {
             levels: default_levels(),
             teacher_forcing_every: 1,
+            perturbations: vec![],
         }
     }
 }
@@ -686,6 +717,22 @@ pub(super) fn validate(cfg: &Config, file: &Path) -> Result<()> {
                 "training.schedule",
                 format!("t_max {t_max}, eta_min {eta_min}"),
                 "use t_max ≥ 1 and eta_min ≥ 0",
+            );
+        }
+    }
+    for (i, p) in cfg.analysis.perturbations.iter().enumerate() {
+        if crate::connectivity::Pattern::parse(&p.target).is_none() {
+            return bad(
+                &format!("analysis.perturbations[{i}].target"),
+                format!("`{}` is not an area/layer/cell_type pattern", p.target),
+                "write e.g. VISp/L2/3/Sst or VISl/*/*",
+            );
+        }
+        if p.kind == PerturbationKind::Silence && !(0.0..=1.0).contains(&p.magnitude) {
+            return bad(
+                &format!("analysis.perturbations[{i}].magnitude"),
+                format!("{} is not a fraction", p.magnitude),
+                "silencing takes a magnitude in [0, 1] (1 = fully silenced)",
             );
         }
     }

@@ -95,6 +95,17 @@ pub struct Rnn {
     pub readout_input: ReadoutInput,
 }
 
+/// An in-silico perturbation applied at every step of a free-running simulation:
+/// outgoing rates are multiplied by `keep` (`[1, n]`; 1 − magnitude for silenced units, 1 elsewhere)
+/// and `drive` (`[1, n]`) is added to every unit's input.
+#[derive(Debug, Clone)]
+pub struct Perturbation {
+    /// Factor on each unit's outgoing rate, `[1, n]`.
+    pub keep: Tensor,
+    /// Extra input per unit, `[1, n]`.
+    pub drive: Tensor,
+}
+
 /// How the state is set from data during a forward pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Drive {
@@ -171,15 +182,30 @@ impl Rnn {
         drive: Drive,
         noise: Option<&Tensor>,
     ) -> Result<Vec<Tensor>> {
-        Ok(self.run(p, y, u, drive, noise, false)?.0)
+        Ok(self.run(p, y, u, drive, noise, false, None)?.0)
     }
 
     /// Free-running rates `φ(x(t))` `[batch, n_units]` that drive each update t → t+1
     /// (t = 0..T−2), for current decomposition and other analyses.
     pub fn rates(&self, p: &Params, y: &Tensor, u: &Tensor) -> Result<Vec<Tensor>> {
-        Ok(self.run(p, y, u, Drive::FreeRunning, None, true)?.1)
+        Ok(self.run(p, y, u, Drive::FreeRunning, None, true, None)?.1)
     }
 
+    /// Free-running rates under a perturbation (see [`Perturbation`]); the rates returned are the
+    /// effective outgoing rates (silenced units scaled by `keep`).
+    pub fn perturbed_rates(
+        &self,
+        p: &Params,
+        y: &Tensor,
+        u: &Tensor,
+        pert: &Perturbation,
+    ) -> Result<Vec<Tensor>> {
+        Ok(self
+            .run(p, y, u, Drive::FreeRunning, None, true, Some(pert))?
+            .1)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         p: &Params,
@@ -188,6 +214,7 @@ impl Rnn {
         drive: Drive,
         noise: Option<&Tensor>,
         keep_rates: bool,
+        pert: Option<&Perturbation>,
     ) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
         let t_len = y.dim(0)?;
         let w_t = p.w_rec.as_tensor().t()?;
@@ -211,11 +238,17 @@ impl Rnn {
                     x = self.state_from_data(p, &y.get(t)?)?;
                 }
             }
-            let r = phi(&x, self.activation)?;
+            let mut r = phi(&x, self.activation)?;
+            if let Some(pt) = pert {
+                r = r.broadcast_mul(&pt.keep)?;
+            }
             if keep_rates {
                 rates.push(r.clone());
             }
             let mut total = r.matmul(&w_t)?.broadcast_add(p.b.as_tensor())?;
+            if let Some(pt) = pert {
+                total = total.broadcast_add(&pt.drive)?;
+            }
             if has_inputs {
                 total = (total + u.get(t)?.matmul(&win_t)?)?;
             }

@@ -1,0 +1,157 @@
+//! In-silico perturbations of a fitted model: silence (scale outgoing rates by 1 − magnitude) or
+//! drive (add input to) the units matching a pattern, run the model free on the validation windows,
+//! and compare every population's mean rate with the unperturbed run.
+
+use crate::config::{PerturbationKind, PerturbationSpec};
+use crate::connectivity::{Pattern, Population};
+use crate::dataset::{Dataset, Window};
+use crate::error::Result;
+use crate::model::Perturbation;
+use crate::train::{batch_tensors, cerr, FitOutput};
+use candle_core::{Device, Tensor};
+
+/// One (perturbation, target population) row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerturbRow {
+    /// The perturbed pattern.
+    pub perturbed: String,
+    /// `silence` or `drive`.
+    pub kind: &'static str,
+    /// Its magnitude.
+    pub magnitude: f64,
+    /// Target population.
+    pub target: String,
+    /// Mean rate of the target without the perturbation.
+    pub baseline_mean_rate: f64,
+    /// Mean rate of the target with it.
+    pub perturbed_mean_rate: f64,
+    /// `perturbed − baseline`.
+    pub delta: f64,
+    /// `delta / |baseline|` (NaN when the baseline is 0).
+    pub delta_rel: f64,
+}
+
+/// The default list: silence each population, then each area, fully.
+pub fn default_perturbations(units: &[Population]) -> Vec<PerturbationSpec> {
+    let mut out: Vec<PerturbationSpec> = Vec::new();
+    let mut push = |target: String| {
+        if !out.iter().any(|p| p.target == target) {
+            out.push(PerturbationSpec {
+                kind: PerturbationKind::Silence,
+                target,
+                magnitude: 1.0,
+            });
+        }
+    };
+    for u in units {
+        push(u.label());
+    }
+    for u in units {
+        push(format!("{}/*/*", u.area));
+    }
+    out
+}
+
+/// Mean effective rate per population over `windows`, with an optional perturbation.
+fn population_rates(
+    f: &FitOutput,
+    ds: &Dataset,
+    windows: &[Window],
+    device: &Device,
+    pert: Option<&Perturbation>,
+) -> Result<Vec<f64>> {
+    let p = f.fin.to_params(device)?;
+    let n = f.setup.signs.len();
+    let mut sum = vec![0f64; n];
+    let mut count = 0usize;
+    for chunk in windows.chunks(64) {
+        let (y, u) = batch_tensors(ds, chunk, device)?;
+        let rates = match pert {
+            Some(pt) => f.setup.rnn.perturbed_rates(&p, &y, &u, pt),
+            None => f.setup.rnn.rates(&p, &y, &u),
+        }
+        .map_err(cerr)?;
+        for r in rates {
+            let s = r.sum(0).and_then(|t| t.to_vec1::<f32>()).map_err(cerr)?;
+            for (a, b) in sum.iter_mut().zip(s) {
+                *a += b as f64;
+            }
+            count += r.dim(0).map_err(cerr)?;
+        }
+    }
+    let pops = &f.setup.units;
+    Ok(pops
+        .members
+        .iter()
+        .map(|m| m.iter().map(|&i| sum[i]).sum::<f64>() / (m.len() * count.max(1)) as f64)
+        .collect())
+}
+
+/// Run every perturbation in `specs` (or the defaults when empty) on `windows`.
+pub fn perturbations(
+    f: &FitOutput,
+    ds: &Dataset,
+    windows: &[Window],
+    device: &Device,
+    specs: &[PerturbationSpec],
+) -> Result<Vec<PerturbRow>> {
+    let units = &f.setup.units.units;
+    let specs = if specs.is_empty() {
+        default_perturbations(units)
+    } else {
+        specs.to_vec()
+    };
+    let base = population_rates(f, ds, windows, device, None)?;
+    let n = units.len();
+    let mut rows = Vec::new();
+    for spec in &specs {
+        let pat = Pattern::parse(&spec.target).expect("validated pattern");
+        let hit: Vec<bool> = units.iter().map(|u| pat.matches(u)).collect();
+        let keep: Vec<f32> = hit
+            .iter()
+            .map(|&h| {
+                if h && spec.kind == PerturbationKind::Silence {
+                    (1.0 - spec.magnitude) as f32
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let drive: Vec<f32> = hit
+            .iter()
+            .map(|&h| {
+                if h && spec.kind == PerturbationKind::Drive {
+                    spec.magnitude as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let pert = Perturbation {
+            keep: Tensor::from_slice(&keep, (1, n), device).map_err(cerr)?,
+            drive: Tensor::from_slice(&drive, (1, n), device).map_err(cerr)?,
+        };
+        let after = population_rates(f, ds, windows, device, Some(&pert))?;
+        for (k, pop) in f.setup.units.populations.iter().enumerate() {
+            let delta = after[k] - base[k];
+            rows.push(PerturbRow {
+                perturbed: spec.target.clone(),
+                kind: match spec.kind {
+                    PerturbationKind::Silence => "silence",
+                    PerturbationKind::Drive => "drive",
+                },
+                magnitude: spec.magnitude,
+                target: pop.label(),
+                baseline_mean_rate: base[k],
+                perturbed_mean_rate: after[k],
+                delta,
+                delta_rel: if base[k] != 0.0 {
+                    delta / base[k].abs()
+                } else {
+                    f64::NAN
+                },
+            });
+        }
+    }
+    Ok(rows)
+}
