@@ -3,65 +3,20 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::rundir::weights;
+use crate::rundir::weights::TensorFile;
 use crate::train::{FitOutput, FitState, ParamsCpu, Setup};
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use ndarray::Array2;
 use std::path::Path;
 
-fn arr(t: &Tensor, path: &Path) -> Result<Array2<f32>> {
-    let bad = |e: candle_core::Error| Error::data(path, "tensor", e.to_string(), "re-run the fit");
-    let (r, c) = t.dims2().map_err(bad)?;
-    Ok(Array2::from_shape_vec(
-        (r, c),
-        t.flatten_all().and_then(|x| x.to_vec1()).map_err(bad)?,
-    )
-    .expect("shape"))
-}
-
 fn params(path: &Path) -> Result<(ParamsCpu, Array2<f32>)> {
-    let t = weights::load(path)?;
-    let get = |k: &str| {
-        t.get(k).ok_or_else(|| {
-            Error::data(
-                path,
-                k,
-                "missing tensor",
-                "re-run the fit; the weights file is incomplete",
-            )
-        })
-    };
-    let vec = |k: &str| -> Result<Vec<f32>> {
-        get(k)?
-            .to_vec1::<f32>()
-            .map_err(|e| Error::data(path, k, e.to_string(), "re-run the fit"))
-    };
-    Ok((
-        ParamsCpu {
-            w_rec: arr(get("w_rec")?, path)?,
-            w_in: arr(get("w_in")?, path)?,
-            b: vec("b")?,
-            gain: vec("gain")?,
-            offset: vec("offset")?,
-            x0: vec("x0")?,
-        },
-        arr(get("mask")?, path)?,
-    ))
+    let t = TensorFile::open(path)?;
+    Ok((t.params("")?, t.array2("mask")?))
 }
 
 /// Run `fitrnn analyse` on `dir`.
 pub fn analyse(dir: &Path) -> Result<String> {
-    let mpath = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&mpath)
-        .map_err(|e| Error::io(&mpath, "reading the run manifest", e))?;
-    let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Error::data(
-            &mpath,
-            "/",
-            format!("not a run manifest: {e}"),
-            "give a run directory written by fitrnn",
-        )
-    })?;
+    let manifest = crate::rundir::read_manifest(dir)?;
     if manifest["status"] != "complete" {
         return Err(Error::Unsupported {
             problem: format!(

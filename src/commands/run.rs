@@ -64,12 +64,7 @@ fn resume(dir: &Path, threads: Option<usize>) -> Result<String> {
     let device = make_device(config.device_choice(&cfg_path)?)?;
     let (ds, text) = super::check::check_config(&config, &cfg_path)?;
     let sha = sha256_file(&config.data.path)?;
-    let mpath = dir.join("manifest.json");
-    let recorded: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&mpath).map_err(|e| Error::io(&mpath, "reading", e))?,
-    )
-    .unwrap_or_default();
-    if recorded["data"]["sha256"]
+    if rd.manifest()["data"]["sha256"]
         .as_str()
         .is_some_and(|s| s != sha)
     {

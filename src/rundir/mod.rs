@@ -57,17 +57,7 @@ impl RunDir {
 
     /// Open an existing run directory to resume it: refuses a run whose manifest says `complete`.
     pub fn open_for_resume(path: &Path) -> Result<RunDir> {
-        let mpath = path.join("manifest.json");
-        let text = std::fs::read_to_string(&mpath)
-            .map_err(|e| Error::io(&mpath, "reading the run manifest", e))?;
-        let manifest: Value = serde_json::from_str(&text).map_err(|e| {
-            Error::data(
-                &mpath,
-                "/",
-                format!("not a run manifest: {e}"),
-                "give a run directory written by fitrnn",
-            )
-        })?;
+        let manifest = read_manifest(path)?;
         if manifest["status"] == "complete" {
             return Err(Error::Unsupported {
                 problem: format!("the run in {} is already complete", path.display()),
@@ -92,6 +82,11 @@ impl RunDir {
         Ok(rd)
     }
 
+    /// The manifest as it stands.
+    pub fn manifest(&self) -> &Value {
+        &self.manifest
+    }
+
     /// Set a manifest field and rewrite `manifest.json`.
     pub fn set(&mut self, key: &str, value: Value) -> Result<()> {
         self.manifest[key] = value;
@@ -105,6 +100,21 @@ impl RunDir {
         self.set("finished_unix_s", json!(unix_now()))?;
         self.set("status", json!("failed"))
     }
+}
+
+/// The manifest of the run directory `dir`.
+pub fn read_manifest(dir: &Path) -> Result<Value> {
+    let mpath = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&mpath)
+        .map_err(|e| Error::io(&mpath, "reading the run manifest", e))?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::data(
+            &mpath,
+            "/",
+            format!("not a run manifest: {e}"),
+            "give a run directory written by fitrnn",
+        )
+    })
 }
 
 /// Write `bytes` to `path` through a temporary file and a rename.

@@ -42,3 +42,72 @@ pub fn load(path: &Path) -> Result<HashMap<String, Tensor>> {
     candle_core::safetensors::load(path, &Device::Cpu)
         .map_err(|e| Error::Invariant(format!("{}: reading weights: {e}", path.display())))
 }
+
+/// A safetensors file read back as named float32 arrays, with errors that name the file and the
+/// tensor (shared by weights files and checkpoints).
+pub struct TensorFile {
+    path: std::path::PathBuf,
+    tensors: HashMap<String, Tensor>,
+}
+
+impl TensorFile {
+    /// Read `path`.
+    pub fn open(path: &Path) -> Result<TensorFile> {
+        Ok(TensorFile {
+            path: path.to_path_buf(),
+            tensors: load(path)?,
+        })
+    }
+
+    fn get(&self, k: &str) -> Result<&Tensor> {
+        self.tensors.get(k).ok_or_else(|| {
+            Error::data(
+                &self.path,
+                k,
+                "missing tensor",
+                "the file is incomplete; run the fit again",
+            )
+        })
+    }
+
+    fn bad(&self, k: &str) -> impl Fn(candle_core::Error) -> Error + '_ {
+        let k = k.to_string();
+        move |e| Error::data(&self.path, k.clone(), e.to_string(), "run the fit again")
+    }
+
+    /// Tensor `k` as a 2-D array.
+    pub fn array2(&self, k: &str) -> Result<Array2<f32>> {
+        let t = self.get(k)?;
+        let (r, c) = t.dims2().map_err(self.bad(k))?;
+        let v = t
+            .flatten_all()
+            .and_then(|x| x.to_vec1())
+            .map_err(self.bad(k))?;
+        Ok(Array2::from_shape_vec((r, c), v).expect("dims2 matches the element count"))
+    }
+
+    /// Tensor `k` flattened, with its shape.
+    pub fn flat(&self, k: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+        let t = self.get(k)?;
+        Ok((
+            t.dims().to_vec(),
+            t.flatten_all()
+                .and_then(|x| x.to_vec1())
+                .map_err(self.bad(k))?,
+        ))
+    }
+
+    /// The parameters stored under `prefix` (`""` for a weights file, `"params."` etc. in a
+    /// checkpoint).
+    pub fn params(&self, prefix: &str) -> Result<ParamsCpu> {
+        let v = |k: &str| self.flat(&format!("{prefix}{k}")).map(|x| x.1);
+        Ok(ParamsCpu {
+            w_rec: self.array2(&format!("{prefix}w_rec"))?,
+            w_in: self.array2(&format!("{prefix}w_in"))?,
+            b: v("b")?,
+            gain: v("gain")?,
+            offset: v("offset")?,
+            x0: v("x0")?,
+        })
+    }
+}

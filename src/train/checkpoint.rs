@@ -261,50 +261,11 @@ impl FitState {
                 "resume only run directories written by fitrnn",
             )
         })?;
-        let st_path = dir.join("checkpoint.safetensors");
-        let t = candle_core::safetensors::load(&st_path, &Device::Cpu).map_err(cerr)?;
-        let get = |k: &str| -> Result<&Tensor> {
-            t.get(k).ok_or_else(|| {
-                Error::data(
-                    &st_path,
-                    k,
-                    "missing tensor",
-                    "the checkpoint is incomplete; start the run again",
-                )
-            })
-        };
-        let arr = |k: &str| -> Result<Array2<f32>> {
-            let x = get(k)?;
-            let (r, c) = x.dims2().map_err(cerr)?;
-            Ok(Array2::from_shape_vec(
-                (r, c),
-                x.flatten_all().and_then(|x| x.to_vec1()).map_err(cerr)?,
-            )
-            .expect("shape"))
-        };
-        let vec = |k: &str| -> Result<Vec<f32>> { get(k)?.to_vec1::<f32>().map_err(cerr) };
-        let params = |p: &str| -> Result<ParamsCpu> {
-            Ok(ParamsCpu {
-                w_rec: arr(&format!("{p}.w_rec"))?,
-                w_in: arr(&format!("{p}.w_in"))?,
-                b: vec(&format!("{p}.b"))?,
-                gain: vec(&format!("{p}.gain"))?,
-                offset: vec(&format!("{p}.offset"))?,
-                x0: vec(&format!("{p}.x0"))?,
-            })
-        };
+        let t = crate::rundir::weights::TensorFile::open(&dir.join("checkpoint.safetensors"))?;
         let mut opt_slots = Vec::new();
         for k in 0..s.n_slots {
-            let m = get(&format!("opt.{k}.m"))?;
-            let shape = m.dims().to_vec();
-            opt_slots.push((
-                shape,
-                m.flatten_all().and_then(|x| x.to_vec1()).map_err(cerr)?,
-                get(&format!("opt.{k}.v"))?
-                    .flatten_all()
-                    .and_then(|x| x.to_vec1())
-                    .map_err(cerr)?,
-            ));
+            let (shape, m) = t.flat(&format!("opt.{k}.m"))?;
+            opt_slots.push((shape, m, t.flat(&format!("opt.{k}.v"))?.1));
         }
         Ok(FitState {
             phase: s.phase,
@@ -314,16 +275,16 @@ impl FitState {
             since_best: s.since_best,
             stopped: s.stopped,
             best: match s.best_score {
-                Some(score) => Some((score, params("best")?)),
+                Some(score) => Some((score, t.params("best.")?)),
                 None => None,
             },
-            params: params("params")?,
+            params: t.params("params.")?,
             opt_step: s.opt_step,
             opt_slots,
-            mask: arr("mask")?,
-            w_init: arr("w_init")?,
+            mask: t.array2("mask")?,
+            w_init: t.array2("w_init")?,
             dense: if s.has_dense {
-                Some(params("dense")?)
+                Some(t.params("dense.")?)
             } else {
                 None
             },
