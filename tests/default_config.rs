@@ -186,22 +186,80 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
     );
     assert_eq!(
         spectrum.height(),
-        4 * 2 * 222,
-        "init, dense, pruned, final × eigenvalues and singular values"
+        (4 + 2) * 2 * 222,
+        "W_rec at init, dense, pruned, final and the Jacobian at dense and final, × eigenvalues \
+         and singular values"
     );
+    let jac_radius = {
+        let (st, mx, kd) = (
+            spectrum.column("stage").unwrap().str().unwrap(),
+            spectrum.column("matrix").unwrap().str().unwrap(),
+            spectrum.column("kind").unwrap().str().unwrap(),
+        );
+        let (re, im) = (
+            spectrum.column("re").unwrap().f64().unwrap(),
+            spectrum.column("im").unwrap().f64().unwrap(),
+        );
+        (0..spectrum.height())
+            .filter(|&i| {
+                st.get(i) == Some("final")
+                    && mx.get(i) == Some("jacobian")
+                    && kd.get(i) == Some("eigenvalue")
+            })
+            .map(|i| re.get(i).unwrap().hypot(im.get(i).unwrap()))
+            .fold(0.0, f64::max)
+    };
     let diag = read_parquet(&out_dir.join("tables/diagnostics.parquet"));
     assert_eq!(column_names(&diag), ["stage", "scope", "metric", "value"]);
     let (metric, value) = (
         diag.column("metric").unwrap().str().unwrap(),
         diag.column("value").unwrap().f64().unwrap(),
     );
+    let (d_stage, d_scope) = (
+        diag.column("stage").unwrap().str().unwrap(),
+        diag.column("scope").unwrap().str().unwrap(),
+    );
+    let get = |stage: &str, scope: &str, m: &str| {
+        (0..diag.height())
+            .find(|&i| {
+                d_stage.get(i) == Some(stage)
+                    && d_scope.get(i) == Some(scope)
+                    && metric.get(i) == Some(m)
+            })
+            .and_then(|i| value.get(i))
+    };
+    let jr =
+        get("final", "all", "jacobian_spectral_radius").expect("Jacobian radius of the final fit");
+    assert!(
+        (jr - jac_radius).abs() < 1e-12,
+        "{jr} vs spectrum {jac_radius}"
+    );
+    assert!(
+        jr > 0.0 && jr < 1.5,
+        "a fitted leaky network near stability: {jr}"
+    );
+    let sat = get("final", "all", "saturated_fraction").unwrap();
+    assert!((0.0..=1.0).contains(&sat));
+    // Per-block scopes: every area-layer block's own sub-network, e.g. VISp/L4, at every stage.
+    for stage in ["init", "dense", "pruned", "final"] {
+        let d = get(stage, "VISp/L4", "density").expect("VISp/L4 scope");
+        assert!((0.0..=1.0).contains(&d));
+        assert!(get(stage, "VISl/L5/Vip", "spectral_radius").is_some());
+    }
     for i in 0..diag.height() {
         if metric.get(i) == Some("sign_violations") {
             assert_eq!(value.get(i), Some(0.0), "Dale's law holds at every stage");
         }
         if metric.get(i) == Some("normalised_svd_entropy") {
+            // Undefined (NaN) only for a block whose weights were all pruned away.
             let h = value.get(i).unwrap();
-            assert!(h > 0.0 && h <= 1.0);
+            let (stage, scope) = (d_stage.get(i).unwrap(), d_scope.get(i).unwrap());
+            if h.is_nan() {
+                assert_ne!(scope, "all");
+                assert_eq!(get(stage, scope, "density"), Some(0.0), "{stage} {scope}");
+            } else {
+                assert!((0.0..=1.0).contains(&h), "{stage} {scope}: {h}");
+            }
         }
     }
     // Currents: E sources push up and I sources down (rates ≥ 0 under softplus, Dale's law).
@@ -232,6 +290,60 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
             other => panic!("source_sign {other:?}"),
         }
     }
+    // currents.h5: the time courses of the validation split average to the table's means.
+    let h5 = hdf5::File::open(out_dir.join("currents.h5")).unwrap();
+    let course = h5
+        .dataset("area_layer/current")
+        .unwrap()
+        .read::<f32, ndarray::Ix3>()
+        .unwrap();
+    let strings = |p: &str| -> Vec<String> {
+        h5.dataset(p)
+            .unwrap()
+            .read_raw::<hdf5::types::VarLenUnicode>()
+            .unwrap()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let (targets, blocks, signs) = (
+        strings("area_layer/targets"),
+        strings("area_layer/source_block"),
+        strings("area_layer/source_sign"),
+    );
+    let frames = h5.dataset("frame").unwrap().read_raw::<u64>().unwrap();
+    assert_eq!(course.dim(), (frames.len(), targets.len(), blocks.len()));
+    assert_eq!(targets.len(), 6, "VISp, VISl × L2/3, L4, L5");
+    let (lvl, spl, src, tgt) = (
+        cur.column("level").unwrap().str().unwrap(),
+        cur.column("split").unwrap().str().unwrap(),
+        cur.column("source").unwrap().str().unwrap(),
+        cur.column("target").unwrap().str().unwrap(),
+    );
+    let mut checked = 0;
+    for i in 0..cur.height() {
+        if lvl.get(i) != Some("area_layer") || spl.get(i) != Some("validation") {
+            continue;
+        }
+        let t = targets
+            .iter()
+            .position(|x| Some(x.as_str()) == tgt.get(i))
+            .unwrap();
+        let s = (0..blocks.len())
+            .find(|&k| {
+                Some(blocks[k].as_str()) == src.get(i) && Some(signs[k].as_str()) == sg.get(i)
+            })
+            .unwrap();
+        let mean = course
+            .slice(ndarray::s![.., t, s])
+            .iter()
+            .map(|&v| v as f64)
+            .sum::<f64>()
+            / frames.len() as f64;
+        assert!((mean - mc.get(i).unwrap()).abs() < 1e-5 * (1.0 + mean.abs()));
+        checked += 1;
+    }
+    assert_eq!(checked, targets.len() * blocks.len());
     // Perturbations: by default every population and area is silenced in turn; a silenced
     // population's own effective rate is 0 and nothing becomes negative (softplus rates).
     let pt = read_parquet(&out_dir.join("tables/perturbations.parquet"));

@@ -7,7 +7,7 @@
 use super::blocks::{blocks_of, Level};
 use crate::connectivity::Population;
 use crate::data::Sign;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, Array3, ArrayView2, Axis};
 
 /// Time-averaged current from one source to one target block.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,21 +24,31 @@ pub struct CurrentRow {
     pub mean_abs_current: f64,
 }
 
-/// Accumulates currents over batches of rates.
+/// The current decomposition of one simulation at one level.
 #[derive(Debug, Clone)]
-pub struct CurrentAccumulator {
-    labels: Vec<String>,
-    block: Vec<usize>,
-    /// Sources: (block, sign) and their units.
-    sources: Vec<(usize, Sign, Vec<usize>)>,
-    sum: Array2<f64>,
-    sum_abs: Array2<f64>,
-    steps: usize,
+pub struct Decomposition {
+    /// Block labels at the level (targets, and the blocks sources belong to).
+    pub labels: Vec<String>,
+    /// Sources: (index into `labels`, sign of its units).
+    pub sources: Vec<(usize, Sign)>,
+    /// `[time, target, source]`: `I_{i←S}(t)` averaged over the units i of each target block.
+    pub course: Array3<f32>,
+    /// Mean over units and time of `I_{i←S}(t)`, `[target, source]` (in f64).
+    pub mean: Array2<f64>,
+    /// Mean over units and time of `|I_{i←S}(t)|`, `[target, source]`.
+    pub mean_abs: Array2<f64>,
 }
 
-impl CurrentAccumulator {
-    /// A fresh accumulator for `units` (with their `signs`) at `level`.
-    pub fn new(units: &[Population], signs: &[Sign], level: Level) -> Self {
+impl Decomposition {
+    /// Decompose the recurrent input of `units` (with their `signs`) at `level`, for rates `r`
+    /// (`[time, n]`) under `w` (`W[post, pre]`, `[n, n]`). One matrix product per source block.
+    pub fn new(
+        units: &[Population],
+        signs: &[Sign],
+        level: Level,
+        w: &Array2<f32>,
+        r: ArrayView2<f32>,
+    ) -> Self {
         let (labels, block) = blocks_of(units, level);
         let mut sources: Vec<(usize, Sign, Vec<usize>)> = Vec::new();
         for (j, (&b, &s)) in block.iter().zip(signs).enumerate() {
@@ -48,57 +58,69 @@ impl CurrentAccumulator {
             }
         }
         let k = labels.len();
-        CurrentAccumulator {
-            sum: Array2::zeros((sources.len(), k)),
-            sum_abs: Array2::zeros((sources.len(), k)),
-            labels,
-            block,
-            sources,
-            steps: 0,
-        }
-    }
-
-    /// Add the currents of rates `r` (`[samples, n]`, one row per time step and window) under
-    /// `w` (`W[post, pre]`, `[n, n]`).
-    pub fn add(&mut self, w: &Array2<f32>, r: ArrayView2<f32>) {
-        let n = w.nrows();
-        let k = self.labels.len();
+        let steps = r.nrows();
         let mut counts = vec![0usize; k];
-        for &b in &self.block {
+        for &b in &block {
             counts[b] += 1;
         }
-        for (s, (_, _, members)) in self.sources.iter().enumerate() {
-            for row in r.rows() {
-                for i in 0..n {
-                    let c: f64 = members
-                        .iter()
-                        .map(|&j| w[[i, j]] as f64 * row[j] as f64)
-                        .sum();
-                    let t = self.block[i];
-                    self.sum[[s, t]] += c / counts[t] as f64;
-                    self.sum_abs[[s, t]] += c.abs() / counts[t] as f64;
+        let mut course = Array3::<f32>::zeros((steps, k, sources.len()));
+        let mut mean = Array2::<f64>::zeros((k, sources.len()));
+        let mut mean_abs = Array2::<f64>::zeros((k, sources.len()));
+        for (s, (_, _, members)) in sources.iter().enumerate() {
+            // I[t, i] = Σ_{j∈S} r_j(t) W[i, j]
+            let current = r
+                .select(Axis(1), members)
+                .dot(&w.select(Axis(1), members).t());
+            for (t, row) in current.rows().into_iter().enumerate() {
+                let mut sum = vec![0f64; k];
+                for (i, &c) in row.iter().enumerate() {
+                    sum[block[i]] += c as f64;
+                    mean_abs[[block[i], s]] += (c as f64).abs();
+                }
+                for (b, v) in sum.iter().enumerate() {
+                    course[[t, b, s]] = (v / counts[b] as f64) as f32;
+                    mean[[b, s]] += v;
                 }
             }
         }
-        self.steps += r.nrows();
+        for b in 0..k {
+            for s in 0..sources.len() {
+                mean[[b, s]] /= (counts[b] * steps.max(1)) as f64;
+                mean_abs[[b, s]] /= (counts[b] * steps.max(1)) as f64;
+            }
+        }
+        Decomposition {
+            labels,
+            sources: sources.into_iter().map(|(b, s, _)| (b, s)).collect(),
+            course,
+            mean,
+            mean_abs,
+        }
     }
 
     /// The time-averaged currents, one row per (source, target).
     pub fn rows(&self) -> Vec<CurrentRow> {
-        let steps = self.steps.max(1) as f64;
         let mut out = Vec::new();
-        for (s, (b, sign, _)) in self.sources.iter().enumerate() {
+        for (s, (b, sign)) in self.sources.iter().enumerate() {
             for (t, target) in self.labels.iter().enumerate() {
                 out.push(CurrentRow {
                     source: self.labels[*b].clone(),
                     source_sign: *sign,
                     target: target.clone(),
-                    mean_current: self.sum[[s, t]] / steps,
-                    mean_abs_current: self.sum_abs[[s, t]] / steps,
+                    mean_current: self.mean[[t, s]],
+                    mean_abs_current: self.mean_abs[[t, s]],
                 });
             }
         }
         out
+    }
+
+    /// Source labels of the time course's last axis, e.g. `VISp/L2/3 (E)`.
+    pub fn source_labels(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .map(|(b, s)| format!("{} ({s})", self.labels[*b]))
+            .collect()
     }
 }
 
@@ -120,9 +142,8 @@ mod tests {
             [0.6, 0.0, -0.5, 0.0]
         ];
         let r = ndarray::array![[1.0f32, 0.5, 2.0, 0.0], [0.2, 0.0, 1.0, 3.0]];
-        let mut acc = CurrentAccumulator::new(&units, &signs, Level::AreaLayer);
-        acc.add(&w, r.view());
-        let rows = acc.rows();
+        let d = Decomposition::new(&units, &signs, Level::AreaLayer, &w, r.view());
+        let rows = d.rows();
         assert_eq!(
             rows.len(),
             2,
@@ -133,6 +154,13 @@ mod tests {
         let direct = r.dot(&w.t()).iter().map(|&v| v as f64).sum::<f64>() / 8.0;
         // `direct` is summed in f32 by ndarray; the decomposition in f64.
         assert!((total - direct).abs() < 1e-6, "{total} vs {direct}");
+        // Per time step too: the sources of the time course sum to the block's mean total input.
+        let total_t = r.dot(&w.t());
+        for t in 0..2 {
+            let per_t: f32 = d.course.slice(ndarray::s![t, 0, ..]).sum();
+            let direct_t = total_t.row(t).sum() / 4.0;
+            assert!((per_t - direct_t).abs() < 1e-6, "{per_t} vs {direct_t}");
+        }
         let inh = rows.iter().find(|x| x.source_sign == Sign::I).unwrap();
         assert!(inh.mean_current < 0.0);
     }

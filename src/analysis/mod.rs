@@ -2,6 +2,8 @@
 
 pub mod blocks;
 pub mod currents;
+pub mod diagnostics;
+pub mod jacobian;
 pub mod motifs;
 pub mod perturb;
 pub mod spectral;

@@ -55,7 +55,8 @@ pub fn normalised_svd_entropy(singular: &[f64]) -> f64 {
         .filter(|p| *p > 0.0)
         .map(|p| -p * p.ln())
         .sum();
-    h / (n as f64).ln()
+    // `+ 0.0` turns the −0 of a rank-one matrix into 0.
+    h / (n as f64).ln() + 0.0
 }
 
 #[cfg(test)]

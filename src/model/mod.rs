@@ -191,6 +191,18 @@ impl Rnn {
         Ok(self.run(p, y, u, Drive::FreeRunning, None, true, None)?.1)
     }
 
+    /// Free-running states `x(t)` and rates `φ(x(t))`, each `[batch, n_units]`, for t = 0..T−2
+    /// (the state and rate that drive each update t → t+1).
+    pub fn states_and_rates(
+        &self,
+        p: &Params,
+        y: &Tensor,
+        u: &Tensor,
+    ) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+        let (_, rates, states) = self.run(p, y, u, Drive::FreeRunning, None, true, None)?;
+        Ok((states, rates))
+    }
+
     /// Free-running rates under a perturbation (see [`Perturbation`]); the rates returned are the
     /// effective outgoing rates (silenced units scaled by `keep`).
     pub fn perturbed_rates(
@@ -215,7 +227,7 @@ impl Rnn {
         noise: Option<&Tensor>,
         keep_rates: bool,
         pert: Option<&Perturbation>,
-    ) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+    ) -> Result<(Vec<Tensor>, Vec<Tensor>, Vec<Tensor>)> {
         let t_len = y.dim(0)?;
         let w_t = p.w_rec.as_tensor().t()?;
         let win_t = p.w_in.as_tensor().t()?;
@@ -231,7 +243,7 @@ impl Rnn {
             }
         };
         let mut out = Vec::with_capacity(t_len.saturating_sub(1));
-        let mut rates = Vec::new();
+        let (mut rates, mut states) = (Vec::new(), Vec::new());
         for t in 0..t_len.saturating_sub(1) {
             if let Drive::TeacherForced(k) = drive {
                 if t > 0 && t % k.max(1) == 0 {
@@ -244,6 +256,7 @@ impl Rnn {
             }
             if keep_rates {
                 rates.push(r.clone());
+                states.push(x.clone());
             }
             let mut total = r.matmul(&w_t)?.broadcast_add(p.b.as_tensor())?;
             if let Some(pt) = pert {
@@ -258,7 +271,7 @@ impl Rnn {
             }
             out.push(self.read_out(p, &x)?);
         }
-        Ok((out, rates))
+        Ok((out, rates, states))
     }
 
     /// Predictions `[batch, n_targets]` from the state `x` `[batch, n_units]`.

@@ -553,29 +553,64 @@ pub fn predict(
     Ok((pred, data, frames))
 }
 
-/// Free-running rates of the final model on `windows`: `[samples, n_units]`, one row per time step
-/// (the rates driving each update) and window.
-pub fn free_running_rates(
+/// A free-running simulation of a fitted model on a set of windows, window-major: row
+/// `k = window · steps + step` holds the state and rate that drive update `step → step + 1` of
+/// that window.
+#[derive(Debug, Clone)]
+pub struct FreeRun {
+    /// States `x(t)`, `[samples, n_units]`.
+    pub states: Array2<f32>,
+    /// Rates `φ(x(t))`, `[samples, n_units]`.
+    pub rates: Array2<f32>,
+    /// Window index of each sample (into the windows given), `[samples]`.
+    pub window: Vec<u32>,
+    /// Recording frame of each sample, `[samples]`.
+    pub frame: Vec<u64>,
+}
+
+/// Simulate the model with parameters `params` freely on `windows` (states set from each
+/// window's first frame as in training, then no data): see [`FreeRun`].
+pub fn free_running(
     f: &FitOutput,
+    params: &ParamsCpu,
     ds: &Dataset,
     windows: &[Window],
     device: &Device,
-) -> Result<Array2<f32>> {
-    let p = f.fin.to_params(device)?;
+) -> Result<FreeRun> {
+    let p = params.to_params(device)?;
     let n = f.setup.signs.len();
-    let mut v: Vec<f32> = Vec::new();
+    let steps = windows
+        .first()
+        .map(|w| w.len.saturating_sub(1))
+        .unwrap_or(0);
+    let samples = windows.len() * steps;
+    let mut states = Array2::<f32>::zeros((samples, n));
+    let mut rates = Array2::<f32>::zeros((samples, n));
+    let mut base = 0;
     for chunk in windows.chunks(64) {
         let (y, u) = batch_tensors(ds, chunk, device)?;
-        for r in f.setup.rnn.rates(&p, &y, &u).map_err(cerr)? {
-            v.extend(
-                r.flatten_all()
-                    .and_then(|t| t.to_vec1::<f32>())
-                    .map_err(cerr)?,
-            );
+        let (xs, rs) = f.setup.rnn.states_and_rates(&p, &y, &u).map_err(cerr)?;
+        for (t, (x, r)) in xs.iter().zip(&rs).enumerate() {
+            let x = x.to_vec2::<f32>().map_err(cerr)?;
+            let r = r.to_vec2::<f32>().map_err(cerr)?;
+            for (b, (xb, rb)) in x.iter().zip(&r).enumerate() {
+                let row = (base + b) * steps + t;
+                states.row_mut(row).assign(&ndarray::ArrayView1::from(xb));
+                rates.row_mut(row).assign(&ndarray::ArrayView1::from(rb));
+            }
         }
+        base += chunk.len();
     }
-    let rows = v.len() / n.max(1);
-    Ok(Array2::from_shape_vec((rows, n), v).expect("rows of n rates"))
+    let window = (0..samples).map(|k| (k / steps.max(1)) as u32).collect();
+    let frame = (0..samples)
+        .map(|k| (windows[k / steps.max(1)].start + k % steps.max(1)) as u64)
+        .collect();
+    Ok(FreeRun {
+        states,
+        rates,
+        window,
+        frame,
+    })
 }
 
 #[cfg(test)]
