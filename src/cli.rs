@@ -55,6 +55,34 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Re-run the analyses (interactions, currents, spectra, diagnostics) on a finished run.
     Analyse(AnalyseArgs),
+    /// Contrast block interactions and currents between groups of finished runs (conditions ×
+    /// seeds): differences with bootstrap intervals and permutation p-values.
+    Compare(CompareArgs),
+}
+
+/// `fitrnn compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Run directories to compare; each must also be listed in exactly one --group (a check
+    /// against typos when runs are listed by a shell glob). Optional.
+    #[arg(value_name = "RUN_DIR")]
+    pub runs: Vec<PathBuf>,
+    /// A condition and its runs: NAME=RUN_DIR,RUN_DIR,... Repeat for each condition (at least
+    /// two); later groups are contrasted against earlier ones (difference = later − earlier).
+    #[arg(long = "group", value_name = "NAME=RUN,RUN", required = true)]
+    pub groups: Vec<String>,
+    /// Output folder for contrasts.parquet, compare.json and the heat maps.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// Bootstrap resamples of runs within each group for the 95 % intervals.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub bootstrap: usize,
+    /// Most relabellings in the permutation test; when all relabellings fit, the test is exact.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub permutations: usize,
+    /// Seed of the resampling.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
 }
 
 /// `fitrnn analyse`.

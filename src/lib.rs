@@ -22,6 +22,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod connectivity;
 pub mod constraints;

@@ -2,6 +2,7 @@
 
 pub mod analyse;
 pub mod check;
+pub mod compare;
 pub mod run;
 pub mod simulate;
 
@@ -15,6 +16,7 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Check(args)) => check::check(&args),
         Some(Command::Simulate(args)) => simulate::simulate(&args),
         Some(Command::Analyse(args)) => analyse::analyse(&args.run_dir),
+        Some(Command::Compare(args)) => compare::compare(&args),
         None => {
             if cli.run.config.is_some() || cli.run.resume.is_some() {
                 run::run(&cli.run)

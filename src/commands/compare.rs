@@ -1,0 +1,195 @@
+//! `fitrnn compare RUN_DIR... --group NAME=RUN,RUN... --out DIR`: condition contrasts across runs.
+
+use crate::cli::CompareArgs;
+use crate::compare::{contrasts, load_run, write_contrasts, Group, Settings};
+use crate::error::{Error, Result};
+use serde_json::json;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn bad(problem: String, fix: &str) -> Error {
+    Error::Unsupported {
+        problem,
+        fix: fix.into(),
+    }
+}
+
+/// Parse `NAME=RUN,RUN` arguments into names and run directories.
+fn parse_groups(args: &[String]) -> Result<Vec<(String, Vec<PathBuf>)>> {
+    let fix =
+        "write each group as --group NAME=RUN_DIR,RUN_DIR (e.g. --group familiar=runs/f1,runs/f2)";
+    let mut out: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    for a in args {
+        let Some((name, runs)) = a.split_once('=') else {
+            return Err(bad(
+                format!("--group {a}: no `=` between the name and its runs"),
+                fix,
+            ));
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(bad(format!("--group {a}: the group has no name"), fix));
+        }
+        if out.iter().any(|g| g.0 == name) {
+            return Err(bad(
+                format!("--group {name} is given twice"),
+                "give each condition one --group",
+            ));
+        }
+        let runs: Vec<PathBuf> = runs
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        if runs.is_empty() {
+            return Err(bad(format!("--group {name} lists no runs"), fix));
+        }
+        out.push((name.to_string(), runs));
+    }
+    if out.len() < 2 {
+        return Err(bad(
+            format!("{} group given; a contrast needs at least two", out.len()),
+            "add a --group for each condition, e.g. --group A=runs/a1,runs/a2 --group B=runs/b1,runs/b2",
+        ));
+    }
+    Ok(out)
+}
+
+fn same(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Run `fitrnn compare`.
+pub fn compare(args: &CompareArgs) -> Result<String> {
+    let parsed = parse_groups(&args.groups)?;
+    let all: Vec<(&str, &PathBuf)> = parsed
+        .iter()
+        .flat_map(|(g, runs)| runs.iter().map(move |r| (g.as_str(), r)))
+        .collect();
+    for (i, (g, r)) in all.iter().enumerate() {
+        if let Some((h, _)) = all[..i].iter().find(|(_, q)| same(q, r)) {
+            return Err(bad(
+                format!(
+                    "{} is listed in group {h} and again in group {g}",
+                    r.display()
+                ),
+                "each run belongs to exactly one condition",
+            ));
+        }
+    }
+    for r in &args.runs {
+        if !all.iter().any(|(_, q)| same(q, r)) {
+            return Err(bad(
+                format!("{} is not in any --group", r.display()),
+                "add it to a group, or leave it off the command line",
+            ));
+        }
+    }
+    if args.bootstrap < 100 {
+        return Err(bad(
+            format!(
+                "--bootstrap {} is too few for a 95 % interval",
+                args.bootstrap
+            ),
+            "use at least 1000 (default 2000)",
+        ));
+    }
+    let mut groups = Vec::new();
+    for (name, runs) in &parsed {
+        let runs = runs
+            .iter()
+            .map(|r| load_run(r))
+            .collect::<Result<Vec<_>>>()?;
+        groups.push(Group {
+            name: name.clone(),
+            runs,
+        });
+    }
+    let settings = Settings {
+        bootstrap: args.bootstrap,
+        permutations: args.permutations.max(1),
+        seed: args.seed,
+    };
+    let (rows, left_out) = contrasts(&groups, settings);
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Error::io(&args.out, "creating the folder", e))?;
+    write_contrasts(&args.out.join("contrasts.parquet"), &rows)?;
+    let summary = json!({
+        "fitrnn_version": env!("CARGO_PKG_VERSION"),
+        "git_commit": env!("FITRNN_GIT_COMMIT"),
+        "groups": parsed.iter().map(|(g, runs)| json!({
+            "name": g,
+            "runs": runs.iter().map(|r| r.canonicalize().unwrap_or(r.clone()).display().to_string()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "bootstrap": settings.bootstrap,
+        "max_permutations": settings.permutations,
+        "seed": settings.seed,
+        "rows": rows.len(),
+        "keys_missing_in_some_run": left_out,
+    });
+    crate::rundir::write_atomic(
+        &args.out.join("compare.json"),
+        serde_json::to_string_pretty(&summary)
+            .expect("json")
+            .as_bytes(),
+    )?;
+
+    let mut s = String::new();
+    for (ia, a) in groups.iter().enumerate() {
+        for b in &groups[ia + 1..] {
+            let pair: Vec<_> = rows
+                .iter()
+                .filter(|r| r.group_a == a.name && r.group_b == b.name)
+                .collect();
+            let exact = pair.first().map(|r| r.exact).unwrap_or(false);
+            let _ = writeln!(
+                s,
+                "{} − {} ({} vs {} runs, {} permutation test): {} contrasts, {} with FDR-adjusted p < 0.05",
+                b.name,
+                a.name,
+                b.runs.len(),
+                a.runs.len(),
+                if exact { "exact" } else { "Monte Carlo" },
+                pair.len(),
+                pair.iter().filter(|r| r.p_fdr < 0.05).count()
+            );
+            let mut top: Vec<_> = pair
+                .iter()
+                .filter(|r| r.key.0 == "mean_abs_w" && r.key.1 == "area_layer")
+                .collect();
+            top.sort_by(|x, y| y.c.difference.abs().total_cmp(&x.c.difference.abs()));
+            if !top.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "  largest area-layer differences in mean |w| (pre → post):"
+                );
+            }
+            for r in top.iter().take(5) {
+                let _ = writeln!(
+                    s,
+                    "    {:>12} → {:<12} {:+.4}  95% CI [{:+.4}, {:+.4}]  p {:.3}",
+                    r.key.2, r.key.3, r.c.difference, r.c.ci_low, r.c.ci_high, r.c.p_value
+                );
+            }
+            if a.runs.len().min(b.runs.len()) < 4 {
+                let _ = writeln!(
+                    s,
+                    "  note: with fewer than 4 runs per group the bootstrap interval is too narrow; \
+                     trust the permutation p-value"
+                );
+            }
+        }
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            s,
+            "{left_out} block comparisons skipped: not every run has that block"
+        );
+    }
+    let _ = writeln!(s, "wrote {}", args.out.join("contrasts.parquet").display());
+    Ok(s)
+}
