@@ -62,15 +62,15 @@ fn read(path: &Path) -> DataFrame {
 fn run_groups(tmp: &Path, planted: f64) -> DataFrame {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let noise = Normal::new(0.0, 0.1).unwrap();
-    let mut groups = vec![String::from("A="), String::from("B=")];
-    for g in 0..2 {
+    let mut groups = [String::from("A="), String::from("B=")];
+    for (g, arg) in groups.iter_mut().enumerate() {
         for k in 0..8 {
             let draws: Vec<f64> = (0..36).map(|_| 1.0 + noise.sample(&mut rng)).collect();
             let add = if g == 1 { planted } else { 0.0 };
             let dir = fake_run(&tmp.join(format!("g{g}_{k}")), &|i, j| {
                 draws[i * 6 + j] + if (i, j) == (1, 3) { add } else { 0.0 }
             });
-            groups[g].push_str(&format!("{},", dir.display()));
+            arg.push_str(&format!("{},", dir.display()));
         }
     }
     let out = tmp.join("out");
