@@ -6,6 +6,7 @@ use super::blocks::{block_interactions, blocks_of, Level};
 use super::currents::Decomposition;
 use super::diagnostics::{metrics, submatrix, Spectrum};
 use super::jacobian::{jacobian, mean_state, saturated_fraction};
+use crate::config::SpectraStages;
 use crate::error::{Error, Result};
 use crate::rundir::tables::{perr, write_parquet};
 use crate::train::{FitOutput, FreeRun};
@@ -243,24 +244,32 @@ impl SpectralTables {
     }
 }
 
-/// `spectrum.parquet` and `diagnostics.parquet`: for every stage, the spectrum and metrics of
-/// `W_rec` (scope `all`, and the recurrent sub-network of each block with at least two units at
-/// every level); for the stages in `runs` (a free-running simulation of that stage's parameters),
-/// the spectrum of the Jacobian at the mean state, its spectral radius and the fraction of
-/// saturated units.
+/// `spectrum.parquet` and `diagnostics.parquet`: for every stage, the metrics of `W_rec` (scope
+/// `all`, and the recurrent sub-network of each block with at least two units at every level),
+/// with spectra for the stages that `spectra` selects; for those of them in `runs` (a free-running
+/// simulation of that stage's parameters), the spectrum of the Jacobian at the mean state, its
+/// spectral radius and the fraction of saturated units.
 pub fn write_spectra(
     dir: &Path,
     f: &FitOutput,
     levels: &[Level],
     runs: &[(&'static str, &FreeRun)],
+    spectra: SpectraStages,
 ) -> Result<()> {
     let units = &f.setup.units.units;
     let signs = &f.setup.signs;
     let mut t = SpectralTables::default();
     for (stage, w) in stages(f) {
-        let sp = Spectrum::of(&w)?;
-        t.spectrum(stage, "w_rec", &sp);
-        for (metric, value) in metrics(&w, signs, &sp) {
+        let with_spectra = spectra.includes(stage, w.nrows());
+        let sp = if with_spectra {
+            Some(Spectrum::of(&w)?)
+        } else {
+            None
+        };
+        if let Some(sp) = &sp {
+            t.spectrum(stage, "w_rec", sp);
+        }
+        for (metric, value) in metrics(&w, signs, sp.as_ref()) {
             t.diagnostic(stage, "all", metric, value);
         }
         for &level in levels {
@@ -272,13 +281,17 @@ pub fn write_spectra(
                 }
                 let sub = submatrix(&w, &members);
                 let sub_signs: Vec<_> = members.iter().map(|&i| signs[i]).collect();
-                let sp = Spectrum::of(&sub)?;
-                for (metric, value) in metrics(&sub, &sub_signs, &sp) {
+                let sp = if with_spectra {
+                    Some(Spectrum::of(&sub)?)
+                } else {
+                    None
+                };
+                for (metric, value) in metrics(&sub, &sub_signs, sp.as_ref()) {
                     t.diagnostic(stage, label, metric, value);
                 }
             }
         }
-        if let Some((_, run)) = runs.iter().find(|r| r.0 == stage) {
+        if let Some((_, run)) = runs.iter().find(|r| r.0 == stage && with_spectra) {
             let params = if stage == "final" {
                 &f.fin
             } else {
@@ -326,17 +339,23 @@ pub fn write_perturbations(dir: &Path, rows: &[super::perturb::PerturbRow]) -> R
 
 /// Every analysis of a fitted run, written into `dir`: interactions, spectrum, diagnostics,
 /// currents (both splits, time courses in `currents.h5`) and perturbations. Returns the wall time
-/// in seconds.
+/// of each step in seconds.
 pub fn write_run_analyses(
     dir: &Path,
     f: &FitOutput,
     ds: &crate::dataset::Dataset,
     cfg: &crate::config::Config,
     device: &candle_core::Device,
-) -> Result<f64> {
-    let t0 = std::time::Instant::now();
+) -> Result<Vec<(&'static str, f64)>> {
+    let mut clock = std::time::Instant::now();
+    let mut times = Vec::new();
+    let mut lap = |name: &'static str| {
+        times.push((name, clock.elapsed().as_secs_f64()));
+        clock = std::time::Instant::now();
+    };
     let levels = levels_of(&cfg.analysis.levels);
     write_interactions(dir, f, &levels)?;
+    lap("interactions");
     let held_out = if ds.validation_windows.is_empty() {
         &ds.train_windows
     } else {
@@ -365,6 +384,7 @@ pub fn write_run_analyses(
         }
         _ => None,
     };
+    lap("simulations");
     let mut spectral_runs: Vec<(&'static str, &FreeRun)> = Vec::new();
     if let Some(r) = &dense_run {
         spectral_runs.push(("dense", r));
@@ -372,10 +392,13 @@ pub fn write_run_analyses(
     if let Some((_, r)) = final_runs.get(final_held_out) {
         spectral_runs.push(("final", r));
     }
-    write_spectra(dir, f, &levels, &spectral_runs)?;
+    write_spectra(dir, f, &levels, &spectral_runs, cfg.analysis.spectra)?;
+    lap("spectra_and_diagnostics");
     let runs: Vec<(&str, &FreeRun)> = final_runs.iter().map(|(s, r)| (*s, r)).collect();
     write_currents(dir, f, &levels, &runs)?;
+    lap("currents");
     let rows = super::perturb::perturbations(f, ds, held_out, device, &cfg.analysis.perturbations)?;
     write_perturbations(dir, &rows)?;
-    Ok(t0.elapsed().as_secs_f64())
+    lap("perturbations");
+    Ok(times)
 }

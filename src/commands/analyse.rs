@@ -49,9 +49,12 @@ pub fn analyse(dir: &Path) -> Result<String> {
         history: state.history,
         phase_seconds: state.phase_seconds,
     };
-    let seconds = crate::analysis::tables::write_run_analyses(dir, &fitted, &ds, &config, &device)?;
+    let times = crate::analysis::tables::write_run_analyses(dir, &fitted, &ds, &config, &device)?;
+    let seconds: f64 = times.iter().map(|t| t.1).sum();
+    let steps: Vec<String> = times.iter().map(|(k, v)| format!("{k} {v:.2} s")).collect();
     Ok(format!(
-        "analysed {} in {seconds:.2} s: tables/interactions, currents, perturbations, spectrum, diagnostics\n",
-        dir.display()
+        "analysed {} in {seconds:.2} s ({}): tables/interactions, currents, perturbations, spectrum, diagnostics; currents.h5\n",
+        dir.display(),
+        steps.join(", ")
     ))
 }

@@ -195,8 +195,8 @@ fn execute(
     )?;
     write_history(&dir.join("tables/history.parquet"), &fitted)?;
     let headline = evaluate(cfg, ds, device, &fitted, &dir)?;
-    let analysis_s = crate::analysis::tables::write_run_analyses(&dir, &fitted, ds, cfg, device)?;
-    rd.set("analysis_wall_s", json!(analysis_s))?;
+    let times = crate::analysis::tables::write_run_analyses(&dir, &fitted, ds, cfg, device)?;
+    rd.set("analysis_wall_s", analysis_times(&times))?;
     let phases: serde_json::Map<String, serde_json::Value> = fitted
         .phase_seconds
         .iter()
@@ -215,6 +215,19 @@ fn execute(
     );
     s.push_str(&headline);
     Ok(s)
+}
+
+/// `{step: seconds, ..., "total": seconds}` for the manifest.
+pub fn analysis_times(times: &[(&str, f64)]) -> serde_json::Value {
+    let mut m: serde_json::Map<String, serde_json::Value> = times
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    m.insert(
+        "total".into(),
+        json!(times.iter().map(|t| t.1).sum::<f64>()),
+    );
+    serde_json::Value::Object(m)
 }
 
 fn density(w: &Array2<f32>) -> f64 {

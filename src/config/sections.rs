@@ -503,6 +503,34 @@ pub struct AnalysisConfig {
     /// In-silico perturbations; empty = silence each population, then each area, in turn.
     #[serde(default)]
     pub perturbations: Vec<PerturbationSpec>,
+    /// Which stages get full spectra (eigen- and singular values, O(N³) each): `all` (init, dense,
+    /// pruned, final), `final`, or `auto` (all up to 2,048 units, final above).
+    #[serde(default)]
+    pub spectra: SpectraStages,
+}
+
+/// Stages whose weight (and Jacobian) spectra are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpectraStages {
+    /// All stages up to 2,048 units, the final stage only above.
+    #[default]
+    Auto,
+    /// Init, dense, pruned and final.
+    All,
+    /// The final stage only.
+    Final,
+}
+
+impl SpectraStages {
+    /// Whether `stage` gets spectra in a network of `n` units.
+    pub fn includes(self, stage: &str, n: usize) -> bool {
+        match self {
+            SpectraStages::All => true,
+            SpectraStages::Final => stage == "final",
+            SpectraStages::Auto => n <= 2048 || stage == "final",
+        }
+    }
 }
 
 /// One in-silico perturbation of the fitted model.
@@ -542,6 +570,7 @@ impl Default for AnalysisConfig {
             levels: default_levels(),
             teacher_forcing_every: 1,
             perturbations: vec![],
+            spectra: SpectraStages::Auto,
         }
     }
 }
