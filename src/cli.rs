@@ -58,6 +58,67 @@ pub enum Command {
     /// Contrast block interactions and currents between groups of finished runs (conditions ×
     /// seeds): differences with bootstrap intervals and permutation p-values.
     Compare(CompareArgs),
+    /// Time the training step on the benchmark workloads (celltype, neurons, large), or check a
+    /// 10-step trajectory against exported reference tensors (--from).
+    Bench(BenchArgs),
+}
+
+/// Which benchmark workload(s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchWorkload {
+    /// Balwani et al.'s 1,440-unit cell-type RNN.
+    Celltype,
+    /// A 500-unit single-neuron fit over 200 frames.
+    Neurons,
+    /// 5,000 units.
+    Large,
+    /// All three.
+    All,
+}
+
+/// How gradients are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchBackward {
+    /// The hand-written backward the trainer uses.
+    Bptt,
+    /// candle's autograd (the slow reference).
+    Autograd,
+}
+
+/// `fitrnn bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Workload(s) to run.
+    #[arg(long, value_enum, default_value = "all")]
+    pub workload: BenchWorkload,
+    /// The small variants (seconds in total; for checks, not for timing).
+    #[arg(long)]
+    pub small: bool,
+    /// Device: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// CPU threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Timed steps (default 20; 3 for large).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Untimed warm-up steps (default 3; 1 for large).
+    #[arg(long)]
+    pub warmup: Option<usize>,
+    /// Seed of the drawn tensors.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// One JSON line per workload instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Start from the tensors exported in DIR (<workload>.safetensors), train 10 steps and print the
+    /// trajectory; with DIR/<workload>.json present, check it within the spec's tolerances.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
+    /// Gradients by the hand-written backward (default) or by autograd.
+    #[arg(long, value_enum, default_value = "bptt")]
+    pub backward: BenchBackward,
 }
 
 /// `fitrnn compare`.

@@ -20,6 +20,7 @@
 //! the column: `sign[j] · W[i, j] ≥ 0` for every `i`.
 
 pub mod analysis;
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod compare;

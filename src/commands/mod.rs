@@ -1,6 +1,7 @@
 //! One module per subcommand; each takes parsed arguments and returns text for stdout.
 
 pub mod analyse;
+pub mod bench;
 pub mod check;
 pub mod compare;
 pub mod run;
@@ -17,6 +18,7 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Simulate(args)) => simulate::simulate(&args),
         Some(Command::Analyse(args)) => analyse::analyse(&args.run_dir),
         Some(Command::Compare(args)) => compare::compare(&args),
+        Some(Command::Bench(args)) => bench::bench(&args),
         None => {
             if cli.run.config.is_some() || cli.run.resume.is_some() {
                 run::run(&cli.run)

@@ -32,7 +32,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
     if let Some(t) = args.threads {
         config.threads = t;
     }
-    set_threads(config.threads);
+    crate::device::set_threads(config.threads);
     let device = make_device(config.device_choice(path)?)?;
     let (ds, text) = super::check::check_config(&config, path)?;
     let out = config.output.dir.clone().expect("resolved");
@@ -60,7 +60,7 @@ fn resume(dir: &Path, threads: Option<usize>) -> Result<String> {
     if let Some(t) = threads {
         config.threads = t;
     }
-    set_threads(config.threads);
+    crate::device::set_threads(config.threads);
     let device = make_device(config.device_choice(&cfg_path)?)?;
     let (ds, text) = super::check::check_config(&config, &cfg_path)?;
     let sha = sha256_file(&config.data.path)?;
@@ -100,14 +100,6 @@ fn finish(
             let _ = rd.fail(&e);
             Err(e)
         }
-    }
-}
-
-/// Set the CPU threads candle uses (0 = all cores) before any tensor operation.
-fn set_threads(threads: usize) {
-    if threads > 0 {
-        // Read by candle when it first sizes its thread pool.
-        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     }
 }
 

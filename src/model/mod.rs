@@ -11,6 +11,8 @@
 //! forward pass, never once per time step, and no gradient-tracked tensor is sliced inside the time
 //! loop (candle's backward for slicing would make BPTT quadratic in the window length).
 
+mod bptt;
+
 use crate::config::{Activation, InitialState, ReadoutInput};
 use candle_core::{DType, Device, Result, Tensor, Var};
 
@@ -150,8 +152,13 @@ impl Rnn {
     /// The state that reproduces data frame `y` (`[batch, n_rec]`) through the readout; hidden
     /// units (if any) start at 0. Returns `[batch, n_units]`.
     pub fn state_from_data(&self, p: &Params, y: &Tensor) -> Result<Tensor> {
-        let g = p.gain.as_tensor().clamp(1e-3f32, f32::MAX)?;
-        let r = y.broadcast_sub(p.offset.as_tensor())?.broadcast_div(&g)?;
+        self.state_from_readout(p.gain.as_tensor(), p.offset.as_tensor(), y)
+    }
+
+    /// [`Rnn::state_from_data`] for a readout `gain`, `offset` (`[1, n_rec]` each).
+    pub fn state_from_readout(&self, gain: &Tensor, offset: &Tensor, y: &Tensor) -> Result<Tensor> {
+        let g = gain.clamp(1e-3f32, f32::MAX)?;
+        let r = y.broadcast_sub(offset)?.broadcast_div(&g)?;
         let x_rec = phi_inverse(&r, self.activation)?;
         if self.n_units == self.n_rec {
             Ok(x_rec)

@@ -208,6 +208,15 @@ fn lr_at(cfg: &Config, epoch: usize) -> f64 {
     }
 }
 
+/// How a training step gets its gradients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backward {
+    /// Hand-written backpropagation through time ([`Rnn::loss_and_grads`]): what the trainer uses.
+    Bptt,
+    /// candle's autograd on [`Rnn::loss_with`]: the slow reference the tests compare against.
+    Autograd,
+}
+
 /// One training step on a batch: forward, MSE loss, backward, optional clipping of the global
 /// gradient norm, one optimiser step, then Dale's projection and the mask on `W_rec` (gain ≥ 0).
 /// `noise` (`[T, batch, n]`, scaled) is private noise added to the state updates, or `None`.
@@ -227,9 +236,47 @@ pub fn train_step(
     grad_clip: Option<f64>,
     noise: Option<&Tensor>,
 ) -> Result<f64> {
-    let loss = rnn.loss_with(params, y, u, noise).map_err(cerr)?;
-    let lv = loss.to_scalar::<f32>().map_err(cerr)? as f64;
-    let mut grads = loss.backward().map_err(cerr)?;
+    train_step_with(
+        rnn,
+        params,
+        opt,
+        y,
+        u,
+        sign_row,
+        mask,
+        dale,
+        grad_clip,
+        noise,
+        Backward::Bptt,
+    )
+}
+
+/// [`train_step`] with a choice of how the gradients are computed.
+#[allow(clippy::too_many_arguments)]
+pub fn train_step_with(
+    rnn: &Rnn,
+    params: &Params,
+    opt: &mut Optim,
+    y: &Tensor,
+    u: &Tensor,
+    sign_row: &Tensor,
+    mask: &Tensor,
+    dale: Dale,
+    grad_clip: Option<f64>,
+    noise: Option<&Tensor>,
+    backward: Backward,
+) -> Result<f64> {
+    let (lv, mut grads) = match backward {
+        Backward::Bptt => {
+            let (l, g) = rnn.loss_and_grads(params, y, u, noise).map_err(cerr)?;
+            (l as f64, g)
+        }
+        Backward::Autograd => {
+            let loss = rnn.loss_with(params, y, u, noise).map_err(cerr)?;
+            let l = loss.to_scalar::<f32>().map_err(cerr)? as f64;
+            (l, loss.backward().map_err(cerr)?)
+        }
+    };
     if let Some(clip) = grad_clip {
         clip_gradients(&mut grads, &opt.vars, clip)?;
     }

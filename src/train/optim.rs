@@ -85,6 +85,9 @@ impl Optim {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
+            if var.elem_count() == 0 {
+                continue; // e.g. W_in of a model without inputs
+            }
             let w = var.as_tensor();
             let eg = self.eg[k] && matches!(c.kind, Optimiser::SgdEg | Optimiser::AdamwEg);
             let slot = &mut self.slots[k];

@@ -1,0 +1,186 @@
+//! The hand-written backward (the one the trainer uses) against candle's autograd on the same loss
+//! (the slow reference): same loss and same gradients for every parameter, across nonlinearities,
+//! readouts, initial states, inputs and training noise.
+
+use candle_core::{Device, Tensor, Var};
+use fitrnn::config::{Activation, InitialState, ReadoutInput};
+use fitrnn::model::{Params, Rnn};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+struct Case {
+    activation: Activation,
+    initial_state: InitialState,
+    readout_input: ReadoutInput,
+    /// `None`: n_rec recorded units read one to one; `Some(k)`: a population readout onto k traces.
+    populations: Option<usize>,
+    n_rec: usize,
+    inputs: usize,
+    noise: bool,
+}
+
+fn randn(shape: &[usize], scale: f64, rng: &mut ChaCha8Rng) -> Tensor {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|_| (rng.sample::<f64, _>(StandardNormal) * scale) as f32)
+        .collect();
+    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+}
+
+fn uniform(shape: &[usize], lo: f32, hi: f32, rng: &mut ChaCha8Rng) -> Tensor {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| rng.random_range(lo..hi)).collect();
+    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+}
+
+/// Returns the largest gradient difference relative to the largest reference entry.
+fn check(case: &Case, seed: u64) -> f32 {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let rng = &mut rng;
+    let (n, batch, t_len) = (12, 3, 7);
+    let n_out = case.populations.unwrap_or(case.n_rec);
+    let readout = case.populations.map(|k| randn(&[n, k], 0.5, rng));
+    let alpha = uniform(&[1, n], 0.2, 1.0, rng);
+    let rnn = Rnn {
+        n_units: n,
+        n_rec: case.n_rec,
+        alpha,
+        activation: case.activation,
+        initial_state: case.initial_state,
+        readout,
+        readout_input: case.readout_input,
+    };
+    let var = |t: Tensor| Var::from_tensor(&t).unwrap();
+    let p = Params {
+        w_rec: var(randn(&[n, n], 0.4, rng)),
+        w_in: var(randn(&[n, case.inputs], 0.5, rng)),
+        b: var(randn(&[1, n], 0.2, rng)),
+        gain: var(uniform(&[1, n_out], 0.5, 1.5, rng)),
+        offset: var(randn(&[1, n_out], 0.1, rng)),
+        x0: var(randn(&[1, n], 0.5, rng)),
+    };
+    // Data in the readout's range so that the inverse readout is not clipped.
+    let y = (uniform(&[t_len, batch, n_out], 0.05, 0.6, rng)
+        .broadcast_mul(p.gain.as_tensor())
+        .unwrap()
+        .broadcast_add(p.offset.as_tensor()))
+    .unwrap()
+    .detach();
+    let u = randn(&[t_len, batch, case.inputs], 1.0, rng);
+    let noise = case.noise.then(|| randn(&[t_len, batch, n], 0.05, rng));
+
+    let (loss, grads) = rnn.loss_and_grads(&p, &y, &u, noise.as_ref()).unwrap();
+    let reference = rnn.loss_with(&p, &y, &u, noise.as_ref()).unwrap();
+    let ref_grads = reference.backward().unwrap();
+    let ref_loss = reference.to_scalar::<f32>().unwrap();
+    assert!(
+        ((loss - ref_loss) / ref_loss).abs() < 1e-5,
+        "{}: loss {loss} vs autograd {ref_loss}",
+        label(case)
+    );
+    let mut worst = 0f32;
+    for (name, v) in [
+        ("w_rec", &p.w_rec),
+        ("w_in", &p.w_in),
+        ("b", &p.b),
+        ("gain", &p.gain),
+        ("offset", &p.offset),
+        ("x0", &p.x0),
+    ] {
+        let Some(ours) = grads.get(v.as_tensor()) else {
+            assert_eq!(
+                v.elem_count(),
+                0,
+                "{name}: only an empty W_in has no gradient"
+            );
+            continue;
+        };
+        let theirs = match ref_grads.get(v.as_tensor()) {
+            Some(g) => g.clone(),
+            None => v.as_tensor().zeros_like().unwrap(),
+        };
+        assert_eq!(ours.dims(), theirs.dims(), "{name}");
+        if ours.elem_count() == 0 {
+            continue; // no inputs: W_in is [n, 0]
+        }
+        let scale = theirs
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let diff = (ours - &theirs)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        worst = worst.max(diff / scale.max(1e-6));
+        assert!(
+            diff <= 2e-5 * scale.max(1e-6),
+            "{}: ∂L/∂{name} differs by {diff:.2e} (largest entry {scale:.2e})",
+            label(case)
+        );
+    }
+    worst
+}
+
+fn label(c: &Case) -> String {
+    format!(
+        "{:?}/{:?}/{:?}/pop {:?}/n_rec {}/inputs {}/noise {}",
+        c.activation, c.initial_state, c.readout_input, c.populations, c.n_rec, c.inputs, c.noise
+    )
+}
+
+#[test]
+fn hand_written_backward_matches_autograd() {
+    let mut seed = 0;
+    let mut cases = 0;
+    let mut worst = 0f32;
+    for activation in [
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::TanhRelu,
+        Activation::Softplus,
+    ] {
+        for initial_state in [
+            InitialState::Zero,
+            InitialState::Learned,
+            InitialState::Data,
+        ] {
+            for (populations, n_rec) in [(None, 12), (None, 9), (Some(4), 12)] {
+                if populations.is_some() && initial_state == InitialState::Data {
+                    continue; // population fits cannot start from data (a config error)
+                }
+                for readout_input in [ReadoutInput::Rate, ReadoutInput::Unrectified] {
+                    if populations.is_none() && readout_input == ReadoutInput::Unrectified {
+                        continue;
+                    }
+                    for (inputs, noise) in [(0, false), (3, true)] {
+                        seed += 1;
+                        cases += 1;
+                        worst = worst.max(check(
+                            &Case {
+                                activation,
+                                initial_state,
+                                readout_input,
+                                populations,
+                                n_rec,
+                                inputs,
+                                noise,
+                            },
+                            seed,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // 4 nonlinearities × (2 initial states × 4 readouts + data start × 2 readouts) × 2 drives.
+    assert_eq!(cases, 80);
+    eprintln!("largest relative gradient difference over {cases} cases: {worst:.1e}");
+}
