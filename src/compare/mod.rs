@@ -168,7 +168,8 @@ pub struct ContrastRow {
     pub n_b: usize,
     /// The statistics.
     pub c: stats::Contrast,
-    /// Benjamini–Hochberg adjusted p within (pair, quantity, level).
+    /// Benjamini–Hochberg adjusted p within (pair, quantity, level), over the blocks that vary
+    /// across runs (NaN for a block identical in every run).
     pub p_fdr: f64,
     /// Whether the permutation test enumerated every relabelling.
     pub exact: bool,
@@ -191,12 +192,14 @@ pub fn contrasts(groups: &[Group], s: Settings) -> (Vec<ContrastRow>, usize) {
             );
             let all: Vec<&RunValues> = a.runs.iter().chain(&b.runs).collect();
             let mut pair_rows: Vec<ContrastRow> = Vec::new();
+            let mut constant: Vec<bool> = Vec::new();
             for key in all[0].values.keys() {
                 let v: Option<Vec<f64>> = all.iter().map(|r| r.values.get(key).copied()).collect();
                 let Some(v) = v else {
                     left_out += 1;
                     continue;
                 };
+                constant.push(v.iter().all(|x| *x == v[0]));
                 let (va, vb) = v.split_at(a.runs.len());
                 pair_rows.push(ContrastRow {
                     group_a: a.name.clone(),
@@ -209,13 +212,17 @@ pub fn contrasts(groups: &[Group], s: Settings) -> (Vec<ContrastRow>, usize) {
                     exact: plans.exact,
                 });
             }
-            // BH within each (quantity, level) family.
+            // BH within each (quantity, level) family, over the keys that vary at all: a block
+            // that is identical in every run (e.g. one the mask forbids, always 0) cannot differ
+            // and would only dilute the correction; its p_fdr stays NaN.
             let mut families: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
             for (i, r) in pair_rows.iter().enumerate() {
-                families
-                    .entry((r.key.0.clone(), r.key.1.clone()))
-                    .or_default()
-                    .push(i);
+                if !constant[i] {
+                    families
+                        .entry((r.key.0.clone(), r.key.1.clone()))
+                        .or_default()
+                        .push(i);
+                }
             }
             for idx in families.values() {
                 let p: Vec<f64> = idx.iter().map(|&i| pair_rows[i].c.p_value).collect();
