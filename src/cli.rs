@@ -79,8 +79,10 @@ pub enum BenchWorkload {
 /// How gradients are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchBackward {
-    /// The hand-written backward the trainer uses.
+    /// The hand-written backward the trainer uses (sparse products for sparse masks on the CPU).
     Bptt,
+    /// The hand-written backward with dense products.
+    BpttDense,
     /// candle's autograd (the slow reference).
     Autograd,
 }
@@ -119,6 +121,20 @@ pub struct BenchArgs {
     /// Gradients by the hand-written backward (default) or by autograd.
     #[arg(long, value_enum, default_value = "bptt")]
     pub backward: BenchBackward,
+    /// Resize the `neurons` workload: units (all recorded).
+    #[arg(long, value_name = "N", requires = "frames")]
+    pub units: Option<usize>,
+    /// Resize the `neurons` workload: time steps per sequence.
+    #[arg(long, value_name = "T", requires = "units")]
+    pub frames: Option<usize>,
+    /// Resize the `neurons` workload: sequences per batch.
+    #[arg(long, value_name = "B", default_value_t = 16)]
+    pub batch: usize,
+    /// How cost grows: ms per step and peak memory of the `neurons` model for N ∈ {256, 512,
+    /// 1024, 2048, 4096} × T ∈ {50, 200, 800} (B 16; each cell in its own process), with fitted
+    /// exponents. Several minutes.
+    #[arg(long)]
+    pub scaling: bool,
 }
 
 /// `fitrnn compare`.

@@ -184,3 +184,66 @@ fn hand_written_backward_matches_autograd() {
     assert_eq!(cases, 80);
     eprintln!("largest relative gradient difference over {cases} cases: {worst:.1e}");
 }
+
+#[test]
+fn sparse_products_give_the_dense_gradients_on_the_mask() {
+    // 1,200 units, 10 % mask: above the size and below the density at which the CPU path
+    // switches to the sparse products.
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let rng = &mut rng;
+    let (n, batch, t_len, d) = (1200, 3, 6, 4);
+    let mask_v: Vec<f32> = (0..n * n)
+        .map(|k| f32::from(k % (n + 1) != 0 && rng.random::<f64>() < 0.1))
+        .collect();
+    let mask = Tensor::from_vec(mask_v.clone(), (n, n), &Device::Cpu).unwrap();
+    let w = (randn(&[n, n], 0.05, rng) * &mask).unwrap();
+    let var = |t: Tensor| Var::from_tensor(&t).unwrap();
+    let p = Params {
+        w_rec: var(w),
+        w_in: var(randn(&[n, d], 0.5, rng)),
+        b: var(randn(&[1, n], 0.2, rng)),
+        gain: var(uniform(&[1, n], 0.5, 1.5, rng)),
+        offset: var(randn(&[1, n], 0.1, rng)),
+        x0: var(randn(&[1, n], 0.5, rng)),
+    };
+    let rnn = Rnn {
+        n_units: n,
+        n_rec: n,
+        alpha: uniform(&[1, n], 0.2, 1.0, rng),
+        activation: Activation::Softplus,
+        initial_state: InitialState::Learned,
+        readout: None,
+        readout_input: ReadoutInput::Rate,
+    };
+    let y = uniform(&[t_len, batch, n], 0.0, 1.0, rng);
+    let u = randn(&[t_len, batch, d], 1.0, rng);
+    let (l_s, g_s) = rnn
+        .loss_and_grads_masked(&p, &y, &u, None, Some(&mask), false)
+        .unwrap();
+    let (l_d, g_d) = rnn
+        .loss_and_grads_masked(&p, &y, &u, None, Some(&mask), true)
+        .unwrap();
+    assert!(((l_s - l_d) / l_d).abs() < 1e-6, "{l_s} vs {l_d}");
+    let flat = |g: &candle_core::backprop::GradStore, v: &Var| -> Vec<f32> {
+        g.get(v.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    };
+    let (ws, wd) = (flat(&g_s, &p.w_rec), flat(&g_d, &p.w_rec));
+    let scale = wd.iter().fold(0f32, |m, v| m.max(v.abs()));
+    for k in 0..n * n {
+        if mask_v[k] != 0.0 {
+            assert!((ws[k] - wd[k]).abs() <= 1e-5 * scale, "entry {k}");
+        } else {
+            assert_eq!(ws[k], 0.0, "no gradient off the mask");
+        }
+    }
+    for v in [&p.w_in, &p.b, &p.gain, &p.offset, &p.x0] {
+        let (a, b) = (flat(&g_s, v), flat(&g_d, v));
+        let scale = b.iter().fold(0f32, |m, x| m.max(x.abs()));
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 1e-5 * scale));
+    }
+}

@@ -130,7 +130,12 @@ pub type Tensors = HashMap<String, Tensor>;
 /// Draw a workload's initial tensors from `seed` following the spec (its distributions, not
 /// PyTorch's generator).
 pub fn draw(kind: Kind, small: bool, seed: u64) -> Result<Tensors> {
-    let s = Shape::of(kind, small);
+    draw_shape(kind, Shape::of(kind, small), seed)
+}
+
+/// [`draw`] for any sizes (`celltype` needs N a multiple of 90; the leaky workloads record the
+/// first `n_out` units).
+pub fn draw_shape(kind: Kind, s: Shape, seed: u64) -> Result<Tensors> {
     let dev = Device::Cpu;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = s.n;

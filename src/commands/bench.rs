@@ -52,6 +52,7 @@ pub fn bench(args: &BenchArgs) -> Result<String> {
     let device = crate::device::open(&args.device)?;
     let backward = match args.backward {
         BenchBackward::Bptt => Backward::Bptt,
+        BenchBackward::BpttDense => Backward::BpttDense,
         BenchBackward::Autograd => Backward::Autograd,
     };
     let mut s = String::new();
@@ -109,8 +110,31 @@ pub fn bench(args: &BenchArgs) -> Result<String> {
             "peak MiB"
         );
     }
-    for kind in kinds(args.workload) {
-        let ts = bench::workload::draw(kind, args.small, args.seed)?;
+    if args.scaling {
+        return scaling(args);
+    }
+    let custom = args.units.zip(args.frames);
+    let list = if custom.is_some() {
+        vec![Kind::Neurons]
+    } else {
+        kinds(args.workload)
+    };
+    for kind in list {
+        let ts = match custom {
+            Some((n, t)) => bench::workload::draw_shape(
+                kind,
+                bench::Shape {
+                    n,
+                    d_in: 8,
+                    b: args.batch,
+                    t,
+                    n_out: n,
+                    p_conn: 0.2,
+                },
+                args.seed,
+            )?,
+            None => bench::workload::draw(kind, args.small, args.seed)?,
+        };
         let w = Workload::new(kind, &ts, &device)?;
         drop(ts);
         let large = kind == Kind::Large && !args.small;
@@ -131,6 +155,7 @@ pub fn bench(args: &BenchArgs) -> Result<String> {
             implementation: format!("fitrnn {}", env!("CARGO_PKG_VERSION")),
             backward: match backward {
                 Backward::Bptt => "bptt",
+                Backward::BpttDense => "bptt-dense",
                 Backward::Autograd => "autograd",
             },
             n: w.shape.n,
@@ -171,4 +196,109 @@ pub fn bench(args: &BenchArgs) -> Result<String> {
         }
     }
     Ok(s)
+}
+
+/// `--scaling`: every (N, T) cell in its own process (so that its peak memory is its own), then
+/// exponents from a least-squares fit of log ms = c + a log N + b log T.
+fn scaling(args: &BenchArgs) -> Result<String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::io(std::path::Path::new("fitrnn"), "finding the executable", e))?;
+    let ns = [256usize, 512, 1024, 2048, 4096];
+    let ts = [50usize, 200, 800];
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:>6} {:>5} {:>4} {:>11} {:>9} {:>9}",
+        "N", "T", "B", "ms/step", "GFLOP/s", "peak MiB"
+    );
+    let mut rows = Vec::new();
+    let bar = crate::progress::bar((ns.len() * ts.len()) as u64, "scaling");
+    for &n in &ns {
+        for &t in &ts {
+            let out = std::process::Command::new(&exe)
+                .args([
+                    "bench",
+                    "--json",
+                    "--units",
+                    &n.to_string(),
+                    "--frames",
+                    &t.to_string(),
+                ])
+                .args([
+                    "--batch",
+                    &args.batch.to_string(),
+                    "--threads",
+                    &args.threads.to_string(),
+                ])
+                .args(["--steps", &args.steps.unwrap_or(2).to_string()])
+                .args(["--warmup", &args.warmup.unwrap_or(1).to_string()])
+                .args(["--device", &args.device])
+                .output()
+                .map_err(|e| Error::io(&exe, "running a benchmark cell", e))?;
+            if !out.status.success() {
+                return Err(Error::Invariant(format!(
+                    "benchmark cell N {n}, T {t} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )));
+            }
+            let line = String::from_utf8_lossy(&out.stdout);
+            let v: serde_json::Value = serde_json::from_str(line.trim()).map_err(|e| {
+                Error::Invariant(format!(
+                    "benchmark cell N {n}, T {t}: unreadable output ({e}): {line}"
+                ))
+            })?;
+            let ms = v["ms_median"].as_f64().unwrap_or(f64::NAN);
+            let mib = v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN);
+            let gflops = v["gflops"].as_f64().unwrap_or(f64::NAN);
+            let _ = writeln!(
+                s,
+                "{n:>6} {t:>5} {:>4} {ms:>11.1} {gflops:>9.1} {mib:>9.0}",
+                args.batch
+            );
+            rows.push((n as f64, t as f64, ms, mib));
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    let (a, b) = power_law(&rows.iter().map(|r| (r.0, r.1, r.2)).collect::<Vec<_>>());
+    let (am, bm) = power_law(&rows.iter().map(|r| (r.0, r.1, r.3)).collect::<Vec<_>>());
+    let _ = writeln!(s, "\ntime   ∝ N^{a:.2} · T^{b:.2}\nmemory ∝ N^{am:.2} · T^{bm:.2} (peak resident, includes the fixed cost of the process)");
+    Ok(s)
+}
+
+/// Least-squares exponents (a, b) of y ≈ c · x1^a · x2^b from `(x1, x2, y)` triples.
+pub fn power_law(rows: &[(f64, f64, f64)]) -> (f64, f64) {
+    let pts: Vec<[f64; 3]> = rows
+        .iter()
+        .filter(|r| r.2 > 0.0 && r.2.is_finite())
+        .map(|r| [r.0.ln(), r.1.ln(), r.2.ln()])
+        .collect();
+    let k = pts.len() as f64;
+    let mean = |i: usize| pts.iter().map(|p| p[i]).sum::<f64>() / k;
+    let (m0, m1, m2) = (mean(0), mean(1), mean(2));
+    let cov = |i: usize, j: usize, mi: f64, mj: f64| {
+        pts.iter().map(|p| (p[i] - mi) * (p[j] - mj)).sum::<f64>()
+    };
+    let (s00, s11, s01) = (cov(0, 0, m0, m0), cov(1, 1, m1, m1), cov(0, 1, m0, m1));
+    let (s0y, s1y) = (cov(0, 2, m0, m2), cov(1, 2, m1, m2));
+    let det = s00 * s11 - s01 * s01;
+    ((s0y * s11 - s1y * s01) / det, (s1y * s00 - s0y * s01) / det)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn power_law_recovers_exponents() {
+        let rows: Vec<(f64, f64, f64)> = [
+            (256.0, 50.0),
+            (512.0, 200.0),
+            (1024.0, 50.0),
+            (2048.0, 800.0),
+        ]
+        .iter()
+        .map(|&(n, t): &(f64, f64)| (n, t, 3.0 * n.powf(2.0) * t.powf(1.1)))
+        .collect();
+        let (a, b) = super::power_law(&rows);
+        assert!((a - 2.0).abs() < 1e-9 && (b - 1.1).abs() < 1e-9, "{a} {b}");
+    }
 }

@@ -12,6 +12,7 @@
 //! loop (candle's backward for slicing would make BPTT quadratic in the window length).
 
 mod bptt;
+pub mod sparse;
 
 use crate::config::{Activation, InitialState, ReadoutInput};
 use candle_core::{DType, Device, Result, Tensor, Var};

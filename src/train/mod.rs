@@ -211,8 +211,11 @@ fn lr_at(cfg: &Config, epoch: usize) -> f64 {
 /// How a training step gets its gradients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backward {
-    /// Hand-written backpropagation through time ([`Rnn::loss_and_grads`]): what the trainer uses.
+    /// Hand-written backpropagation through time ([`Rnn::loss_and_grads_masked`]): what the
+    /// trainer uses; sparse recurrent products on the CPU when the mask is sparse.
     Bptt,
+    /// The same with dense products whatever the mask.
+    BpttDense,
     /// candle's autograd on [`Rnn::loss_with`]: the slow reference the tests compare against.
     Autograd,
 }
@@ -267,8 +270,11 @@ pub fn train_step_with(
     backward: Backward,
 ) -> Result<f64> {
     let (lv, mut grads) = match backward {
-        Backward::Bptt => {
-            let (l, g) = rnn.loss_and_grads(params, y, u, noise).map_err(cerr)?;
+        Backward::Bptt | Backward::BpttDense => {
+            let dense = backward == Backward::BpttDense;
+            let (l, g) = rnn
+                .loss_and_grads_masked(params, y, u, noise, Some(mask), dense)
+                .map_err(cerr)?;
             (l as f64, g)
         }
         Backward::Autograd => {
