@@ -61,6 +61,33 @@ pub enum Command {
     /// Time the training step on the benchmark workloads (celltype, neurons, large), or check a
     /// 10-step trajectory against exported reference tensors (--from).
     Bench(BenchArgs),
+    /// Fit one config for several seeds (and conditions), several fits at a time, one thread each.
+    Sweep(SweepArgs),
+}
+
+/// `fitrnn sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The run config every fit starts from.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// Seeds, e.g. `0,1,2,3` or `0-7`.
+    #[arg(long, default_value = "0-3", value_name = "LIST")]
+    pub seeds: String,
+    /// A condition: NAME=KEY=VALUE[;KEY=VALUE...] (config overrides); repeat for each. Without
+    /// any, one condition named `base`.
+    #[arg(long = "condition", value_name = "NAME=KEY=VALUE;...")]
+    pub conditions: Vec<String>,
+    /// Overrides for every fit, as in `fitrnn --set`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Fits run at the same time (each with one CPU thread); 1 runs them one after another
+    /// with all threads.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub jobs: usize,
+    /// Output folder: one run directory per condition and seed, DIR/NAME/seed_S.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// Which benchmark workload(s).

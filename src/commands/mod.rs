@@ -6,6 +6,7 @@ pub mod check;
 pub mod compare;
 pub mod run;
 pub mod simulate;
+pub mod sweep;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
@@ -19,6 +20,7 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Analyse(args)) => analyse::analyse(&args.run_dir),
         Some(Command::Compare(args)) => compare::compare(&args),
         Some(Command::Bench(args)) => bench::bench(&args),
+        Some(Command::Sweep(args)) => sweep::sweep(&args),
         None => {
             if cli.run.config.is_some() || cli.run.resume.is_some() {
                 run::run(&cli.run)
