@@ -4,5 +4,7 @@
 
 pub mod colour;
 pub mod downsample;
+pub mod figures;
 pub mod heatmap;
+pub mod inputs;
 pub mod render;
