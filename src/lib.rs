@@ -33,6 +33,7 @@ pub mod device;
 pub mod error;
 pub mod model;
 pub mod progress;
+pub mod report;
 pub mod rundir;
 pub mod simulate;
 pub mod train;

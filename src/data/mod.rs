@@ -6,7 +6,7 @@
 
 pub mod celltypes;
 pub mod contract;
-mod h5util;
+pub(crate) mod h5util;
 pub mod select;
 pub mod summary;
 
