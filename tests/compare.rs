@@ -92,6 +92,15 @@ fn run_groups(tmp: &Path, planted: f64) -> DataFrame {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
     assert_eq!(json["groups"][1]["runs"].as_array().unwrap().len(), 8);
+    for suffix in ["difference", "significant"] {
+        let png =
+            std::fs::read(out.join(format!("contrast_B_vs_A_area_layer_{suffix}.png"))).unwrap();
+        assert_eq!(
+            &png[..8],
+            b"\x89PNG\r\n\x1a\n",
+            "{suffix} heat map is a PNG"
+        );
+    }
     read(&out.join("contrasts.parquet"))
 }
 

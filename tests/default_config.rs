@@ -24,7 +24,11 @@ fn default_run_learns_beyond_the_mean_baseline_and_writes_the_run_directory() {
         .args(["--config", "configs/mouse_v1.yaml"])
         .assert()
         .success()
-        .stdout(contains("ok: config and data are valid").and(contains("wrote")));
+        .stdout(
+            contains("ok: config and data are valid")
+                .and(contains("wrote"))
+                .and(contains("report: ")),
+        );
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     let want = format!("{} frames × {} neurons", rec.n_frames(), rec.n_neurons());
     assert!(
@@ -49,6 +53,18 @@ fn default_run_learns_beyond_the_mean_baseline_and_writes_the_run_directory() {
         "tables/history.parquet",
         "tables/metrics.parquet",
         "predictions.h5",
+        "currents.h5",
+        "report.html",
+        "figures/loss.png",
+        "figures/traces.png",
+        "figures/weights.png",
+        "figures/weights.svg",
+        "figures/interactions_area_layer.png",
+        "figures/interactions_population.png",
+        "figures/eigenvalues.png",
+        "figures/singular_values.png",
+        "figures/currents.png",
+        "figures/perturbations.png",
     ] {
         assert!(out_dir.join(f).is_file(), "missing {f}");
     }

@@ -52,8 +52,9 @@ pub fn analyse(dir: &Path) -> Result<String> {
     let times = crate::analysis::tables::write_run_analyses(dir, &fitted, &ds, &config, &device)?;
     let seconds: f64 = times.iter().map(|t| t.1).sum();
     let steps: Vec<String> = times.iter().map(|(k, v)| format!("{k} {v:.2} s")).collect();
+    let report = crate::report::write_report(dir)?;
     Ok(format!(
-        "analysed {} in {seconds:.2} s ({}): tables/interactions, currents, perturbations, spectrum, diagnostics; currents.h5\n",
+        "analysed {} in {seconds:.2} s ({}): tables/interactions, currents, perturbations, spectrum, diagnostics; currents.h5\n{report}\n",
         dir.display(),
         steps.join(", ")
     ))

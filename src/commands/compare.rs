@@ -118,6 +118,8 @@ pub fn compare(args: &CompareArgs) -> Result<String> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Error::io(&args.out, "creating the folder", e))?;
     write_contrasts(&args.out.join("contrasts.parquet"), &rows)?;
+    let maps =
+        crate::compare::figures::write_heat_maps(&args.out, &rows, &groups[0].runs[0].order)?;
     let summary = json!({
         "fitrnn_version": env!("CARGO_PKG_VERSION"),
         "git_commit": env!("FITRNN_GIT_COMMIT"),
@@ -190,6 +192,11 @@ pub fn compare(args: &CompareArgs) -> Result<String> {
             "{left_out} block comparisons skipped: not every run has that block"
         );
     }
-    let _ = writeln!(s, "wrote {}", args.out.join("contrasts.parquet").display());
+    let _ = writeln!(
+        s,
+        "wrote {} and {} heat maps",
+        args.out.join("contrasts.parquet").display(),
+        maps.len()
+    );
     Ok(s)
 }

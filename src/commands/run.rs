@@ -93,7 +93,10 @@ fn finish(
             rd.set("finished_unix_s", json!(unix_now()))?;
             rd.set("status", json!("complete"))?;
             text.push_str(&summary);
-            let _ = writeln!(text, "\nwrote {}", rd.path.display());
+            // The report is drawn from the finished run directory alone.
+            let report = crate::report::write_report(&rd.path)?;
+            let _ = writeln!(text, "\n{report}");
+            let _ = writeln!(text, "wrote {}", rd.path.display());
             Ok(text)
         }
         Err(e) => {

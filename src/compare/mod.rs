@@ -3,6 +3,7 @@
 //! of `mean_abs_w` and `mean_w` (final weights) and of `mean_current` (validation split, by source
 //! sign), with a bootstrap 95 % interval over runs and a permutation p-value.
 
+pub mod figures;
 pub mod stats;
 
 use crate::error::{Error, Result};
@@ -22,6 +23,8 @@ pub struct RunValues {
     pub dir: PathBuf,
     /// Value per key.
     pub values: BTreeMap<Key, f64>,
+    /// Block labels per level in the run's unit order (area → layer → cell type).
+    pub order: BTreeMap<String, Vec<String>>,
 }
 
 fn read(path: &Path) -> Result<DataFrame> {
@@ -71,6 +74,7 @@ pub fn load_run(dir: &Path) -> Result<RunValues> {
         });
     }
     let mut values = BTreeMap::new();
+    let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let p = dir.join("tables/interactions.parquet");
     let df = read(&p)?;
     let (lv, st, pre, post) = (
@@ -83,6 +87,14 @@ pub fn load_run(dir: &Path) -> Result<RunValues> {
     for i in 0..df.height() {
         if st.get(i) != Some("final") {
             continue;
+        }
+        let labels = order
+            .entry(lv.get(i).unwrap_or_default().to_string())
+            .or_default();
+        for l in [pre.get(i), post.get(i)].into_iter().flatten() {
+            if !labels.iter().any(|x| x == l) {
+                labels.push(l.to_string());
+            }
         }
         let key = |q: &str| {
             (
@@ -130,6 +142,7 @@ pub fn load_run(dir: &Path) -> Result<RunValues> {
     Ok(RunValues {
         dir: dir.to_path_buf(),
         values,
+        order,
     })
 }
 
