@@ -246,5 +246,5 @@ fn compare_refuses_bad_groups_with_a_fix() {
         .arg(&out)
         .assert()
         .code(2)
-        .stderr(contains("not a complete run").and(contains("--resume")));
+        .stderr(contains("cannot compare the run").and(contains("--resume")));
 }

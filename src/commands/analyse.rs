@@ -2,7 +2,7 @@
 //! data, weights and checkpoint, without refitting.
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rundir::weights::TensorFile;
 use crate::train::{FitOutput, FitState, ParamsCpu, Setup};
 use candle_core::Device;
@@ -16,17 +16,7 @@ fn params(path: &Path) -> Result<(ParamsCpu, Array2<f32>)> {
 
 /// Run `fitrnn analyse` on `dir`.
 pub fn analyse(dir: &Path) -> Result<String> {
-    let manifest = crate::rundir::read_manifest(dir)?;
-    if manifest["status"] != "complete" {
-        return Err(Error::Unsupported {
-            problem: format!(
-                "the run in {} is not complete (status {})",
-                dir.display(),
-                manifest["status"]
-            ),
-            fix: format!("finish it first with fitrnn --resume {}", dir.display()),
-        });
-    }
+    crate::rundir::read_complete_manifest(dir, "analyse")?;
     let cfg_path = dir.join("config.resolved.yaml");
     let config = Config::load(&cfg_path, &[])?;
     let device = Device::Cpu;

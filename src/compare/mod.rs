@@ -62,17 +62,7 @@ fn f64s<'a>(df: &'a DataFrame, path: &Path, col: &str) -> Result<&'a Float64Chun
 /// Read the final block interactions and the validation currents (training currents when the
 /// run held nothing out) of the complete run in `dir`.
 pub fn load_run(dir: &Path) -> Result<RunValues> {
-    let manifest = crate::rundir::read_manifest(dir)?;
-    if manifest["status"] != "complete" {
-        return Err(Error::Unsupported {
-            problem: format!(
-                "{} is not a complete run (status {})",
-                dir.display(),
-                manifest["status"]
-            ),
-            fix: format!("finish it with fitrnn --resume {}", dir.display()),
-        });
-    }
+    crate::rundir::read_complete_manifest(dir, "compare")?;
     let mut values = BTreeMap::new();
     let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let p = dir.join("tables/interactions.parquet");

@@ -119,21 +119,7 @@ pub struct RunFiles {
 impl RunFiles {
     /// Read the manifest and tables of `dir`; refuses a run whose status is not `complete`.
     pub fn open(dir: &Path) -> Result<RunFiles> {
-        let manifest = crate::rundir::read_manifest(dir)?;
-        let status = manifest["status"].as_str().unwrap_or("unknown");
-        if status != "complete" {
-            return Err(Error::Unsupported {
-                problem: format!(
-                    "cannot write a report for the run in {}: its status is `{status}`, not `complete`",
-                    dir.display()
-                ),
-                fix: if status == "failed" {
-                    "look at `error` in its manifest.json, fix the cause and run the fit again".into()
-                } else {
-                    format!("finish the run first with fitrnn --resume {}", dir.display())
-                },
-            });
-        }
+        let manifest = crate::rundir::read_complete_manifest(dir, "write a report for")?;
         let tables = TABLES
             .iter()
             .map(|&name| (name, read_table(dir, name)))

@@ -117,6 +117,30 @@ pub fn read_manifest(dir: &Path) -> Result<Value> {
     })
 }
 
+/// The manifest of the run directory `dir`, refusing a run that is not complete: `what` says what
+/// the caller was about to do (e.g. "analyse"), for the message.
+pub fn read_complete_manifest(dir: &Path, what: &str) -> Result<Value> {
+    let manifest = read_manifest(dir)?;
+    let status = manifest["status"].as_str().unwrap_or("unknown");
+    if status != "complete" {
+        return Err(Error::Unsupported {
+            problem: format!(
+                "cannot {what} the run in {}: its status is `{status}`, not `complete`",
+                dir.display()
+            ),
+            fix: if status == "failed" {
+                "look at `error` in its manifest.json, fix the cause and run the fit again".into()
+            } else {
+                format!(
+                    "finish the run first with fitrnn --resume {}",
+                    dir.display()
+                )
+            },
+        });
+    }
+    Ok(manifest)
+}
+
 /// Write `bytes` to `path` through a temporary file and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = crate::data::contract::partial_path(path);
