@@ -22,10 +22,27 @@ fn main() {
         commit
     };
     println!("cargo:rustc-env=FITRNN_GIT_COMMIT={full}");
-    for p in [".git/HEAD", ".git/index", ".git/refs/heads"] {
-        if std::path::Path::new(p).exists() {
-            println!("cargo:rerun-if-changed={p}");
-        }
+    // Rebuild when HEAD, the index or a branch moves. Ask git where those live: in a linked
+    // worktree `.git` is a file, HEAD and the index are per worktree and the refs are shared.
+    let git_path = |arg: &str| {
+        Command::new("git")
+            .args(["rev-parse", arg])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+    };
+    let mut watched = Vec::new();
+    if let Some(dir) = git_path("--git-dir") {
+        watched.push(dir.join("HEAD"));
+        watched.push(dir.join("index"));
+    }
+    if let Some(common) = git_path("--git-common-dir") {
+        watched.push(common.join("refs/heads"));
+        watched.push(common.join("packed-refs"));
+    }
+    for p in watched.iter().filter(|p| p.exists()) {
+        println!("cargo:rerun-if-changed={}", p.display());
     }
     println!("cargo:rerun-if-changed=build.rs");
 }
