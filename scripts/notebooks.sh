@@ -13,6 +13,7 @@
 # 02_compare_conditions writes its fits to target/notebooks/compare_work unless FITRNN_WORK is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/apt.sh
 ROOT="$PWD"
 VENV="$ROOT/.venv-notebooks"
 OUT="$ROOT/target/notebooks"
@@ -42,16 +43,7 @@ start=$SECONDS
 if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
   if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1; then
-      SUDO=""
-      if [[ "$(id -u)" != "0" ]]; then
-        if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-          echo "Python's venv module is missing: run 'apt-get install python3-venv' as root." >&2
-          exit 1
-        fi
-      fi
-      echo "Installing Python's venv module (python3-venv) with apt-get..."
-      $SUDO apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+      apt_install "Python's venv module" python3-venv
     else
       echo "Python's venv module is missing: install it with your system's package manager." >&2
       exit 1

@@ -2,6 +2,7 @@
 # Installs what fitrnn needs to build on this machine: the HDF5 C library (and pkg-config).
 # Sourced by scripts/demo.sh and scripts/test.sh; safe to run again (does nothing when present).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 have_hdf5() {
   pkg-config --exists hdf5 2>/dev/null && return 0
@@ -17,16 +18,7 @@ fi
 
 if ! have_hdf5 || ! command -v pkg-config >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    if [[ "$(id -u)" != "0" ]]; then
-      if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-        echo "Installing libhdf5-dev needs root: run 'apt-get install libhdf5-dev pkg-config' as root." >&2
-        exit 1
-      fi
-    fi
-    echo "Installing the HDF5 library (libhdf5-dev) and pkg-config with apt-get..."
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libhdf5-dev pkg-config >/dev/null
+    apt_install "the HDF5 library" libhdf5-dev pkg-config
   elif command -v brew >/dev/null 2>&1; then
     echo "fitrnn needs the HDF5 library: run 'brew install hdf5 pkg-config' and" >&2
     echo "'export HDF5_DIR=\$(brew --prefix hdf5)', then run this again." >&2
