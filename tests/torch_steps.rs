@@ -10,7 +10,7 @@ mod common;
 use candle_core::{Device, Tensor, Var};
 use fitrnn::config::{Activation, Dale, InitialState, Optimiser, ReadoutInput};
 use fitrnn::model::{Params, Rnn};
-use fitrnn::train::{train_step, Optim, OptimConfig};
+use fitrnn::train::{train_step, Backward, Optim, OptimConfig};
 use std::collections::HashMap;
 
 /// Largest |a − b| relative to the largest |b| (with a floor so all-zero tensors compare absolutely).
@@ -178,6 +178,7 @@ fn one_optimiser_step_with_projection_matches_pytorch() {
                 Dale::Projection,
                 None,
                 c.noise(),
+                Backward::Bptt,
             )
             .unwrap();
             for k in NAMES

@@ -1,12 +1,12 @@
 //! Training-speed benchmarks: the workloads of the benchmark spec trained with the trainer's own
-//! step ([`crate::train::train_step_with`]: forward, MSE, backward, Adam, Dale projection, mask),
+//! step ([`crate::train::train_step`]: forward, MSE, backward, Adam, Dale projection, mask),
 //! timed step by step, and their 10-step trajectories for checking against the PyTorch reference.
 
 pub mod workload;
 
 use crate::config::{Dale, Optimiser};
 use crate::error::Result;
-use crate::train::{cerr, train_step_with, Backward, Optim, OptimConfig};
+use crate::train::{cerr, train_step, Backward, Optim, OptimConfig};
 use serde::Serialize;
 use std::time::Instant;
 pub use workload::{Kind, Shape, Tensors, Workload};
@@ -25,7 +25,7 @@ pub fn adam() -> OptimConfig {
 
 /// One training step of `w` with `opt`; returns the loss of its forward pass.
 pub fn step(w: &Workload, opt: &mut Optim, backward: Backward) -> Result<f64> {
-    train_step_with(
+    train_step(
         &w.rnn,
         &w.params,
         opt,

@@ -76,10 +76,16 @@ impl SparseW {
         if n < SPARSE_MIN_UNITS {
             return Ok(None);
         }
-        let pattern = Pattern::from_mask(&mask.flatten_all()?.to_vec1::<f32>()?, n);
-        if pattern.density() > SPARSE_MAX_DENSITY || n < SPARSE_MIN_UNITS {
+        // The density first (one reduction, no copy): dense masks never build a pattern.
+        let nnz = mask
+            .ne(0f32)?
+            .to_dtype(DType::F32)?
+            .sum_all()?
+            .to_scalar::<f32>()? as f64;
+        if nnz / (n * n) as f64 > SPARSE_MAX_DENSITY {
             return Ok(None);
         }
+        let pattern = Pattern::from_mask(&mask.flatten_all()?.to_vec1::<f32>()?, n);
         let wv = w.flatten_all()?.to_vec1::<f32>()?;
         Ok(Some(SparseW {
             rows: pattern.gather_rows(&wv),

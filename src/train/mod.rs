@@ -224,39 +224,11 @@ pub enum Backward {
 /// gradient norm, one optimiser step, then Dale's projection and the mask on `W_rec` (gain ≥ 0).
 /// `noise` (`[T, batch, n]`, scaled) is private noise added to the state updates, or `None`.
 /// `y` is `[T, batch, n_rec]`, `u` `[T, batch, n_inputs]`, `sign_row` `[1, n]`, `mask` `[n, n]`.
+/// `backward` chooses how the gradients are computed (the trainer uses [`Backward::Bptt`]).
 /// Returns the loss of the forward pass (before the update). The optimiser's moments are never
 /// reset by the projection.
 #[allow(clippy::too_many_arguments)]
 pub fn train_step(
-    rnn: &Rnn,
-    params: &Params,
-    opt: &mut Optim,
-    y: &Tensor,
-    u: &Tensor,
-    sign_row: &Tensor,
-    mask: &Tensor,
-    dale: Dale,
-    grad_clip: Option<f64>,
-    noise: Option<&Tensor>,
-) -> Result<f64> {
-    train_step_with(
-        rnn,
-        params,
-        opt,
-        y,
-        u,
-        sign_row,
-        mask,
-        dale,
-        grad_clip,
-        noise,
-        Backward::Bptt,
-    )
-}
-
-/// [`train_step`] with a choice of how the gradients are computed.
-#[allow(clippy::too_many_arguments)]
-pub fn train_step_with(
     rnn: &Rnn,
     params: &Params,
     opt: &mut Optim,
@@ -488,6 +460,7 @@ pub fn fit(
                     dale,
                     cfg.training.grad_clip,
                     noise.as_ref(),
+                    Backward::Bptt,
                 )?;
                 st.step += 1;
                 let place = format!("phase {phase}, epoch {}, step {}", st.epoch + 1, st.step);
