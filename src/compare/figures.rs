@@ -4,10 +4,13 @@
 
 use super::ContrastRow;
 use crate::error::Result;
-use crate::report::heatmap::{Axis, HeatMap};
-use ndarray::Array2;
+use crate::report::figures::blocks::block_map;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+fn pos(labels: &[String], l: &str) -> usize {
+    labels.iter().position(|x| x == l).expect("label listed")
+}
 
 fn file_part(s: &str) -> String {
     s.chars()
@@ -59,46 +62,29 @@ pub fn write_heat_maps(
                     }
                 }
             }
-            let k = labels.len();
-            let pos = |l: &str| labels.iter().position(|x| x == l).expect("label listed");
-            let mut diff = Array2::<f32>::from_elem((k, k), f32::NAN);
-            let mut sig = Array2::<f32>::from_elem((k, k), f32::NAN);
-            let mut n_sig = 0;
-            for r in &sel {
-                let (i, j) = (pos(&r.key.3), pos(&r.key.2));
-                diff[[i, j]] = r.c.difference as f32;
-                if r.p_fdr < 0.05 {
-                    sig[[i, j]] = r.c.difference as f32;
-                    n_sig += 1;
-                }
-            }
-            let limit = diff
-                .iter()
-                .filter(|v| v.is_finite())
-                .fold(0f32, |m, v| m.max(v.abs()))
-                .max(f32::MIN_POSITIVE) as f64;
             let name = level.replace('_', "/");
-            for (suffix, values, title) in [
-                (
-                    "difference",
-                    diff.clone(),
-                    format!("{b} − {a}: mean |w| between {name} blocks"),
-                ),
-                (
-                    "significant",
-                    sig,
-                    format!("{b} − {a}: mean |w|, {n_sig} blocks with FDR-adjusted p < 0.05 (others grey)"),
-                ),
-            ] {
-                let mut map = HeatMap::grid(
-                    &title,
-                    Axis::categories(&format!("presynaptic {name} (sender)"), &labels),
-                    Axis::categories(&format!("postsynaptic {name} (receiver)"), &labels),
-                    values,
-                    limit,
-                    "difference of mean |W[post, pre]|",
-                );
-                map.square = true;
+            let diff = block_map(
+                &format!("{b} − {a}: mean |w| between {name} blocks"),
+                &format!("presynaptic {name} (sender)"),
+                &format!("postsynaptic {name} (receiver)"),
+                &labels,
+                sel.iter()
+                    .map(|r| (r.key.3.as_str(), r.key.2.as_str(), r.c.difference)),
+                "difference of mean |W[post, pre]|",
+            );
+            // The same blocks on the same colour scale, those not surviving the FDR grey.
+            let significant: Vec<&&ContrastRow> = sel.iter().filter(|r| r.p_fdr < 0.05).collect();
+            let mut sig = diff.clone();
+            sig.title = format!(
+                "{b} − {a}: mean |w|, {} blocks with FDR-adjusted p < 0.05 (others grey)",
+                significant.len()
+            );
+            sig.values.fill(f32::NAN);
+            for r in &significant {
+                let (i, j) = (pos(&labels, &r.key.3), pos(&labels, &r.key.2));
+                sig.values[[i, j]] = r.c.difference as f32;
+            }
+            for (suffix, map) in [("difference", diff), ("significant", sig)] {
                 let bytes = crate::report::render::png(&map, "contrast heat map")?;
                 let path = dir.join(format!(
                     "contrast_{}_vs_{}_{level}_{suffix}.png",

@@ -64,6 +64,31 @@ fn max_abs(values: &Array2<f32>) -> f64 {
     }
 }
 
+/// A square heat map of block values: `cells` are `(post, pre, value)` (target, source), rows
+/// and columns follow `labels` (absent blocks grey), the colour scale symmetric about 0 at the
+/// largest |value|.
+pub fn block_map<'a>(
+    title: &str,
+    x_title: &str,
+    y_title: &str,
+    labels: &[String],
+    cells: impl Iterator<Item = (&'a str, &'a str, f64)>,
+    bar_label: &str,
+) -> HeatMap {
+    let values = grid(labels, labels, cells);
+    let limit = max_abs(&values);
+    let mut map = HeatMap::grid(
+        title,
+        Axis::categories(x_title, labels),
+        Axis::categories(y_title, labels),
+        values,
+        limit,
+        bar_label,
+    );
+    map.square = true;
+    map
+}
+
 /// Area, layer and cell type of each unit, in the row order of `w_rec`.
 #[derive(Debug, Clone, Default)]
 pub struct UnitLabels {
@@ -255,27 +280,19 @@ pub fn interactions(run: &RunFiles, level: &str) -> Need<HeatMap> {
         ));
     }
     let labels = appearance(rows.iter().flat_map(|&i| [pre[i], post[i]]));
-    let values = grid(
-        &labels,
-        &labels,
-        rows.iter().map(|&i| (post[i], pre[i], mean_w[i])),
-    );
-    let limit = max_abs(&values);
     let name = if level == "area_layer" {
         "area/layer"
     } else {
         "population"
     };
-    let mut map = HeatMap::grid(
+    Ok(block_map(
         &format!("Mean final weight between {name} blocks"),
-        Axis::categories(&format!("presynaptic {name} (sender)"), &labels),
-        Axis::categories(&format!("postsynaptic {name} (receiver)"), &labels),
-        values,
-        limit,
+        &format!("presynaptic {name} (sender)"),
+        &format!("postsynaptic {name} (receiver)"),
+        &labels,
+        rows.iter().map(|&i| (post[i], pre[i], mean_w[i])),
         "mean weight W[post, pre]",
-    );
-    map.square = true;
-    Ok(map)
+    ))
 }
 
 /// Mean recurrent current from source to target blocks, summed over the source sign.
@@ -299,27 +316,19 @@ pub fn currents(run: &RunFiles) -> Need<HeatMap> {
         .find(|(_, _, r)| !r.is_empty())
         .ok_or("tables/currents.parquet has no area_layer or population rows")?;
     let labels = appearance(rows.iter().flat_map(|&i| [source[i], target[i]]));
-    let values = grid(
-        &labels,
-        &labels,
-        rows.iter().map(|&i| (target[i], source[i], current[i])),
-    );
-    let limit = max_abs(&values);
     let name = if level == "area_layer" {
         "area/layer"
     } else {
         "population"
     };
-    let mut map = HeatMap::grid(
+    Ok(block_map(
         &format!("Mean recurrent current between {name} blocks ({sp})"),
-        Axis::categories(&format!("source {name}"), &labels),
-        Axis::categories(&format!("target {name}"), &labels),
-        values,
-        limit,
+        &format!("source {name}"),
+        &format!("target {name}"),
+        &labels,
+        rows.iter().map(|&i| (target[i], source[i], current[i])),
         "mean current (E + I)",
-    );
-    map.square = true;
-    Ok(map)
+    ))
 }
 
 /// Whether `label` is matched by `pattern`, where `*` stands for any text (`VISp/*/*`).
