@@ -63,6 +63,39 @@ pub enum Command {
     Bench(BenchArgs),
     /// Fit one config for several seeds (and conditions), several fits at a time, one thread each.
     Sweep(SweepArgs),
+    /// Show what a recording (fitrnn-recording/1 or NWB) holds: planes, ROIs per area, depth and
+    /// Cre line, frames, rate, trials; and the config snippet to fit it.
+    Inspect(InspectArgs),
+    /// Build a trial-averaged population dataset from many experiments (Balwani et al.'s
+    /// pipeline) and write it as a fitrnn-recording/1 file for `model.mode: populations`.
+    Dataset(DatasetArgs),
+}
+
+/// `fitrnn inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The recording file (.h5 in the fitrnn-recording/1 layout, or .nwb).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Print one JSON object (n_neurons, n_frames, frame_rate_hz, areas, cell_types, ...) instead
+    /// of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Which NWB traces to read: dff, events or fluorescence.
+    #[arg(long, default_value = "dff", value_name = "KIND")]
+    pub traces: String,
+}
+
+/// `fitrnn dataset`.
+#[derive(Debug, Args)]
+pub struct DatasetArgs {
+    /// Dataset config (e.g. configs/dataset_vbo_changes.yaml): experiments, events, window,
+    /// resampling.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// Where to write the dataset (fitrnn-recording/1 HDF5).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// `fitrnn sweep`.

@@ -20,6 +20,7 @@
 //! the column: `sign[j] · W[i, j] ≥ 0` for every `i`.
 
 pub mod analysis;
+pub mod baselines;
 pub mod bench;
 pub mod cli;
 pub mod commands;
@@ -37,6 +38,7 @@ pub mod report;
 pub mod rundir;
 pub mod simulate;
 pub mod train;
+pub mod trial_average;
 
 pub use error::{Error, Result};
 

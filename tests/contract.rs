@@ -47,6 +47,7 @@ fn sample_recording() -> Recording {
             spectral_radius: 0.5,
         }),
         dropped_frames: vec![],
+        notes: vec![],
     }
 }
 

@@ -47,6 +47,7 @@ fn recording(n_frames: usize, rate: f64) -> Recording {
         }),
         ground_truth: None,
         dropped_frames: vec![],
+        notes: vec![],
     }
 }
 

@@ -26,7 +26,7 @@ fn setup(dir: &Path, epochs: (usize, usize)) -> (PathBuf, Config, Dataset) {
     );
     let path = common::write(dir, "run.yaml", &text);
     let cfg = Config::load(&path, &[]).unwrap();
-    let rec = read_recording(&cfg.data.path, &ReadOptions::default()).unwrap();
+    let rec = read_recording(cfg.data.path.first(), &ReadOptions::default()).unwrap();
     let rec = select_neurons(&rec, &cfg.data.select, &cfg.data.cell_types, &path).unwrap();
     let ds = Dataset::build(&cfg, rec, &path).unwrap();
     (path, cfg, ds)

@@ -157,7 +157,7 @@ fn assert_loss_decreased(history: &[fitrnn::train::HistoryRow], what: &str) {
 }
 
 fn dataset(cfg: &Config, cfg_path: &Path) -> Dataset {
-    let rec = read_recording(&cfg.data.path, &ReadOptions::default()).unwrap();
+    let rec = read_recording(cfg.data.path.first(), &ReadOptions::default()).unwrap();
     let rec = select_neurons(&rec, &cfg.data.select, &cfg.data.cell_types, cfg_path).unwrap();
     Dataset::build(cfg, rec, cfg_path).unwrap()
 }

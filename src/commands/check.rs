@@ -4,7 +4,7 @@ use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::data::celltypes::default_sign_map;
 use crate::data::select::select_neurons;
-use crate::data::{read_recording, summary, ReadOptions};
+use crate::data::summary;
 use crate::error::{Error, Result};
 use std::fmt::Write;
 
@@ -25,7 +25,8 @@ pub fn check(args: &CheckArgs) -> Result<String> {
 
 /// Validate a recording alone with the default cell-type map.
 pub fn check_data(path: &std::path::Path) -> Result<String> {
-    let rec = read_recording(path, &ReadOptions::default())?;
+    let format = crate::data::load::detect(path, Default::default())?;
+    let rec = crate::data::load::load(&[path.to_path_buf()], &Default::default())?;
     let signs = default_sign_map();
     if let Some(i) = (0..rec.n_neurons()).find(|&i| !signs.contains_key(&rec.neurons.cell_type[i]))
     {
@@ -49,12 +50,11 @@ pub fn check_data(path: &std::path::Path) -> Result<String> {
         " (default map)"
     };
     let mut s = summary::render(&rec, &signs, note);
-    let _ = writeln!(
-        s,
-        "\nok: {} follows {}",
-        path.display(),
-        crate::data::SCHEMA
-    );
+    let layout = match format {
+        crate::data::load::DataFormat::Nwb => "NWB 2.x",
+        _ => crate::data::SCHEMA,
+    };
+    let _ = writeln!(s, "\nok: {} follows {layout}", path.display());
     Ok(s)
 }
 
@@ -66,12 +66,7 @@ pub fn check_config(
     config_path: &std::path::Path,
 ) -> Result<(crate::dataset::Dataset, String)> {
     let d = &config.data;
-    let rec = read_recording(
-        &d.path,
-        &ReadOptions {
-            nan_policy: d.nan_policy,
-        },
-    )?;
+    let rec = crate::data::load::load(d.path.files(), &d.load_options())?;
     let rec = select_neurons(&rec, &d.select, &d.cell_types, config_path)?;
     let names: Vec<String> = rec
         .inputs

@@ -4,6 +4,8 @@ pub mod analyse;
 pub mod bench;
 pub mod check;
 pub mod compare;
+pub mod dataset;
+pub mod inspect;
 pub mod run;
 pub mod simulate;
 pub mod sweep;
@@ -21,6 +23,8 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Compare(args)) => compare::compare(&args),
         Some(Command::Bench(args)) => bench::bench(&args),
         Some(Command::Sweep(args)) => sweep::sweep(&args),
+        Some(Command::Inspect(args)) => inspect::inspect(&args),
+        Some(Command::Dataset(args)) => dataset::dataset(&args),
         None => {
             if cli.run.config.is_some() || cli.run.resume.is_some() {
                 run::run(&cli.run)

@@ -7,7 +7,7 @@ use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::model::Drive;
 use crate::rundir::tables::{perr, write_parquet};
-use crate::rundir::{sha256_file, unix_now, RunDir};
+use crate::rundir::{data_manifest, unix_now, RunDir};
 use crate::train::metrics::{quality, Quality};
 use crate::train::{fit, predict, FitOutput, FitState};
 use candle_core::Device;
@@ -45,7 +45,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "device": format!("{device:?}"),
         "threads": candle_core::utils::get_num_threads(),
         "started_unix_s": unix_now(),
-        "data": {"path": config.data.path.display().to_string(), "sha256": sha256_file(&config.data.path)?},
+        "data": data_manifest(config.data.path.files())?,
     });
     let rd = RunDir::create(&out, config.output.overwrite, manifest)?;
     finish(&config, &ds, &device, rd, None, text)
@@ -63,13 +63,16 @@ fn resume(dir: &Path, threads: Option<usize>) -> Result<String> {
     crate::device::set_threads(config.threads);
     let device = make_device(config.device_choice(&cfg_path)?)?;
     let (ds, text) = super::check::check_config(&config, &cfg_path)?;
-    let sha = sha256_file(&config.data.path)?;
+    let sha = data_manifest(config.data.path.files())?["sha256"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if rd.manifest()["data"]["sha256"]
         .as_str()
         .is_some_and(|s| s != sha)
     {
         return Err(Error::data(
-            &config.data.path,
+            config.data.path.first(),
             "/",
             "the recording changed since the run started (its sha256 differs from the manifest's)",
             "resume with the original file, or start a new run",
@@ -281,6 +284,21 @@ fn write_history(path: &Path, f: &FitOutput) -> Result<()> {
     write_parquet(path, df)
 }
 
+/// Median of the finite values (NaN when there are none).
+fn median(v: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = v.filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
+}
+
 /// Columns of an `[frames, n]` array as per-neuron vectors.
 fn columns(a: &Array2<f32>) -> Vec<Vec<f32>> {
     a.columns().into_iter().map(|c| c.to_vec()).collect()
@@ -312,6 +330,14 @@ fn evaluate(
         .collect();
     let mut rows: Vec<(Option<String>, String, &str, &str, Quality)> = Vec::new();
     let mut headline = String::new();
+    // The linear baseline: a ridge VAR(1) on the same normalised traces and inputs, fitted on the
+    // training windows' consecutive frames.
+    let ar = crate::baselines::fit_var1(
+        &ds.y,
+        &ds.u,
+        &crate::baselines::training_pairs(&ds.train_windows),
+    );
+    let mut ar_lines: Vec<String> = Vec::new();
     for (split, windows) in [
         ("train", &ds.train_windows),
         ("validation", &ds.validation_windows),
@@ -330,6 +356,37 @@ fn evaluate(
         }
         for (mode, drive) in modes {
             let (pred, data, frames) = predict(rnn, &p, ds, windows, drive, device)?;
+            if let Some(ar) = &ar {
+                let every = match drive {
+                    Drive::TeacherForced(k) => Some(k),
+                    _ => None,
+                };
+                let ar_pred = ar.predict(&ds.y, &ds.u, windows, every);
+                let (per_b, pooled_b) = quality(&columns(&ar_pred), &columns(&data));
+                let ar_mode = if every.is_some() {
+                    "ar1_teacher_forced"
+                } else {
+                    "ar1_free_running"
+                };
+                for (i, q) in per_b.iter().enumerate() {
+                    rows.push((
+                        ids[i].clone(),
+                        ds.targets[i].population.clone(),
+                        split,
+                        ar_mode,
+                        *q,
+                    ));
+                }
+                rows.push((None, "all".into(), split, ar_mode, pooled_b));
+                if split == "validation" {
+                    ar_lines.push(format!(
+                        "baseline    {ar_mode:<18} pVar {:.3}, median R² {:.3} (ridge VAR(1), α = {})",
+                        pooled_b.pvar,
+                        median(per_b.iter().map(|q| q.r2)),
+                        ar.alpha
+                    ));
+                }
+            }
             let (per, pooled) = quality(&columns(&pred), &columns(&data));
             for (i, q) in per.iter().enumerate() {
                 rows.push((
@@ -344,8 +401,11 @@ fn evaluate(
             if split == "validation" {
                 let _ = writeln!(
                     headline,
-                    "validation  {mode:<15} pVar {:.3}, mean R² {:.3}, mean r {:.3}",
-                    pooled.pvar, pooled.r2, pooled.pearson_r
+                    "validation  {mode:<18} pVar {:.3}, mean R² {:.3}, median R² {:.3}, mean r {:.3}",
+                    pooled.pvar,
+                    pooled.r2,
+                    median(per.iter().map(|q| q.r2)),
+                    pooled.pearson_r
                 );
                 if mode == "free_running" {
                     write_predictions(&dir.join("predictions.h5"), ds, &pred, &data, &frames)?;
@@ -367,12 +427,15 @@ fn evaluate(
                 if split == "validation" {
                     let _ = writeln!(
                         headline,
-                        "baseline    {:<15} pVar {:.3} (each neuron's training mean)",
+                        "baseline    {:<18} pVar {:.3} (each neuron's training mean)",
                         "train_mean", pooled_b.pvar
                     );
                 }
             }
         }
+    }
+    for l in ar_lines {
+        let _ = writeln!(headline, "{l}");
     }
     let df = df!(
         "neuron_id" => rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),

@@ -93,7 +93,9 @@ impl Config {
             };
             normalise_path(&joined)
         };
-        self.data.path = abs(&self.data.path);
+        for p in self.data.path.0.iter_mut() {
+            *p = abs(p);
+        }
         if let Some(t) = self.constraints.mask.table.as_mut() {
             *t = abs(t);
         }

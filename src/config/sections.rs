@@ -3,6 +3,8 @@
 
 use super::Config;
 use crate::data::celltypes::default_sign_map;
+use crate::data::load::{DataFormat, LoadOptions};
+use crate::data::nwb::NwbOptions;
 use crate::data::{NanPolicy, SignMap};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -13,8 +15,18 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// The recording (fitrnn-recording/1 HDF5), relative to the config file.
-    pub path: PathBuf,
+    /// The recording, relative to the config file: one file (fitrnn-recording/1 or NWB), or a
+    /// list of files whose planes were imaged together and are fitted as one network.
+    pub path: DataPaths,
+    /// File format: `auto` (by content), `contract` or `nwb`.
+    #[serde(default)]
+    pub format: DataFormat,
+    /// How NWB files are read (traces, metadata columns, layers, Cre lines, trials).
+    #[serde(default)]
+    pub nwb: NwbOptions,
+    /// Common clock (Hz) for planes with different clocks; default the slowest plane's rate.
+    #[serde(default)]
+    pub align_hz: Option<f64>,
     /// Which neurons to keep (empty lists keep everything).
     #[serde(default)]
     pub select: Selection,
@@ -39,6 +51,75 @@ pub struct DataConfig {
     /// Which data are held out for validation.
     #[serde(default)]
     pub split: SplitConfig,
+}
+
+impl DataConfig {
+    /// The options the loader needs.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            format: self.format,
+            nwb: self.nwb.clone(),
+            nan_policy: self.nan_policy,
+            align_hz: self.align_hz,
+        }
+    }
+}
+
+/// `data.path`: one file, or several planes imaged at the same time (YAML string or list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataPaths(pub Vec<PathBuf>);
+
+impl DataPaths {
+    /// The files, in order.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.0
+    }
+    /// The first file (the only one for a single recording).
+    pub fn first(&self) -> &Path {
+        &self.0[0]
+    }
+    /// The files for messages, comma-separated.
+    pub fn display(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl From<PathBuf> for DataPaths {
+    fn from(p: PathBuf) -> Self {
+        DataPaths(vec![p])
+    }
+}
+
+impl Serialize for DataPaths {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if self.0.len() == 1 {
+            self.0[0].serialize(s)
+        } else {
+            self.0.serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DataPaths {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(PathBuf),
+            Many(Vec<PathBuf>),
+        }
+        match OneOrMany::deserialize(d)? {
+            OneOrMany::One(p) => Ok(DataPaths(vec![p])),
+            OneOrMany::Many(v) if !v.is_empty() => Ok(DataPaths(v)),
+            OneOrMany::Many(_) => Err(serde::de::Error::custom(
+                "data.path is an empty list: give one file, or a list of planes",
+            )),
+        }
+    }
 }
 
 fn default_baseline_percentile() -> f64 {

@@ -36,7 +36,7 @@ pub type SignMap = BTreeMap<String, Sign>;
 
 /// Cell types treated as excitatory by default: Cre lines of Allen pyramidal-cell reporters.
 pub const DEFAULT_EXCITATORY: &[&str] = &[
-    "Slc17a7", "Emx1", "Cux2", "Rorb", "Scnn1a", "Nr5a1", "Rbp4", "Tlx3", "Ntsr1",
+    "Slc17a7", "Emx1", "Cux2", "Rorb", "Scnn1a", "Nr5a1", "Rbp4", "Fezf2", "Tlx3", "Ntsr1",
 ];
 /// Cell types treated as inhibitory by default: interneuron Cre lines.
 pub const DEFAULT_INHIBITORY: &[&str] = &["Pvalb", "Sst", "Vip", "Htr3a", "Gad2"];

@@ -70,54 +70,15 @@ pub fn read_recording(path: &Path, opts: &ReadOptions) -> Result<Recording> {
     let trials = read_trials(path, root, &timestamps_s, frame_rate_hz)?;
     let ground_truth = read_ground_truth(path, root, n_neurons)?;
 
-    let bad = non_finite_frames(&traces, inputs.as_ref());
-    let mut dropped_frames = Vec::new();
-    if let Some(&(frame, col, in_inputs)) = bad.first() {
-        match opts.nan_policy {
-            NanPolicy::Error => {
-                let (loc, what) = if in_inputs {
-                    ("/inputs/values", format!("input {col}"))
-                } else {
-                    (
-                        "/traces",
-                        format!("neuron {} (column {col})", neurons.id.label(col)),
-                    )
-                };
-                let n_bad = bad
-                    .iter()
-                    .map(|b| b.0)
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len();
-                return Err(Error::data(
-                    path,
-                    loc,
-                    format!(
-                        "{n_bad} frame(s) contain NaN or Inf; the first is frame {frame} (t = {:.3} s), {what}",
-                        timestamps_s[frame]
-                    ),
-                    "clean the traces, or set data.nan_policy: drop_frames to remove those frames",
-                ));
-            }
-            NanPolicy::DropFrames => {
-                let drop: std::collections::BTreeSet<usize> = bad.iter().map(|b| b.0).collect();
-                let keep: Vec<usize> = (0..n_frames).filter(|f| !drop.contains(f)).collect();
-                if keep.len() < 2 {
-                    return Err(Error::data(
-                        path,
-                        "/traces",
-                        format!("{} of {n_frames} frames contain NaN or Inf; fewer than 2 frames remain", drop.len()),
-                        "check the traces: nearly every frame has a missing value",
-                    ));
-                }
-                traces = traces.select(Axis(0), &keep);
-                timestamps_s = keep.iter().map(|&f| timestamps_s[f]).collect();
-                if let Some(inp) = inputs.as_mut() {
-                    inp.values = inp.values.select(Axis(0), &keep);
-                }
-                dropped_frames = drop.into_iter().collect();
-            }
-        }
-    }
+    let dropped_frames = apply_nan_policy(
+        path,
+        "/traces",
+        opts.nan_policy,
+        &mut traces,
+        &mut timestamps_s,
+        inputs.as_mut(),
+        &neurons,
+    )?;
 
     Ok(Recording {
         path: path.to_path_buf(),
@@ -130,6 +91,7 @@ pub fn read_recording(path: &Path, opts: &ReadOptions) -> Result<Recording> {
         trials,
         ground_truth,
         dropped_frames,
+        notes: vec![],
     })
 }
 
@@ -186,7 +148,7 @@ fn check_schema(path: &Path, file: &hdf5::File) -> Result<()> {
         None => {
             let nwb = h5util::string_attr(path, file, "nwb_version")?.is_some();
             let fix = if nwb {
-                "this is an NWB file; convert it to the fitrnn-recording/1 layout (data/README.md)"
+                "this is an NWB file: read it with data.format: nwb (or auto), or fitrnn check --data FILE"
                     .to_string()
             } else {
                 format!(
@@ -529,6 +491,70 @@ fn read_ground_truth(
 }
 
 /// (frame, column, is_input) for every non-finite value, in frame order.
+/// Apply the NaN policy to traces (at `traces_loc` in `path`) and inputs: an error naming the
+/// first bad frame, or the frames removed (indices into the file's frames).
+pub(crate) fn apply_nan_policy(
+    path: &Path,
+    traces_loc: &str,
+    policy: NanPolicy,
+    traces: &mut Array2<f32>,
+    timestamps_s: &mut Vec<f64>,
+    inputs: Option<&mut Inputs>,
+    neurons: &NeuronTable,
+) -> Result<Vec<usize>> {
+    let bad = non_finite_frames(traces, inputs.as_deref());
+    let n_frames = traces.nrows();
+    let mut dropped_frames = Vec::new();
+    if let Some(&(frame, col, in_inputs)) = bad.first() {
+        match policy {
+            NanPolicy::Error => {
+                let (loc, what) = if in_inputs {
+                    ("/inputs/values", format!("input {col}"))
+                } else {
+                    (
+                        traces_loc,
+                        format!("neuron {} (column {col})", neurons.id.label(col)),
+                    )
+                };
+                let n_bad = bad
+                    .iter()
+                    .map(|b| b.0)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len();
+                return Err(Error::data(
+                    path,
+                    loc,
+                    format!(
+                        "{n_bad} frame(s) contain NaN or Inf; the first is frame {frame} (t = {:.3} s), {what}",
+                        timestamps_s[frame]
+                    ),
+                    "clean the traces, or set data.nan_policy: drop_frames to remove those frames",
+                ));
+            }
+            NanPolicy::DropFrames => {
+                let drop: std::collections::BTreeSet<usize> = bad.iter().map(|b| b.0).collect();
+                let keep: Vec<usize> = (0..n_frames).filter(|f| !drop.contains(f)).collect();
+                if keep.len() < 2 {
+                    return Err(Error::data(
+                        path,
+                        traces_loc,
+                        format!("{} of {n_frames} frames contain NaN or Inf; fewer than 2 frames remain", drop.len()),
+                        "check the traces: nearly every frame has a missing value",
+                    ));
+                }
+                *traces = traces.select(Axis(0), &keep);
+                *timestamps_s = keep.iter().map(|&f| timestamps_s[f]).collect();
+                if let Some(inp) = inputs {
+                    inp.values = inp.values.select(Axis(0), &keep);
+                }
+                dropped_frames = drop.into_iter().collect();
+            }
+        }
+    }
+
+    Ok(dropped_frames)
+}
+
 fn non_finite_frames(traces: &Array2<f32>, inputs: Option<&Inputs>) -> Vec<(usize, usize, bool)> {
     let mut out = Vec::new();
     for (f, row) in traces.outer_iter().enumerate() {

@@ -265,3 +265,98 @@ pub fn f64_attr(file: &Path, loc: &hdf5::Location, name: &str) -> Result<Option<
         )),
     }
 }
+
+/// A scalar string dataset (NWB stores `location`, `indicator`, `genotype`, ... this way), or
+/// `None` when absent. A 1-element 1-D string dataset is accepted too.
+pub fn scalar_string(file: &Path, group: &Group, name: &str) -> Result<Option<String>> {
+    if !group.link_exists(name) {
+        return Ok(None);
+    }
+    let ds = group
+        .dataset(name)
+        .map_err(|e| Error::hdf5(file, join(group, name), e))?;
+    let e = read_err(file, &ds);
+    let s = match ds.dtype().and_then(|t| t.to_descriptor()) {
+        Ok(TypeDescriptor::VarLenUnicode) => strings_of(ds.read_raw::<VarLenUnicode>(), &e)?,
+        Ok(TypeDescriptor::VarLenAscii) => strings_of(ds.read_raw::<VarLenAscii>(), &e)?,
+        Ok(TypeDescriptor::FixedAscii(n)) if n <= MAX_FIXED => {
+            strings_of(ds.read_raw::<FixedAscii<MAX_FIXED>>(), &e)?
+        }
+        Ok(TypeDescriptor::FixedUnicode(n)) if n <= MAX_FIXED => {
+            strings_of(ds.read_raw::<FixedUnicode<MAX_FIXED>>(), &e)?
+        }
+        _ => {
+            return Err(Error::data(
+                file,
+                ds.name(),
+                format!("expected a string, found {}", describe(&ds)),
+                "store it as a string, as pynwb does",
+            ))
+        }
+    };
+    Ok(s.into_iter()
+        .next()
+        .map(|s| s.trim_end_matches('\0').trim().to_string()))
+}
+
+/// A scalar numeric dataset read as f64, or `None` when absent.
+pub fn scalar_f64(file: &Path, group: &Group, name: &str) -> Result<Option<f64>> {
+    if !group.link_exists(name) {
+        return Ok(None);
+    }
+    let ds = group
+        .dataset(name)
+        .map_err(|e| Error::hdf5(file, join(group, name), e))?;
+    if !is_numeric(&ds) {
+        return Err(Error::data(
+            file,
+            ds.name(),
+            format!("expected a number, found {}", describe(&ds)),
+            "store it as a float",
+        ));
+    }
+    let v: Vec<f64> = ds.read_raw::<f64>().map_err(read_err(file, &ds))?;
+    Ok(v.first().copied())
+}
+
+/// A 1-D boolean column (h5py's enum bool, or integers 0/1).
+pub fn read_bool_1d(file: &Path, ds: &Dataset) -> Result<Vec<bool>> {
+    check_rank(file, ds, 1, "[n]")?;
+    match ds.dtype().and_then(|t| t.to_descriptor()) {
+        Ok(TypeDescriptor::Boolean) => ds.read_raw::<bool>().map_err(read_err(file, ds)),
+        Ok(TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)) => Ok(ds
+            .read_raw::<i64>()
+            .map_err(read_err(file, ds))?
+            .into_iter()
+            .map(|v| v != 0)
+            .collect()),
+        Ok(TypeDescriptor::Float(_)) => Ok(ds
+            .read_raw::<f64>()
+            .map_err(read_err(file, ds))?
+            .into_iter()
+            .map(|v| v == 1.0)
+            .collect()),
+        _ => Err(Error::data(
+            file,
+            ds.name(),
+            format!("expected booleans, found {}", describe(ds)),
+            "store the column as bool",
+        )),
+    }
+}
+
+/// True when `ds` holds strings of any flavour.
+pub fn is_string(ds: &Dataset) -> bool {
+    matches!(
+        ds.dtype().and_then(|t| t.to_descriptor()),
+        Ok(TypeDescriptor::VarLenUnicode
+            | TypeDescriptor::VarLenAscii
+            | TypeDescriptor::FixedAscii(_)
+            | TypeDescriptor::FixedUnicode(_))
+    )
+}
+
+/// True when `ds` holds numbers (integers or floats).
+pub fn is_number(ds: &Dataset) -> bool {
+    is_numeric(ds)
+}

@@ -7,7 +7,11 @@
 pub mod celltypes;
 pub mod contract;
 pub(crate) mod h5util;
+pub mod interp;
+pub mod load;
+pub mod nwb;
 pub mod select;
+pub mod session;
 pub mod summary;
 
 use ndarray::Array2;
@@ -39,6 +43,9 @@ pub struct Recording {
     pub ground_truth: Option<GroundTruth>,
     /// Frames removed on reading (NaN policy `drop_frames`), as indices into the file's frames.
     pub dropped_frames: Vec<usize>,
+    /// What the reader did that a user should know (ROIs left out, clocks aligned, trials
+    /// outside the imaging), printed in summaries.
+    pub notes: Vec<String>,
 }
 
 impl Recording {

@@ -138,5 +138,8 @@ pub fn render(rec: &Recording, signs: &SignMap, sign_note: &str) -> String {
             gt.spectral_radius
         );
     }
+    for note in &rec.notes {
+        let _ = writeln!(s, "note        {note}");
+    }
     s
 }

@@ -154,3 +154,32 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading for its checksum", e))?;
     Ok(format!("{:x}", Sha256::digest(&bytes)))
 }
+
+/// The data entry of a manifest: `path` and `sha256` of the recording; for several files
+/// (planes imaged together) `path` lists them, `files` gives each file's sha256 and `sha256` is
+/// the sha256 of those hashes joined by newlines.
+pub fn data_manifest(paths: &[std::path::PathBuf]) -> Result<serde_json::Value> {
+    use sha2::{Digest, Sha256};
+    let shas = paths
+        .iter()
+        .map(|p| sha256_file(p))
+        .collect::<Result<Vec<_>>>()?;
+    let joined = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() == 1 {
+        return Ok(serde_json::json!({"path": joined, "sha256": shas[0]}));
+    }
+    let files: Vec<_> = paths
+        .iter()
+        .zip(&shas)
+        .map(|(p, s)| serde_json::json!({"path": p.display().to_string(), "sha256": s}))
+        .collect();
+    Ok(serde_json::json!({
+        "path": joined,
+        "sha256": format!("{:x}", Sha256::digest(shas.join("\n").as_bytes())),
+        "files": files,
+    }))
+}

@@ -265,6 +265,7 @@ pub fn simulate(cfg: &SimConfig) -> Result<(Recording, SimReport)> {
             spectral_radius: net.spectral_radius,
         }),
         dropped_frames: vec![],
+        notes: vec![],
     };
     Ok((recording, report))
 }
