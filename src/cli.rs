@@ -69,6 +69,21 @@ pub enum Command {
     /// Build a trial-averaged population dataset from many experiments (Balwani et al.'s
     /// pipeline) and write it as a fitrnn-recording/1 file for `model.mode: populations`.
     Dataset(DatasetArgs),
+    /// Ground-truth recovery study: simulated recordings × conditions × methods, each inference
+    /// scored against the true block interactions (resumable; one fit per core).
+    Recovery(RecoveryArgs),
+}
+
+/// `fitrnn recovery`.
+#[derive(Debug, Args)]
+pub struct RecoveryArgs {
+    /// Study config (e.g. configs/recovery.yaml).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// Output folder: recordings/, runs/, cells/, recovery.parquet, recovery.md. Rerunning with the
+    /// same folder skips finished cells.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// `fitrnn inspect`.

@@ -34,6 +34,7 @@ pub mod device;
 pub mod error;
 pub mod model;
 pub mod progress;
+pub mod recovery;
 pub mod report;
 pub mod rundir;
 pub mod simulate;

@@ -5,4 +5,4 @@
 pub mod ridge;
 pub mod var;
 
-pub use var::{fit_var1, training_pairs, Var1};
+pub use var::{fit_var1, fit_var1_alpha, training_pairs, Var1};

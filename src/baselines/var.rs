@@ -131,6 +131,23 @@ pub fn fit_var1(y: &Array2<f32>, u: &Array2<f32>, pairs: &[usize]) -> Option<Var
     )
 }
 
+/// Fit on all `pairs` with the penalty `alpha · len(pairs)` (no selection): the closed form
+/// `[A B]ᵀ = (XᵀX + λI)⁻¹ XᵀY` on centered regressors `X = [y(t), u(t)]` and targets `Y = y(t+1)`,
+/// with `c = mean(Y) − [A B] mean(X)`.
+pub fn fit_var1_alpha(
+    y: &Array2<f32>,
+    u: &Array2<f32>,
+    pairs: &[usize],
+    alpha: f64,
+) -> Option<Var1> {
+    fit_with(
+        &moments(y, u, pairs),
+        y.ncols(),
+        alpha * pairs.len() as f64,
+        alpha,
+    )
+}
+
 impl Var1 {
     /// One step from state `x` with the inputs of frame `t`.
     pub fn step(&self, x: &[f64], u: &Array2<f32>, t: usize) -> Vec<f64> {

@@ -25,6 +25,7 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Sweep(args)) => sweep::sweep(&args),
         Some(Command::Inspect(args)) => inspect::inspect(&args),
         Some(Command::Dataset(args)) => dataset::dataset(&args),
+        Some(Command::Recovery(args)) => crate::recovery::run(&args.config, &args.out),
         None => {
             if cli.run.config.is_some() || cli.run.resume.is_some() {
                 run::run(&cli.run)

@@ -1,0 +1,123 @@
+//! How well inferred block interactions match the truth: rank correlation, sign agreement, and the
+//! AUC of present inter-area pathways against absent ones.
+
+/// Average ranks (1-based; ties share their mean rank).
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+            j += 1;
+        }
+        let mean = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            r[k] = mean;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// Pearson correlation (NaN when either side is constant or there are fewer than 3 pairs).
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len();
+    if n < 3 || y.len() != n {
+        return f64::NAN;
+    }
+    let mx = x.iter().sum::<f64>() / n as f64;
+    let my = y.iter().sum::<f64>() / n as f64;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx).powi(2);
+        syy += (b - my).powi(2);
+    }
+    if sxx <= 0.0 || syy <= 0.0 {
+        return f64::NAN;
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// Spearman rank correlation (as `scipy.stats.spearmanr`: Pearson on average ranks).
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    pearson(&ranks(x), &ranks(y))
+}
+
+/// Fraction of blocks with a nonzero true value whose inferred value has the same sign.
+pub fn sign_accuracy(inferred: &[f64], truth: &[f64]) -> f64 {
+    let pairs: Vec<(f64, f64)> = inferred
+        .iter()
+        .zip(truth)
+        .filter(|(_, t)| **t != 0.0)
+        .map(|(a, b)| (*a, *b))
+        .collect();
+    if pairs.is_empty() {
+        return f64::NAN;
+    }
+    pairs
+        .iter()
+        .filter(|(a, t)| a.signum() == t.signum() && *a != 0.0)
+        .count() as f64
+        / pairs.len() as f64
+}
+
+/// Area under the ROC curve of `score` separating `positive` from the rest: the probability that a
+/// positive outranks a negative, ties counting one half. NaN without both classes.
+pub fn auc(score: &[f64], positive: &[bool]) -> f64 {
+    let pos: Vec<f64> = score
+        .iter()
+        .zip(positive)
+        .filter(|p| *p.1)
+        .map(|p| *p.0)
+        .collect();
+    let neg: Vec<f64> = score
+        .iter()
+        .zip(positive)
+        .filter(|p| !*p.1)
+        .map(|p| *p.0)
+        .collect();
+    if pos.is_empty() || neg.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = 0.0;
+    for p in &pos {
+        for n in &neg {
+            s += if p > n {
+                1.0
+            } else if p == n {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    s / (pos.len() * neg.len()) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spearman_matches_scipy_on_ties() {
+        // scipy.stats.spearmanr([1, 2, 2, 4, 5], [5, 6, 7, 8, 7]).statistic = 0.7631578947368421
+        let r = spearman(&[1.0, 2.0, 2.0, 4.0, 5.0], &[5.0, 6.0, 7.0, 8.0, 7.0]);
+        assert!((r - 0.763_157_894_736_842_1).abs() < 1e-12, "{r}");
+        assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn auc_and_sign_accuracy() {
+        assert_eq!(auc(&[0.9, 0.8, 0.1, 0.2], &[true, true, false, false]), 1.0);
+        assert_eq!(
+            auc(&[0.1, 0.8, 0.9, 0.2], &[true, true, false, false]),
+            0.25
+        );
+        assert_eq!(auc(&[0.5, 0.5], &[true, false]), 0.5);
+        assert!(auc(&[0.5], &[true]).is_nan());
+        assert_eq!(sign_accuracy(&[1.0, -1.0, 2.0], &[2.0, 3.0, 0.0]), 0.5);
+    }
+}

@@ -1,0 +1,521 @@
+//! The ground-truth recovery study (`fitrnn recovery`): simulated recordings whose connectivity is
+//! known, fitted by several methods under several recording conditions, each inference scored
+//! against the truth. Every cell (condition × recording seed × method) is a full simulate → fit →
+//! analyse run; cells run in parallel (one fit per core) and a rerun skips the finished ones.
+
+pub mod estimates;
+pub mod metrics;
+pub mod report;
+
+use crate::analysis::blocks::Level;
+use crate::config::load_yaml;
+use crate::data::{read_recording, write_recording, ReadOptions};
+use crate::error::{Error, Result};
+use crate::simulate::{simulate, SimConfig};
+use estimates::Blocks;
+use polars::prelude::SerReader;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// `configs/recovery.yaml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryConfig {
+    /// The simulator config every recording starts from (relative to this file).
+    pub simulate: PathBuf,
+    /// The run config every fit starts from (its `data.path` is replaced by each recording).
+    pub fit: PathBuf,
+    /// Recording seeds (the fit of a recording uses the same seed).
+    pub seeds: Vec<u64>,
+    /// Fits at the same time, one CPU thread each (0: one per core).
+    #[serde(default)]
+    pub jobs: usize,
+    /// Simulator overrides every condition starts from (e.g. the default recording length).
+    #[serde(default)]
+    pub defaults: BTreeMap<String, serde_yaml::Value>,
+    /// Recording conditions; each changes simulator keys (`set`) on top of `defaults`.
+    pub conditions: Vec<Condition>,
+    /// Methods: fits (run-config overrides in `set`) or baselines.
+    pub methods: Vec<Method>,
+}
+
+/// One recording condition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// Name in tables, e.g. `recorded_50`.
+    pub name: String,
+    /// Simulator overrides, e.g. `{network.recorded_fraction: 0.5}`.
+    #[serde(default)]
+    pub set: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// One method.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Method {
+    /// Name in tables, e.g. `dale_topprob`.
+    pub name: String,
+    /// Run-config overrides for a fit, e.g. `{training.optimiser: adamw_eg}`.
+    #[serde(default)]
+    pub set: BTreeMap<String, serde_yaml::Value>,
+    /// A baseline that needs no fit: `correlation` or `ridge_var`.
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
+}
+
+/// Baselines computed from the recorded traces alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Baseline {
+    /// Mean pairwise Pearson correlation between the blocks' neurons.
+    Correlation,
+    /// Ridge VAR(1) coefficients between block-mean traces (linear Granger-style).
+    RidgeVar,
+}
+
+/// One row of `recovery.parquet`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Row {
+    /// Recording seed.
+    pub seed: u64,
+    /// Condition name.
+    pub condition: String,
+    /// Method name.
+    pub method: String,
+    /// `population`, `area_layer`, `area` or `unit`.
+    pub level: String,
+    /// Metric name.
+    pub metric: String,
+    /// Its value (NaN when undefined; `null` in the cell files).
+    #[serde(with = "nan_as_null")]
+    pub value: f64,
+}
+
+/// JSON has no NaN: undefined metrics are written as `null` and read back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+/// `key=value` overrides from a YAML map.
+fn sets(map: &BTreeMap<String, serde_yaml::Value>) -> Vec<String> {
+    map.iter()
+        .map(|(k, v)| {
+            let s = serde_yaml::to_string(v).unwrap_or_default();
+            format!("{k}={}", s.trim_end())
+        })
+        .collect()
+}
+
+impl RecoveryConfig {
+    /// Load and check; paths resolve relative to the config file.
+    pub fn load(path: &Path) -> Result<RecoveryConfig> {
+        let mut cfg: RecoveryConfig = load_yaml(path, &[], &[])?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut cfg.simulate, &mut cfg.fit] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        let bad =
+            |key: &str, problem: String, fix: &str| Err(Error::config(path, key, problem, fix));
+        if cfg.seeds.is_empty() {
+            return bad("seeds", "no seeds".into(), "e.g. seeds: [0, 1, 2]");
+        }
+        if cfg.conditions.is_empty() || cfg.methods.is_empty() {
+            return bad(
+                "conditions",
+                "needs at least one condition and one method".into(),
+                "see configs/recovery.yaml",
+            );
+        }
+        let mut names: Vec<&str> = cfg.conditions.iter().map(|c| c.name.as_str()).collect();
+        names.sort();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return bad(
+                "conditions",
+                "two conditions share a name".into(),
+                "name each condition once",
+            );
+        }
+        let mut names: Vec<&str> = cfg.methods.iter().map(|c| c.name.as_str()).collect();
+        names.sort();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return bad(
+                "methods",
+                "two methods share a name".into(),
+                "name each method once",
+            );
+        }
+        for m in &cfg.methods {
+            if m.baseline.is_some() && !m.set.is_empty() {
+                return bad(
+                    "methods",
+                    format!("method {} is a baseline and has run overrides", m.name),
+                    "give either baseline or set",
+                );
+            }
+        }
+        // Check every override now, so that a typo fails before hours of fitting.
+        for c in &cfg.conditions {
+            let mut all = sets(&cfg.defaults);
+            all.extend(sets(&c.set));
+            SimConfig::load(&cfg.simulate, &all).map_err(|e| {
+                Error::config(
+                    path,
+                    format!("conditions.{}", c.name),
+                    e.to_string(),
+                    "fix the simulator override",
+                )
+            })?;
+        }
+        for m in cfg.methods.iter().filter(|m| m.baseline.is_none()) {
+            crate::config::Config::load(&cfg.fit, &sets(&m.set)).map_err(|e| {
+                Error::config(
+                    path,
+                    format!("methods.{}", m.name),
+                    e.to_string(),
+                    "fix the run-config override",
+                )
+            })?;
+        }
+        Ok(cfg)
+    }
+}
+
+/// Score one method's blocks against the truth at one level.
+pub fn score(inferred: &Blocks, truth: &Blocks, level: Level) -> Vec<(String, f64)> {
+    let keys: Vec<&(String, String)> = truth
+        .keys()
+        .filter(|k| {
+            inferred
+                .get(*k)
+                .is_some_and(|v| v.0.is_finite() && v.1.is_finite())
+        })
+        .collect();
+    let col = |m: &Blocks, f: fn(&(f64, f64)) -> f64| -> Vec<f64> {
+        keys.iter().map(|k| f(&m[*k])).collect()
+    };
+    let (iw, tw) = (col(inferred, |v| v.0), col(truth, |v| v.0));
+    let (ia, ta) = (col(inferred, |v| v.1), col(truth, |v| v.1));
+    let area = |label: &str| label.split('/').next().unwrap_or("").to_string();
+    let inter: Vec<usize> = (0..keys.len())
+        .filter(|&i| area(&keys[i].0) != area(&keys[i].1))
+        .collect();
+    let pathway_auc = metrics::auc(
+        &inter.iter().map(|&i| ia[i]).collect::<Vec<_>>(),
+        &inter.iter().map(|&i| ta[i] > 0.0).collect::<Vec<_>>(),
+    );
+    let _ = level;
+    vec![
+        ("spearman_mean_w".into(), metrics::spearman(&iw, &tw)),
+        ("spearman_mean_abs_w".into(), metrics::spearman(&ia, &ta)),
+        ("sign_accuracy".into(), metrics::sign_accuracy(&iw, &tw)),
+        ("pathway_auc".into(), pathway_auc),
+        ("n_blocks".into(), keys.len() as f64),
+    ]
+}
+
+/// Levels scored.
+pub const LEVELS: [Level; 3] = [Level::Population, Level::AreaLayer, Level::Area];
+
+/// Unit-level agreement of a fitted `W[post, pre]` with the true one, over the entries the fitted
+/// mask allows (off-diagonal), for recordings where every simulated unit is a fitted unit.
+fn unit_correlation(run_dir: &Path, rec: &crate::data::Recording) -> Result<Option<f64>> {
+    let gt = rec.ground_truth.as_ref().expect("simulated");
+    if gt.recorded_index.iter().any(|&r| r < 0) {
+        return Ok(None);
+    }
+    let t = crate::rundir::weights::TensorFile::open(&run_dir.join("model/final.safetensors"))?;
+    let w = t.array2("w_rec")?;
+    let mask = t.array2("mask").ok();
+    let units = std::fs::File::open(run_dir.join("tables/units.parquet"))
+        .map_err(|e| Error::io(&run_dir.join("tables/units.parquet"), "opening", e))?;
+    let df = polars::prelude::ParquetReader::new(units)
+        .finish()
+        .map_err(crate::rundir::tables::perr)?;
+    let id_col = df
+        .column("neuron_id")
+        .and_then(|c| c.str().cloned())
+        .map_err(crate::rundir::tables::perr)?;
+    let ids: Vec<String> = (0..id_col.len())
+        .map(|i| id_col.get(i).unwrap_or_default().to_string())
+        .collect();
+    // fitted unit → trace column → simulated unit.
+    let col_of: BTreeMap<String, usize> = (0..rec.n_neurons())
+        .map(|c| (rec.neurons.id.label(c), c))
+        .collect();
+    let mut sim_of_col = vec![usize::MAX; rec.n_neurons()];
+    for (s, &c) in gt.recorded_index.iter().enumerate() {
+        sim_of_col[c as usize] = s;
+    }
+    let sim: Vec<Option<usize>> = ids
+        .iter()
+        .map(|id| col_of.get(id).map(|&c| sim_of_col[c]))
+        .collect();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for i in 0..w.nrows() {
+        for j in 0..w.ncols() {
+            if i == j || mask.as_ref().is_some_and(|m| m[[i, j]] == 0.0) {
+                continue;
+            }
+            if let (Some(si), Some(sj)) = (sim[i], sim[j]) {
+                a.push(w[[i, j]] as f64);
+                b.push(gt.w_rec[[si, sj]] as f64);
+            }
+        }
+    }
+    Ok(Some(metrics::pearson(&a, &b)))
+}
+
+/// Where each piece of the study lives under `out`.
+struct Paths<'a> {
+    out: &'a Path,
+}
+
+impl Paths<'_> {
+    fn recording(&self, cond: &str, seed: u64) -> PathBuf {
+        self.out
+            .join("recordings")
+            .join(cond)
+            .join(format!("seed_{seed}.h5"))
+    }
+    fn run(&self, cond: &str, method: &str, seed: u64) -> PathBuf {
+        self.out
+            .join("runs")
+            .join(cond)
+            .join(method)
+            .join(format!("seed_{seed}"))
+    }
+    fn cell(&self, cond: &str, method: &str, seed: u64) -> PathBuf {
+        self.out
+            .join("cells")
+            .join(cond)
+            .join(method)
+            .join(format!("seed_{seed}.json"))
+    }
+}
+
+/// Held while a recording is written and while a child process is started: a child inherits the
+/// parent's open file descriptors, and with them the HDF5 write lock of a file being written by
+/// another thread, which would then stay locked until that child exits.
+static SPAWN_OR_WRITE: Mutex<()> = Mutex::new(());
+
+/// Make the recording of one (condition, seed), unless it exists.
+fn ensure_recording(cfg: &RecoveryConfig, cond: &Condition, seed: u64, path: &Path) -> Result<()> {
+    if path.is_file() {
+        return Ok(());
+    }
+    let mut set = sets(&cfg.defaults);
+    set.extend(sets(&cond.set));
+    set.push(format!("seed={seed}"));
+    let sim = SimConfig::load(&cfg.simulate, &set)?;
+    let (mut rec, _) = simulate(&sim)?;
+    rec.path = path.to_path_buf();
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(|e| Error::io(d, "creating", e))?;
+    }
+    let _guard = SPAWN_OR_WRITE.lock().unwrap_or_else(|e| e.into_inner());
+    write_recording(&rec, path)
+}
+
+/// Fit one method on one recording in a child process (one CPU thread), unless already complete.
+fn ensure_fit(cfg: &RecoveryConfig, m: &Method, seed: u64, rec: &Path, dir: &Path) -> Result<()> {
+    if crate::rundir::read_complete_manifest(dir, "fit").is_ok() {
+        return Ok(());
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::io(&cfg.fit, "finding the fitrnn executable", e))?;
+    if let Some(d) = dir.parent() {
+        std::fs::create_dir_all(d).map_err(|e| Error::io(d, "creating", e))?;
+    }
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--config").arg(&cfg.fit);
+    for s in sets(&m.set) {
+        cmd.args(["--set", &s]);
+    }
+    cmd.args(["--set", &format!("data.path={}", rec.display())])
+        .args(["--set", &format!("seed={seed}")])
+        .args(["--set", &format!("output.dir={}", dir.display())])
+        .args(["--set", "output.overwrite=true"])
+        .args(["--threads", "1"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = {
+        let _guard = SPAWN_OR_WRITE.lock().unwrap_or_else(|e| e.into_inner());
+        cmd.spawn()
+            .map_err(|e| Error::io(&cfg.fit, "starting a fit", e))?
+    };
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::io(&cfg.fit, "waiting for a fit", e))?;
+    let log = dir.with_extension("log");
+    let mut text = out.stdout.clone();
+    text.extend_from_slice(&out.stderr);
+    let _ = std::fs::write(&log, text);
+    if !out.status.success() {
+        return Err(Error::Invariant(format!(
+            "the fit failed; see {}",
+            log.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Score one cell: its rows.
+fn evaluate(cond: &str, m: &Method, seed: u64, rec_path: &Path, run: &Path) -> Result<Vec<Row>> {
+    let rec = read_recording(rec_path, &ReadOptions::default())?;
+    let gt = rec
+        .ground_truth
+        .as_ref()
+        .ok_or_else(|| Error::Invariant(format!("{} has no ground truth", rec_path.display())))?;
+    let mut rows = Vec::new();
+    let mut push = |level: &str, metric: String, value: f64| {
+        rows.push(Row {
+            seed,
+            condition: cond.into(),
+            method: m.name.clone(),
+            level: level.into(),
+            metric,
+            value,
+        })
+    };
+    for level in LEVELS {
+        let truth = estimates::truth(gt, level);
+        let inferred = match m.baseline {
+            Some(Baseline::Correlation) => estimates::correlation(&rec, level),
+            Some(Baseline::RidgeVar) => estimates::ridge_var(&rec, level),
+            None => estimates::fitted(run, level)?,
+        };
+        for (metric, value) in score(&inferred, &truth, level) {
+            push(level.name(), metric, value);
+        }
+    }
+    if m.baseline.is_none() {
+        if let Some(r) = unit_correlation(run, &rec)? {
+            push("unit", "w_correlation".into(), r);
+        }
+    }
+    Ok(rows)
+}
+
+/// Run the study: every cell not yet finished, `jobs` at a time; then collect the tables.
+pub fn run(config: &Path, out: &Path) -> Result<String> {
+    let cfg = RecoveryConfig::load(config)?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating the output folder", e))?;
+    crate::rundir::write_atomic(
+        &out.join("recovery.resolved.yaml"),
+        serde_yaml::to_string(&cfg).expect("YAML").as_bytes(),
+    )?;
+    let paths = Paths { out };
+    // One task per (condition, seed): simulate once, then every method on that recording.
+    let tasks: Vec<(usize, u64)> = (0..cfg.conditions.len())
+        .flat_map(|c| cfg.seeds.iter().map(move |&s| (c, s)))
+        .collect();
+    let total = (tasks.len() * cfg.methods.len()) as u64;
+    let bar = crate::progress::bar(total, "cells");
+    let workers = if cfg.jobs == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        cfg.jobs
+    };
+    let queue = Arc::new(Mutex::new(tasks.into_iter().rev().collect::<Vec<_>>()));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let t0 = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..workers.max(1) {
+            let (queue, failures, bar, cfg, paths) =
+                (queue.clone(), failures.clone(), bar.clone(), &cfg, &paths);
+            scope.spawn(move || loop {
+                let Some((ci, seed)) = queue.lock().expect("queue").pop() else {
+                    break;
+                };
+                let cond = &cfg.conditions[ci];
+                let rec = paths.recording(&cond.name, seed);
+                if let Err(e) = ensure_recording(cfg, cond, seed, &rec) {
+                    failures
+                        .lock()
+                        .expect("f")
+                        .push(format!("{} seed {seed}: simulating: {e}", cond.name));
+                    bar.inc(cfg.methods.len() as u64);
+                    continue;
+                }
+                for m in &cfg.methods {
+                    let cell = paths.cell(&cond.name, &m.name, seed);
+                    if cell.is_file() {
+                        bar.inc(1);
+                        continue;
+                    }
+                    let run = paths.run(&cond.name, &m.name, seed);
+                    let result = (if m.baseline.is_none() {
+                        ensure_fit(cfg, m, seed, &rec, &run)
+                    } else {
+                        Ok(())
+                    })
+                    .and_then(|_| evaluate(&cond.name, m, seed, &rec, &run))
+                    .and_then(|rows| {
+                        if let Some(d) = cell.parent() {
+                            std::fs::create_dir_all(d).map_err(|e| Error::io(d, "creating", e))?;
+                        }
+                        crate::rundir::write_atomic(
+                            &cell,
+                            serde_json::to_string(&rows).expect("JSON").as_bytes(),
+                        )
+                    });
+                    if let Err(e) = result {
+                        failures
+                            .lock()
+                            .expect("f")
+                            .push(format!("{} / {} seed {seed}: {e}", cond.name, m.name));
+                    }
+                    bar.inc(1);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let wall = t0.elapsed().as_secs_f64();
+    // Collect every finished cell of this config (including those from earlier runs).
+    let mut rows = Vec::new();
+    for c in &cfg.conditions {
+        for m in &cfg.methods {
+            for &s in &cfg.seeds {
+                let cell = paths.cell(&c.name, &m.name, s);
+                if let Ok(text) = std::fs::read_to_string(&cell) {
+                    let r: Vec<Row> = serde_json::from_str(&text)
+                        .map_err(|e| Error::Invariant(format!("{}: {e}", cell.display())))?;
+                    rows.extend(r);
+                }
+            }
+        }
+    }
+    report::write_tables(out, &cfg, &rows)?;
+    let failures = failures.lock().expect("f").clone();
+    let mut s = report::summary_text(&cfg, &rows);
+    s.push_str(&format!(
+        "\n{} cells in {wall:.0} s with {workers} at a time; wrote {}/recovery.parquet and recovery.md\n",
+        total,
+        out.display()
+    ));
+    if !failures.is_empty() {
+        return Err(Error::Invariant(format!(
+            "{s}failed cells (the others are in the tables): {}",
+            failures.join("; ")
+        )));
+    }
+    Ok(s)
+}

@@ -1,0 +1,127 @@
+//! The ground-truth recovery study: a small sweep end to end, and the ridge VAR baseline against
+//! a numpy reference.
+
+mod common;
+
+use fitrnn::baselines::{fit_var1_alpha, training_pairs};
+use fitrnn::dataset::Window;
+use polars::prelude::*;
+
+#[test]
+fn ridge_var_matches_the_numpy_closed_form() {
+    let f = hdf5::File::open(common::fixture("var/ridge_var.h5")).unwrap();
+    let y = f.dataset("y").unwrap().read_2d::<f32>().unwrap();
+    let u = f.dataset("u").unwrap().read_2d::<f32>().unwrap();
+    let alpha: f64 = f.attr("alpha").unwrap().read_scalar().unwrap();
+    let pairs = training_pairs(&[Window {
+        start: 0,
+        len: y.nrows(),
+    }]);
+    assert_eq!(pairs.len(), y.nrows() - 1);
+    let m = fit_var1_alpha(&y, &u, &pairs, alpha).unwrap();
+    let a = f.dataset("a").unwrap().read_2d::<f64>().unwrap();
+    let b = f.dataset("b").unwrap().read_2d::<f64>().unwrap();
+    let c = f.dataset("c").unwrap().read_raw::<f64>().unwrap();
+    for ((i, j), v) in a.indexed_iter() {
+        assert!(
+            (m.a[[i, j]] - v).abs() < 1e-9,
+            "A[{i},{j}] {} vs {v}",
+            m.a[[i, j]]
+        );
+    }
+    for ((i, j), v) in b.indexed_iter() {
+        assert!((m.b[[i, j]] - v).abs() < 1e-9, "B[{i},{j}]");
+    }
+    for (i, v) in c.iter().enumerate() {
+        assert!((m.c[i] - v).abs() < 1e-9, "c[{i}]");
+    }
+}
+
+fn column_f64(df: &DataFrame, name: &str) -> Vec<f64> {
+    let c = df.column(name).unwrap().f64().unwrap().clone();
+    (0..c.len()).map(|i| c.get(i).unwrap_or(f64::NAN)).collect()
+}
+
+fn column_str(df: &DataFrame, name: &str) -> Vec<String> {
+    let c = df.column(name).unwrap().str().unwrap().clone();
+    (0..c.len())
+        .map(|i| c.get(i).unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn small_sweep_recovers_population_interactions_better_than_correlation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::root();
+    let cfg = common::write(
+        tmp.path(),
+        "recovery.yaml",
+        &format!(
+            "simulate: {}\nfit: {}\nseeds: [0, 1]\njobs: 2\n\
+             defaults: {{stimulus.duration_s: 300}}\n\
+             conditions:\n  - {{name: default}}\n\
+             methods:\n  - {{name: dale_topprob}}\n  - {{name: correlation, baseline: correlation}}\n",
+            root.join("configs/simulate_mouse_v1.yaml").display(),
+            root.join("configs/recovery_fit.yaml").display()
+        ),
+    );
+    let out = tmp.path().join("study");
+    common::fitrnn()
+        .args(["recovery", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let df = ParquetReader::new(std::fs::File::open(out.join("recovery.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    // 2 recordings × (dale: 3 levels × 5 metrics + the unit-level correlation; correlation: 15).
+    assert_eq!(df.height(), 2 * (16 + 15));
+    let (method, level, metric, value) = (
+        column_str(&df, "method"),
+        column_str(&df, "level"),
+        column_str(&df, "metric"),
+        column_f64(&df, "value"),
+    );
+    let seeds: Vec<u64> = {
+        let c = df.column("seed").unwrap().u64().unwrap().clone();
+        (0..c.len()).map(|i| c.get(i).unwrap()).collect()
+    };
+    let pick = |m: &str, s: u64| -> f64 {
+        (0..df.height())
+            .find(|&i| {
+                method[i] == m
+                    && seeds[i] == s
+                    && level[i] == "population"
+                    && metric[i] == "spearman_mean_w"
+            })
+            .map(|i| value[i])
+            .unwrap()
+    };
+    for s in [0, 1] {
+        let (fit, corr) = (pick("dale_topprob", s), pick("correlation", s));
+        // Measured 0.87 and 0.89 (5-minute recordings, every neuron recorded, low noise).
+        assert!(fit > 0.75, "seed {s}: population Spearman {fit}");
+        assert!(
+            fit > corr + 0.2,
+            "seed {s}: fit {fit} vs correlation {corr}"
+        );
+    }
+    let md = std::fs::read_to_string(out.join("recovery.md")).unwrap();
+    assert!(md.contains("| default | ") && md.contains("dale_topprob"));
+    // A rerun skips every finished cell: the fits are not redone.
+    let manifest = out.join("runs/default/dale_topprob/seed_0/manifest.json");
+    let before = std::fs::metadata(&manifest).unwrap().modified().unwrap();
+    common::fitrnn()
+        .args(["recovery", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::metadata(&manifest).unwrap().modified().unwrap(),
+        before
+    );
+}
