@@ -749,8 +749,6 @@ pub(super) fn validate(cfg: &Config, file: &Path) -> Result<()> {
             }
         }
     }
-    let later = "not available in this release of fitrnn";
-    let _ = &later;
     if cfg.model.mode == ModelMode::Populations {
         if cfg.model.units_per_population.is_empty() {
             return bad(
@@ -788,13 +786,6 @@ pub(super) fn validate(cfg: &Config, file: &Path) -> Result<()> {
                 &format!("add `{t}: E` or `{t}: I` under data.cell_types"),
             );
         }
-    }
-    if !matches!(cfg.training.optimiser, Optimiser::Adam | Optimiser::Adamw) {
-        return bad(
-            "training.optimiser",
-            format!("`{:?}` is {later}", cfg.training.optimiser).to_lowercase(),
-            "use adam or adamw",
-        );
     }
     if cfg.constraints.mask.table.is_none()
         && cfg.constraints.mask.realisation != MaskRealisation::Dense
