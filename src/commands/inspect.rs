@@ -63,7 +63,14 @@ pub fn describe(args: &InspectArgs) -> Result<Value> {
                         "imaging_plane": p.plane.path,
                         "area": p.plane.location,
                         "indicator": p.plane.indicator,
-                        "depth_um": p.plane.depth_um,
+                        "depth_um": p.plane.depth_um.or_else(|| {
+                            // Per-ROI depths: the plane's median.
+                            r.neurons.depth_um.as_ref().map(|d| {
+                                let mut d = d.clone();
+                                d.sort_by(f64::total_cmp);
+                                d[d.len() / 2]
+                            })
+                        }),
                         "imaging_rate_hz_stored": p.plane.imaging_rate_hz,
                         "frame_rate_hz": r.frame_rate_hz,
                         "n_frames": r.n_frames(),
@@ -253,15 +260,53 @@ fn render(v: &Value) -> String {
             .collect();
         let _ = writeln!(s, "also        {}", names.join(", "));
     }
-    let _ = writeln!(s, "\n  area  layer  cell_type  neurons");
-    for p in v["populations"].as_array().into_iter().flatten() {
+    let pops: Vec<[String; 4]> = v["populations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            [
+                p["area"].as_str().unwrap_or("").to_string(),
+                p["layer"].as_str().unwrap_or("").to_string(),
+                p["cell_type"].as_str().unwrap_or("").to_string(),
+                p["neurons"].to_string(),
+            ]
+        })
+        .collect();
+    let head = ["area", "layer", "cell_type", "neurons"];
+    let w: Vec<usize> = (0..4)
+        .map(|k| {
+            pops.iter()
+                .map(|r| r[k].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(head[k].len())
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "\n  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
+        head[0],
+        head[1],
+        head[2],
+        head[3],
+        w0 = w[0],
+        w1 = w[1],
+        w2 = w[2],
+        w3 = w[3]
+    );
+    for r in &pops {
         let _ = writeln!(
             s,
-            "  {}  {}  {}  {}",
-            p["area"].as_str().unwrap_or(""),
-            p["layer"].as_str().unwrap_or(""),
-            p["cell_type"].as_str().unwrap_or(""),
-            p["neurons"]
+            "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
         );
     }
     let trials: Vec<String> = v["trials"]

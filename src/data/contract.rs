@@ -152,7 +152,7 @@ fn check_schema(path: &Path, file: &hdf5::File) -> Result<()> {
                     .to_string()
             } else {
                 format!(
-                    "set f.attrs['schema'] = '{SCHEMA}' after writing the layout in data/README.md"
+                    "set f.attrs['schema'] = '{SCHEMA}' after writing the layout in data/README.md (NWB files are recognised by their root attribute nwb_version)"
                 )
             };
             Err(Error::data(

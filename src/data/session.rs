@@ -46,10 +46,12 @@ pub fn combine(mut planes: Vec<Plane>, rate_hz: Option<f64>) -> Result<Recording
                 .zip(&first.timestamps_s)
                 .all(|(a, b)| (a - b).abs() < 1e-9)
     });
-    let mut notes: Vec<String> = planes
-        .iter()
-        .flat_map(|p| p.recording.notes.iter().cloned())
-        .collect();
+    let mut notes: Vec<String> = Vec::new();
+    for n in planes.iter().flat_map(|p| p.recording.notes.iter()) {
+        if !notes.contains(n) {
+            notes.push(n.clone());
+        }
+    }
     let (t, hz) = if same_clock && rate_hz.is_none() {
         (first.timestamps_s.clone(), first.frame_rate_hz)
     } else {

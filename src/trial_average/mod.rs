@@ -4,7 +4,7 @@
 //! smoothed in time. The result is a `fitrnn-recording/1` file for `model.mode: populations`:
 //! one column per population, one block of frames per sample (blocks separated by a gap so no
 //! training window crosses two), one trial per block with its condition, and an input
-//! `event:<condition>` that is 1 on the event frame.
+//! `event_<condition>` that is 1 on the event frame.
 
 pub mod resample;
 pub mod windows;
@@ -295,7 +295,7 @@ pub fn build(
             names: cfg
                 .conditions
                 .iter()
-                .map(|c| format!("event:{c}"))
+                .map(|c| format!("event_{c}"))
                 .collect(),
             values,
         }),

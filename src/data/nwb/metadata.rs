@@ -282,9 +282,28 @@ pub fn neuron_table(
         },
     };
 
+    // Allen files: the cell specimen id names a cell across sessions; the table id is the ROI id.
+    let mut ids: Vec<i64> = rows.iter().map(|&r| all_ids[r]).collect();
+    if let Some(ds) = column(table, "cell_specimen_id", n_rows) {
+        if let Some(cs) = h5util::read_i64_1d(file, &ds)? {
+            let kept: Vec<i64> = rows.iter().map(|&r| cs[r]).collect();
+            if kept.iter().all(|&v| v >= 0) {
+                ids = kept;
+                notes.push(format!(
+                    "{}: neuron ids are Allen cell_specimen_id ({tpath}/cell_specimen_id)",
+                    sd.series.path
+                ));
+            } else {
+                notes.push(format!(
+                    "{}: neuron ids are ROI ids ({tpath}/id): some kept ROIs have no cell_specimen_id",
+                    sd.series.path
+                ));
+            }
+        }
+    }
     Ok((
         NeuronTable {
-            id: NeuronIds::Int(rows.iter().map(|&r| all_ids[r]).collect()),
+            id: NeuronIds::Int(ids),
             area,
             layer,
             cell_type,
