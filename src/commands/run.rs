@@ -284,19 +284,20 @@ fn write_history(path: &Path, f: &FitOutput) -> Result<()> {
     write_parquet(path, df)
 }
 
-/// Median of the finite values (NaN when there are none).
-fn median(v: impl Iterator<Item = f64>) -> f64 {
+/// Median and interquartile range of the finite values, as `0.123 (IQR 0.045 to 0.210)` (NaN when
+/// there are none); quantiles by linear interpolation, as numpy's default.
+fn median_iqr(v: impl Iterator<Item = f64>) -> String {
     let mut v: Vec<f64> = v.filter(|x| x.is_finite()).collect();
     if v.is_empty() {
-        return f64::NAN;
+        return "NaN".into();
     }
     v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        0.5 * (v[m - 1] + v[m])
-    }
+    let q = |p: f64| {
+        let pos = p * (v.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    };
+    format!("{:.3} (IQR {:.3} to {:.3})", q(0.5), q(0.25), q(0.75))
 }
 
 /// Columns of an `[frames, n]` array as per-neuron vectors.
@@ -380,9 +381,9 @@ fn evaluate(
                 rows.push((None, "all".into(), split, ar_mode, pooled_b));
                 if split == "validation" {
                     ar_lines.push(format!(
-                        "baseline    {ar_mode:<18} pVar {:.3}, median R² {:.3} (ridge VAR(1), α = {})",
+                        "baseline    {ar_mode:<18} pVar {:.3}, median R² {} (ridge VAR(1), α = {})",
                         pooled_b.pvar,
-                        median(per_b.iter().map(|q| q.r2)),
+                        median_iqr(per_b.iter().map(|q| q.r2)),
                         ar.alpha
                     ));
                 }
@@ -401,10 +402,10 @@ fn evaluate(
             if split == "validation" {
                 let _ = writeln!(
                     headline,
-                    "validation  {mode:<18} pVar {:.3}, mean R² {:.3}, median R² {:.3}, mean r {:.3}",
+                    "validation  {mode:<18} pVar {:.3}, mean R² {:.3}, median R² {}, mean r {:.3}",
                     pooled.pvar,
                     pooled.r2,
-                    median(per.iter().map(|q| q.r2)),
+                    median_iqr(per.iter().map(|q| q.r2)),
                     pooled.pearson_r
                 );
                 if mode == "free_running" {
@@ -427,8 +428,10 @@ fn evaluate(
                 if split == "validation" {
                     let _ = writeln!(
                         headline,
-                        "baseline    {:<18} pVar {:.3} (each neuron's training mean)",
-                        "train_mean", pooled_b.pvar
+                        "baseline    {:<18} pVar {:.3}, median R² {} (each neuron's training mean)",
+                        "train_mean",
+                        pooled_b.pvar,
+                        median_iqr(per_b.iter().map(|q| q.r2))
                     );
                 }
             }

@@ -4,6 +4,7 @@
 //! analyse run; cells run in parallel (one fit per core) and a rerun skips the finished ones.
 
 pub mod estimates;
+pub mod figure;
 pub mod metrics;
 pub mod report;
 
@@ -504,12 +505,14 @@ pub fn run(config: &Path, out: &Path) -> Result<String> {
         }
     }
     report::write_tables(out, &cfg, &rows)?;
+    let figures = figure::write(out, &cfg, &rows)?;
     let failures = failures.lock().expect("f").clone();
     let mut s = report::summary_text(&cfg, &rows);
     s.push_str(&format!(
-        "\n{} cells in {wall:.0} s with {workers} at a time; wrote {}/recovery.parquet and recovery.md\n",
+        "\n{} cells in {wall:.0} s with {workers} at a time; wrote {}/recovery.parquet, recovery.md, {}\n",
         total,
-        out.display()
+        out.display(),
+        figures.join(", ")
     ));
     if !failures.is_empty() {
         return Err(Error::Invariant(format!(

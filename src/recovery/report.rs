@@ -39,7 +39,16 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64, usize) {
     (m, sd, n)
 }
 
-fn cell(rows: &[Row], cond: &str, method: &str, level: &str, metric: &str) -> String {
+/// `mean ± SD` over recordings, with `(n = k)` when fewer than `expected` recordings have a value
+/// (a failed fit, or a metric undefined for some recordings).
+fn cell(
+    rows: &[Row],
+    cond: &str,
+    method: &str,
+    level: &str,
+    metric: &str,
+    expected: usize,
+) -> String {
     let v: Vec<f64> = rows
         .iter()
         .filter(|r| {
@@ -47,10 +56,16 @@ fn cell(rows: &[Row], cond: &str, method: &str, level: &str, metric: &str) -> St
         })
         .map(|r| r.value)
         .collect();
-    match mean_sd(&v) {
-        (_, _, 0) => "–".into(),
-        (m, _, 1) => format!("{m:.2}"),
-        (m, sd, _) => format!("{m:.2} ± {sd:.2}"),
+    let (m, sd, n) = mean_sd(&v);
+    let text = match n {
+        0 => return "–".into(),
+        1 => format!("{m:.2}"),
+        _ => format!("{m:.2} ± {sd:.2}"),
+    };
+    if n < expected {
+        format!("{text} (n = {n})")
+    } else {
+        text
     }
 }
 
@@ -91,6 +106,10 @@ pub fn markdown(cfg: &RecoveryConfig, rows: &[Row]) -> String {
         cfg.seeds.len(),
         cfg.seeds
     );
+    let _ = writeln!(
+        s,
+        "![population level](recovery_population.png)\n\n![area-layer level](recovery_area_layer.png)\n"
+    );
     let methods: Vec<&str> = cfg.methods.iter().map(|m| m.name.as_str()).collect();
     for (level, metric, title) in TABLES {
         let _ = writeln!(s, "## {title}\n");
@@ -99,7 +118,7 @@ pub fn markdown(cfg: &RecoveryConfig, rows: &[Row]) -> String {
         for c in &cfg.conditions {
             let cells: Vec<String> = methods
                 .iter()
-                .map(|m| cell(rows, &c.name, m, level, metric))
+                .map(|m| cell(rows, &c.name, m, level, metric, cfg.seeds.len()))
                 .collect();
             let _ = writeln!(s, "| {} | {} |", c.name, cells.join(" | "));
         }
@@ -113,7 +132,7 @@ pub fn markdown(cfg: &RecoveryConfig, rows: &[Row]) -> String {
         for c in &cfg.conditions {
             let cells: Vec<String> = methods
                 .iter()
-                .map(|m| cell(rows, &c.name, m, "unit", "w_correlation"))
+                .map(|m| cell(rows, &c.name, m, "unit", "w_correlation", cfg.seeds.len()))
                 .collect();
             let _ = writeln!(s, "| {} | {} |", c.name, cells.join(" | "));
         }
@@ -144,7 +163,14 @@ pub fn summary_text(cfg: &RecoveryConfig, rows: &[Row]) -> String {
             let _ = write!(
                 s,
                 "  {:>16}",
-                cell(rows, &c.name, &m.name, "population", "spearman_mean_w")
+                cell(
+                    rows,
+                    &c.name,
+                    &m.name,
+                    "population",
+                    "spearman_mean_w",
+                    cfg.seeds.len()
+                )
             );
         }
         let _ = writeln!(s);
