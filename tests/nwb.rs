@@ -507,6 +507,15 @@ fn inspect_json_reports_counts_for_scripts() {
     // The snippet is a valid start of a run config: `fitrnn check` accepts it.
     let snippet = v["config_snippet"].as_str().unwrap();
     assert!(snippet.contains("format: nwb") && snippet.contains("Sst: I"));
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = common::write(tmp.path(), "from_inspect.yaml", snippet);
+    common::fitrnn()
+        .current_dir(common::root())
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .assert()
+        .success()
+        .stdout(contains("ok: config and data are valid"));
     let text = common::fitrnn()
         .arg("inspect")
         .arg(common::fixture("nwb/pynwb_two_planes.nwb"))

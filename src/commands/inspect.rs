@@ -186,12 +186,12 @@ fn snippet(rec: &Recording, path: &std::path::Path, format: DataFormat, traces: 
     }
     let win = (rec.duration_s() / 20.0).clamp(1.0, 10.0);
     let _ = writeln!(s, "  windows: {{length_s: {win:.1}}}");
-    let by = if rec.trials.is_some() {
-        "trials"
-    } else {
-        "time"
-    };
-    let _ = writeln!(s, "  split: {{by: {by}, validation_fraction: 0.2}}");
+    // Held-out contiguous time blocks suit any file; `by: trials` suits long trials, not Allen's
+    // 0.75 s flashes (no training window would fit between held-out flashes).
+    let _ = writeln!(
+        s,
+        "  split: {{by: time, validation_fraction: 0.2, blocks: 1}}"
+    );
     s
 }
 

@@ -92,5 +92,20 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Recording> {
     for p in paths {
         planes.extend(read_planes(p, opts)?);
     }
-    session::combine(planes, opts.align_hz)
+    let mut rec = session::combine(planes, opts.align_hz)?;
+    if paths.len() > 1 {
+        rec.notes.insert(
+            0,
+            format!(
+                "{} files imaged together: {}",
+                paths.len(),
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    Ok(rec)
 }
