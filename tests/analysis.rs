@@ -213,6 +213,7 @@ fn silencing_removes_exactly_the_outgoing_currents_and_magnitude_zero_changes_no
         initial_state: InitialState::Learned,
         readout: None,
         readout_input: ReadoutInput::Rate,
+        calcium: None,
     };
     let y = Tensor::zeros((t_len, b, n), candle_core::DType::F32, &dev).unwrap();
     let u = Tensor::from_vec(

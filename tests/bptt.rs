@@ -50,6 +50,7 @@ fn check(case: &Case, seed: u64) -> f32 {
         initial_state: case.initial_state,
         readout,
         readout_input: case.readout_input,
+        calcium: None,
     };
     let var = |t: Tensor| Var::from_tensor(&t).unwrap();
     let p = Params {
@@ -214,6 +215,7 @@ fn sparse_products_give_the_dense_gradients_on_the_mask() {
         initial_state: InitialState::Learned,
         readout: None,
         readout_input: ReadoutInput::Rate,
+        calcium: None,
     };
     let y = uniform(&[t_len, batch, n], 0.0, 1.0, rng);
     let u = randn(&[t_len, batch, d], 1.0, rng);

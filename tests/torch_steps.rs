@@ -78,6 +78,7 @@ impl Case {
             } else {
                 ReadoutInput::Rate
             },
+            calcium: None,
         }
     }
     fn bias(&self) -> bool {

@@ -57,6 +57,7 @@ fn gradients_match_finite_differences() {
                 initial_state: init,
                 readout: None,
                 readout_input: ReadoutInput::Rate,
+                calcium: None,
             };
             let y = Tensor::from_vec(
                 (0..t_len * b * n)

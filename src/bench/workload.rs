@@ -287,6 +287,7 @@ impl Workload {
                     initial_state: InitialState::Zero,
                     readout: Some(to(&rm.t().and_then(|x| x.contiguous()).map_err(cerr)?)?),
                     readout_input: ReadoutInput::Unrectified,
+                    calcium: None,
                 };
                 let params = Params {
                     w_rec: var(w_rec)?,
@@ -308,6 +309,7 @@ impl Workload {
                     initial_state: InitialState::Zero,
                     readout: None,
                     readout_input: ReadoutInput::Rate,
+                    calcium: None,
                 };
                 let params = Params {
                     w_rec: var(w_rec)?,

@@ -268,6 +268,30 @@ pub struct ModelConfig {
     /// prediction, as in Balwani et al.).
     #[serde(default)]
     pub traces_as_inputs: bool,
+    /// What the readout compares with the data: `rate` (`ŷ = g·r + c`) or `calcium`
+    /// (`ŷ = g·(k * r) + c`, the rate filtered by an indicator-like exponential decay per cell
+    /// type, `calcium_decay_ms`), because dF/F is a slow, filtered image of the rate.
+    #[serde(default)]
+    pub observation: Observation,
+    /// Indicator decay time constant per cell type in ms (`observation: calcium`); `default`
+    /// applies to types not listed (GCaMP6f: 400–600 ms).
+    #[serde(default = "default_calcium_decay_ms")]
+    pub calcium_decay_ms: BTreeMap<String, f64>,
+}
+
+/// What the readout compares with the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observation {
+    /// The rate itself, through the readout's gain and offset.
+    #[default]
+    Rate,
+    /// The rate filtered by an exponential indicator decay, then gain and offset.
+    Calcium,
+}
+
+fn default_calcium_decay_ms() -> BTreeMap<String, f64> {
+    BTreeMap::from([("default".to_string(), 500.0)])
 }
 
 /// Readout of population traces.
@@ -328,6 +352,8 @@ impl Default for ModelConfig {
             readout: Readout::Mean,
             readout_input: ReadoutInput::Rate,
             traces_as_inputs: false,
+            observation: Observation::Rate,
+            calcium_decay_ms: default_calcium_decay_ms(),
         }
     }
 }
@@ -777,6 +803,15 @@ pub(super) fn validate(cfg: &Config, file: &Path) -> Result<()> {
             "units_per_population and readout apply to `mode: populations`".into(),
             "set mode: populations, or remove them",
         );
+    }
+    for (t, ms) in &cfg.model.calcium_decay_ms {
+        if !(ms.is_finite() && *ms > 0.0) {
+            return bad(
+                &format!("model.calcium_decay_ms.{t}"),
+                format!("{ms} ms is not a positive decay time"),
+                "give the indicator's decay in ms, e.g. 500 for GCaMP6f",
+            );
+        }
     }
     for t in cfg.model.hidden_units.keys() {
         if !cfg.data.cell_types.contains_key(t) {

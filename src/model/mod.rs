@@ -6,6 +6,10 @@
 //! ŷ_i(t) = g_i · r_i(t) + c_i                                      recorded unit i, g_i ≥ 0
 //! ```
 //!
+//! With the calcium observation model the readout reads the rate through an indicator-like
+//! exponential decay, `ĉ_i(t) = β_i ĉ_i(t−1) + (1 − β_i) r_i(t)`, `ŷ_i = g_i ĉ_i + c_i`,
+//! `β_i = exp(−dt / τ_decay)` per cell type; gradients then come from candle's autograd.
+//!
 //! `W_rec` is `W[post, pre]` (`[n_units, n_units]`), so with row-vector states `[batch, n_units]` the
 //! recurrent input is `r · W_recᵀ`. The recurrent weight (and its transpose) is built once per
 //! forward pass, never once per time step, and no gradient-tracked tensor is sliced inside the time
@@ -96,6 +100,10 @@ pub struct Rnn {
     pub readout: Option<Tensor>,
     /// What the readout reads.
     pub readout_input: ReadoutInput,
+    /// Calcium observation (`observation: calcium`): the per-frame decay factor
+    /// `β = exp(−dt / τ_decay)` of each readout target, `[1, n_targets]`; the readout then reads
+    /// `c(t) = β ⊙ c(t−1) + (1 − β) ⊙ s(t)` instead of the source `s(t)` itself. `None`: rates.
+    pub calcium: Option<Tensor>,
 }
 
 /// An in-silico perturbation applied at every step of a free-running simulation:
@@ -252,10 +260,19 @@ impl Rnn {
         };
         let mut out = Vec::with_capacity(t_len.saturating_sub(1));
         let (mut rates, mut states) = (Vec::new(), Vec::new());
+        // The indicator starts at the level its first readout source implies (for a data-initialised
+        // state that reproduces the first frame).
+        let mut cal = match &self.calcium {
+            Some(_) => Some(self.source(&x)?),
+            None => None,
+        };
         for t in 0..t_len.saturating_sub(1) {
             if let Drive::TeacherForced(k) = drive {
                 if t > 0 && t % k.max(1) == 0 {
                     x = self.state_from_data(p, &y.get(t)?)?;
+                    if cal.is_some() {
+                        cal = Some(self.source(&x)?);
+                    }
                 }
             }
             let mut r = phi(&x, self.activation)?;
@@ -277,23 +294,41 @@ impl Rnn {
             if let Some(nz) = noise {
                 x = (x + nz.get(t)?)?;
             }
-            out.push(self.read_out(p, &x)?);
+            match (&self.calcium, cal.take()) {
+                (Some(beta), Some(c)) => {
+                    let next = (c.broadcast_mul(beta)?
+                        + self.source(&x)?.broadcast_mul(&(beta.neg()? + 1.0)?)?)?;
+                    out.push(self.affine(p, &next)?);
+                    cal = Some(next);
+                }
+                _ => out.push(self.read_out(p, &x)?),
+            }
         }
         Ok((out, rates, states))
     }
 
     /// Predictions `[batch, n_targets]` from the state `x` `[batch, n_units]`.
     pub fn read_out(&self, p: &Params, x: &Tensor) -> Result<Tensor> {
+        self.affine(p, &self.source(x)?)
+    }
+
+    /// What the readout reads, before gain and offset: `[batch, n_targets]` (the recorded units'
+    /// rates, or the population readout).
+    pub fn source(&self, x: &Tensor) -> Result<Tensor> {
         let src = match self.readout_input {
             ReadoutInput::Rate => phi(x, self.activation)?,
             ReadoutInput::Unrectified => x.tanh()?,
         };
-        let r = match &self.readout {
-            Some(rt) => src.matmul(rt)?,
-            None if self.n_units == self.n_rec => src,
-            None => src.narrow(1, 0, self.n_rec)?,
-        };
-        r.broadcast_mul(p.gain.as_tensor())?
+        match &self.readout {
+            Some(rt) => src.matmul(rt),
+            None if self.n_units == self.n_rec => Ok(src),
+            None => src.narrow(1, 0, self.n_rec),
+        }
+    }
+
+    /// The readout's gain and offset applied to a source `[batch, n_targets]`.
+    fn affine(&self, p: &Params, src: &Tensor) -> Result<Tensor> {
+        src.broadcast_mul(p.gain.as_tensor())?
             .broadcast_add(p.offset.as_tensor())
     }
 

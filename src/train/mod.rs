@@ -241,6 +241,12 @@ pub fn train_step(
     noise: Option<&Tensor>,
     backward: Backward,
 ) -> Result<f64> {
+    // The hand-written backward covers the rate readout; the calcium observation uses autograd.
+    let backward = if rnn.calcium.is_some() {
+        Backward::Autograd
+    } else {
+        backward
+    };
     let (lv, mut grads) = match backward {
         Backward::Bptt | Backward::BpttDense => {
             let dense = backward == Backward::BpttDense;

@@ -172,6 +172,27 @@ impl Setup {
             initial_state: cfg.model.initial_state,
             readout,
             readout_input: cfg.model.readout_input,
+            calcium: match cfg.model.observation {
+                crate::config::Observation::Rate => None,
+                crate::config::Observation::Calcium => {
+                    let beta: Vec<f32> = ds
+                        .targets
+                        .iter()
+                        .map(|t| {
+                            let tau = cfg
+                                .model
+                                .calcium_decay_ms
+                                .get(&t.cell_type)
+                                .or_else(|| cfg.model.calcium_decay_ms.get("default"))
+                                .copied()
+                                .unwrap_or(500.0);
+                            (-dt_ms / tau).exp() as f32
+                        })
+                        .collect();
+                    let n_t = beta.len();
+                    Some(Tensor::from_slice(&beta, (1, n_t), device).map_err(cerr)?)
+                }
+            },
         };
         Ok(Setup {
             units,
