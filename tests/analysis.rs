@@ -204,6 +204,7 @@ fn silencing_removes_exactly_the_outgoing_currents_and_magnitude_zero_changes_no
         gain: var(1, n, &|_, _| 1.0),
         offset: var(1, n, &|_, _| 0.0),
         x0: var(1, n, &|_, j| 0.2 * j as f32 - 0.3),
+        calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
     };
     let rnn = Rnn {
         n_units: n,

@@ -60,6 +60,7 @@ fn check(case: &Case, seed: u64) -> f32 {
         gain: var(uniform(&[1, n_out], 0.5, 1.5, rng)),
         offset: var(randn(&[1, n_out], 0.1, rng)),
         x0: var(randn(&[1, n], 0.5, rng)),
+        calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
     };
     // Data in the readout's range so that the inverse readout is not clipped.
     let y = (uniform(&[t_len, batch, n_out], 0.05, 0.6, rng)
@@ -206,6 +207,7 @@ fn sparse_products_give_the_dense_gradients_on_the_mask() {
         gain: var(uniform(&[1, n], 0.5, 1.5, rng)),
         offset: var(randn(&[1, n], 0.1, rng)),
         x0: var(randn(&[1, n], 0.5, rng)),
+        calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
     };
     let rnn = Rnn {
         n_units: n,

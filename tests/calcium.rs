@@ -4,7 +4,7 @@
 
 use candle_core::{Device, Tensor, Var};
 use fitrnn::config::{Activation, InitialState, ReadoutInput};
-use fitrnn::model::{Drive, Params, Rnn};
+use fitrnn::model::{Calcium, Drive, Params, Rnn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -37,8 +37,23 @@ fn net(beta: Vec<f32>) -> Net {
         readout_input: ReadoutInput::Rate,
         calcium: None,
     };
+    // One indicator group per recorded unit, with τ set so that exp(−dt/τ) = β.
+    let dt_ms = 100.0;
     let mut rnn = rate.clone();
-    rnn.calcium = Some(Tensor::from_slice(&beta, (1, n_rec), &Device::Cpu).unwrap());
+    rnn.calcium = Some(Calcium {
+        dt_ms,
+        groups: Tensor::eye(n_rec, candle_core::DType::F32, &Device::Cpu).unwrap(),
+    });
+    let log_tau: Vec<f32> = beta
+        .iter()
+        .map(|&b| {
+            if b > 0.0 {
+                (-dt_ms / (b as f64).ln()).ln() as f32
+            } else {
+                (1e-6f64).ln() as f32
+            }
+        })
+        .collect();
     let var = |t: Tensor| Var::from_tensor(&t).unwrap();
     let p = Params {
         w_rec: var(uniform(&[n, n], -0.4, 0.4, rng)),
@@ -47,6 +62,7 @@ fn net(beta: Vec<f32>) -> Net {
         gain: var(uniform(&[1, n_rec], 0.5, 1.5, rng)),
         offset: var(uniform(&[1, n_rec], -0.1, 0.1, rng)),
         x0: var(Tensor::zeros((1, n), candle_core::DType::F32, &Device::Cpu).unwrap()),
+        calcium_log_tau: var(Tensor::from_slice(&log_tau, (1, n_rec), &Device::Cpu).unwrap()),
     };
     let y = (uniform(&[t_len, batch, n_rec], 0.1, 0.8, rng)
         .broadcast_mul(p.gain.as_tensor())
@@ -158,5 +174,77 @@ fn autograd_gradients_match_finite_differences() {
         m.p.w_rec.set(&w0).unwrap();
         worst = worst.max((fd - g[i][j]).abs() / g[i][j].abs().max(1e-3));
     }
-    assert!(worst < 2e-2, "relative error {worst}");
+    assert!(worst < 2e-2, "W_rec: relative error {worst}");
+    // The indicator decay is a parameter: its gradient matches finite differences too.
+    let gt = grads
+        .get(m.p.calcium_log_tau.as_tensor())
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap()[0]
+        .clone();
+    let l0 = m.p.calcium_log_tau.as_tensor().copy().unwrap();
+    let mut worst = 0f32;
+    for k in 0..gt.len() {
+        let at = |d: f32| {
+            let mut v = l0.to_vec2::<f32>().unwrap();
+            v[0][k] += d;
+            m.p.calcium_log_tau
+                .set(&Tensor::new(v, &Device::Cpu).unwrap())
+                .unwrap();
+            m.rnn
+                .loss(&m.p, &m.y, &m.u)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        let fd = (at(eps) - at(-eps)) / (2.0 * eps);
+        m.p.calcium_log_tau.set(&l0).unwrap();
+        worst = worst.max((fd - gt[k]).abs() / gt[k].abs().max(1e-3));
+    }
+    assert!(worst < 3e-2, "ln τ: relative error {worst}");
+}
+
+#[test]
+fn a_calcium_fit_learns_and_saves_one_decay_per_cell_type() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    assert_cmd::Command::cargo_bin("fitrnn")
+        .unwrap()
+        .current_dir(&root)
+        .args(["--config", "configs/mouse_v1.yaml"])
+        .args(["--set", "model.observation=calcium"])
+        .args([
+            "--set",
+            "training.dense_epochs=3",
+            "--set",
+            "training.finetune_epochs=1",
+        ])
+        .arg("--set")
+        .arg(format!("output.dir={}", out.display()))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("learned indicator decay: Pvalb"));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let decays = m["calcium_decay_ms"].as_object().unwrap();
+    assert_eq!(decays.len(), 4, "Pvalb, Slc17a7, Sst, Vip");
+    assert!(decays.values().all(|v| v.as_f64().unwrap() > 1.0));
+    assert!(
+        decays
+            .values()
+            .any(|v| (v.as_f64().unwrap() - 500.0).abs() > 1.0),
+        "the decay is learned: {decays:?}"
+    );
+    let w =
+        candle_core::safetensors::load(out.join("model/final.safetensors"), &Device::Cpu).unwrap();
+    let log_tau = w["calcium_log_tau"].to_vec1::<f32>().unwrap();
+    assert_eq!(log_tau.len(), 4);
+    // The analyses re-read the fitted model with its decay.
+    assert_cmd::Command::cargo_bin("fitrnn")
+        .unwrap()
+        .arg("analyse")
+        .arg(&out)
+        .assert()
+        .success();
 }

@@ -52,6 +52,7 @@ impl Case {
             gain: v("gain"),
             offset: v("offset"),
             x0: v("x0"),
+            calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
         }
     }
     fn rnn(&self) -> Rnn {

@@ -42,6 +42,7 @@ fn gradients_match_finite_differences() {
                 gain: var((1, n), |_, j| 0.8 + 0.1 * j as f64),
                 offset: var((1, n), |_, j| -0.02 * j as f64),
                 x0: var((1, n), |_, j| 0.1 * j as f64 - 0.15),
+                calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
             };
             let alpha = Tensor::from_vec(
                 (0..n).map(|j| 0.3 + 0.1 * j as f64).collect(),

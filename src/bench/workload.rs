@@ -296,6 +296,7 @@ impl Workload {
                     gain: Var::from_tensor(&ones_row(n_out)?).map_err(cerr)?,
                     offset: Var::from_tensor(&row(get(ts, "readout_c")?)?).map_err(cerr)?,
                     x0: Var::from_tensor(&zeros_row(n)?).map_err(cerr)?,
+                    calcium_log_tau: Params::no_calcium(device).map_err(cerr)?,
                 };
                 let tr = params.trainable(false, false, false);
                 (rnn, params, tr)
@@ -318,6 +319,7 @@ impl Workload {
                     gain: Var::from_tensor(&row(get(ts, "readout_g")?)?).map_err(cerr)?,
                     offset: Var::from_tensor(&row(get(ts, "readout_c")?)?).map_err(cerr)?,
                     x0: Var::from_tensor(&zeros_row(n)?).map_err(cerr)?,
+                    calcium_log_tau: Params::no_calcium(device).map_err(cerr)?,
                 };
                 let tr = params.trainable(true, true, false);
                 (rnn, params, tr)

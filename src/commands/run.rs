@@ -211,6 +211,29 @@ fn execute(
         per_epoch,
         density(&fitted.fin.w_rec)
     );
+    if !fitted.setup.calcium_groups.is_empty() {
+        // The learned indicator decays, also recorded in the manifest.
+        let decays: serde_json::Map<String, serde_json::Value> = fitted
+            .setup
+            .calcium_groups
+            .iter()
+            .zip(&fitted.fin.calcium_log_tau)
+            .map(|((g, _), l)| (g.clone(), json!((*l as f64).exp())))
+            .collect();
+        let text: Vec<String> = fitted
+            .setup
+            .calcium_groups
+            .iter()
+            .zip(&fitted.fin.calcium_log_tau)
+            .map(|((g, l0), l)| format!("{g} {:.0} ms (from {:.0})", l.exp(), l0.exp()))
+            .collect();
+        let _ = writeln!(
+            s,
+            "calcium     learned indicator decay: {}",
+            text.join(", ")
+        );
+        rd.set("calcium_decay_ms", serde_json::Value::Object(decays))?;
+    }
     s.push_str(&headline);
     Ok(s)
 }

@@ -37,9 +37,17 @@ pub struct Params {
     pub offset: Var,
     /// Learned initial state `[1, n]` (`initial_state: learned`; zeros otherwise).
     pub x0: Var,
+    /// Calcium observation: `ln τ_decay` (τ in ms) per indicator group (cell type),
+    /// `[1, n_groups]`; empty (`[1, 0]`) for the rate readout.
+    pub calcium_log_tau: Var,
 }
 
 impl Params {
+    /// An empty `calcium_log_tau` (`[1, 0]`) for a model that reads rates.
+    pub fn no_calcium(device: &Device) -> Result<Var> {
+        Var::zeros((1, 0), DType::F32, device)
+    }
+
     /// The variables the optimiser updates: `W_rec` first (the EG optimisers act on it), then
     /// `W_in`, the readout's gain and offset unless it is frozen, `b` when the model has a bias, and
     /// the initial state when it is learned.
@@ -55,6 +63,10 @@ impl Params {
         if x0 {
             v.push(self.x0.clone());
         }
+        // The indicator decay is learned whenever the readout has one.
+        if self.calcium_log_tau.elem_count() > 0 {
+            v.push(self.calcium_log_tau.clone());
+        }
         v
     }
 
@@ -68,6 +80,7 @@ impl Params {
             gain: c(&self.gain)?,
             offset: c(&self.offset)?,
             x0: c(&self.x0)?,
+            calcium_log_tau: c(&self.calcium_log_tau)?,
         })
     }
 
@@ -78,7 +91,8 @@ impl Params {
         self.b.set(other.b.as_tensor())?;
         self.gain.set(other.gain.as_tensor())?;
         self.offset.set(other.offset.as_tensor())?;
-        self.x0.set(other.x0.as_tensor())
+        self.x0.set(other.x0.as_tensor())?;
+        self.calcium_log_tau.set(other.calcium_log_tau.as_tensor())
     }
 }
 
@@ -100,10 +114,27 @@ pub struct Rnn {
     pub readout: Option<Tensor>,
     /// What the readout reads.
     pub readout_input: ReadoutInput,
-    /// Calcium observation (`observation: calcium`): the per-frame decay factor
-    /// `β = exp(−dt / τ_decay)` of each readout target, `[1, n_targets]`; the readout then reads
-    /// `c(t) = β ⊙ c(t−1) + (1 − β) ⊙ s(t)` instead of the source `s(t)` itself. `None`: rates.
-    pub calcium: Option<Tensor>,
+    /// Calcium observation (`observation: calcium`); `None` reads rates.
+    pub calcium: Option<Calcium>,
+}
+
+/// The calcium observation: the readout reads `c(t) = β ⊙ c(t−1) + (1 − β) ⊙ s(t)` instead of the
+/// source `s(t)`, with `β = exp(−dt / τ)` per target and `τ = exp(Params::calcium_log_tau)` per
+/// group (cell type).
+#[derive(Debug, Clone)]
+pub struct Calcium {
+    /// Frame period in ms.
+    pub dt_ms: f64,
+    /// Group of each target, one-hot `[n_groups, n_targets]`.
+    pub groups: Tensor,
+}
+
+impl Calcium {
+    /// `β` per target, `[1, n_targets]`, from the parameters.
+    pub fn beta(&self, p: &Params) -> Result<Tensor> {
+        let tau = p.calcium_log_tau.as_tensor().exp()?.matmul(&self.groups)?;
+        (tau.recip()? * (-self.dt_ms))?.exp()
+    }
 }
 
 /// An in-silico perturbation applied at every step of a free-running simulation:
@@ -262,7 +293,11 @@ impl Rnn {
         let (mut rates, mut states) = (Vec::new(), Vec::new());
         // The indicator starts at the level its first readout source implies (for a data-initialised
         // state that reproduces the first frame).
-        let mut cal = match &self.calcium {
+        let beta = match &self.calcium {
+            Some(c) => Some(c.beta(p)?),
+            None => None,
+        };
+        let mut cal = match &beta {
             Some(_) => Some(self.source(&x)?),
             None => None,
         };
@@ -294,7 +329,7 @@ impl Rnn {
             if let Some(nz) = noise {
                 x = (x + nz.get(t)?)?;
             }
-            match (&self.calcium, cal.take()) {
+            match (&beta, cal.take()) {
                 (Some(beta), Some(c)) => {
                     let next = (c.broadcast_mul(beta)?
                         + self.source(&x)?.broadcast_mul(&(beta.neg()? + 1.0)?)?)?;

@@ -30,6 +30,12 @@ pub fn save(path: &Path, p: &ParamsCpu, mask: &Array2<f32>, signs: &[f32]) -> Re
     m.insert("gain".to_string(), v(&p.gain).map_err(err)?);
     m.insert("offset".to_string(), v(&p.offset).map_err(err)?);
     m.insert("x0".to_string(), v(&p.x0).map_err(err)?);
+    if !p.calcium_log_tau.is_empty() {
+        m.insert(
+            "calcium_log_tau".to_string(),
+            v(&p.calcium_log_tau).map_err(err)?,
+        );
+    }
     m.insert("mask".to_string(), t2(mask).map_err(err)?);
     m.insert("sign".to_string(), v(signs).map_err(err)?);
     let tmp = crate::data::contract::partial_path(path);
@@ -108,6 +114,15 @@ impl TensorFile {
             gain: v("gain")?,
             offset: v("offset")?,
             x0: v("x0")?,
+            // Absent for rate readouts (and in runs written before the calcium readout existed).
+            calcium_log_tau: if self
+                .tensors
+                .contains_key(&format!("{prefix}calcium_log_tau"))
+            {
+                v("calcium_log_tau")?
+            } else {
+                vec![]
+            },
         })
     }
 }

@@ -190,6 +190,12 @@ impl FitState {
             t.insert(format!("{prefix}.gain"), vec(&p.gain)?);
             t.insert(format!("{prefix}.offset"), vec(&p.offset)?);
             t.insert(format!("{prefix}.x0"), vec(&p.x0)?);
+            if !p.calcium_log_tau.is_empty() {
+                t.insert(
+                    format!("{prefix}.calcium_log_tau"),
+                    vec(&p.calcium_log_tau)?,
+                );
+            }
             Ok(())
         };
         put("params", &self.params)?;

@@ -74,6 +74,8 @@ pub struct ParamsCpu {
     pub offset: Vec<f32>,
     /// `[n]`, the learned initial state (zeros unless `initial_state: learned`).
     pub x0: Vec<f32>,
+    /// `[n_groups]`, `ln τ_decay` (ms) of the calcium observation per cell type; empty for rates.
+    pub calcium_log_tau: Vec<f32>,
 }
 
 fn to_array2(t: &Tensor) -> Result<Array2<f32>> {
@@ -101,6 +103,7 @@ impl ParamsCpu {
             gain: to_vec(p.gain.as_tensor())?,
             offset: to_vec(p.offset.as_tensor())?,
             x0: to_vec(p.x0.as_tensor())?,
+            calcium_log_tau: to_vec(p.calcium_log_tau.as_tensor())?,
         })
     }
 
@@ -120,6 +123,7 @@ impl ParamsCpu {
             gain: v(&self.gain).map_err(cerr)?,
             offset: v(&self.offset).map_err(cerr)?,
             x0: v(&self.x0).map_err(cerr)?,
+            calcium_log_tau: v(&self.calcium_log_tau).map_err(cerr)?,
         })
     }
 }

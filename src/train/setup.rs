@@ -9,7 +9,7 @@ use crate::constraints::{Blocks, UnitPopulations};
 use crate::data::Sign;
 use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::model::Rnn;
+use crate::model::{Calcium, Rnn};
 use candle_core::{Device, Tensor};
 use ndarray::Array2;
 use rand::Rng;
@@ -33,6 +33,54 @@ pub struct Setup {
     pub readout_offset: Option<Vec<f32>>,
     /// Input channels (measured inputs, then traces when they are inputs too).
     pub n_inputs: usize,
+    /// Calcium observation: the indicator groups (cell types) and their initial `ln τ_decay` (ms).
+    pub calcium_groups: Vec<(String, f32)>,
+}
+
+/// The calcium readout, its group (cell type) names and their initial `ln τ_decay`.
+type CalciumSetup = (Calcium, Vec<String>, Vec<f32>);
+
+/// The calcium observation of `cfg` over the targets of `ds`: one group per cell type among the
+/// targets (sorted), each starting at its `calcium_decay_ms`.
+fn calcium_readout(
+    cfg: &Config,
+    ds: &Dataset,
+    dt_ms: f64,
+    device: &Device,
+) -> Result<Option<CalciumSetup>> {
+    if cfg.model.observation != crate::config::Observation::Calcium {
+        return Ok(None);
+    }
+    let mut groups: Vec<String> = ds.targets.iter().map(|t| t.cell_type.clone()).collect();
+    groups.sort();
+    groups.dedup();
+    let n_t = ds.targets.len();
+    let mut onehot = vec![0f32; groups.len() * n_t];
+    for (j, t) in ds.targets.iter().enumerate() {
+        let g = groups
+            .iter()
+            .position(|x| *x == t.cell_type)
+            .expect("listed");
+        onehot[g * n_t + j] = 1.0;
+    }
+    let log_tau: Vec<f32> = groups
+        .iter()
+        .map(|g| {
+            let tau = cfg
+                .model
+                .calcium_decay_ms
+                .get(g)
+                .or_else(|| cfg.model.calcium_decay_ms.get("default"))
+                .copied()
+                .unwrap_or(500.0);
+            tau.ln() as f32
+        })
+        .collect();
+    let c = Calcium {
+        dt_ms,
+        groups: Tensor::from_slice(&onehot, (groups.len(), n_t), device).map_err(cerr)?,
+    };
+    Ok(Some((c, groups, log_tau)))
 }
 
 impl Setup {
@@ -164,6 +212,7 @@ impl Setup {
                 (dt_ms / tau).min(1.0) as f32
             })
             .collect();
+        let calcium = calcium_readout(cfg, ds, dt_ms, device)?;
         let rnn = Rnn {
             n_units: n,
             n_rec,
@@ -172,27 +221,7 @@ impl Setup {
             initial_state: cfg.model.initial_state,
             readout,
             readout_input: cfg.model.readout_input,
-            calcium: match cfg.model.observation {
-                crate::config::Observation::Rate => None,
-                crate::config::Observation::Calcium => {
-                    let beta: Vec<f32> = ds
-                        .targets
-                        .iter()
-                        .map(|t| {
-                            let tau = cfg
-                                .model
-                                .calcium_decay_ms
-                                .get(&t.cell_type)
-                                .or_else(|| cfg.model.calcium_decay_ms.get("default"))
-                                .copied()
-                                .unwrap_or(500.0);
-                            (-dt_ms / tau).exp() as f32
-                        })
-                        .collect();
-                    let n_t = beta.len();
-                    Some(Tensor::from_slice(&beta, (1, n_t), device).map_err(cerr)?)
-                }
-            },
+            calcium: calcium.as_ref().map(|(c, _, _)| c.clone()),
         };
         Ok(Setup {
             units,
@@ -202,6 +231,9 @@ impl Setup {
             rnn,
             readout_offset: None,
             n_inputs: ds.u.ncols(),
+            calcium_groups: calcium
+                .map(|(_, g, l)| g.into_iter().zip(l).collect())
+                .unwrap_or_default(),
         })
     }
 
@@ -248,6 +280,7 @@ impl Setup {
                 .clone()
                 .unwrap_or_else(|| vec![0.0; self.rnn.n_rec]),
             x0: vec![0.0; n],
+            calcium_log_tau: self.calcium_groups.iter().map(|g| g.1).collect(),
         };
         Ok((mask, w, params))
     }
