@@ -145,35 +145,6 @@ fn column_names(df: &DataFrame) -> Vec<String> {
         .collect()
 }
 
-/// Ranks with ties averaged (for Spearman's correlation).
-fn ranks(v: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-    let mut r = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-            j += 1;
-        }
-        for k in i..=j {
-            r[idx[k]] = (i + j) as f64 / 2.0;
-        }
-        i = j + 1;
-    }
-    r
-}
-
-fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    let (ra, rb) = (ranks(a), ranks(b));
-    let n = ra.len() as f64;
-    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
-    cov / (va * vb).sqrt()
-}
-
 /// interactions / spectrum / diagnostics: schemas, invariants, and the population-level block
 /// weights against the simulator's true W.
 fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
@@ -420,7 +391,7 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
         }
     }
     assert_eq!(fitted.len(), 24 * 24);
-    let rho = spearman(&fitted, &true_w);
+    let rho = fitrnn::recovery::metrics::spearman(&fitted, &true_w);
     eprintln!("population-level Spearman(fitted mean_w, true mean_w) = {rho:.3}");
     assert!(
         rho > 0.7,
