@@ -527,3 +527,49 @@ fn inspect_json_reports_counts_for_scripts() {
         "{s}"
     );
 }
+
+#[test]
+fn two_allen_planes_fit_as_one_network_with_their_stimulus_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = common::write(
+        tmp.path(),
+        "allen.yaml",
+        &format!(
+            concat!(
+                "data:\n",
+                "  path: [{}, {}]\n",
+                "  cell_types: {{Sst: I, Slc17a7: E}}\n",
+                "  windows: {{length_s: 9}}\n",
+                "model: {{hidden_units: {{Slc17a7: 4}}, inputs: [image, change, omission, running_speed]}}\n",
+                "training: {{dense_epochs: 2, finetune_epochs: 0}}\n",
+                "output: {{dir: {}}}\n"
+            ),
+            common::fixture("nwb/allen_vbo_like.nwb").display(),
+            common::fixture("nwb/allen_vbo_like_plane2.nwb").display(),
+            tmp.path().join("run").display()
+        ),
+    );
+    let out = common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--threads", "1"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("2 files imaged together") && text.contains("aligned 2 planes"),
+        "{text}"
+    );
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("run/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["status"], "complete");
+    assert_eq!(
+        m["data"]["files"].as_array().unwrap().len(),
+        2,
+        "each file's sha256 is recorded"
+    );
+    let units = std::fs::read_to_string(tmp.path().join("run/config.resolved.yaml")).unwrap();
+    assert!(units.contains("allen_vbo_like_plane2.nwb"));
+}
