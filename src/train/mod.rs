@@ -301,7 +301,17 @@ fn check_invariants(
         )))
     };
     if !loss.is_finite() {
-        return fail(format!("the training loss became {loss}"));
+        // Unbounded rates (softplus, relu) in units no trace constrains can run away.
+        let unbounded = matches!(
+            s.rnn.activation,
+            crate::config::Activation::Softplus | crate::config::Activation::Relu
+        );
+        let hint = if unbounded && s.rnn.n_units > s.rnn.n_rec && s.rnn.readout.is_none() {
+            " (hidden units with an unbounded nonlinearity can run away: a smaller grad_clip such as 0.1, or activation: tanh, keeps them bounded)"
+        } else {
+            ""
+        };
+        return fail(format!("the training loss became {loss}{hint}"));
     }
     let w = p.w_rec.as_tensor();
     let scalar = |t: candle_core::Result<Tensor>| -> Result<f64> {
