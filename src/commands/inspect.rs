@@ -283,19 +283,9 @@ fn render(v: &Value) -> String {
                 .max(head[k].len())
         })
         .collect();
-    let _ = writeln!(
-        s,
-        "\n  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
-        head[0],
-        head[1],
-        head[2],
-        head[3],
-        w0 = w[0],
-        w1 = w[1],
-        w2 = w[2],
-        w3 = w[3]
-    );
-    for r in &pops {
+    let _ = writeln!(s);
+    let head = head.map(str::to_string);
+    for r in std::iter::once(&head).chain(&pops) {
         let _ = writeln!(
             s,
             "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}",

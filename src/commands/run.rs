@@ -212,27 +212,28 @@ fn execute(
         density(&fitted.fin.w_rec)
     );
     if !fitted.setup.calcium_groups.is_empty() {
-        // The learned indicator decays, also recorded in the manifest.
-        let decays: serde_json::Map<String, serde_json::Value> = fitted
+        // The learned indicator decays (ms), also recorded in the manifest.
+        let decays: Vec<(&String, f32, f32)> = fitted
             .setup
             .calcium_groups
             .iter()
             .zip(&fitted.fin.calcium_log_tau)
-            .map(|((g, _), l)| (g.clone(), json!((*l as f64).exp())))
+            .map(|((g, l0), l)| (g, l0.exp(), l.exp()))
             .collect();
-        let text: Vec<String> = fitted
-            .setup
-            .calcium_groups
+        let text: Vec<String> = decays
             .iter()
-            .zip(&fitted.fin.calcium_log_tau)
-            .map(|((g, l0), l)| format!("{g} {:.0} ms (from {:.0})", l.exp(), l0.exp()))
+            .map(|(g, from, to)| format!("{g} {to:.0} ms (from {from:.0})"))
             .collect();
         let _ = writeln!(
             s,
             "calcium     learned indicator decay: {}",
             text.join(", ")
         );
-        rd.set("calcium_decay_ms", serde_json::Value::Object(decays))?;
+        let manifest: serde_json::Map<String, serde_json::Value> = decays
+            .iter()
+            .map(|(g, _, to)| ((*g).clone(), json!(*to as f64)))
+            .collect();
+        rd.set("calcium_decay_ms", serde_json::Value::Object(manifest))?;
     }
     s.push_str(&headline);
     Ok(s)

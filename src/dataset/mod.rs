@@ -209,26 +209,7 @@ pub fn resample(rec: &Recording, hz: f64) -> Recording {
     let (t0, t1) = (t[0], t[t.len() - 1]);
     let n_new = ((t1 - t0) * hz).floor() as usize + 1;
     let new_t: Vec<f64> = (0..n_new).map(|k| t0 + k as f64 / hz).collect();
-    let interp = |a: &Array2<f32>| -> Array2<f32> {
-        let mut out = Array2::<f32>::zeros((n_new, a.ncols()));
-        let mut i = 0;
-        for (k, &tk) in new_t.iter().enumerate() {
-            while i + 2 < t.len() && t[i + 1] < tk {
-                i += 1;
-            }
-            let (ta, tb) = (t[i], t[(i + 1).min(t.len() - 1)]);
-            let w = if tb > ta {
-                ((tk - ta) / (tb - ta)).clamp(0.0, 1.0) as f32
-            } else {
-                0.0
-            };
-            for c in 0..a.ncols() {
-                let b = a[[(i + 1).min(t.len() - 1), c]];
-                out[[k, c]] = a[[i, c]] * (1.0 - w) + b * w;
-            }
-        }
-        out
-    };
+    let interp = |a: &Array2<f32>| crate::data::interp::columns(t, a, &new_t);
     let mut out = rec.clone();
     out.traces = interp(&rec.traces);
     if let Some(inp) = out.inputs.as_mut() {

@@ -293,8 +293,13 @@ impl Rnn {
         let (mut rates, mut states) = (Vec::new(), Vec::new());
         // The indicator starts at the level its first readout source implies (for a data-initialised
         // state that reproduces the first frame).
+        // (β, 1 − β) once per forward pass, outside the time loop.
         let beta = match &self.calcium {
-            Some(c) => Some(c.beta(p)?),
+            Some(c) => {
+                let b = c.beta(p)?;
+                let keep = (b.neg()? + 1.0)?;
+                Some((b, keep))
+            }
             None => None,
         };
         let mut cal = match &beta {
@@ -330,9 +335,9 @@ impl Rnn {
                 x = (x + nz.get(t)?)?;
             }
             match (&beta, cal.take()) {
-                (Some(beta), Some(c)) => {
+                (Some((beta, one_minus_beta)), Some(c)) => {
                     let next = (c.broadcast_mul(beta)?
-                        + self.source(&x)?.broadcast_mul(&(beta.neg()? + 1.0)?)?)?;
+                        + self.source(&x)?.broadcast_mul(one_minus_beta)?)?;
                     out.push(self.affine(p, &next)?);
                     cal = Some(next);
                 }

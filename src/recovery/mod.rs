@@ -120,6 +120,12 @@ fn sets(map: &BTreeMap<String, serde_yaml::Value>) -> Vec<String> {
         .collect()
 }
 
+/// True when a name occurs twice.
+fn repeats<'a>(names: impl Iterator<Item = &'a str>) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    names.into_iter().any(|n| !seen.insert(n))
+}
+
 impl RecoveryConfig {
     /// Load and check; paths resolve relative to the config file.
     pub fn load(path: &Path) -> Result<RecoveryConfig> {
@@ -142,18 +148,14 @@ impl RecoveryConfig {
                 "see configs/recovery.yaml",
             );
         }
-        let mut names: Vec<&str> = cfg.conditions.iter().map(|c| c.name.as_str()).collect();
-        names.sort();
-        if names.windows(2).any(|w| w[0] == w[1]) {
+        if repeats(cfg.conditions.iter().map(|c| c.name.as_str())) {
             return bad(
                 "conditions",
                 "two conditions share a name".into(),
                 "name each condition once",
             );
         }
-        let mut names: Vec<&str> = cfg.methods.iter().map(|c| c.name.as_str()).collect();
-        names.sort();
-        if names.windows(2).any(|w| w[0] == w[1]) {
+        if repeats(cfg.methods.iter().map(|m| m.name.as_str())) {
             return bad(
                 "methods",
                 "two methods share a name".into(),
