@@ -3,8 +3,9 @@
 
   compare_table.py FILE.jsonl [FILE.jsonl ...]
 
-Lines carry "impl" (fitrnn or torch); lines without it are classified by their
-"implementation" field. Per (workload, small, threads): the median over repeats of each
+Lines carry "impl" (fitrnn or torch; other tags are skipped); lines without it are
+classified by their "implementation" field. GPU lines are rows of their own ("<workload>
+cuda", threads 0). Per (workload, small, threads): the median over repeats of each
 side's ms_median, ratio = fitrnn / torch (< 1: fitrnn faster), GFLOP/s of each. Per
 workload: each side's best thread setting and the ratio of the two bests.
 """
@@ -16,7 +17,9 @@ from collections import defaultdict
 
 
 def impl_of(d):
-    name = d.get("impl") or d.get("implementation", "")
+    if "impl" in d:   # other tags (e.g. fitrnn_autograd) are variants, not the two sides
+        return d["impl"] if d["impl"] in ("fitrnn", "torch") else None
+    name = d.get("implementation", "")
     return "fitrnn" if name.startswith("fitrnn") else "torch" if name.startswith("torch") else None
 
 
@@ -31,7 +34,10 @@ def main(paths):
             impl = impl_of(d)
             if impl is None or "ms_median" not in d:
                 continue
-            key = (d["workload"], bool(d.get("small")), int(d["threads"]))
+            # GPU runs: the CPU thread count is not a setting of the step, so it is not a key
+            cuda = d.get("device", "cpu").startswith("cuda")
+            name = d["workload"] + (" cuda" if cuda else "")
+            key = (name, bool(d.get("small")), 0 if cuda else int(d["threads"]))
             ms[key + (impl,)].append(float(d["ms_median"]))
             gflop[key[:2]] = float(d["gflop_per_step"])
 
@@ -40,13 +46,13 @@ def main(paths):
         return statistics.median(v) if v else None
 
     def fmt(x, spec):
-        return format(x, spec) if x is not None else "-"
+        return format(x, spec) if x is not None else format("-", ">" + spec.split(".")[0])
 
     def fms(x):  # milliseconds: more decimals for short steps
-        return "-" if x is None else f"{x:12.{1 if x >= 100 else 2 if x >= 1 else 3}f}"
+        return f"{'-':>12}" if x is None else f"{x:12.{1 if x >= 100 else 2 if x >= 1 else 3}f}"
 
     order = {"celltype": 0, "neurons": 1, "large": 2}
-    rows = sorted({k[:3] for k in ms}, key=lambda k: (order.get(k[0], 3), k[0], k[1], k[2]))
+    rows = sorted({k[:3] for k in ms}, key=lambda k: (order.get(k[0].split()[0], 3), k[0], k[1], k[2]))
     print(f"{'workload':<18}{'threads':>8}{'fitrnn ms':>12}{'torch ms':>12}{'ratio':>8}"
           f"{'fitrnn GFLOP/s':>16}{'torch GFLOP/s':>15}{'runs':>7}")
     best = defaultdict(dict)   # (workload, small) -> impl -> (ms, threads)
@@ -62,7 +68,7 @@ def main(paths):
               f"{fmt(ratio, '8.2f')}{fmt(f and g / f * 1e3, '16.2f')}"
               f"{fmt(p and g / p * 1e3, '15.2f')}{n:>7}")
     print("\nbest thread setting per workload (ratio = best fitrnn / best torch):")
-    for (w, small), b in sorted(best.items(), key=lambda kv: (order.get(kv[0][0], 3), kv[0])):
+    for (w, small), b in sorted(best.items(), key=lambda kv: (order.get(kv[0][0].split()[0], 3), kv[0])):
         f, p = b.get("fitrnn"), b.get("torch")
         ratio = f[0] / p[0] if f and p else None
         desc = lambda x: f"{x[0]:.{1 if x[0] >= 100 else 3}f} ms (threads {x[1]})" if x else "-"  # noqa: E731
