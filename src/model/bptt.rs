@@ -10,13 +10,15 @@
 //! single matrix products over all frames and windows: `∂L/∂W = Δᵀ R` (`[N, B·T] × [B·T, N]`,
 //! `W[post, pre]`), `∂L/∂W_in = Δᵀ U`, `∂L/∂b = Σ Δ`, instead of one N×N product per time step.
 
+use super::fused;
+use super::linalg::matmul;
 use super::sparse::{sddmm, spmm, transpose, Pattern};
 use super::{phi, Params, Rnn};
 use crate::config::{Activation, InitialState, ReadoutInput};
 use candle_core::{backprop::GradStore, DType, Result, Tensor};
 
 /// φ'(x) from the rate `r = φ(x)` alone (every φ here allows it).
-fn phi_prime_from_rate(r: &Tensor, a: Activation) -> Result<Tensor> {
+pub(super) fn phi_prime_from_rate(r: &Tensor, a: Activation) -> Result<Tensor> {
     match a {
         Activation::Relu => r.gt(0f32)?.to_dtype(r.dtype()),
         Activation::Tanh => r.sqr()?.neg()? + 1.0,
@@ -170,11 +172,12 @@ impl Rnn {
 
         // Input drive W_in u_t + b for every frame at once: [steps, batch, n].
         let drive = if d_in > 0 && steps > 0 {
-            u.narrow(0, 0, steps)?
-                .reshape((steps * batch, d_in))?
-                .matmul(&w_in.t()?)?
-                .broadcast_add(&b)?
-                .reshape((steps, batch, n))?
+            matmul(
+                &u.narrow(0, 0, steps)?.reshape((steps * batch, d_in))?,
+                &w_in.t()?,
+            )?
+            .broadcast_add(&b)?
+            .reshape((steps, batch, n))?
         } else {
             b.broadcast_as((steps, batch, n))?.contiguous()?
         };
@@ -188,44 +191,34 @@ impl Rnn {
         } else {
             w.t()?.contiguous()?
         };
-        let source_and_rate = |x: &Tensor| -> Result<(Tensor, Tensor)> {
-            match (self.readout_input, self.activation) {
-                (ReadoutInput::Rate, a) => {
-                    let r = phi(x, a)?;
-                    Ok((r.clone(), r))
-                }
-                (ReadoutInput::Unrectified, Activation::TanhRelu) => {
-                    let o = x.tanh()?;
-                    let r = o.relu()?;
-                    Ok((o, r))
-                }
-                (ReadoutInput::Unrectified, Activation::Tanh) => {
-                    let o = x.tanh()?;
-                    Ok((o.clone(), o))
-                }
-                (ReadoutInput::Unrectified, a) => Ok((x.tanh()?, phi(x, a)?)),
-            }
-        };
         let mut rs: Vec<Tensor> = Vec::with_capacity(steps);
         let mut sources: Vec<Tensor> = Vec::with_capacity(steps);
         let mut x = x0;
         let mut r = phi(&x, self.activation)?;
         for t in 0..steps {
-            let a = if t == 0 && zero_start {
+            let rec = if t == 0 && zero_start {
                 // r_0 = φ(0) = 0: the first recurrent product is exactly zero.
-                drive.get(0)?
+                None
             } else {
-                let rec = match &sparse {
+                Some(match &sparse {
                     Some(s) => s.apply(&r, false)?,
-                    None => r.matmul(&w_t)?,
-                };
-                (rec + drive.get(t)?)?
+                    None => matmul(&r, &w_t)?,
+                })
             };
-            let mut next = (x.broadcast_mul(&keep)? + a.broadcast_mul(alpha)?)?;
-            if let Some(nz) = noise {
-                next = (next + nz.get(t)?)?;
-            }
-            let (src_next, r_next) = source_and_rate(&next)?;
+            let nz = match noise {
+                Some(nz) => Some(nz.get(t)?),
+                None => None,
+            };
+            let (next, src_next, r_next) = fused::forward_step(
+                &x,
+                rec.as_ref(),
+                &drive.get(t)?,
+                alpha,
+                &keep,
+                nz.as_ref(),
+                self.activation,
+                self.readout_input,
+            )?;
             rs.push(std::mem::replace(&mut r, r_next));
             sources.push(src_next);
             x = next;
@@ -238,7 +231,7 @@ impl Rnn {
         let src = Tensor::stack(&sources, 0)?.reshape((steps * batch, n))?;
         drop(sources);
         let z = match &self.readout {
-            Some(rt) => src.matmul(rt)?,
+            Some(rt) => matmul(&src, rt)?,
             None if n == self.n_rec => src.clone(),
             None => src.narrow(1, 0, self.n_rec)?,
         };
@@ -249,11 +242,11 @@ impl Rnn {
 
         // Backward through the readout.
         let d_pred = (err * (2.0 / count))?;
-        let d_gain = d_pred.mul(&z)?.sum_keepdim(0)?;
-        let d_offset = d_pred.sum_keepdim(0)?;
+        let d_gain = fused::sum_rows(&d_pred.mul(&z)?)?;
+        let d_offset = fused::sum_rows(&d_pred)?;
         let d_z = d_pred.broadcast_mul(g)?;
         let d_src = match &self.readout {
-            Some(rt) => d_z.matmul(&rt.t()?)?,
+            Some(rt) => matmul(&d_z, &rt.t()?)?,
             None if n == self.n_rec => d_z,
             None => d_z.pad_with_zeros(1, 0, n - self.n_rec)?,
         };
@@ -265,27 +258,29 @@ impl Rnn {
 
         // Backward sweep in time.
         let r_all = Tensor::stack(&rs, 0)?; // [steps, batch, n]
-        let r_prime = phi_prime_from_rate(&r_all, self.activation)?;
-        let mut deltas: Vec<Tensor> = vec![Tensor::zeros((batch, n), DType::F32, dev)?; steps];
+        let mut deltas: Vec<Tensor> = Vec::with_capacity(steps);
         let mut carry: Option<Tensor> = None; // ∂L/∂x_{t+1} through later frames
         for t in (0..steps).rev() {
-            let d_x_next = match carry.take() {
-                Some(c) => (d_x_readout.get(t)? + c)?,
-                None => d_x_readout.get(t)?,
-            };
-            let delta = d_x_next.broadcast_mul(alpha)?;
-            let through_leak = d_x_next.broadcast_mul(&keep)?;
-            carry = Some(if t == 0 && zero_start {
-                through_leak
+            let (d_x_next, delta) =
+                fused::backward_delta(&d_x_readout.get(t)?, carry.as_ref(), alpha)?;
+            let back = if t == 0 && zero_start {
+                None
             } else {
-                let back = match &sparse {
+                Some(match &sparse {
                     Some(s) => s.apply(&delta, true)?,
-                    None => delta.matmul(w)?,
-                };
-                (through_leak + back.mul(&r_prime.get(t)?)?)?
-            });
-            deltas[t] = delta;
+                    None => matmul(&delta, w)?,
+                })
+            };
+            carry = Some(fused::backward_carry(
+                &d_x_next,
+                &keep,
+                back.as_ref(),
+                &rs[t],
+                self.activation,
+            )?);
+            deltas.push(delta);
         }
+        deltas.reverse();
         let d_x0 = carry.expect("steps > 0");
 
         // Weight gradients: one product over all frames and windows each.
@@ -299,11 +294,14 @@ impl Rnn {
                 let r = transpose(&r_flat.flatten_all()?.to_vec1::<f32>()?, k, n);
                 Tensor::from_vec(sddmm(&s.pattern, &d, &r, k), (n, n), dev)?
             }
-            None => delta_t.matmul(&r_flat)?,
+            None => matmul(&delta_t, &r_flat)?,
         };
-        let d_b = delta_all.sum_keepdim(0)?;
+        let d_b = fused::sum_rows(&delta_all)?;
         let d_w_in = if d_in > 0 {
-            Some(delta_t.matmul(&u.narrow(0, 0, steps)?.reshape((steps * batch, d_in))?)?)
+            Some(matmul(
+                &delta_t,
+                &u.narrow(0, 0, steps)?.reshape((steps * batch, d_in))?,
+            )?)
         } else {
             None // nothing to learn: W_in is [n, 0]
         };

@@ -16,6 +16,8 @@
 //! loop (candle's backward for slicing would make BPTT quadratic in the window length).
 
 mod bptt;
+mod fused;
+pub mod linalg;
 pub mod sparse;
 
 use crate::config::{Activation, InitialState, ReadoutInput};

@@ -1,0 +1,455 @@
+//! The element-wise work of one time step of the hand-written BPTT ([`super::bptt`]), fused into
+//! single passes over `[batch, n]` on the CPU.
+//!
+//! Written as tensor operations, one forward step is five passes that each allocate a
+//! `[batch, n]` tensor (add the drive, scale the state by `1 − α`, scale the drive by `α`, add,
+//! apply φ), and one backward step five more. For the `neurons` benchmark (batch 16, n 500, 200
+//! steps) those small operations cost more than the matrix products. Here each is one loop over
+//! the data, split over the thread pool only when a step is large enough to pay for it. Other
+//! devices, and any operand that is not contiguous f32 on the CPU, take the tensor path, which
+//! computes the same numbers.
+
+use super::phi;
+use crate::config::{Activation, ReadoutInput};
+use candle_core::{DType, Layout, Result, Storage, StorageRef, Tensor};
+use rayon::prelude::*;
+
+/// Element counts from which a fused pass is split over the thread pool.
+const PARALLEL_FROM: usize = 1 << 15;
+
+fn contiguous<'a>(guard: &'a StorageRef<'_>, layout: &Layout) -> Option<&'a [f32]> {
+    match &**guard {
+        Storage::Cpu(c) => {
+            let s = c.as_slice::<f32>().ok()?;
+            let (a, b) = layout.contiguous_offsets()?;
+            Some(&s[a..b])
+        }
+        _ => None,
+    }
+}
+
+fn is_cpu_f32(ts: &[&Tensor]) -> bool {
+    ts.iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32 && t.is_contiguous())
+}
+
+/// Run `f(row_start, out_chunk)` over `out` (`rows × n`) in chunks of whole rows, on the pool when
+/// `out` is large.
+fn for_rows(out: &mut [f32], n: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    if out.len() >= PARALLEL_FROM && rayon::current_num_threads() > 1 {
+        let rows = out.len() / n;
+        let per = rows.div_ceil(rayon::current_num_threads() * 4).max(1);
+        out.par_chunks_mut(per * n)
+            .enumerate()
+            .for_each(|(i, c)| f(i * per, c));
+    } else {
+        f(0, out);
+    }
+}
+
+/// tanh in f32 as a rational function that the compiler vectorises (plain products and sums: `mul_add`
+/// is a library call without the FMA target feature) (libm's `tanhf` is a scalar call,
+/// and was a tenth of the `celltype` step): Eigen's `generic_fast_tanh_float` (degree 13 / 6 on
+/// [−7.905, 7.905], where tanh rounds to ±1 in f32; `x` itself below 4e-4). Within 4.1e-7 of the
+/// exact tanh everywhere (tested).
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    const CLAMP: f32 = 7.905_311;
+    const A1: f32 = 4.893_524_6e-3;
+    const A3: f32 = 6.372_619_3e-4;
+    const A5: f32 = 1.485_722_4e-5;
+    const A7: f32 = 5.122_297e-8;
+    const A9: f32 = -8.604_672e-11;
+    const A11: f32 = 2.000_188e-13;
+    const A13: f32 = -2.760_768_5e-16;
+    const B0: f32 = 4.893_525e-3;
+    const B2: f32 = 2.268_434_6e-3;
+    const B4: f32 = 1.185_347_1e-4;
+    const B6: f32 = 1.198_258_4e-6;
+    let c = x.clamp(-CLAMP, CLAMP);
+    let x2 = c * c;
+    let p = x2 * A13 + A11;
+    let p = x2 * p + A9;
+    let p = x2 * p + A7;
+    let p = x2 * p + A5;
+    let p = x2 * p + A3;
+    let p = (x2 * p + A1) * c;
+    let q = x2 * B6 + B4;
+    let q = x2 * q + B2;
+    let q = x2 * q + B0;
+    if x.abs() < 4e-4 {
+        x
+    } else {
+        p / q
+    }
+}
+
+#[inline(always)]
+fn softplus(x: f32) -> f32 {
+    x.max(0.0) + (1.0 + (-x.abs()).exp()).ln()
+}
+
+#[inline(always)]
+fn phi_scalar(x: f32, a: Activation) -> f32 {
+    match a {
+        Activation::Relu => x.max(0.0),
+        Activation::Tanh => tanh(x),
+        Activation::TanhRelu => tanh(x).max(0.0),
+        Activation::Softplus => softplus(x),
+    }
+}
+
+/// φ'(x) from the rate r = φ(x) (as `bptt::phi_prime_from_rate`).
+#[inline(always)]
+fn phi_prime_scalar(r: f32, a: Activation) -> f32 {
+    match a {
+        Activation::Relu => {
+            if r > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Activation::Tanh => 1.0 - r * r,
+        Activation::TanhRelu => {
+            if r > 0.0 {
+                1.0 - r * r
+            } else {
+                0.0
+            }
+        }
+        Activation::Softplus => 1.0 - (-r).exp(),
+    }
+}
+
+/// One forward step: `x' = (1 − α) ⊙ x + α ⊙ (rec + drive) [+ noise]`, then the readout source and
+/// the rate of `x'`. `x`, `drive`, `rec`, `noise` are `[batch, n]`; `alpha` and `keep` (= 1 − α)
+/// are `[n]`. `rec = None` means a zero recurrent input. Returns `(x', source, rate)`; source and
+/// rate are the same tensor when the readout reads the rate.
+#[allow(clippy::too_many_arguments)]
+pub fn forward_step(
+    x: &Tensor,
+    rec: Option<&Tensor>,
+    drive: &Tensor,
+    alpha: &Tensor,
+    keep: &Tensor,
+    noise: Option<&Tensor>,
+    activation: Activation,
+    readout: ReadoutInput,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let mut all = vec![x, drive, alpha, keep];
+    all.extend(rec);
+    all.extend(noise);
+    if !is_cpu_f32(&all) {
+        return forward_step_tensors(x, rec, drive, alpha, keep, noise, activation, readout);
+    }
+    let (batch, n) = x.dims2()?;
+    let (gx, lx) = x.storage_and_layout();
+    let (gd, ld) = drive.storage_and_layout();
+    let (ga, la) = alpha.storage_and_layout();
+    let (gk, lk) = keep.storage_and_layout();
+    let grec = rec.map(|t| t.storage_and_layout());
+    let gnz = noise.map(|t| t.storage_and_layout());
+    let (Some(xs), Some(ds), Some(al), Some(kp)) = (
+        contiguous(&gx, lx),
+        contiguous(&gd, ld),
+        contiguous(&ga, la),
+        contiguous(&gk, lk),
+    ) else {
+        unreachable!("checked contiguous f32 on the CPU above")
+    };
+    let rs = grec.as_ref().and_then(|(g, l)| contiguous(g, l));
+    let ns = gnz.as_ref().and_then(|(g, l)| contiguous(g, l));
+    let mut next = vec![0f32; batch * n];
+    for_rows(&mut next, n, |row0, out| {
+        for (i, o) in out.chunks_mut(n).enumerate() {
+            let at = (row0 + i) * n;
+            for j in 0..n {
+                let mut a = ds[at + j];
+                if let Some(r) = rs {
+                    a += r[at + j];
+                }
+                let mut v = kp[j] * xs[at + j] + al[j] * a;
+                if let Some(z) = ns {
+                    v += z[at + j];
+                }
+                o[j] = v;
+            }
+        }
+    });
+    let dev = x.device().clone();
+    drop((gx, gd, ga, gk, grec, gnz));
+    // Source and rate of the new state in one more pass.
+    let (src, rate): (Vec<f32>, Option<Vec<f32>>) = match (readout, activation) {
+        (ReadoutInput::Rate, a) | (ReadoutInput::Unrectified, a @ Activation::Tanh) => {
+            let mut r = vec![0f32; batch * n];
+            for_rows(&mut r, n, |row0, out| {
+                let xs = &next[row0 * n..row0 * n + out.len()];
+                for (o, &v) in out.iter_mut().zip(xs) {
+                    *o = phi_scalar(v, a);
+                }
+            });
+            (r, None)
+        }
+        (ReadoutInput::Unrectified, a) => {
+            let mut o = vec![0f32; batch * n];
+            let mut r = vec![0f32; batch * n];
+            for_rows(&mut o, n, |row0, out| {
+                let xs = &next[row0 * n..row0 * n + out.len()];
+                for (o, &v) in out.iter_mut().zip(xs) {
+                    *o = tanh(v);
+                }
+            });
+            if a == Activation::TanhRelu {
+                for (r, &v) in r.iter_mut().zip(&o) {
+                    *r = v.max(0.0);
+                }
+            } else {
+                for_rows(&mut r, n, |row0, out| {
+                    let xs = &next[row0 * n..row0 * n + out.len()];
+                    for (o, &v) in out.iter_mut().zip(xs) {
+                        *o = phi_scalar(v, a);
+                    }
+                });
+            }
+            (o, Some(r))
+        }
+    };
+    let next = Tensor::from_vec(next, (batch, n), &dev)?;
+    let src = Tensor::from_vec(src, (batch, n), &dev)?;
+    let rate = match rate {
+        Some(r) => Tensor::from_vec(r, (batch, n), &dev)?,
+        None => src.clone(),
+    };
+    Ok((next, src, rate))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forward_step_tensors(
+    x: &Tensor,
+    rec: Option<&Tensor>,
+    drive: &Tensor,
+    alpha: &Tensor,
+    keep: &Tensor,
+    noise: Option<&Tensor>,
+    activation: Activation,
+    readout: ReadoutInput,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let a = match rec {
+        Some(r) => (r + drive)?,
+        None => drive.clone(),
+    };
+    let mut next = (x.broadcast_mul(keep)? + a.broadcast_mul(alpha)?)?;
+    if let Some(nz) = noise {
+        next = (next + nz)?;
+    }
+    let (src, rate) = match (readout, activation) {
+        (ReadoutInput::Rate, a) => {
+            let r = phi(&next, a)?;
+            (r.clone(), r)
+        }
+        (ReadoutInput::Unrectified, Activation::TanhRelu) => {
+            let o = next.tanh()?;
+            let r = o.relu()?;
+            (o, r)
+        }
+        (ReadoutInput::Unrectified, Activation::Tanh) => {
+            let o = next.tanh()?;
+            (o.clone(), o)
+        }
+        (ReadoutInput::Unrectified, a) => (next.tanh()?, phi(&next, a)?),
+    };
+    Ok((next, src, rate))
+}
+
+/// The first half of one backward step: `∂L/∂x_{t+1} = d_readout + carry` and
+/// `δ_t = α ⊙ ∂L/∂x_{t+1}` (`[batch, n]`; `alpha` `[n]`). Returns `(∂L/∂x_{t+1}, δ_t)`.
+pub fn backward_delta(
+    d_readout: &Tensor,
+    carry: Option<&Tensor>,
+    alpha: &Tensor,
+) -> Result<(Tensor, Tensor)> {
+    let mut all = vec![d_readout, alpha];
+    all.extend(carry);
+    if !is_cpu_f32(&all) {
+        let d = match carry {
+            Some(c) => (d_readout + c)?,
+            None => d_readout.clone(),
+        };
+        let delta = d.broadcast_mul(alpha)?;
+        return Ok((d, delta));
+    }
+    let (batch, n) = d_readout.dims2()?;
+    let (gr, lr) = d_readout.storage_and_layout();
+    let (ga, la) = alpha.storage_and_layout();
+    let gc = carry.map(|t| t.storage_and_layout());
+    let (Some(rs), Some(al)) = (contiguous(&gr, lr), contiguous(&ga, la)) else {
+        unreachable!("checked contiguous f32 on the CPU above")
+    };
+    let cs = gc.as_ref().and_then(|(g, l)| contiguous(g, l));
+    let mut d = rs.to_vec();
+    if let Some(c) = cs {
+        for (d, &c) in d.iter_mut().zip(c) {
+            *d += c;
+        }
+    }
+    let mut delta = vec![0f32; batch * n];
+    for (drow, orow) in d.chunks(n).zip(delta.chunks_mut(n)) {
+        for j in 0..n {
+            orow[j] = al[j] * drow[j];
+        }
+    }
+    let dev = d_readout.device().clone();
+    drop((gr, ga, gc));
+    Ok((
+        Tensor::from_vec(d, (batch, n), &dev)?,
+        Tensor::from_vec(delta, (batch, n), &dev)?,
+    ))
+}
+
+/// The second half: `∂L/∂x_t = (1 − α) ⊙ ∂L/∂x_{t+1} + φ'(x_t) ⊙ back`, with `back = δ_t W` (`None`:
+/// no recurrent path) and φ' computed from the rate `r_t` (`[batch, n]`; `keep` `[n]`).
+pub fn backward_carry(
+    d_next: &Tensor,
+    keep: &Tensor,
+    back: Option<&Tensor>,
+    rate: &Tensor,
+    activation: Activation,
+) -> Result<Tensor> {
+    let mut all = vec![d_next, keep, rate];
+    all.extend(back);
+    if !is_cpu_f32(&all) {
+        let through = d_next.broadcast_mul(keep)?;
+        return match back {
+            Some(b) => through + b.mul(&super::bptt::phi_prime_from_rate(rate, activation)?)?,
+            None => Ok(through),
+        };
+    }
+    let (batch, n) = d_next.dims2()?;
+    let (gd, ld) = d_next.storage_and_layout();
+    let (gk, lk) = keep.storage_and_layout();
+    let (gr, lr) = rate.storage_and_layout();
+    let gb = back.map(|t| t.storage_and_layout());
+    let (Some(ds), Some(kp), Some(rs)) = (
+        contiguous(&gd, ld),
+        contiguous(&gk, lk),
+        contiguous(&gr, lr),
+    ) else {
+        unreachable!("checked contiguous f32 on the CPU above")
+    };
+    let bs = gb.as_ref().and_then(|(g, l)| contiguous(g, l));
+    let mut out = vec![0f32; batch * n];
+    for_rows(&mut out, n, |row0, o| {
+        for (i, orow) in o.chunks_mut(n).enumerate() {
+            let at = (row0 + i) * n;
+            for j in 0..n {
+                let mut v = kp[j] * ds[at + j];
+                if let Some(b) = bs {
+                    v += b[at + j] * phi_prime_scalar(rs[at + j], activation);
+                }
+                orow[j] = v;
+            }
+        }
+    });
+    let dev = d_next.device().clone();
+    drop((gd, gk, gr, gb));
+    Tensor::from_vec(out, (batch, n), &dev)
+}
+
+/// Column sums of a 2-D `[rows, n]` tensor as `[1, n]` (candle's `sum_keepdim(0)`, which walks the
+/// rows element by element on the CPU).
+pub fn sum_rows(x: &Tensor) -> Result<Tensor> {
+    if !is_cpu_f32(&[x]) || x.rank() != 2 {
+        return x.sum_keepdim(0);
+    }
+    let (_, n) = x.dims2()?;
+    let (g, l) = x.storage_and_layout();
+    let xs = contiguous(&g, l).expect("checked contiguous f32 on the CPU above");
+    let mut out = vec![0f32; n];
+    for row in xs.chunks(n) {
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += v;
+        }
+    }
+    let dev = x.device().clone();
+    drop(g);
+    Tensor::from_vec(out, (1, n), &dev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn tanh_is_within_seven_ulp() {
+        let mut worst = 0f64;
+        let mut x = -12.0f32;
+        while x <= 12.0 {
+            let exact = (x as f64).tanh();
+            worst = worst.max((tanh(x) as f64 - exact).abs());
+            x += 1.3e-4;
+        }
+        for x in [0.0f32, 1e-30, -1e-30, 3.9e-4, 4.1e-4, f32::MAX, f32::MIN] {
+            worst = worst.max((tanh(x) as f64 - (x as f64).tanh()).abs());
+        }
+        assert!(worst < 4.5e-7, "max |error| {worst:e}");
+        assert!(tanh(f32::NAN).is_nan());
+    }
+
+    /// Every fused pass against the tensor path, for every activation and readout source, on a
+    /// step small enough for one thread and one large enough for the pool.
+    #[test]
+    fn fused_steps_match_the_tensor_path() {
+        let dev = Device::Cpu;
+        for (batch, n) in [(3usize, 7usize), (64, 700)] {
+            let x = Tensor::randn(0f32, 1.0, (batch, n), &dev).unwrap();
+            let rec = Tensor::randn(0f32, 1.0, (batch, n), &dev).unwrap();
+            let drive = Tensor::randn(0f32, 1.0, (batch, n), &dev).unwrap();
+            let noise = Tensor::randn(0f32, 0.1, (batch, n), &dev).unwrap();
+            let alpha = Tensor::rand(0.1f32, 1.0, n, &dev).unwrap();
+            let keep = (alpha.neg().unwrap() + 1.0).unwrap();
+            for act in [
+                Activation::Relu,
+                Activation::Tanh,
+                Activation::TanhRelu,
+                Activation::Softplus,
+            ] {
+                for ro in [ReadoutInput::Rate, ReadoutInput::Unrectified] {
+                    for (r, z) in [(Some(&rec), Some(&noise)), (None, None)] {
+                        let f = forward_step(&x, r, &drive, &alpha, &keep, z, act, ro).unwrap();
+                        let t =
+                            forward_step_tensors(&x, r, &drive, &alpha, &keep, z, act, ro).unwrap();
+                        assert!(max_diff(&f.0, &t.0) < 1e-6, "{act:?} {ro:?} state");
+                        assert!(max_diff(&f.1, &t.1) < 1e-6, "{act:?} {ro:?} source");
+                        assert!(max_diff(&f.2, &t.2) < 1e-6, "{act:?} {ro:?} rate");
+                    }
+                }
+                let rate = phi(&x, act).unwrap();
+                let c = backward_carry(&x, &keep, Some(&rec), &rate, act).unwrap();
+                let reference = (x.broadcast_mul(&keep).unwrap()
+                    + rec
+                        .mul(&super::super::bptt::phi_prime_from_rate(&rate, act).unwrap())
+                        .unwrap())
+                .unwrap();
+                assert!(max_diff(&c, &reference) < 1e-6, "{act:?} carry");
+            }
+            let (d, delta) = backward_delta(&x, Some(&rec), &alpha).unwrap();
+            assert!(max_diff(&d, &(&x + &rec).unwrap()) < 1e-6);
+            assert!(max_diff(&delta, &d.broadcast_mul(&alpha).unwrap()) < 1e-6);
+            let s = sum_rows(&x).unwrap();
+            assert!(max_diff(&s, &x.sum_keepdim(0).unwrap()) < 1e-4);
+        }
+    }
+}
