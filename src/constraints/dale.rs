@@ -28,12 +28,58 @@ pub fn project_dale_tensor(
     sign_row: &Tensor,
     mask: Option<&Tensor>,
 ) -> CandleResult<Tensor> {
+    if let Some(out) = project_cpu(w, sign_row, mask)? {
+        return Ok(out);
+    }
     let agree = w.broadcast_mul(sign_row)?.gt(0f64)?.to_dtype(w.dtype())?;
     let keep = match mask {
         Some(m) => agree.mul(m)?,
         None => agree,
     };
     w.mul(&keep)
+}
+
+/// [`project_dale_tensor`] in one pass over contiguous f32 CPU tensors (`w ⊙ (agree ⊙ mask)`, the
+/// same f32 products as the tensor formula); `None` for tensors elsewhere.
+fn project_cpu(
+    w: &Tensor,
+    sign_row: &Tensor,
+    mask: Option<&Tensor>,
+) -> CandleResult<Option<Tensor>> {
+    use crate::model::fused::{contiguous, is_cpu_f32};
+    use rayon::prelude::*;
+    let mut all = vec![w, sign_row];
+    all.extend(mask);
+    if !is_cpu_f32(&all) || w.rank() != 2 || sign_row.elem_count() != w.dim(1)? {
+        return Ok(None);
+    }
+    if mask.is_some_and(|m| m.shape() != w.shape()) {
+        return Ok(None);
+    }
+    let n = w.dim(1)?;
+    let mut out = vec![0f32; w.elem_count()];
+    {
+        let (gw, lw) = w.storage_and_layout();
+        let (gs, ls) = sign_row.storage_and_layout();
+        let gm = mask.map(|m| m.storage_and_layout());
+        let (Some(ws), Some(ss)) = (contiguous(&gw, lw), contiguous(&gs, ls)) else {
+            return Ok(None);
+        };
+        let ms = gm.as_ref().and_then(|(g, l)| contiguous(g, l));
+        out.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+            let at = i * n;
+            for j in 0..n {
+                let v = ws[at + j];
+                let agree = if v * ss[j] > 0.0 { 1f32 } else { 0f32 };
+                let keep = match ms {
+                    Some(m) => agree * m[at + j],
+                    None => agree,
+                };
+                row[j] = v * keep;
+            }
+        });
+    }
+    Ok(Some(Tensor::from_vec(out, w.shape(), w.device())?))
 }
 
 /// Number of entries of `w` with the wrong sign for their column (must be 0 under Dale's law).

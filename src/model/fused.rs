@@ -15,9 +15,10 @@ use candle_core::{DType, Layout, Result, Storage, StorageRef, Tensor};
 use rayon::prelude::*;
 
 /// Element counts from which a fused pass is split over the thread pool.
-const PARALLEL_FROM: usize = 1 << 15;
+const PARALLEL_FROM: usize = 1 << 18;
 
-fn contiguous<'a>(guard: &'a StorageRef<'_>, layout: &Layout) -> Option<&'a [f32]> {
+/// The f32 elements of a contiguous CPU tensor, given its read guard and layout (`None` otherwise).
+pub(crate) fn contiguous<'a>(guard: &'a StorageRef<'_>, layout: &Layout) -> Option<&'a [f32]> {
     match &**guard {
         Storage::Cpu(c) => {
             let s = c.as_slice::<f32>().ok()?;
@@ -28,7 +29,8 @@ fn contiguous<'a>(guard: &'a StorageRef<'_>, layout: &Layout) -> Option<&'a [f32
     }
 }
 
-fn is_cpu_f32(ts: &[&Tensor]) -> bool {
+/// Whether every tensor is contiguous f32 on the CPU.
+pub(crate) fn is_cpu_f32(ts: &[&Tensor]) -> bool {
     ts.iter()
         .all(|t| t.device().is_cpu() && t.dtype() == DType::F32 && t.is_contiguous())
 }

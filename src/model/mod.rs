@@ -16,7 +16,7 @@
 //! loop (candle's backward for slicing would make BPTT quadratic in the window length).
 
 mod bptt;
-mod fused;
+pub(crate) mod fused;
 pub mod linalg;
 pub mod sparse;
 

@@ -91,6 +91,18 @@ impl Optim {
             let w = var.as_tensor();
             let eg = self.eg[k] && matches!(c.kind, Optimiser::SgdEg | Optimiser::AdamwEg);
             let slot = &mut self.slots[k];
+            if !eg
+                && matches!(
+                    c.kind,
+                    Optimiser::Adam | Optimiser::Adamw | Optimiser::AdamwEg
+                )
+            {
+                if let Some((new, m, v)) = adam_cpu(w, g, slot, c, t).map_err(cerr)? {
+                    (slot.m, slot.v) = (m, v);
+                    var.set(&new).map_err(cerr)?;
+                    continue;
+                }
+            }
             let new = match c.kind {
                 Optimiser::Adam | Optimiser::Adamw | Optimiser::AdamwEg => {
                     let (b1, b2) = c.betas;
@@ -152,5 +164,139 @@ impl Optim {
             var.set(&new).map_err(cerr)?;
         }
         Ok(())
+    }
+}
+
+/// Adam / AdamW in one pass over contiguous f32 CPU tensors: the same f32 operations, in the same
+/// order, as the tensor formulas of [`Optim::step`] (so the same bits), without their ten
+/// intermediate tensors (for the 5,000-unit benchmark, 400 ms of a 1.7 s step). Returns
+/// `(w, m, v)` after the update, or `None` for tensors elsewhere.
+fn adam_cpu(
+    w: &Tensor,
+    g: &Tensor,
+    slot: &Slot,
+    c: OptimConfig,
+    t: i32,
+) -> candle_core::Result<Option<(Tensor, Tensor, Tensor)>> {
+    use crate::model::fused::{contiguous, is_cpu_f32};
+    use rayon::prelude::*;
+    if !is_cpu_f32(&[w, g, &slot.m, &slot.v]) || g.shape() != w.shape() {
+        return Ok(None);
+    }
+    let (b1, b2) = c.betas;
+    let (b1f, omb1f) = (b1 as f32, (1.0 - b1) as f32);
+    let (b2f, omb2f) = (b2 as f32, (1.0 - b2) as f32);
+    let inv_sqrt_bc2 = (1.0 / (1.0 - b2.powi(t)).sqrt()) as f32;
+    let eps = c.eps as f32;
+    let step = (c.lr / (1.0 - b1.powi(t))) as f32;
+    let decay = (c.kind != Optimiser::Adam && c.weight_decay != 0.0)
+        .then_some((1.0 - c.lr * c.weight_decay) as f32);
+    let n = w.elem_count();
+    let (mut wn, mut mn, mut vn) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+    {
+        let (gw, lw) = w.storage_and_layout();
+        let (gg, lg) = g.storage_and_layout();
+        let (gm, lm) = slot.m.storage_and_layout();
+        let (gv, lv) = slot.v.storage_and_layout();
+        let (Some(ws), Some(gs), Some(ms), Some(vs)) = (
+            contiguous(&gw, lw),
+            contiguous(&gg, lg),
+            contiguous(&gm, lm),
+            contiguous(&gv, lv),
+        ) else {
+            return Ok(None);
+        };
+        const CHUNK: usize = 1 << 14;
+        wn.par_chunks_mut(CHUNK)
+            .zip(mn.par_chunks_mut(CHUNK))
+            .zip(vn.par_chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(i, ((wo, mo), vo))| {
+                let at = i * CHUNK;
+                for j in 0..wo.len() {
+                    let gj = gs[at + j];
+                    let m = ms[at + j] * b1f + gj * omb1f;
+                    let v = vs[at + j] * b2f + (gj * gj) * omb2f;
+                    let denom = v.sqrt() * inv_sqrt_bc2 + eps;
+                    let dir = (m / denom) * step;
+                    let w = match decay {
+                        Some(d) => ws[at + j] * d,
+                        None => ws[at + j],
+                    };
+                    wo[j] = w - dir;
+                    mo[j] = m;
+                    vo[j] = v;
+                }
+            });
+    }
+    let (shape, dev) = (w.shape().clone(), w.device().clone());
+    Ok(Some((
+        Tensor::from_vec(wn, shape.clone(), &dev)?,
+        Tensor::from_vec(mn, shape.clone(), &dev)?,
+        Tensor::from_vec(vn, shape, &dev)?,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    /// The one-pass CPU Adam / AdamW against the textbook update in f64, over three steps.
+    #[test]
+    fn fused_adam_matches_the_formula() {
+        for (kind, wd) in [(Optimiser::Adam, 0.0), (Optimiser::Adamw, 0.1)] {
+            let dev = Device::Cpu;
+            let w0 = Tensor::randn(0f32, 1.0, (40, 30), &dev).unwrap();
+            let var = Var::from_tensor(&w0).unwrap();
+            let cfg = OptimConfig {
+                kind,
+                lr: 1e-2,
+                betas: (0.9, 0.999),
+                eps: 1e-8,
+                weight_decay: wd,
+                momentum: 0.0,
+            };
+            let mut opt = Optim::new(cfg, vec![var.clone()], vec![false]).unwrap();
+            let mut w: Vec<f64> = w0
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+                .iter()
+                .map(|&x| x as f64)
+                .collect();
+            let (mut m, mut v) = (vec![0f64; w.len()], vec![0f64; w.len()]);
+            for t in 1..=3 {
+                let g = Tensor::randn(0f32, 1.0, (40, 30), &dev).unwrap();
+                let mut grads = GradStore::default();
+                grads.insert(var.as_tensor(), g.clone());
+                opt.step(&grads).unwrap();
+                let gv = g.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                for i in 0..w.len() {
+                    let gi = gv[i] as f64;
+                    m[i] = 0.9 * m[i] + 0.1 * gi;
+                    v[i] = 0.999 * v[i] + 0.001 * gi * gi;
+                    let mh = m[i] / (1.0 - 0.9f64.powi(t));
+                    let vh = v[i] / (1.0 - 0.999f64.powi(t));
+                    if kind == Optimiser::Adamw {
+                        w[i] *= 1.0 - 1e-2 * wd;
+                    }
+                    w[i] -= 1e-2 * mh / (vh.sqrt() + 1e-8);
+                }
+            }
+            let got = var
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let worst = got
+                .iter()
+                .zip(&w)
+                .map(|(a, b)| (*a as f64 - b).abs())
+                .fold(0.0, f64::max);
+            assert!(worst < 1e-6, "{kind:?}: max |difference| {worst:e}");
+        }
     }
 }
