@@ -18,6 +18,7 @@
 #      workloads and JSON lines), and the autograd step on the GPU for scale.
 #   c. the default config (configs/mouse_v1.yaml) fitted end to end on the GPU, and on the CPU for
 #      comparison.
+#   d. how the GPU step's cost grows with N and T (`fitrnn bench --scaling --device cuda`).
 set -uo pipefail
 bin=$(readlink -f "$1")
 out=$(mkdir -p "$2" && readlink -f "$2")
@@ -93,4 +94,7 @@ runs=$(mktemp -d)
 step "default config on cuda" 240 "$bin" --config configs/mouse_v1.yaml --set device=cuda --set "output.dir=$runs/cuda"
 step "default config on cpu" 120 "$bin" --config configs/mouse_v1.yaml --set device=cpu --set "output.dir=$runs/cpu"
 tar -C "$runs" -czf "$out/runs.tar.gz" . >> "$log" 2>&1
+
+# d. scaling on the GPU
+step "scaling on cuda" 200 "$bin" bench --scaling --device cuda --steps 3 --warmup 1
 say "done"
