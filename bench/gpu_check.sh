@@ -41,7 +41,6 @@ say "machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv >> "$log" 2>&1
 python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name(0))' >> "$log" 2>&1
 nproc >> "$log"
-git rev-parse HEAD >> "$log" 2>/dev/null || true
 "$bin" --version >> "$log" 2>&1
 
 # 0. start-up cost, cold and then with the driver's cache
