@@ -124,6 +124,24 @@ fn phi_prime_scalar(r: f32, a: Activation) -> f32 {
     }
 }
 
+/// `out = φ(x)` element-wise over `[rows, n]`, with one monomorphised loop per nonlinearity.
+fn apply_phi(x: &[f32], out: &mut [f32], n: usize, a: Activation) {
+    fn map<F: Fn(f32) -> f32 + Sync>(x: &[f32], out: &mut [f32], n: usize, f: F) {
+        for_rows(out, n, |row0, o| {
+            let xs = &x[row0 * n..row0 * n + o.len()];
+            for (o, &v) in o.iter_mut().zip(xs) {
+                *o = f(v);
+            }
+        });
+    }
+    match a {
+        Activation::Relu => map(x, out, n, |v| phi_scalar(v, Activation::Relu)),
+        Activation::Tanh => map(x, out, n, |v| phi_scalar(v, Activation::Tanh)),
+        Activation::TanhRelu => map(x, out, n, |v| phi_scalar(v, Activation::TanhRelu)),
+        Activation::Softplus => map(x, out, n, |v| phi_scalar(v, Activation::Softplus)),
+    }
+}
+
 /// One forward step: `x' = (1 − α) ⊙ x + α ⊙ (rec + drive) [+ noise]`, then the readout source and
 /// the rate of `x'`. `x`, `drive`, `rec`, `noise` are `[batch, n]`; `alpha` and `keep` (= 1 − α)
 /// are `[n]`. `rec = None` means a zero recurrent input. Returns `(x', source, rate)`; source and
@@ -163,19 +181,24 @@ pub fn forward_step(
     let rs = grec.as_ref().and_then(|(g, l)| contiguous(g, l));
     let ns = gnz.as_ref().and_then(|(g, l)| contiguous(g, l));
     let mut next = vec![0f32; batch * n];
+    // Branch-free inner loops over whole rows (the `Option`s are decided per chunk, so each loop
+    // vectorises); the same operations in the same order as the tensor path.
     for_rows(&mut next, n, |row0, out| {
-        for (i, o) in out.chunks_mut(n).enumerate() {
-            let at = (row0 + i) * n;
-            for j in 0..n {
-                let mut a = ds[at + j];
-                if let Some(r) = rs {
-                    a += r[at + j];
-                }
-                let mut v = kp[j] * xs[at + j] + al[j] * a;
-                if let Some(z) = ns {
-                    v += z[at + j];
-                }
-                o[j] = v;
+        let span = row0 * n..row0 * n + out.len();
+        out.copy_from_slice(&ds[span.clone()]);
+        if let Some(r) = rs {
+            for (o, &v) in out.iter_mut().zip(&r[span.clone()]) {
+                *o += v;
+            }
+        }
+        for (orow, xrow) in out.chunks_mut(n).zip(xs[span.clone()].chunks(n)) {
+            for (((o, &x), &k), &a) in orow.iter_mut().zip(xrow).zip(kp).zip(al) {
+                *o = k * x + a * *o;
+            }
+        }
+        if let Some(z) = ns {
+            for (o, &v) in out.iter_mut().zip(&z[span]) {
+                *o += v;
             }
         }
     });
@@ -185,12 +208,7 @@ pub fn forward_step(
     let (src, rate): (Vec<f32>, Option<Vec<f32>>) = match (readout, activation) {
         (ReadoutInput::Rate, a) | (ReadoutInput::Unrectified, a @ Activation::Tanh) => {
             let mut r = vec![0f32; batch * n];
-            for_rows(&mut r, n, |row0, out| {
-                let xs = &next[row0 * n..row0 * n + out.len()];
-                for (o, &v) in out.iter_mut().zip(xs) {
-                    *o = phi_scalar(v, a);
-                }
-            });
+            apply_phi(&next, &mut r, n, a);
             (r, None)
         }
         (ReadoutInput::Unrectified, a) => {
@@ -207,12 +225,7 @@ pub fn forward_step(
                     *r = v.max(0.0);
                 }
             } else {
-                for_rows(&mut r, n, |row0, out| {
-                    let xs = &next[row0 * n..row0 * n + out.len()];
-                    for (o, &v) in out.iter_mut().zip(xs) {
-                        *o = phi_scalar(v, a);
-                    }
-                });
+                apply_phi(&next, &mut r, n, a);
             }
             (o, Some(r))
         }
@@ -342,14 +355,25 @@ pub fn backward_carry(
     let bs = gb.as_ref().and_then(|(g, l)| contiguous(g, l));
     let mut out = vec![0f32; batch * n];
     for_rows(&mut out, n, |row0, o| {
-        for (i, orow) in o.chunks_mut(n).enumerate() {
-            let at = (row0 + i) * n;
-            for j in 0..n {
-                let mut v = kp[j] * ds[at + j];
-                if let Some(b) = bs {
-                    v += b[at + j] * phi_prime_scalar(rs[at + j], activation);
+        let span = row0 * n..row0 * n + o.len();
+        for (orow, drow) in o.chunks_mut(n).zip(ds[span.clone()].chunks(n)) {
+            for ((o, &d), &k) in orow.iter_mut().zip(drow).zip(kp) {
+                *o = k * d;
+            }
+        }
+        if let Some(b) = bs {
+            let (b, r) = (&b[span.clone()], &rs[span]);
+            // One monomorphised loop per nonlinearity, so the φ' choice is not made per element.
+            fn add<F: Fn(f32) -> f32>(o: &mut [f32], b: &[f32], r: &[f32], d: F) {
+                for ((o, &b), &r) in o.iter_mut().zip(b).zip(r) {
+                    *o += b * d(r);
                 }
-                orow[j] = v;
+            }
+            match activation {
+                Activation::Relu => add(o, b, r, |r| phi_prime_scalar(r, Activation::Relu)),
+                Activation::Tanh => add(o, b, r, |r| phi_prime_scalar(r, Activation::Tanh)),
+                Activation::TanhRelu => add(o, b, r, |r| phi_prime_scalar(r, Activation::TanhRelu)),
+                Activation::Softplus => add(o, b, r, |r| phi_prime_scalar(r, Activation::Softplus)),
             }
         }
     });
