@@ -46,13 +46,15 @@ pub fn combine(mut planes: Vec<Plane>, rate_hz: Option<f64>) -> Result<Recording
                 .zip(&first.timestamps_s)
                 .all(|(a, b)| (a - b).abs() < 1e-9)
     });
+    // Planes on one clock are joined as they are, unless a common rate was asked for.
+    let direct = same_clock && rate_hz.is_none();
     let mut notes: Vec<String> = Vec::new();
     for n in planes.iter().flat_map(|p| p.recording.notes.iter()) {
         if !notes.contains(n) {
             notes.push(n.clone());
         }
     }
-    let (t, hz) = if same_clock && rate_hz.is_none() {
+    let (t, hz) = if direct {
         (first.timestamps_s.clone(), first.frame_rate_hz)
     } else {
         let t0 = planes
@@ -106,7 +108,7 @@ pub fn combine(mut planes: Vec<Plane>, rate_hz: Option<f64>) -> Result<Recording
     let resampled: Vec<Array2<f32>> = planes
         .iter()
         .map(|p| {
-            if same_clock && rate_hz.is_none() {
+            if direct {
                 p.recording.traces.clone()
             } else {
                 interp::columns(&p.recording.timestamps_s, &p.recording.traces, &t)
@@ -117,7 +119,7 @@ pub fn combine(mut planes: Vec<Plane>, rate_hz: Option<f64>) -> Result<Recording
     let traces = concatenate(Axis(1), &views).expect("same number of frames");
 
     let neurons = join_neurons(&planes, &mut notes);
-    let inputs = join_inputs(&planes, &t, same_clock && rate_hz.is_none());
+    let inputs = join_inputs(&planes, &t, direct);
     let trials = planes
         .iter()
         .find_map(|p| p.recording.trials.clone())

@@ -55,6 +55,16 @@ fn populations(rec: &Recording) -> Vec<Population> {
         .collect()
 }
 
+/// Each column to zero mean and unit (population) standard deviation; constant columns become 0.
+fn zscore_columns(a: &mut Array2<f64>) {
+    let t = a.nrows() as f64;
+    for mut c in a.columns_mut() {
+        let m = c.sum() / t;
+        let sd = (c.iter().map(|v| (v - m).powi(2)).sum::<f64>() / t).sqrt();
+        c.mapv_inplace(|v| if sd > 0.0 { (v - m) / sd } else { 0.0 });
+    }
+}
+
 /// Pairwise-correlation baseline: for each block, the mean Pearson correlation between its
 /// post neurons' and pre neurons' traces (distinct neurons only). Symmetric by construction.
 pub fn correlation(rec: &Recording, level: Level) -> Blocks {
@@ -64,11 +74,7 @@ pub fn correlation(rec: &Recording, level: Level) -> Blocks {
     // z-scored columns, so a correlation is a mean of products.
     let t = rec.n_frames() as f64;
     let mut z = rec.traces.mapv(|v| v as f64);
-    for mut c in z.columns_mut() {
-        let m = c.sum() / t;
-        let sd = (c.iter().map(|v| (v - m).powi(2)).sum::<f64>() / t).sqrt();
-        c.mapv_inplace(|v| if sd > 0.0 { (v - m) / sd } else { 0.0 });
-    }
+    zscore_columns(&mut z);
     let corr = z.t().dot(&z) / t;
     let k = labels.len();
     let (mut sum, mut cnt) = (vec![0.0; k * k], vec![0usize; k * k]);
@@ -103,19 +109,11 @@ pub fn ridge_var(rec: &Recording, level: Level) -> Blocks {
     let (labels, idx) = blocks_of(&units, level);
     let k = labels.len();
     let frames = rec.n_frames();
+    // z-scored in f64 like the correlation baseline, then back to f32 for the ridge fit.
     let zscore = |a: &mut Array2<f32>| {
-        for mut c in a.columns_mut() {
-            let m = c.iter().map(|&v| v as f64).sum::<f64>() / frames as f64;
-            let sd =
-                (c.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / frames as f64).sqrt();
-            c.mapv_inplace(|v| {
-                if sd > 0.0 {
-                    ((v as f64 - m) / sd) as f32
-                } else {
-                    0.0
-                }
-            });
-        }
+        let mut z = a.mapv(|v| v as f64);
+        zscore_columns(&mut z);
+        *a = z.mapv(|v| v as f32);
     };
     let mut y = Array2::<f32>::zeros((frames, k));
     let mut size = vec![0usize; k];
