@@ -7,6 +7,7 @@ pub mod figures;
 pub mod stats;
 
 use crate::error::{Error, Result};
+use crate::rundir::tables::read_parquet;
 use crate::rundir::tables::{perr, write_parquet};
 use polars::prelude::*;
 use stats::{benjamini_hochberg, contrast, Plans};
@@ -25,16 +26,6 @@ pub struct RunValues {
     pub values: BTreeMap<Key, f64>,
     /// Block labels per level in the run's unit order (area → layer → cell type).
     pub order: BTreeMap<String, Vec<String>>,
-}
-
-fn read(path: &Path) -> Result<DataFrame> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "opening", e))?;
-    ParquetReader::new(file).finish().map_err(|e| Error::Data {
-        file: path.to_path_buf(),
-        location: "/".into(),
-        problem: format!("not a readable Parquet table: {e}"),
-        fix: "re-create it with fitrnn analyse RUN_DIR".into(),
-    })
 }
 
 fn strs<'a>(df: &'a DataFrame, path: &Path, col: &str) -> Result<&'a StringChunked> {
@@ -66,7 +57,7 @@ pub fn load_run(dir: &Path) -> Result<RunValues> {
     let mut values = BTreeMap::new();
     let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let p = dir.join("tables/interactions.parquet");
-    let df = read(&p)?;
+    let df = read_parquet(&p)?;
     let (lv, st, pre, post) = (
         strs(&df, &p, "level")?,
         strs(&df, &p, "stage")?,
@@ -99,7 +90,7 @@ pub fn load_run(dir: &Path) -> Result<RunValues> {
         values.insert(key("mean_w"), mw.get(i).unwrap_or(f64::NAN));
     }
     let p = dir.join("tables/currents.parquet");
-    let df = read(&p)?;
+    let df = read_parquet(&p)?;
     let (lv, sp, src, tgt, sg) = (
         strs(&df, &p, "level")?,
         strs(&df, &p, "split")?,

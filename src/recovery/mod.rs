@@ -14,7 +14,6 @@ use crate::data::{read_recording, write_recording, ReadOptions};
 use crate::error::{Error, Result};
 use crate::simulate::{simulate, SimConfig};
 use estimates::Blocks;
-use polars::prelude::SerReader;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -244,11 +243,7 @@ fn unit_correlation(run_dir: &Path, rec: &crate::data::Recording) -> Result<Opti
     let t = crate::rundir::weights::TensorFile::open(&run_dir.join("model/final.safetensors"))?;
     let w = t.array2("w_rec")?;
     let mask = t.array2("mask").ok();
-    let units = std::fs::File::open(run_dir.join("tables/units.parquet"))
-        .map_err(|e| Error::io(&run_dir.join("tables/units.parquet"), "opening", e))?;
-    let df = polars::prelude::ParquetReader::new(units)
-        .finish()
-        .map_err(crate::rundir::tables::perr)?;
+    let df = crate::rundir::tables::read_parquet(&run_dir.join("tables/units.parquet"))?;
     let id_col = df
         .column("neuron_id")
         .and_then(|c| c.str().cloned())

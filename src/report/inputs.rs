@@ -163,10 +163,10 @@ impl RunFiles {
 
 fn read_table(dir: &Path, name: &str) -> Need<Table> {
     let path = dir.join("tables").join(format!("{name}.parquet"));
-    let file =
-        std::fs::File::open(&path).map_err(|_| format!("tables/{name}.parquet is missing"))?;
-    let df = ParquetReader::new(file)
-        .finish()
+    if !path.is_file() {
+        return Err(format!("tables/{name}.parquet is missing"));
+    }
+    let df = crate::rundir::tables::read_parquet(&path)
         .map_err(|e| format!("tables/{name}.parquet could not be read: {e}"))?;
     Ok(Table::new(name, df))
 }

@@ -15,6 +15,18 @@ pub fn write_parquet(path: &Path, mut df: DataFrame) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "renaming the finished file", e))
 }
 
+/// Read the Parquet table at `path` (one of a run's `tables/*.parquet`): a missing file is an I/O
+/// error naming it, an unreadable one a data error that says how to write it again.
+pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "opening", e))?;
+    ParquetReader::new(file).finish().map_err(|e| Error::Data {
+        file: path.to_path_buf(),
+        location: "/".into(),
+        problem: format!("not a readable Parquet table: {e}"),
+        fix: "re-create it with fitrnn analyse RUN_DIR".into(),
+    })
+}
+
 /// A polars error as a fitrnn error.
 pub fn perr(e: PolarsError) -> Error {
     Error::Invariant(format!("building a table: {e}"))
