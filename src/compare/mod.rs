@@ -7,8 +7,7 @@ pub mod figures;
 pub mod stats;
 
 use crate::error::{Error, Result};
-use crate::rundir::tables::read_parquet;
-use crate::rundir::tables::{perr, write_parquet};
+use crate::rundir::tables::{perr, read_parquet, write_parquet};
 use polars::prelude::*;
 use stats::{benjamini_hochberg, contrast, Plans};
 use std::collections::BTreeMap;
