@@ -144,6 +144,24 @@ fn the_readout_follows_the_indicator_recursion() {
     }
 }
 
+/// Central difference of the loss in entry `[i][j]` of the 2-D parameter `var` (restored after).
+fn loss_slope(m: &Net, var: &Var, i: usize, j: usize, eps: f32) -> f32 {
+    let v0 = var.as_tensor().copy().unwrap();
+    let at = |d: f32| {
+        let mut v = v0.to_vec2::<f32>().unwrap();
+        v[i][j] += d;
+        var.set(&Tensor::new(v, &Device::Cpu).unwrap()).unwrap();
+        m.rnn
+            .loss(&m.p, &m.y, &m.u)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    };
+    let fd = (at(eps) - at(-eps)) / (2.0 * eps);
+    var.set(&v0).unwrap();
+    fd
+}
+
 #[test]
 fn autograd_gradients_match_finite_differences() {
     let m = net(vec![0.5, 0.7, 0.8, 0.9, 0.6]);
@@ -154,24 +172,10 @@ fn autograd_gradients_match_finite_differences() {
         .unwrap()
         .to_vec2::<f32>()
         .unwrap();
-    let w0 = m.p.w_rec.as_tensor().copy().unwrap();
     let eps = 1e-2f32;
     let mut worst = 0f32;
     for (i, j) in [(0, 1), (2, 5), (4, 4), (6, 0), (1, 7)] {
-        let at = |d: f32| {
-            let mut w = w0.to_vec2::<f32>().unwrap();
-            w[i][j] += d;
-            m.p.w_rec
-                .set(&Tensor::new(w, &Device::Cpu).unwrap())
-                .unwrap();
-            m.rnn
-                .loss(&m.p, &m.y, &m.u)
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        };
-        let fd = (at(eps) - at(-eps)) / (2.0 * eps);
-        m.p.w_rec.set(&w0).unwrap();
+        let fd = loss_slope(&m, &m.p.w_rec, i, j, eps);
         worst = worst.max((fd - g[i][j]).abs() / g[i][j].abs().max(1e-3));
     }
     assert!(worst < 2e-2, "W_rec: relative error {worst}");
@@ -182,24 +186,10 @@ fn autograd_gradients_match_finite_differences() {
         .to_vec2::<f32>()
         .unwrap()[0]
         .clone();
-    let l0 = m.p.calcium_log_tau.as_tensor().copy().unwrap();
     let mut worst = 0f32;
-    for k in 0..gt.len() {
-        let at = |d: f32| {
-            let mut v = l0.to_vec2::<f32>().unwrap();
-            v[0][k] += d;
-            m.p.calcium_log_tau
-                .set(&Tensor::new(v, &Device::Cpu).unwrap())
-                .unwrap();
-            m.rnn
-                .loss(&m.p, &m.y, &m.u)
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        };
-        let fd = (at(eps) - at(-eps)) / (2.0 * eps);
-        m.p.calcium_log_tau.set(&l0).unwrap();
-        worst = worst.max((fd - gt[k]).abs() / gt[k].abs().max(1e-3));
+    for (k, &gk) in gt.iter().enumerate() {
+        let fd = loss_slope(&m, &m.p.calcium_log_tau, 0, k, eps);
+        worst = worst.max((fd - gk).abs() / gk.abs().max(1e-3));
     }
     assert!(worst < 3e-2, "ln τ: relative error {worst}");
 }

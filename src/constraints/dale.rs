@@ -46,26 +46,19 @@ fn project_cpu(
     sign_row: &Tensor,
     mask: Option<&Tensor>,
 ) -> CandleResult<Option<Tensor>> {
-    use crate::model::fused::{contiguous, is_cpu_f32};
     use rayon::prelude::*;
-    let mut all = vec![w, sign_row];
-    all.extend(mask);
-    if !is_cpu_f32(&all) || w.rank() != 2 || sign_row.elem_count() != w.dim(1)? {
+    if w.rank() != 2 || sign_row.elem_count() != w.dim(1)? {
         return Ok(None);
     }
     if mask.is_some_and(|m| m.shape() != w.shape()) {
         return Ok(None);
     }
     let n = w.dim(1)?;
-    let mut out = vec![0f32; w.elem_count()];
-    {
-        let (gw, lw) = w.storage_and_layout();
-        let (gs, ls) = sign_row.storage_and_layout();
-        let gm = mask.map(|m| m.storage_and_layout());
-        let (Some(ws), Some(ss)) = (contiguous(&gw, lw), contiguous(&gs, ls)) else {
-            return Ok(None);
+    let projected = crate::model::fused::on_cpu_slices(&[Some(w), Some(sign_row), mask], |s| {
+        let &[Some(ws), Some(ss), ms] = s else {
+            unreachable!("w and sign_row are given")
         };
-        let ms = gm.as_ref().and_then(|(g, l)| contiguous(g, l));
+        let mut out = vec![0f32; ws.len()];
         out.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
             let at = i * n;
             for j in 0..n {
@@ -78,8 +71,11 @@ fn project_cpu(
                 row[j] = v * keep;
             }
         });
-    }
-    Ok(Some(Tensor::from_vec(out, w.shape(), w.device())?))
+        out
+    });
+    projected
+        .map(|out| Tensor::from_vec(out, w.shape(), w.device()))
+        .transpose()
 }
 
 /// Number of entries of `w` with the wrong sign for their column (must be 0 under Dale's law).

@@ -11,14 +11,14 @@
 
 use super::phi;
 use crate::config::{Activation, ReadoutInput};
-use candle_core::{DType, Layout, Result, Storage, StorageRef, Tensor};
+use candle_core::{Layout, Result, Storage, StorageRef, Tensor};
 use rayon::prelude::*;
 
 /// Element counts from which a fused pass is split over the thread pool.
 const PARALLEL_FROM: usize = 1 << 18;
 
 /// The f32 elements of a contiguous CPU tensor, given its read guard and layout (`None` otherwise).
-pub(crate) fn contiguous<'a>(guard: &'a StorageRef<'_>, layout: &Layout) -> Option<&'a [f32]> {
+fn contiguous<'a>(guard: &'a StorageRef<'_>, layout: &Layout) -> Option<&'a [f32]> {
     match &**guard {
         Storage::Cpu(c) => {
             let s = c.as_slice::<f32>().ok()?;
@@ -29,10 +29,25 @@ pub(crate) fn contiguous<'a>(guard: &'a StorageRef<'_>, layout: &Layout) -> Opti
     }
 }
 
-/// Whether every tensor is contiguous f32 on the CPU.
-pub(crate) fn is_cpu_f32(ts: &[&Tensor]) -> bool {
-    ts.iter()
-        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32 && t.is_contiguous())
+/// Run `f` on the f32 elements of `ts` (absent entries stay `None`) when every present tensor is
+/// contiguous f32 on the CPU, holding their read guards only while `f` runs; `None` otherwise, and
+/// the caller takes the tensor path.
+pub(crate) fn on_cpu_slices<R>(
+    ts: &[Option<&Tensor>],
+    f: impl FnOnce(&[Option<&[f32]>]) -> R,
+) -> Option<R> {
+    let guards: Vec<_> = ts
+        .iter()
+        .map(|t| t.map(|t| t.storage_and_layout()))
+        .collect();
+    let slices = guards
+        .iter()
+        .map(|g| match g {
+            None => Some(None),
+            Some((g, l)) => contiguous(g, l).map(Some),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(f(&slices))
 }
 
 /// Run `f(row_start, out_chunk)` over `out` (`rows × n`) in chunks of whole rows, on the pool when
@@ -157,53 +172,42 @@ pub fn forward_step(
     activation: Activation,
     readout: ReadoutInput,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    let mut all = vec![x, drive, alpha, keep];
-    all.extend(rec);
-    all.extend(noise);
-    if !is_cpu_f32(&all) {
-        return forward_step_tensors(x, rec, drive, alpha, keep, noise, activation, readout);
-    }
     let (batch, n) = x.dims2()?;
-    let (gx, lx) = x.storage_and_layout();
-    let (gd, ld) = drive.storage_and_layout();
-    let (ga, la) = alpha.storage_and_layout();
-    let (gk, lk) = keep.storage_and_layout();
-    let grec = rec.map(|t| t.storage_and_layout());
-    let gnz = noise.map(|t| t.storage_and_layout());
-    let (Some(xs), Some(ds), Some(al), Some(kp)) = (
-        contiguous(&gx, lx),
-        contiguous(&gd, ld),
-        contiguous(&ga, la),
-        contiguous(&gk, lk),
-    ) else {
-        unreachable!("checked contiguous f32 on the CPU above")
+    let fused = on_cpu_slices(
+        &[Some(x), Some(drive), Some(alpha), Some(keep), rec, noise],
+        |s| {
+            let &[Some(xs), Some(ds), Some(al), Some(kp), rs, ns] = s else {
+                unreachable!("x, drive, alpha and keep are given")
+            };
+            let mut next = vec![0f32; batch * n];
+            // Branch-free inner loops over whole rows (the `Option`s are decided per chunk, so each loop
+            // vectorises); the same operations in the same order as the tensor path.
+            for_rows(&mut next, n, |row0, out| {
+                let span = row0 * n..row0 * n + out.len();
+                out.copy_from_slice(&ds[span.clone()]);
+                if let Some(r) = rs {
+                    for (o, &v) in out.iter_mut().zip(&r[span.clone()]) {
+                        *o += v;
+                    }
+                }
+                for (orow, xrow) in out.chunks_mut(n).zip(xs[span.clone()].chunks(n)) {
+                    for (((o, &x), &k), &a) in orow.iter_mut().zip(xrow).zip(kp).zip(al) {
+                        *o = k * x + a * *o;
+                    }
+                }
+                if let Some(z) = ns {
+                    for (o, &v) in out.iter_mut().zip(&z[span]) {
+                        *o += v;
+                    }
+                }
+            });
+            next
+        },
+    );
+    let Some(next) = fused else {
+        return forward_step_tensors(x, rec, drive, alpha, keep, noise, activation, readout);
     };
-    let rs = grec.as_ref().and_then(|(g, l)| contiguous(g, l));
-    let ns = gnz.as_ref().and_then(|(g, l)| contiguous(g, l));
-    let mut next = vec![0f32; batch * n];
-    // Branch-free inner loops over whole rows (the `Option`s are decided per chunk, so each loop
-    // vectorises); the same operations in the same order as the tensor path.
-    for_rows(&mut next, n, |row0, out| {
-        let span = row0 * n..row0 * n + out.len();
-        out.copy_from_slice(&ds[span.clone()]);
-        if let Some(r) = rs {
-            for (o, &v) in out.iter_mut().zip(&r[span.clone()]) {
-                *o += v;
-            }
-        }
-        for (orow, xrow) in out.chunks_mut(n).zip(xs[span.clone()].chunks(n)) {
-            for (((o, &x), &k), &a) in orow.iter_mut().zip(xrow).zip(kp).zip(al) {
-                *o = k * x + a * *o;
-            }
-        }
-        if let Some(z) = ns {
-            for (o, &v) in out.iter_mut().zip(&z[span]) {
-                *o += v;
-            }
-        }
-    });
     let dev = x.device().clone();
-    drop((gx, gd, ga, gk, grec, gnz));
     // Source and rate of the new state in one more pass.
     let (src, rate): (Vec<f32>, Option<Vec<f32>>) = match (readout, activation) {
         (ReadoutInput::Rate, a) | (ReadoutInput::Unrectified, a @ Activation::Tanh) => {
@@ -284,41 +288,37 @@ pub fn backward_delta(
     carry: Option<&Tensor>,
     alpha: &Tensor,
 ) -> Result<(Tensor, Tensor)> {
-    let mut all = vec![d_readout, alpha];
-    all.extend(carry);
-    if !is_cpu_f32(&all) {
+    let (batch, n) = d_readout.dims2()?;
+    let fused = on_cpu_slices(&[Some(d_readout), Some(alpha), carry], |s| {
+        let &[Some(rs), Some(al), cs] = s else {
+            unreachable!("d_readout and alpha are given")
+        };
+        let mut d = rs.to_vec();
+        if let Some(c) = cs {
+            for (d, &c) in d.iter_mut().zip(c) {
+                *d += c;
+            }
+        }
+        let mut delta = vec![0f32; batch * n];
+        for (drow, orow) in d.chunks(n).zip(delta.chunks_mut(n)) {
+            for ((o, &d), &a) in orow.iter_mut().zip(drow).zip(al) {
+                *o = a * d;
+            }
+        }
+        (d, delta)
+    });
+    let Some((d, delta)) = fused else {
         let d = match carry {
             Some(c) => (d_readout + c)?,
             None => d_readout.clone(),
         };
         let delta = d.broadcast_mul(alpha)?;
         return Ok((d, delta));
-    }
-    let (batch, n) = d_readout.dims2()?;
-    let (gr, lr) = d_readout.storage_and_layout();
-    let (ga, la) = alpha.storage_and_layout();
-    let gc = carry.map(|t| t.storage_and_layout());
-    let (Some(rs), Some(al)) = (contiguous(&gr, lr), contiguous(&ga, la)) else {
-        unreachable!("checked contiguous f32 on the CPU above")
     };
-    let cs = gc.as_ref().and_then(|(g, l)| contiguous(g, l));
-    let mut d = rs.to_vec();
-    if let Some(c) = cs {
-        for (d, &c) in d.iter_mut().zip(c) {
-            *d += c;
-        }
-    }
-    let mut delta = vec![0f32; batch * n];
-    for (drow, orow) in d.chunks(n).zip(delta.chunks_mut(n)) {
-        for j in 0..n {
-            orow[j] = al[j] * drow[j];
-        }
-    }
-    let dev = d_readout.device().clone();
-    drop((gr, ga, gc));
+    let dev = d_readout.device();
     Ok((
-        Tensor::from_vec(d, (batch, n), &dev)?,
-        Tensor::from_vec(delta, (batch, n), &dev)?,
+        Tensor::from_vec(d, (batch, n), dev)?,
+        Tensor::from_vec(delta, (batch, n), dev)?,
     ))
 }
 
@@ -331,83 +331,82 @@ pub fn backward_carry(
     rate: &Tensor,
     activation: Activation,
 ) -> Result<Tensor> {
-    let mut all = vec![d_next, keep, rate];
-    all.extend(back);
-    if !is_cpu_f32(&all) {
-        let through = d_next.broadcast_mul(keep)?;
-        return match back {
-            Some(b) => through + b.mul(&super::bptt::phi_prime_from_rate(rate, activation)?)?,
-            None => Ok(through),
-        };
-    }
     let (batch, n) = d_next.dims2()?;
-    let (gd, ld) = d_next.storage_and_layout();
-    let (gk, lk) = keep.storage_and_layout();
-    let (gr, lr) = rate.storage_and_layout();
-    let gb = back.map(|t| t.storage_and_layout());
-    let (Some(ds), Some(kp), Some(rs)) = (
-        contiguous(&gd, ld),
-        contiguous(&gk, lk),
-        contiguous(&gr, lr),
-    ) else {
-        unreachable!("checked contiguous f32 on the CPU above")
-    };
-    let bs = gb.as_ref().and_then(|(g, l)| contiguous(g, l));
-    let mut out = vec![0f32; batch * n];
-    for_rows(&mut out, n, |row0, o| {
-        let span = row0 * n..row0 * n + o.len();
-        for (orow, drow) in o.chunks_mut(n).zip(ds[span.clone()].chunks(n)) {
-            for ((o, &d), &k) in orow.iter_mut().zip(drow).zip(kp) {
-                *o = k * d;
-            }
-        }
-        if let Some(b) = bs {
-            let (b, r) = (&b[span.clone()], &rs[span]);
-            // One monomorphised loop per nonlinearity, so the φ' choice is not made per element.
-            fn add<F: Fn(f32) -> f32>(o: &mut [f32], b: &[f32], r: &[f32], d: F) {
-                for ((o, &b), &r) in o.iter_mut().zip(b).zip(r) {
-                    *o += b * d(r);
+    let fused = on_cpu_slices(&[Some(d_next), Some(keep), Some(rate), back], |s| {
+        let &[Some(ds), Some(kp), Some(rs), bs] = s else {
+            unreachable!("d_next, keep and rate are given")
+        };
+        let mut out = vec![0f32; batch * n];
+        for_rows(&mut out, n, |row0, o| {
+            let span = row0 * n..row0 * n + o.len();
+            for (orow, drow) in o.chunks_mut(n).zip(ds[span.clone()].chunks(n)) {
+                for ((o, &d), &k) in orow.iter_mut().zip(drow).zip(kp) {
+                    *o = k * d;
                 }
             }
-            match activation {
-                Activation::Relu => add(o, b, r, |r| phi_prime_scalar(r, Activation::Relu)),
-                Activation::Tanh => add(o, b, r, |r| phi_prime_scalar(r, Activation::Tanh)),
-                Activation::TanhRelu => add(o, b, r, |r| phi_prime_scalar(r, Activation::TanhRelu)),
-                Activation::Softplus => add(o, b, r, |r| phi_prime_scalar(r, Activation::Softplus)),
+            if let Some(b) = bs {
+                let (b, r) = (&b[span.clone()], &rs[span]);
+                // One monomorphised loop per nonlinearity, so the φ' choice is not made per element.
+                fn add<F: Fn(f32) -> f32>(o: &mut [f32], b: &[f32], r: &[f32], d: F) {
+                    for ((o, &b), &r) in o.iter_mut().zip(b).zip(r) {
+                        *o += b * d(r);
+                    }
+                }
+                match activation {
+                    Activation::Relu => add(o, b, r, |r| phi_prime_scalar(r, Activation::Relu)),
+                    Activation::Tanh => add(o, b, r, |r| phi_prime_scalar(r, Activation::Tanh)),
+                    Activation::TanhRelu => {
+                        add(o, b, r, |r| phi_prime_scalar(r, Activation::TanhRelu))
+                    }
+                    Activation::Softplus => {
+                        add(o, b, r, |r| phi_prime_scalar(r, Activation::Softplus))
+                    }
+                }
+            }
+        });
+        out
+    });
+    match fused {
+        Some(out) => Tensor::from_vec(out, (batch, n), d_next.device()),
+        None => {
+            let through = d_next.broadcast_mul(keep)?;
+            match back {
+                Some(b) => through + b.mul(&super::bptt::phi_prime_from_rate(rate, activation)?)?,
+                None => Ok(through),
             }
         }
-    });
-    let dev = d_next.device().clone();
-    drop((gd, gk, gr, gb));
-    Tensor::from_vec(out, (batch, n), &dev)
+    }
 }
 
 /// Column sums of a 2-D `[rows, n]` tensor as `[1, n]` (candle's `sum_keepdim(0)`, which walks the
 /// rows element by element on the CPU).
 pub fn sum_rows(x: &Tensor) -> Result<Tensor> {
-    if !is_cpu_f32(&[x]) || x.rank() != 2 {
+    if x.rank() != 2 {
         return x.sum_keepdim(0);
     }
     let (_, n) = x.dims2()?;
-    let (g, l) = x.storage_and_layout();
-    let xs = contiguous(&g, l).expect("checked contiguous f32 on the CPU above");
-    let mut out = vec![0f32; n];
-    for row in xs.chunks(n) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += v;
+    let fused = on_cpu_slices(&[Some(x)], |s| {
+        let mut out = vec![0f32; n];
+        for row in s[0].expect("given").chunks(n) {
+            for (o, &v) in out.iter_mut().zip(row) {
+                *o += v;
+            }
         }
+        out
+    });
+    match fused {
+        Some(out) => Tensor::from_vec(out, (1, n), x.device()),
+        None => x.sum_keepdim(0),
     }
-    let dev = x.device().clone();
-    drop(g);
-    Tensor::from_vec(out, (1, n), &dev)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use candle_core::Device;
 
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    /// max |a − b| (shared by the model's unit tests).
+    pub(crate) fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         (a - b)
             .unwrap()
             .abs()

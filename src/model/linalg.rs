@@ -133,14 +133,7 @@ mod tests {
         for (x, y) in cases {
             let ours = matmul(&x, &y).unwrap();
             let reference = x.matmul(&y).unwrap();
-            let diff = (ours - &reference)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
+            let diff = crate::model::fused::tests::max_diff(&ours, &reference);
             assert!(diff < 1e-4, "max |difference| {diff}");
         }
     }

@@ -293,8 +293,6 @@ impl Rnn {
         };
         let mut out = Vec::with_capacity(t_len.saturating_sub(1));
         let (mut rates, mut states) = (Vec::new(), Vec::new());
-        // The indicator starts at the level its first readout source implies (for a data-initialised
-        // state that reproduces the first frame).
         // (β, 1 − β) once per forward pass, outside the time loop.
         let beta = match &self.calcium {
             Some(c) => {
@@ -304,6 +302,8 @@ impl Rnn {
             }
             None => None,
         };
+        // The indicator starts at the level its first readout source implies (for a data-initialised
+        // state that reproduces the first frame).
         let mut cal = match &beta {
             Some(_) => Some(self.source(&x)?),
             None => None,

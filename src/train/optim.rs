@@ -178,9 +178,8 @@ fn adam_cpu(
     c: OptimConfig,
     t: i32,
 ) -> candle_core::Result<Option<(Tensor, Tensor, Tensor)>> {
-    use crate::model::fused::{contiguous, is_cpu_f32};
     use rayon::prelude::*;
-    if !is_cpu_f32(&[w, g, &slot.m, &slot.v]) || g.shape() != w.shape() {
+    if g.shape() != w.shape() || slot.m.shape() != w.shape() || slot.v.shape() != w.shape() {
         return Ok(None);
     }
     let (b1, b2) = c.betas;
@@ -191,49 +190,47 @@ fn adam_cpu(
     let step = (c.lr / (1.0 - b1.powi(t))) as f32;
     let decay = (c.kind != Optimiser::Adam && c.weight_decay != 0.0)
         .then_some((1.0 - c.lr * c.weight_decay) as f32);
-    let n = w.elem_count();
-    let (mut wn, mut mn, mut vn) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
-    {
-        let (gw, lw) = w.storage_and_layout();
-        let (gg, lg) = g.storage_and_layout();
-        let (gm, lm) = slot.m.storage_and_layout();
-        let (gv, lv) = slot.v.storage_and_layout();
-        let (Some(ws), Some(gs), Some(ms), Some(vs)) = (
-            contiguous(&gw, lw),
-            contiguous(&gg, lg),
-            contiguous(&gm, lm),
-            contiguous(&gv, lv),
-        ) else {
-            return Ok(None);
-        };
-        const CHUNK: usize = 1 << 14;
-        wn.par_chunks_mut(CHUNK)
-            .zip(mn.par_chunks_mut(CHUNK))
-            .zip(vn.par_chunks_mut(CHUNK))
-            .enumerate()
-            .for_each(|(i, ((wo, mo), vo))| {
-                let at = i * CHUNK;
-                for j in 0..wo.len() {
-                    let gj = gs[at + j];
-                    let m = ms[at + j] * b1f + gj * omb1f;
-                    let v = vs[at + j] * b2f + (gj * gj) * omb2f;
-                    let denom = v.sqrt() * inv_sqrt_bc2 + eps;
-                    let dir = (m / denom) * step;
-                    let w = match decay {
-                        Some(d) => ws[at + j] * d,
-                        None => ws[at + j],
-                    };
-                    wo[j] = w - dir;
-                    mo[j] = m;
-                    vo[j] = v;
-                }
-            });
-    }
-    let (shape, dev) = (w.shape().clone(), w.device().clone());
+    let updated = crate::model::fused::on_cpu_slices(
+        &[Some(w), Some(g), Some(&slot.m), Some(&slot.v)],
+        |s| {
+            let &[Some(ws), Some(gs), Some(ms), Some(vs)] = s else {
+                unreachable!("all four are given")
+            };
+            let n = ws.len();
+            let (mut wn, mut mn, mut vn) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+            const CHUNK: usize = 1 << 14;
+            wn.par_chunks_mut(CHUNK)
+                .zip(mn.par_chunks_mut(CHUNK))
+                .zip(vn.par_chunks_mut(CHUNK))
+                .enumerate()
+                .for_each(|(i, ((wo, mo), vo))| {
+                    let at = i * CHUNK;
+                    for j in 0..wo.len() {
+                        let gj = gs[at + j];
+                        let m = ms[at + j] * b1f + gj * omb1f;
+                        let v = vs[at + j] * b2f + (gj * gj) * omb2f;
+                        let denom = v.sqrt() * inv_sqrt_bc2 + eps;
+                        let dir = (m / denom) * step;
+                        let w = match decay {
+                            Some(d) => ws[at + j] * d,
+                            None => ws[at + j],
+                        };
+                        wo[j] = w - dir;
+                        mo[j] = m;
+                        vo[j] = v;
+                    }
+                });
+            (wn, mn, vn)
+        },
+    );
+    let Some((wn, mn, vn)) = updated else {
+        return Ok(None);
+    };
+    let (shape, dev) = (w.shape(), w.device());
     Ok(Some((
-        Tensor::from_vec(wn, shape.clone(), &dev)?,
-        Tensor::from_vec(mn, shape.clone(), &dev)?,
-        Tensor::from_vec(vn, shape, &dev)?,
+        Tensor::from_vec(wn, shape, dev)?,
+        Tensor::from_vec(mn, shape, dev)?,
+        Tensor::from_vec(vn, shape, dev)?,
     )))
 }
 
