@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Executes the analysis notebooks in notebooks/ from top to bottom, as CI does, and fails if any
 # cell raises. Run it after `bash scripts/test.sh` (which builds target/release/fitrnn and writes
-# the demo run runs/mouse_v1):
+# the demo run target/tmp/mouse_v1), or after `bash scripts/demo.sh` (runs/mouse_v1):
 #
 #   bash scripts/notebooks.sh
 #
@@ -28,12 +28,21 @@ PINS=(
   ipykernel==7.4.0
 )
 
+# The demo run: the one the tests wrote, else the one scripts/demo.sh wrote.
+if [[ -z "${FITRNN_RUN:-}" ]]; then
+  for run in target/tmp/mouse_v1 runs/mouse_v1; do
+    if [[ -f "$run/manifest.json" ]]; then
+      export FITRNN_RUN="$ROOT/$run"
+      break
+    fi
+  done
+fi
 missing=()
 [[ -n "${FITRNN_BIN:-}" || -x target/release/fitrnn ]] || missing+=(target/release/fitrnn)
-[[ -n "${FITRNN_RUN:-}" || -f runs/mouse_v1/manifest.json ]] || missing+=(runs/mouse_v1/manifest.json)
+[[ -n "${FITRNN_RUN:-}" ]] || missing+=("a demo run (target/tmp/mouse_v1 or runs/mouse_v1)")
 if ((${#missing[@]})); then
   echo "The notebooks need the release binary and the demo run; missing: ${missing[*]}." >&2
-  echo "Run 'bash scripts/test.sh' first (it builds fitrnn and writes runs/mouse_v1)." >&2
+  echo "Run 'bash scripts/test.sh' first (it builds fitrnn and writes target/tmp/mouse_v1)." >&2
   exit 1
 fi
 

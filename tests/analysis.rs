@@ -1,7 +1,7 @@
 //! Spectral and motif statistics against numpy (tests/fixtures/make_spectral_fixtures.py), Shao et
 //! al.'s outlier prediction against numerically computed eigenvalues, and block interactions.
 
-mod common;
+use crate::common;
 
 use fitrnn::analysis::blocks::{block_interactions, Level};
 use fitrnn::analysis::motifs::{motifs, predicted_outliers};

@@ -1,7 +1,7 @@
 //! The binary, as a user meets it: every malformed input ends with exit code 2 and one clear
 //! message naming the file, the place in it and the fix, never a panic.
 
-mod common;
+use crate::common;
 
 use clap::CommandFactory;
 use common::{fitrnn, fixture, write};

@@ -2,7 +2,7 @@
 //! distributions: groups from the same condition give intervals that cover 0, and a planted
 //! difference in one block is detected.
 
-mod common;
+use crate::common;
 
 use polars::prelude::*;
 use predicates::prelude::PredicateBooleanExt;

@@ -2,8 +2,6 @@
 //! larger weights than random pruning and never changes kept values; Bernoulli masks and the
 //! balanced Dale initialisation.
 
-mod common;
-
 use fitrnn::connectivity::{Population, ProbabilityTable};
 use fitrnn::constraints::init::{balanced_dale, uniform_dale};
 use fitrnn::constraints::prune::{prune_mask, PruneMethod};

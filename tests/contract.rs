@@ -1,7 +1,7 @@
 //! The fitrnn-recording/1 contract: round trips through fitrnn's writer, and files written by h5py
 //! in every string flavour, float32/float64 and gzip (tests/fixtures/make_recording_fixtures.py).
 
-mod common;
+use crate::common;
 
 use fitrnn::data::{
     read_recording, write_recording, GroundTruth, Inputs, NanPolicy, NeuronIds, NeuronTable,

@@ -1,7 +1,5 @@
 //! The dataset stage: split, windows, normalisation from training frames only, resampling.
 
-mod common;
-
 use fitrnn::config::Config;
 use fitrnn::data::{NeuronIds, NeuronTable, Recording, Trials};
 use fitrnn::dataset::{resample, Dataset};

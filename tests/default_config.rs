@@ -1,6 +1,6 @@
 //! The README's run command on the shipped data, end to end through the binary.
 
-mod common;
+use crate::common;
 
 use fitrnn::data::{read_recording, ReadOptions};
 use polars::prelude::*;
@@ -16,12 +16,18 @@ fn read_parquet(path: &Path) -> DataFrame {
 
 #[test]
 fn default_run_learns_beyond_the_mean_baseline_and_writes_the_run_directory() {
-    // Exactly the README's run command, from the repository root; it writes runs/mouse_v1.
+    // The README's run command, from the repository root, with the run directory moved out of the
+    // repository's runs/ (which belongs to the user): target/tmp/mouse_v1, which the notebooks
+    // read in CI.
     let root = common::root();
+    let out_dir = common::test_run_dir("mouse_v1");
+    let users_runs = common::snapshot_tree(&root.join("runs"));
     let rec = read_recording(&root.join("data/mouse_v1_demo.h5"), &ReadOptions::default()).unwrap();
     let out = common::fitrnn()
         .current_dir(&root)
         .args(["--config", "configs/mouse_v1.yaml"])
+        .arg("--set")
+        .arg(format!("output.dir={}", out_dir.display()))
         .assert()
         .success()
         .stdout(
@@ -42,7 +48,11 @@ fn default_run_learns_beyond_the_mean_baseline_and_writes_the_run_directory() {
     ] {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
     }
-    let out_dir = root.join("runs/mouse_v1");
+    assert_eq!(
+        common::snapshot_tree(&root.join("runs")),
+        users_runs,
+        "the test must not touch the repository's runs/"
+    );
     for f in [
         "manifest.json",
         "config.resolved.yaml",

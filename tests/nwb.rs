@@ -3,7 +3,7 @@
 //! message; planes at different rates joined on one clock; the trial-aligned averaging against a
 //! numpy reference; the same data as contract and as NWB giving identical fits.
 
-mod common;
+use crate::common;
 
 use fitrnn::data::load::{load, read_planes, LoadOptions};
 use fitrnn::data::nwb::{read_nwb, NwbOptions, NwbTraces};

@@ -1,7 +1,7 @@
 //! The shipped real-data configs run from a fresh clone (with fewer epochs), and their metrics
 //! carry both baselines for every neuron.
 
-mod common;
+use crate::common;
 
 use polars::prelude::*;
 

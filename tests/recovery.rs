@@ -1,7 +1,7 @@
 //! The ground-truth recovery study: a small sweep end to end, and the ridge VAR baseline against
 //! a numpy reference.
 
-mod common;
+use crate::common;
 
 use fitrnn::baselines::{fit_var1_alpha, training_pairs};
 use fitrnn::dataset::Window;

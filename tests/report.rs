@@ -2,7 +2,7 @@
 //! self-contained, names the run's provenance and escapes labels from the data; missing inputs
 //! are skipped with a note; unfinished runs are refused; large weight matrices stay small.
 
-mod common;
+use crate::common;
 
 use polars::prelude::*;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Resuming an interrupted fit ends with exactly the weights of an uninterrupted one.
 
-mod common;
+use crate::common;
 
 use candle_core::Device;
 use fitrnn::config::Config;

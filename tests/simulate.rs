@@ -1,7 +1,7 @@
 //! The ground-truth simulator: determinism, Dale's law in the true weights, and block densities
 //! that match the requested connection probabilities.
 
-mod common;
+use crate::common;
 
 use fitrnn::connectivity::{Population, ProbabilityTable};
 use fitrnn::simulate::{simulate, SimConfig};

@@ -1,6 +1,6 @@
 //! `fitrnn sweep`: seeds × conditions as independent runs, several at a time.
 
-mod common;
+use crate::common;
 
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;

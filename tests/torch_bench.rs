@@ -3,7 +3,7 @@
 //! agree within the benchmark spec's tolerances (1e-4 relative on the first two losses, 1e-3 later),
 //! and the hand-written backward and autograd agree with each other.
 
-mod common;
+use crate::common;
 
 use fitrnn::bench::{trajectory, workload, Kind, Trajectory, Workload};
 use fitrnn::train::Backward;

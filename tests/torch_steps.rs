@@ -5,7 +5,7 @@
 //! population mode with a frozen random readout of the unrectified tanh; and a learned initial
 //! state with private noise on every update.
 
-mod common;
+use crate::common;
 
 use candle_core::{Device, Tensor, Var};
 use fitrnn::config::{Activation, Dale, InitialState, Optimiser, ReadoutInput};

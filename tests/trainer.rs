@@ -2,7 +2,7 @@
 //! violation by the unconstrained baseline), determinism, learning beyond a trivial baseline, and a
 //! complete run directory.
 
-mod common;
+use crate::common;
 
 use candle_core::{DType, Device, Tensor, Var};
 use fitrnn::config::{Activation, Config, InitialState, ReadoutInput};

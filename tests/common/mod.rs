@@ -58,3 +58,35 @@ pub fn simulate_small(dir: &Path, duration_s: f64, scale: f64) -> PathBuf {
 pub fn celltype_table() -> PathBuf {
     root().join("data/connectivity/mouse_v1_celltype.csv")
 }
+
+/// A run directory for a test that other tools read afterwards (the notebooks in CI):
+/// `target/tmp/<name>`, emptied first. Never the repository's `runs/`, which belongs to the user.
+pub fn test_run_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("remove the previous test run");
+    }
+    dir
+}
+
+/// Every file under `dir` with its size and modification time (empty when `dir` is absent), to
+/// show that a test left a directory untouched.
+pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let meta = e.metadata().expect("metadata");
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path(), meta.len(), meta.modified().expect("mtime")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
