@@ -15,7 +15,8 @@ pub const VERSION: &str = concat!(
 /// areas and cell types interact.
 ///
 /// Run the whole pipeline with `fitrnn --config configs/mouse_v1.yaml`. Exit codes: 0 success,
-/// 1 a run that failed while computing, 2 bad input (config, data or arguments).
+/// 1 a run that failed while computing (or a full disk), 2 bad input (config, data or arguments),
+/// 70 a bug in fitrnn.
 #[derive(Debug, Parser)]
 #[command(name = "fitrnn", version = VERSION, about, long_about = None, propagate_version = true)]
 pub struct Cli {

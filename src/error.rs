@@ -1,18 +1,29 @@
-//! One error type for the whole library.
+//! One error type for the whole library, with one variant per kind of failure a user must tell
+//! apart: bad input (and where it is), a fit that diverged, a failed child fit, a failure inside a
+//! library fitrnn builds on, and a broken invariant of fitrnn's own (a bug).
 //!
 //! Every variant that comes from user input names the file, the place inside it (dataset, attribute,
 //! config key), what was expected and what was found, and how to fix it, so that the command line can
-//! print a single clear line and exit non-zero instead of panicking.
+//! print a single clear line and exit with the variant's code instead of panicking.
+//! [`Error::exit_code`] maps variants to exit codes: 2 bad input, 1 a computation or the machine
+//! failed, 70 a bug.
 
 use std::path::{Path, PathBuf};
 
 /// Result alias used across fitrnn.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Exit code for bad input (config, data, arguments).
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for a run that failed while computing (divergence, a failed child fit, a full disk).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for a broken internal invariant: a bug in fitrnn (`EX_SOFTWARE` of sysexits.h).
+pub const EXIT_BUG: u8 = 70;
+
 /// Everything that can go wrong in fitrnn, from bad input to a failed write.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A recording (HDF5 / NWB) file breaks the contract.
+    /// A recording (HDF5 / NWB) or run-directory file breaks its contract.
     #[error("{}: {location}: {problem}{}", file.display(), fix_suffix(fix))]
     Data {
         /// The offending file.
@@ -46,7 +57,7 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// The HDF5 library reported an error while reading or writing.
+    /// The HDF5 library reported an error while reading or writing a named file.
     #[error("{}: {location}: HDF5 error: {message}", file.display())]
     Hdf5 {
         /// The file.
@@ -56,7 +67,8 @@ pub enum Error {
         /// The HDF5 library's message.
         message: String,
     },
-    /// A request that cannot be served by this build or machine (e.g. CUDA without the feature).
+    /// A request that cannot be served by this build, machine or command line (CUDA without the
+    /// feature, a missing argument, an existing output directory).
     #[error("{problem}{}", fix_suffix(fix))]
     Unsupported {
         /// What was asked for and why it cannot be done.
@@ -64,9 +76,54 @@ pub enum Error {
         /// How to get it.
         fix: String,
     },
-    /// A numerical or internal invariant failed (a bug or a diverging fit), with context.
-    #[error("{0}")]
-    Invariant(String),
+    /// The fit diverged: the loss or the weights became non-finite.
+    #[error("{place}: {what}; training.lr is {}{}", short_number(*lr), fix_suffix(fix))]
+    Diverged {
+        /// Phase, epoch and step, e.g. `phase dense, epoch 3, step 41`.
+        place: String,
+        /// What became non-finite.
+        what: String,
+        /// The learning rate of the step that diverged.
+        lr: f64,
+        /// What to change.
+        fix: String,
+    },
+    /// A child process (one fit of a sweep or study, a benchmark cell) failed.
+    #[error("{what} failed{}; see {}", exit_suffix(*code), log.display())]
+    ChildFailed {
+        /// Which child, e.g. `fit recorded_50 / dale_topprob seed 1`.
+        what: String,
+        /// Its log file (stdout and stderr).
+        log: PathBuf,
+        /// Its exit code (`None` when it was killed by a signal or did not start).
+        code: Option<i32>,
+    },
+    /// Several children of one command failed; the ones that finished are kept.
+    #[error("{summary}failed: {}", failed.join("; "))]
+    ChildrenFailed {
+        /// What the command did get done (one or more lines).
+        summary: String,
+        /// One entry per failed child, each naming its log.
+        failed: Vec<String>,
+    },
+    /// A failure inside a library fitrnn builds on (tensor maths, tables, HDF5 in memory,
+    /// numerical solvers, drawing), with what fitrnn was doing.
+    #[error("{context}: {message}")]
+    Internal {
+        /// What fitrnn was doing, e.g. `tensor operation` or `drawing the loss figure`.
+        context: String,
+        /// The library's message (first line).
+        message: String,
+    },
+    /// fitrnn broke one of its own promises (a weight against Dale's law after the projection, a
+    /// weight outside the mask): a bug, reported with where it happened.
+    #[error("internal error at {place}: {what}. This is a bug in fitrnn; please report it with the run's manifest.json and config.resolved.yaml")]
+    Bug {
+        /// Where, e.g. `phase finetune, epoch 2, step 30`.
+        place: String,
+        /// What broke.
+        what: String,
+    },
 }
 
 fn fix_suffix(fix: &str) -> String {
@@ -74,6 +131,46 @@ fn fix_suffix(fix: &str) -> String {
         String::new()
     } else {
         format!(". Fix: {fix}")
+    }
+}
+
+/// A number as written in a config: plain when short (`0.01`), else in exponent form (`1e30`).
+fn short_number(x: f64) -> String {
+    let plain = x.to_string();
+    if plain.len() <= 10 {
+        plain
+    } else {
+        format!("{x:e}")
+    }
+}
+
+fn exit_suffix(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!(" (exit {c})"),
+        None => String::new(),
+    }
+}
+
+/// The first line of a library's message (candle appends a backtrace when RUST_BACKTRACE is set).
+fn first_line(msg: &str) -> String {
+    msg.lines().next().unwrap_or_default().to_string()
+}
+
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Self {
+        Error::internal("tensor operation failed", e)
+    }
+}
+
+impl From<polars::prelude::PolarsError> for Error {
+    fn from(e: polars::prelude::PolarsError) -> Self {
+        Error::internal("building a table", e)
+    }
+}
+
+impl From<hdf5::Error> for Error {
+    fn from(e: hdf5::Error) -> Self {
+        Error::internal("HDF5", e)
     }
 }
 
@@ -124,5 +221,92 @@ impl Error {
             location: location.into(),
             message: err.to_string(),
         }
+    }
+
+    /// A library failure while doing `context`.
+    pub fn internal(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        Error::Internal {
+            context: context.into(),
+            message: first_line(&err.to_string()),
+        }
+    }
+
+    /// A broken invariant of fitrnn's own at `place`.
+    pub fn bug(place: impl Into<String>, what: impl Into<String>) -> Self {
+        Error::Bug {
+            place: place.into(),
+            what: what.into(),
+        }
+    }
+
+    /// The process exit code for this error: [`EXIT_BAD_INPUT`] for input that must be fixed,
+    /// [`EXIT_BUG`] for a bug, [`EXIT_FAILED`] for everything that failed while computing or
+    /// writing (a full disk is not bad input).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Data { .. }
+            | Error::Config { .. }
+            | Error::Hdf5 { .. }
+            | Error::Unsupported { .. } => EXIT_BAD_INPUT,
+            Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::StorageFull
+                | std::io::ErrorKind::QuotaExceeded
+                | std::io::ErrorKind::ReadOnlyFilesystem
+                | std::io::ErrorKind::Interrupted
+                | std::io::ErrorKind::OutOfMemory => EXIT_FAILED,
+                _ => EXIT_BAD_INPUT,
+            },
+            Error::Bug { .. } => EXIT_BUG,
+            Error::Diverged { .. }
+            | Error::ChildFailed { .. }
+            | Error::ChildrenFailed { .. }
+            | Error::Internal { .. } => EXIT_FAILED,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_kind_of_failure() {
+        let bad = Error::config(Path::new("c.yaml"), "training.lr", "-1", "use 0.001");
+        assert_eq!(bad.exit_code(), EXIT_BAD_INPUT);
+        let full = Error::io(
+            Path::new("runs/x/tables/metrics.parquet"),
+            "writing",
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        );
+        assert_eq!(
+            full.exit_code(),
+            EXIT_FAILED,
+            "a full disk is not bad input"
+        );
+        let missing = Error::io(
+            Path::new("c.yaml"),
+            "reading the config",
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        );
+        assert_eq!(missing.exit_code(), EXIT_BAD_INPUT);
+        assert_eq!(Error::bug("step 3", "a sign flipped").exit_code(), EXIT_BUG);
+        let diverged = Error::Diverged {
+            place: "phase dense, epoch 2, step 9".into(),
+            what: "the training loss became NaN".into(),
+            lr: 0.01,
+            fix: "lower training.lr".into(),
+        };
+        assert_eq!(diverged.exit_code(), EXIT_FAILED);
+        assert_eq!(
+            diverged.to_string(),
+            "phase dense, epoch 2, step 9: the training loss became NaN; training.lr is 0.01. Fix: lower training.lr"
+        );
+    }
+
+    #[test]
+    fn library_errors_convert_with_their_first_line() {
+        let e: Error = candle_core::Error::Msg("shape mismatch\nbacktrace".into()).into();
+        assert_eq!(e.to_string(), "tensor operation failed: shape mismatch");
+        assert_eq!(e.exit_code(), EXIT_FAILED);
     }
 }

@@ -41,17 +41,4 @@ pub mod simulate;
 pub mod train;
 pub mod trial_average;
 
-pub use error::{Error, Result};
-
-/// Exit code for bad input (config, data, arguments).
-pub const EXIT_BAD_INPUT: u8 = 2;
-/// Exit code for a run that failed while computing.
-pub const EXIT_FAILED: u8 = 1;
-
-/// The exit code for an error: bad input → 2, failures while computing → 1.
-pub fn exit_code(err: &Error) -> u8 {
-    match err {
-        Error::Invariant(_) => EXIT_FAILED,
-        _ => EXIT_BAD_INPUT,
-    }
-}
+pub use error::{Error, Result, EXIT_BAD_INPUT, EXIT_BUG, EXIT_FAILED};

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             eprintln!("error: {err}");
-            ExitCode::from(fitrnn::exit_code(&err))
+            ExitCode::from(err.exit_code())
         }
     }
 }

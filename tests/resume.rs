@@ -52,7 +52,7 @@ fn resuming_from_any_checkpoint_gives_the_uninterrupted_weights() {
                 st.save(ck.path())?;
                 n += 1;
                 if n == stop_after {
-                    return Err(fitrnn::Error::Invariant("interrupted".into()));
+                    return Err(fitrnn::Error::internal("the test", "interrupted"));
                 }
                 Ok(())
             },

@@ -241,6 +241,33 @@ fn same_seed_gives_identical_weights() {
 }
 
 #[test]
+fn a_diverging_fit_names_the_step_and_the_learning_rate_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg_path, _) = small_setup(dir.path(), "");
+    let out = dir.path().join("out");
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg_path)
+        .args([
+            "--set",
+            "training.lr=1e30",
+            "--set",
+            "model.activation=relu",
+        ])
+        .arg("--set")
+        .arg(format!("output.dir={}", out.display()))
+        .assert()
+        .code(1)
+        .stderr(
+            predicates::str::contains("phase dense, epoch 1, step ")
+                .and(predicates::str::contains("training.lr is 1e30"))
+                .and(predicates::str::contains("Fix: lower training.lr")),
+        );
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"failed\""), "{manifest}");
+}
+
+#[test]
 fn existing_run_directory_is_not_overwritten_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg_path, _) = small_setup(dir.path(), "output:\n  dir: out\n");

@@ -7,7 +7,7 @@ use crate::connectivity::{Pattern, Population};
 use crate::dataset::{Dataset, Window};
 use crate::error::Result;
 use crate::model::Perturbation;
-use crate::train::{batch_tensors, cerr, FitOutput};
+use crate::train::{batch_tensors, FitOutput};
 use candle_core::{Device, Tensor};
 
 /// One (perturbation, target population) row.
@@ -69,14 +69,13 @@ fn population_rates(
         let rates = match pert {
             Some(pt) => f.setup.rnn.perturbed_rates(&p, &y, &u, pt),
             None => f.setup.rnn.rates(&p, &y, &u),
-        }
-        .map_err(cerr)?;
+        }?;
         for r in rates {
-            let s = r.sum(0).and_then(|t| t.to_vec1::<f32>()).map_err(cerr)?;
+            let s = r.sum(0).and_then(|t| t.to_vec1::<f32>())?;
             for (a, b) in sum.iter_mut().zip(s) {
                 *a += b as f64;
             }
-            count += r.dim(0).map_err(cerr)?;
+            count += r.dim(0)?;
         }
     }
     let pops = &f.setup.units;
@@ -128,8 +127,8 @@ pub fn perturbations(
             })
             .collect();
         let pert = Perturbation {
-            keep: Tensor::from_slice(&keep, (1, n), device).map_err(cerr)?,
-            drive: Tensor::from_slice(&drive, (1, n), device).map_err(cerr)?,
+            keep: Tensor::from_slice(&keep, (1, n), device)?,
+            drive: Tensor::from_slice(&drive, (1, n), device)?,
         };
         let after = population_rates(f, ds, windows, device, Some(&pert))?;
         for (k, pop) in f.setup.units.populations.iter().enumerate() {

@@ -8,17 +8,18 @@ use ndarray::Array2;
 pub fn eigenvalues(w: &Array2<f32>) -> Result<Vec<(f64, f64)>> {
     let (n, m) = w.dim();
     if n != m {
-        return Err(Error::Invariant(format!(
-            "eigenvalues need a square matrix, got [{n}, {m}]"
-        )));
+        return Err(Error::bug(
+            "eigenvalues",
+            format!("eigenvalues need a square matrix, got [{n}, {m}]"),
+        ));
     }
     if n == 0 {
         return Ok(vec![]);
     }
     let a = faer::Mat::<f64>::from_fn(n, n, |i, j| w[[i, j]] as f64);
-    let ev = a
-        .eigenvalues()
-        .map_err(|e| Error::Invariant(format!("eigenvalue solver failed to converge: {e:?}")))?;
+    let ev = a.eigenvalues().map_err(|e| {
+        Error::internal("the eigenvalue solver failed to converge", format!("{e:?}"))
+    })?;
     Ok(ev.iter().map(|z| (z.re, z.im)).collect())
 }
 
@@ -38,7 +39,7 @@ pub fn singular_values(w: &Array2<f32>) -> Result<Vec<f64>> {
     }
     let a = faer::Mat::<f64>::from_fn(n, m, |i, j| w[[i, j]] as f64);
     a.singular_values()
-        .map_err(|e| Error::Invariant(format!("SVD failed to converge: {e:?}")))
+        .map_err(|e| Error::internal("the SVD failed to converge", format!("{e:?}")))
 }
 
 /// Normalised SVD entropy (Li, Cornford et al. 2023): `H = −Σ σ̄ ln σ̄ / ln N` with

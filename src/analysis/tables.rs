@@ -8,7 +8,7 @@ use super::diagnostics::{metrics, submatrix, Spectrum};
 use super::jacobian::{jacobian, mean_state, saturated_fraction};
 use crate::config::SpectraStages;
 use crate::error::{Error, Result};
-use crate::rundir::tables::{perr, write_parquet};
+use crate::rundir::tables::write_parquet;
 use crate::train::{FitOutput, FreeRun};
 use ndarray::Array2;
 use polars::prelude::*;
@@ -76,8 +76,7 @@ pub fn write_currents(
     let df = df!(
         "level" => lv, "split" => sp, "source" => src, "target" => tgt, "source_sign" => sign,
         "mean_current" => mean, "mean_abs_current" => abs,
-    )
-    .map_err(perr)?;
+    )?;
     write_parquet(&dir.join("tables/currents.parquet"), df)?;
     match (
         course_split,
@@ -183,8 +182,7 @@ pub fn write_interactions(dir: &Path, f: &FitOutput, levels: &[Level]) -> Result
         "level" => lv, "stage" => st, "pre" => pre, "post" => post,
         "n_pre" => n_pre, "n_post" => n_post, "n_possible" => n_possible, "n_nonzero" => n_nonzero,
         "density" => density, "mean_w" => mean_w, "mean_abs_w" => mean_abs, "sum_w" => sum_w,
-    )
-    .map_err(perr)?;
+    )?;
     write_parquet(&dir.join("tables/interactions.parquet"), df)
 }
 
@@ -234,12 +232,10 @@ impl SpectralTables {
 
     fn write(self, dir: &Path) -> Result<()> {
         let df = df!("stage" => self.s_stage, "matrix" => self.s_matrix, "kind" => self.s_kind,
-            "index" => self.s_idx, "re" => self.s_re, "im" => self.s_im)
-        .map_err(perr)?;
+            "index" => self.s_idx, "re" => self.s_re, "im" => self.s_im)?;
         write_parquet(&dir.join("tables/spectrum.parquet"), df)?;
         let df = df!("stage" => self.d_stage, "scope" => self.d_scope, "metric" => self.d_metric,
-            "value" => self.d_value)
-        .map_err(perr)?;
+            "value" => self.d_value)?;
         write_parquet(&dir.join("tables/diagnostics.parquet"), df)
     }
 }
@@ -302,8 +298,7 @@ pub fn write_spectra(
                 .rnn
                 .alpha
                 .flatten_all()
-                .and_then(|a| a.to_vec1::<f32>())
-                .map_err(crate::train::cerr)?;
+                .and_then(|a| a.to_vec1::<f32>())?;
             let act = f.setup.rnn.activation;
             let j = jacobian(&params.w_rec, &alpha, &mean_state(run.states.view()), act);
             let sp = Spectrum::of(&j)?;
@@ -332,8 +327,7 @@ pub fn write_perturbations(dir: &Path, rows: &[super::perturb::PerturbRow]) -> R
         "perturbed_mean_rate" => rows.iter().map(|r| r.perturbed_mean_rate).collect::<Vec<_>>(),
         "delta" => rows.iter().map(|r| r.delta).collect::<Vec<_>>(),
         "delta_rel" => rows.iter().map(|r| r.delta_rel).collect::<Vec<_>>(),
-    )
-    .map_err(perr)?;
+    )?;
     write_parquet(&dir.join("tables/perturbations.parquet"), df)
 }
 

@@ -6,7 +6,7 @@ pub mod workload;
 
 use crate::config::{Dale, Optimiser};
 use crate::error::Result;
-use crate::train::{cerr, train_step, Backward, Optim, OptimConfig};
+use crate::train::{train_step, Backward, Optim, OptimConfig};
 use serde::Serialize;
 use std::time::Instant;
 pub use workload::{Kind, Shape, Tensors, Workload};
@@ -57,8 +57,7 @@ fn sum_abs(w: &Workload) -> Result<f64> {
         .w_rec
         .as_tensor()
         .flatten_all()
-        .and_then(|t| t.to_vec1::<f32>())
-        .map_err(cerr)?;
+        .and_then(|t| t.to_vec1::<f32>())?;
     Ok(v.iter().map(|x| x.abs() as f64).sum())
 }
 
@@ -74,8 +73,7 @@ pub fn trajectory(w: &Workload, steps: usize, backward: Backward) -> Result<Traj
     let loss_after = w
         .rnn
         .loss(&w.params, &w.y, &w.u)
-        .and_then(|l| l.to_scalar::<f32>())
-        .map_err(cerr)? as f64;
+        .and_then(|l| l.to_scalar::<f32>())? as f64;
     Ok(Trajectory {
         losses,
         sum_abs_w_rec: sums,
@@ -161,7 +159,7 @@ pub fn run(
 ) -> Result<(Vec<f64>, f64, f64, f64)> {
     let mut opt = Optim::new(adam(), w.trainable.clone(), vec![false; w.trainable.len()])?;
     let dev = w.y.device().clone();
-    let sync = || dev.synchronize().map_err(cerr);
+    let sync = || dev.synchronize().map_err(crate::Error::from);
     let t0 = Instant::now();
     let mut first = f64::NAN;
     let mut last = f64::NAN;

@@ -9,7 +9,7 @@
 use crate::config::{Activation, InitialState, ReadoutInput};
 use crate::error::{Error, Result};
 use crate::model::{Params, Rnn};
-use crate::train::cerr;
+
 use candle_core::{DType, Device, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -121,7 +121,7 @@ pub struct Workload {
 }
 
 fn t(v: Vec<f32>, shape: &[usize], dev: &Device) -> Result<Tensor> {
-    Tensor::from_vec(v, shape, dev).map_err(cerr)
+    Tensor::from_vec(v, shape, dev).map_err(Error::from)
 }
 
 /// The initial tensors of a workload, named as in the spec's export format.
@@ -249,33 +249,34 @@ pub fn load(kind: Kind, dir: &Path) -> Result<Tensors> {
 }
 
 fn get<'a>(ts: &'a Tensors, k: &str) -> Result<&'a Tensor> {
-    ts.get(k)
-        .ok_or_else(|| Error::Invariant(format!("workload tensors lack `{k}`")))
+    ts.get(k).ok_or_else(|| Error::Unsupported {
+        problem: format!("the exported workload tensors lack `{k}`"),
+        fix: "export them again with bench/torch_bench.py --export DIR".into(),
+    })
 }
 
 impl Workload {
     /// Build the fitrnn model of `kind` from its initial tensors, on `device`.
     pub fn new(kind: Kind, ts: &Tensors, device: &Device) -> Result<Workload> {
         let w_rec = get(ts, "w_rec")?;
-        let (n, _) = w_rec.dims2().map_err(cerr)?;
+        let (n, _) = w_rec.dims2()?;
         let inputs = get(ts, "inputs")?;
         let targets = get(ts, "targets")?;
-        let (b, t_len, d_in) = inputs.dims3().map_err(cerr)?;
-        let n_out = targets.dim(2).map_err(cerr)?;
-        let to = |x: &Tensor| x.to_device(device).map_err(cerr);
-        let var = |x: &Tensor| Var::from_tensor(&to(x)?).map_err(cerr);
-        let row =
-            |x: &Tensor| -> Result<Tensor> { to(&x.reshape((1, x.elem_count())).map_err(cerr)?) };
+        let (b, t_len, d_in) = inputs.dims3()?;
+        let n_out = targets.dim(2)?;
+        let to = |x: &Tensor| x.to_device(device).map_err(Error::from);
+        let var = |x: &Tensor| Var::from_tensor(&to(x)?).map_err(Error::from);
+        let row = |x: &Tensor| -> Result<Tensor> { to(&x.reshape((1, x.elem_count()))?) };
         // [B, T, ·] → [T + 1, B, ·]: inputs gain an unused last frame, targets an unused first.
         let frames = |x: &Tensor, pad_front: bool| -> Result<Tensor> {
-            let x = x.transpose(0, 1).map_err(cerr)?;
-            let zero = x.get(0).and_then(|f| f.zeros_like()).map_err(cerr)?;
-            let zero = zero.unsqueeze(0).map_err(cerr)?;
+            let x = x.transpose(0, 1)?;
+            let zero = x.get(0).and_then(|f| f.zeros_like())?;
+            let zero = zero.unsqueeze(0)?;
             let parts = if pad_front { [&zero, &x] } else { [&x, &zero] };
-            to(&Tensor::cat(&parts, 0).map_err(cerr)?)
+            to(&Tensor::cat(&parts, 0)?)
         };
-        let zeros_row = |k: usize| Tensor::zeros((1, k), DType::F32, device).map_err(cerr);
-        let ones_row = |k: usize| Tensor::ones((1, k), DType::F32, device).map_err(cerr);
+        let zeros_row = |k: usize| Tensor::zeros((1, k), DType::F32, device).map_err(Error::from);
+        let ones_row = |k: usize| Tensor::ones((1, k), DType::F32, device).map_err(Error::from);
         let (rnn, params, trainable) = match kind {
             Kind::Celltype => {
                 let rm = get(ts, "readout_matrix")?;
@@ -285,18 +286,18 @@ impl Workload {
                     alpha: ones_row(n)?,
                     activation: Activation::TanhRelu,
                     initial_state: InitialState::Zero,
-                    readout: Some(to(&rm.t().and_then(|x| x.contiguous()).map_err(cerr)?)?),
+                    readout: Some(to(&rm.t().and_then(|x| x.contiguous())?)?),
                     readout_input: ReadoutInput::Unrectified,
                     calcium: None,
                 };
                 let params = Params {
                     w_rec: var(w_rec)?,
                     w_in: var(get(ts, "w_in")?)?,
-                    b: Var::from_tensor(&zeros_row(n)?).map_err(cerr)?,
-                    gain: Var::from_tensor(&ones_row(n_out)?).map_err(cerr)?,
-                    offset: Var::from_tensor(&row(get(ts, "readout_c")?)?).map_err(cerr)?,
-                    x0: Var::from_tensor(&zeros_row(n)?).map_err(cerr)?,
-                    calcium_log_tau: Params::no_calcium(device).map_err(cerr)?,
+                    b: Var::from_tensor(&zeros_row(n)?)?,
+                    gain: Var::from_tensor(&ones_row(n_out)?)?,
+                    offset: Var::from_tensor(&row(get(ts, "readout_c")?)?)?,
+                    x0: Var::from_tensor(&zeros_row(n)?)?,
+                    calcium_log_tau: Params::no_calcium(device)?,
                 };
                 let tr = params.trainable(false, false, false);
                 (rnn, params, tr)
@@ -305,7 +306,7 @@ impl Workload {
                 let rnn = Rnn {
                     n_units: n,
                     n_rec: n_out,
-                    alpha: (ones_row(n)? * 0.5).map_err(cerr)?,
+                    alpha: (ones_row(n)? * 0.5)?,
                     activation: Activation::Relu,
                     initial_state: InitialState::Zero,
                     readout: None,
@@ -315,11 +316,11 @@ impl Workload {
                 let params = Params {
                     w_rec: var(w_rec)?,
                     w_in: var(get(ts, "w_in")?)?,
-                    b: Var::from_tensor(&row(get(ts, "b")?)?).map_err(cerr)?,
-                    gain: Var::from_tensor(&row(get(ts, "readout_g")?)?).map_err(cerr)?,
-                    offset: Var::from_tensor(&row(get(ts, "readout_c")?)?).map_err(cerr)?,
-                    x0: Var::from_tensor(&zeros_row(n)?).map_err(cerr)?,
-                    calcium_log_tau: Params::no_calcium(device).map_err(cerr)?,
+                    b: Var::from_tensor(&row(get(ts, "b")?)?)?,
+                    gain: Var::from_tensor(&row(get(ts, "readout_g")?)?)?,
+                    offset: Var::from_tensor(&row(get(ts, "readout_c")?)?)?,
+                    x0: Var::from_tensor(&zeros_row(n)?)?,
+                    calcium_log_tau: Params::no_calcium(device)?,
                 };
                 let tr = params.trainable(true, true, false);
                 (rnn, params, tr)

@@ -87,10 +87,10 @@ pub fn bench(args: &BenchArgs) -> Result<String> {
                 .iter()
                 .map(|c| format!("{} (relative error {:.1e})", c.0, c.2))
                 .collect();
-            return Err(Error::Invariant(format!(
-                "{s}trajectory outside the reference tolerances: {}",
-                list.join(", ")
-            )));
+            return Err(Error::Internal {
+                context: format!("{s}the trajectory is outside the reference tolerances"),
+                message: list.join(", "),
+            });
         }
         return Ok(s);
     }
@@ -236,16 +236,17 @@ fn scaling(args: &BenchArgs) -> Result<String> {
                 .output()
                 .map_err(|e| Error::io(&exe, "running a benchmark cell", e))?;
             if !out.status.success() {
-                return Err(Error::Invariant(format!(
-                    "benchmark cell N {n}, T {t} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )));
+                return Err(Error::internal(
+                    format!("benchmark cell N {n}, T {t} failed"),
+                    String::from_utf8_lossy(&out.stderr),
+                ));
             }
             let line = String::from_utf8_lossy(&out.stdout);
             let v: serde_json::Value = serde_json::from_str(line.trim()).map_err(|e| {
-                Error::Invariant(format!(
-                    "benchmark cell N {n}, T {t}: unreadable output ({e}): {line}"
-                ))
+                Error::internal(
+                    format!("benchmark cell N {n}, T {t}: unreadable output {line}"),
+                    e,
+                )
             })?;
             let ms = v["ms_median"].as_f64().unwrap_or(f64::NAN);
             let mib = v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN);

@@ -6,7 +6,7 @@ use crate::config::{Config, DeviceChoice};
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::model::Drive;
-use crate::rundir::tables::{perr, write_parquet};
+use crate::rundir::tables::write_parquet;
 use crate::rundir::{data_manifest, unix_now, RunDir};
 use crate::train::metrics::{quality, Quality};
 use crate::train::{fit, predict, FitOutput, FitState};
@@ -127,8 +127,8 @@ fn execute(
     state: Option<FitState>,
 ) -> Result<String> {
     let dir = rd.path.clone();
-    let yaml = serde_yaml::to_string(cfg)
-        .map_err(|e| Error::Invariant(format!("serialising the config: {e}")))?;
+    let yaml =
+        serde_yaml::to_string(cfg).map_err(|e| Error::internal("serialising the config", e))?;
     crate::rundir::write_atomic(&dir.join("config.resolved.yaml"), yaml.as_bytes())?;
     write_split(&dir.join("tables/split.parquet"), ds)?;
 
@@ -277,8 +277,7 @@ fn write_units(path: &Path, ds: &Dataset, setup: &crate::train::Setup) -> Result
         "cell_type" => u.iter().map(|p| p.cell_type.clone()).collect::<Vec<_>>(),
         "sign" => setup.signs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         "population" => u.iter().map(|p| p.label()).collect::<Vec<_>>(),
-    )
-    .map_err(perr)?;
+    )?;
     write_parquet(path, df)
 }
 
@@ -288,8 +287,7 @@ fn write_split(path: &Path, ds: &Dataset) -> Result<()> {
         "frame" => (0..nf as u32).collect::<Vec<_>>(),
         "time_s" => ds.recording.timestamps_s.clone(),
         "split" => ds.split.is_train.iter().map(|&t| if t { "train" } else { "validation" }).collect::<Vec<_>>(),
-    )
-    .map_err(perr)?;
+    )?;
     write_parquet(path, df)
 }
 
@@ -303,8 +301,7 @@ fn write_history(path: &Path, f: &FitOutput) -> Result<()> {
         "val_loss" => h.iter().map(|r| r.val_loss).collect::<Vec<_>>(),
         "lr" => h.iter().map(|r| r.lr).collect::<Vec<_>>(),
         "seconds" => h.iter().map(|r| r.seconds).collect::<Vec<_>>(),
-    )
-    .map_err(perr)?;
+    )?;
     write_parquet(path, df)
 }
 
@@ -472,8 +469,7 @@ fn evaluate(
         "r2" => rows.iter().map(|r| r.4.r2).collect::<Vec<_>>(),
         "pvar" => rows.iter().map(|r| r.4.pvar).collect::<Vec<_>>(),
         "pearson_r" => rows.iter().map(|r| r.4.pearson_r).collect::<Vec<_>>(),
-    )
-    .map_err(perr)?;
+    )?;
     write_parquet(&dir.join("tables/metrics.parquet"), df)?;
     Ok(headline)
 }

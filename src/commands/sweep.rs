@@ -164,10 +164,10 @@ pub fn sweep(args: &SweepArgs) -> Result<String> {
         let _ = writeln!(s, "  {name}: {}/seed_*", args.out.join(name).display());
     }
     if !failures.is_empty() {
-        return Err(Error::Invariant(format!(
-            "{s}failed: {}",
-            failures.join(", ")
-        )));
+        return Err(Error::ChildrenFailed {
+            summary: s,
+            failed: failures,
+        });
     }
     Ok(s)
 }

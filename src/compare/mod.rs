@@ -7,7 +7,7 @@ pub mod figures;
 pub mod stats;
 
 use crate::error::{Error, Result};
-use crate::rundir::tables::{perr, read_parquet, write_parquet};
+use crate::rundir::tables::{read_parquet, write_parquet};
 use polars::prelude::*;
 use stats::{benjamini_hochberg, contrast, Plans};
 use std::collections::BTreeMap;
@@ -250,7 +250,6 @@ pub fn write_contrasts(path: &Path, rows: &[ContrastRow]) -> Result<()> {
         "p_value" => col(&|r| r.c.p_value),
         "p_fdr" => col(&|r| r.p_fdr),
         "exact_test" => rows.iter().map(|r| r.exact).collect::<Vec<_>>(),
-    )
-    .map_err(perr)?;
+    )?;
     write_parquet(path, df)
 }

@@ -244,10 +244,7 @@ fn unit_correlation(run_dir: &Path, rec: &crate::data::Recording) -> Result<Opti
     let w = t.array2("w_rec")?;
     let mask = t.array2("mask").ok();
     let df = crate::rundir::tables::read_parquet(&run_dir.join("tables/units.parquet"))?;
-    let id_col = df
-        .column("neuron_id")
-        .and_then(|c| c.str().cloned())
-        .map_err(crate::rundir::tables::perr)?;
+    let id_col = df.column("neuron_id").and_then(|c| c.str().cloned())?;
     let ids: Vec<String> = (0..id_col.len())
         .map(|i| id_col.get(i).unwrap_or_default().to_string())
         .collect();
@@ -364,10 +361,11 @@ fn ensure_fit(cfg: &RecoveryConfig, m: &Method, seed: u64, rec: &Path, dir: &Pat
     text.extend_from_slice(&out.stderr);
     let _ = std::fs::write(&log, text);
     if !out.status.success() {
-        return Err(Error::Invariant(format!(
-            "the fit failed; see {}",
-            log.display()
-        )));
+        return Err(Error::ChildFailed {
+            what: format!("the fit into {}", dir.display()),
+            log,
+            code: out.status.code(),
+        });
     }
     Ok(())
 }
@@ -375,10 +373,14 @@ fn ensure_fit(cfg: &RecoveryConfig, m: &Method, seed: u64, rec: &Path, dir: &Pat
 /// Score one cell: its rows.
 fn evaluate(cond: &str, m: &Method, seed: u64, rec_path: &Path, run: &Path) -> Result<Vec<Row>> {
     let rec = read_recording(rec_path, &ReadOptions::default())?;
-    let gt = rec
-        .ground_truth
-        .as_ref()
-        .ok_or_else(|| Error::Invariant(format!("{} has no ground truth", rec_path.display())))?;
+    let gt = rec.ground_truth.as_ref().ok_or_else(|| {
+        Error::data(
+            rec_path,
+            "/ground_truth",
+            "missing: a recovery study scores against a simulated recording's truth",
+            "delete the recording so that the study simulates it again",
+        )
+    })?;
     let mut rows = Vec::new();
     let mut push = |level: &str, metric: String, value: f64| {
         rows.push(Row {
@@ -494,8 +496,14 @@ pub fn run(config: &Path, out: &Path) -> Result<String> {
             for &s in &cfg.seeds {
                 let cell = paths.cell(&c.name, &m.name, s);
                 if let Ok(text) = std::fs::read_to_string(&cell) {
-                    let r: Vec<Row> = serde_json::from_str(&text)
-                        .map_err(|e| Error::Invariant(format!("{}: {e}", cell.display())))?;
+                    let r: Vec<Row> = serde_json::from_str(&text).map_err(|e| {
+                        Error::data(
+                            &cell,
+                            "/",
+                            format!("not a recovery cell: {e}"),
+                            "delete it so that the study scores the cell again",
+                        )
+                    })?;
                     rows.extend(r);
                 }
             }
@@ -512,10 +520,11 @@ pub fn run(config: &Path, out: &Path) -> Result<String> {
         figures.join(", ")
     ));
     if !failures.is_empty() {
-        return Err(Error::Invariant(format!(
-            "{s}failed cells (the others are in the tables): {}",
-            failures.join("; ")
-        )));
+        s.push_str("the other cells are in the tables; ");
+        return Err(Error::ChildrenFailed {
+            summary: s,
+            failed: failures,
+        });
     }
     Ok(s)
 }

@@ -3,7 +3,7 @@
 
 use super::{RecoveryConfig, Row};
 use crate::error::Result;
-use crate::rundir::tables::{perr, write_parquet};
+use crate::rundir::tables::write_parquet;
 use polars::prelude::*;
 use std::fmt::Write;
 use std::path::Path;
@@ -17,8 +17,7 @@ pub fn write_tables(out: &Path, cfg: &RecoveryConfig, rows: &[Row]) -> Result<()
         "level" => rows.iter().map(|r| r.level.clone()).collect::<Vec<_>>(),
         "metric" => rows.iter().map(|r| r.metric.clone()).collect::<Vec<_>>(),
         "value" => rows.iter().map(|r| r.value).collect::<Vec<_>>(),
-    )
-    .map_err(perr)?;
+    )?;
     write_parquet(&out.join("recovery.parquet"), df)?;
     crate::rundir::write_atomic(&out.join("recovery.md"), markdown(cfg, rows).as_bytes())
 }

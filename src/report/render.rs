@@ -64,14 +64,15 @@ pub fn register_font() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Invariant(
-            "the embedded DejaVu Sans font could not be parsed".into(),
+        Err(Error::bug(
+            "drawing a figure",
+            "the embedded DejaVu Sans font could not be parsed",
         ))
     }
 }
 
 fn draw_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Invariant(format!("drawing {what}: {e}"))
+    Error::internal(format!("drawing {what}"), e)
 }
 
 /// Draw `plot` and encode it as PNG bytes.
@@ -94,7 +95,7 @@ pub fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>> {
     let mut enc = png::Encoder::new(&mut out, width, height);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
-    let err = |e: png::EncodingError| Error::Invariant(format!("encoding a PNG: {e}"));
+    let err = |e: png::EncodingError| Error::internal("encoding a PNG", e);
     let mut writer = enc.write_header().map_err(err)?;
     writer.write_image_data(rgb).map_err(err)?;
     writer.finish().map_err(err)?;
@@ -125,7 +126,7 @@ fn embed_raster(svg: &str, raster: &Raster) -> Result<String> {
         "fill=\"#{:02X}{:02X}{:02X}\"",
         RASTER_PLACEHOLDER.0, RASTER_PLACEHOLDER.1, RASTER_PLACEHOLDER.2
     );
-    let missing = || Error::Invariant("an SVG figure lost its raster placeholder".into());
+    let missing = || Error::bug("drawing an SVG figure", "it lost its raster placeholder");
     let at = svg.find(&colour).ok_or_else(missing)?;
     let start = svg[..at].rfind("<rect").ok_or_else(missing)?;
     let end = at + svg[at..].find("/>").ok_or_else(missing)? + 2;

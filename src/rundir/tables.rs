@@ -11,7 +11,7 @@ pub fn write_parquet(path: &Path, mut df: DataFrame) -> Result<()> {
     let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "creating", e))?;
     ParquetWriter::new(file)
         .finish(&mut df)
-        .map_err(|e| Error::Invariant(format!("{}: writing Parquet: {e}", path.display())))?;
+        .map_err(|e| Error::internal(format!("{}: writing Parquet", path.display()), e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "renaming the finished file", e))
 }
 
@@ -25,9 +25,4 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
         problem: format!("not a readable Parquet table: {e}"),
         fix: "re-create it with fitrnn analyse RUN_DIR".into(),
     })
-}
-
-/// A polars error as a fitrnn error.
-pub fn perr(e: PolarsError) -> Error {
-    Error::Invariant(format!("building a table: {e}"))
 }

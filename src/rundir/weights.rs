@@ -19,9 +19,8 @@ fn t2(a: &Array2<f32>) -> candle_core::Result<Tensor> {
 
 /// Write parameters, mask and signs to `path` (atomically).
 pub fn save(path: &Path, p: &ParamsCpu, mask: &Array2<f32>, signs: &[f32]) -> Result<()> {
-    let err = |e: candle_core::Error| {
-        Error::Invariant(format!("{}: writing weights: {e}", path.display()))
-    };
+    let err =
+        |e: candle_core::Error| Error::internal(format!("{}: writing weights", path.display()), e);
     let v = |x: &[f32]| Tensor::from_slice(x, x.len(), &Device::Cpu);
     let mut m = HashMap::new();
     m.insert("w_rec".to_string(), t2(&p.w_rec).map_err(err)?);
@@ -45,8 +44,17 @@ pub fn save(path: &Path, p: &ParamsCpu, mask: &Array2<f32>, signs: &[f32]) -> Re
 
 /// Read `w_rec` (and the other tensors) back from a safetensors file.
 pub fn load(path: &Path) -> Result<HashMap<String, Tensor>> {
-    candle_core::safetensors::load(path, &Device::Cpu)
-        .map_err(|e| Error::Invariant(format!("{}: reading weights: {e}", path.display())))
+    candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| {
+        Error::data(
+            path,
+            "/",
+            format!(
+                "not a readable safetensors file: {}",
+                e.to_string().lines().next().unwrap_or_default()
+            ),
+            "use the weights a fitrnn run wrote, or run the fit again",
+        )
+    })
 }
 
 /// A safetensors file read back as named float32 arrays, with errors that name the file and the

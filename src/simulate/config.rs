@@ -214,6 +214,14 @@ impl SimConfig {
     fn validate(&self, file: &Path) -> Result<()> {
         let bad = |k: &str, p: String, fix: &str| Err(Error::config(file, k, p, fix));
         let n = &self.network;
+        let w = &n.weights;
+        if !(w.log_mean.is_finite() && w.log_std.is_finite() && w.log_std >= 0.0) {
+            return bad(
+                "network.weights",
+                format!("log_mean {}, log_std {}", w.log_mean, w.log_std),
+                "use a finite log_mean and a log_std ≥ 0",
+            );
+        }
         if n.areas.is_empty() || n.layers.is_empty() || n.cell_types.is_empty() {
             return bad(
                 "network",

@@ -84,7 +84,7 @@ pub fn build_network(
     let nu = units.len();
     let signs: Vec<Sign> = units.iter().map(|u| n.cell_types[&u.cell_type]).collect();
     let lognormal = LogNormal::new(n.weights.log_mean, n.weights.log_std)
-        .map_err(|e| Error::Invariant(format!("weights: {e}")))?;
+        .map_err(|e| Error::bug("simulating the weights", e.to_string()))?;
 
     // Probabilities per (post population, pre population), looked up once per block.
     let mut w = Array2::<f32>::zeros((nu, nu));
@@ -122,9 +122,11 @@ pub fn build_network(
     }
     let rho0 = crate::analysis::spectral::spectral_radius(&w)?;
     if rho0 <= 0.0 {
-        return Err(Error::Invariant(
-            "the simulated recurrent matrix is nilpotent or empty (spectral radius 0); raise the connection probabilities or the scale".into(),
-        ));
+        return Err(Error::Unsupported {
+            problem: "the simulated recurrent matrix is nilpotent or empty (spectral radius 0)"
+                .into(),
+            fix: "raise the connection probabilities or network.scale".into(),
+        });
     }
     w.mapv_inplace(|x| (x as f64 * n.spectral_radius / rho0) as f32);
     let spectral_radius = crate::analysis::spectral::spectral_radius(&w)?;

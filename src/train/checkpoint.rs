@@ -4,7 +4,7 @@
 //! `model/checkpoint.json` (everything else), each written atomically.
 
 use super::optim::Optim;
-use super::{cerr, HistoryRow, ParamsCpu};
+use super::{HistoryRow, ParamsCpu};
 use crate::error::{Error, Result};
 use candle_core::{Device, Tensor};
 use ndarray::Array2;
@@ -150,7 +150,7 @@ impl FitState {
                 let flat = |t: &Tensor| {
                     t.flatten_all()
                         .and_then(|t| t.to_vec1::<f32>())
-                        .map_err(cerr)
+                        .map_err(Error::from)
                 };
                 Ok((s.m.dims().to_vec(), flat(&s.m)?, flat(&s.v)?))
             })
@@ -161,16 +161,19 @@ impl FitState {
     /// Copy the saved optimiser state into `opt` (same variables, same order).
     pub fn restore_optimiser(&self, opt: &mut Optim, device: &Device) -> Result<()> {
         if self.opt_slots.len() != opt.slots.len() {
-            return Err(Error::Invariant(format!(
-                "the checkpoint holds {} optimiser slots but the model has {}; was the config changed?",
-                self.opt_slots.len(),
-                opt.slots.len()
-            )));
+            return Err(Error::Unsupported {
+                problem: format!(
+                    "the checkpoint holds {} optimiser slots but the model has {}; was the config changed?",
+                    self.opt_slots.len(),
+                    opt.slots.len()
+                ),
+                fix: "resume with the run's own config.resolved.yaml, or start a new run".into(),
+            });
         }
         opt.step = self.opt_step;
         for (slot, (shape, m, v)) in opt.slots.iter_mut().zip(&self.opt_slots) {
-            slot.m = Tensor::from_slice(m, shape.as_slice(), device).map_err(cerr)?;
-            slot.v = Tensor::from_slice(v, shape.as_slice(), device).map_err(cerr)?;
+            slot.m = Tensor::from_slice(m, shape.as_slice(), device)?;
+            slot.v = Tensor::from_slice(v, shape.as_slice(), device)?;
         }
         Ok(())
     }
@@ -180,9 +183,10 @@ impl FitState {
         let mut t: HashMap<String, Tensor> = HashMap::new();
         let cpu = Device::Cpu;
         let arr = |a: &Array2<f32>| {
-            Tensor::from_slice(a.as_slice().expect("standard layout"), a.dim(), &cpu).map_err(cerr)
+            Tensor::from_slice(a.as_slice().expect("standard layout"), a.dim(), &cpu)
+                .map_err(Error::from)
         };
-        let vec = |v: &[f32]| Tensor::from_slice(v, v.len(), &cpu).map_err(cerr);
+        let vec = |v: &[f32]| Tensor::from_slice(v, v.len(), &cpu).map_err(Error::from);
         let mut put = |prefix: &str, p: &ParamsCpu| -> Result<()> {
             t.insert(format!("{prefix}.w_rec"), arr(&p.w_rec)?);
             t.insert(format!("{prefix}.w_in"), arr(&p.w_in)?);
@@ -210,16 +214,16 @@ impl FitState {
         for (k, (shape, m, v)) in self.opt_slots.iter().enumerate() {
             t.insert(
                 format!("opt.{k}.m"),
-                Tensor::from_slice(m, shape.as_slice(), &cpu).map_err(cerr)?,
+                Tensor::from_slice(m, shape.as_slice(), &cpu)?,
             );
             t.insert(
                 format!("opt.{k}.v"),
-                Tensor::from_slice(v, shape.as_slice(), &cpu).map_err(cerr)?,
+                Tensor::from_slice(v, shape.as_slice(), &cpu)?,
             );
         }
         let st_path = dir.join("checkpoint.safetensors");
         let tmp = crate::data::contract::partial_path(&st_path);
-        candle_core::safetensors::save(&t, &tmp).map_err(cerr)?;
+        candle_core::safetensors::save(&t, &tmp)?;
         std::fs::rename(&tmp, &st_path)
             .map_err(|e| Error::io(&st_path, "renaming the checkpoint", e))?;
         let scalars = Scalars {

@@ -79,18 +79,15 @@ pub struct ParamsCpu {
 }
 
 fn to_array2(t: &Tensor) -> Result<Array2<f32>> {
-    let (r, c) = t.dims2().map_err(cerr)?;
-    let v = t
-        .flatten_all()
-        .and_then(|t| t.to_vec1::<f32>())
-        .map_err(cerr)?;
+    let (r, c) = t.dims2()?;
+    let v = t.flatten_all().and_then(|t| t.to_vec1::<f32>())?;
     Ok(Array2::from_shape_vec((r, c), v).expect("shape matches"))
 }
 
 fn to_vec(t: &Tensor) -> Result<Vec<f32>> {
     t.flatten_all()
         .and_then(|t| t.to_vec1::<f32>())
-        .map_err(cerr)
+        .map_err(Error::from)
 }
 
 impl ParamsCpu {
@@ -117,23 +114,15 @@ impl ParamsCpu {
             Tensor::from_slice(x, (1, x.len()), device).and_then(|t| Var::from_tensor(&t))
         };
         Ok(Params {
-            w_rec: m(&self.w_rec).map_err(cerr)?,
-            w_in: m(&self.w_in).map_err(cerr)?,
-            b: v(&self.b).map_err(cerr)?,
-            gain: v(&self.gain).map_err(cerr)?,
-            offset: v(&self.offset).map_err(cerr)?,
-            x0: v(&self.x0).map_err(cerr)?,
-            calcium_log_tau: v(&self.calcium_log_tau).map_err(cerr)?,
+            w_rec: m(&self.w_rec)?,
+            w_in: m(&self.w_in)?,
+            b: v(&self.b)?,
+            gain: v(&self.gain)?,
+            offset: v(&self.offset)?,
+            x0: v(&self.x0)?,
+            calcium_log_tau: v(&self.calcium_log_tau)?,
         })
     }
-}
-
-/// A candle error as a fitrnn error.
-pub(crate) fn cerr(e: candle_core::Error) -> Error {
-    // candle appends a backtrace when RUST_BACKTRACE is set; the first line is the message.
-    let msg = e.to_string();
-    let first = msg.lines().next().unwrap_or_default();
-    Error::Invariant(format!("tensor operation failed: {first}"))
 }
 
 /// Windows stacked as `[T, batch, channels]` tensors on `device`.
@@ -152,8 +141,8 @@ pub fn batch_tensors(
             u.extend(ds.u.row(w.start + t).iter());
         }
     }
-    let yt = Tensor::from_vec(y, (t_len, windows.len(), n), device).map_err(cerr)?;
-    let ut = Tensor::from_vec(u, (t_len, windows.len(), d), device).map_err(cerr)?;
+    let yt = Tensor::from_vec(y, (t_len, windows.len(), n), device)?;
+    let ut = Tensor::from_vec(u, (t_len, windows.len(), d), device)?;
     Ok((yt, ut))
 }
 
@@ -169,8 +158,8 @@ fn eval_loss(
         return Ok(f64::NAN);
     }
     let (y, u) = batch_tensors(ds, windows, device)?;
-    let l = rnn.loss(p, &y.detach(), &u.detach()).map_err(cerr)?;
-    l.to_scalar::<f32>().map(|v| v as f64).map_err(cerr)
+    let l = rnn.loss(p, &y.detach(), &u.detach())?;
+    l.to_scalar::<f32>().map(|v| v as f64).map_err(Error::from)
 }
 
 /// A fresh optimiser for `params` as the config asks (EG acts on `W_rec`, the first variable).
@@ -254,15 +243,13 @@ pub fn train_step(
     let (lv, mut grads) = match backward {
         Backward::Bptt | Backward::BpttDense => {
             let dense = backward == Backward::BpttDense;
-            let (l, g) = rnn
-                .loss_and_grads_masked(params, y, u, noise, Some(mask), dense)
-                .map_err(cerr)?;
+            let (l, g) = rnn.loss_and_grads_masked(params, y, u, noise, Some(mask), dense)?;
             (l as f64, g)
         }
         Backward::Autograd => {
-            let loss = rnn.loss_with(params, y, u, noise).map_err(cerr)?;
-            let l = loss.to_scalar::<f32>().map_err(cerr)? as f64;
-            (l, loss.backward().map_err(cerr)?)
+            let loss = rnn.loss_with(params, y, u, noise)?;
+            let l = loss.to_scalar::<f32>()? as f64;
+            (l, loss.backward()?)
         }
     };
     if let Some(clip) = grad_clip {
@@ -279,26 +266,31 @@ fn project(p: &Params, sign_row: &Tensor, dale: Dale, mask: &Tensor) -> Result<(
     let w = match dale {
         Dale::Projection => crate::constraints::project_dale_tensor(w, sign_row, Some(mask)),
         Dale::None => w.mul(mask),
-    }
-    .map_err(cerr)?;
-    p.w_rec.set(&w).map_err(cerr)?;
-    let g = p.gain.as_tensor().relu().map_err(cerr)?;
-    p.gain.set(&g).map_err(cerr)
+    }?;
+    p.w_rec.set(&w)?;
+    let g = p.gain.as_tensor().relu()?;
+    p.gain.set(&g).map_err(Error::from)
 }
 
-/// The invariants promised after every step; a violation is an error naming what broke.
+/// The invariants promised after every step. A non-finite loss or `W_rec` is a divergence (a
+/// setting to change, named with the learning rate `lr`); a weight against Dale's law or outside
+/// the mask after the projection is a bug in fitrnn.
 fn check_invariants(
     p: &Params,
     s: &Setup,
     dale: Dale,
     mask: &Tensor,
     loss: f64,
-    where_: &str,
+    lr: f64,
+    place: &str,
 ) -> Result<()> {
-    let fail = |what: String| {
-        Err(Error::Invariant(format!(
-            "{where_}: {what}. Lower training.lr (now it may be too high) or set training.grad_clip"
-        )))
+    let diverged = |what: String, fix: &str| {
+        Err(Error::Diverged {
+            place: place.to_string(),
+            what,
+            lr,
+            fix: fix.to_string(),
+        })
     };
     if !loss.is_finite() {
         // Unbounded rates (softplus, relu) in units no trace constrains can run away.
@@ -306,22 +298,24 @@ fn check_invariants(
             s.rnn.activation,
             crate::config::Activation::Softplus | crate::config::Activation::Relu
         );
-        let hint = if unbounded && s.rnn.n_units > s.rnn.n_rec && s.rnn.readout.is_none() {
-            " (hidden units with an unbounded nonlinearity can run away: a smaller grad_clip such as 0.1, or activation: tanh, keeps them bounded)"
+        let fix = if unbounded && s.rnn.n_units > s.rnn.n_rec && s.rnn.readout.is_none() {
+            "hidden units with an unbounded nonlinearity can run away: a smaller training.grad_clip such as 0.1, or model.activation: tanh, keeps them bounded"
         } else {
-            ""
+            "lower training.lr, or set training.grad_clip"
         };
-        return fail(format!("the training loss became {loss}{hint}"));
+        return diverged(format!("the training loss became {loss}"), fix);
     }
     let w = p.w_rec.as_tensor();
     let scalar = |t: candle_core::Result<Tensor>| -> Result<f64> {
-        t.and_then(|t| t.to_dtype(candle_core::DType::F64))
-            .and_then(|t| t.to_scalar::<f64>())
-            .map_err(cerr)
+        Ok(t.and_then(|t| t.to_dtype(candle_core::DType::F64))
+            .and_then(|t| t.to_scalar::<f64>())?)
     };
     let nonfinite = scalar(w.sqr().and_then(|t| t.sum_all()))?;
     if !nonfinite.is_finite() {
-        return fail("W_rec holds NaN or Inf".into());
+        return diverged(
+            "W_rec holds NaN or Inf".into(),
+            "lower training.lr, or set training.grad_clip",
+        );
     }
     if dale == Dale::Projection {
         let wrong = scalar(
@@ -331,16 +325,22 @@ fn check_invariants(
                 .and_then(|t| t.sum_all()),
         )?;
         if wrong > 0.0 {
-            return fail(format!("{wrong} weights break Dale's law after projection"));
+            return Err(Error::bug(
+                place,
+                format!("{wrong} weights break Dale's law after the projection"),
+            ));
         }
     }
     let outside = scalar(
-        w.mul(&(mask.neg().and_then(|m| m + 1.0)).map_err(cerr)?)
+        w.mul(&(mask.neg().and_then(|m| m + 1.0))?)
             .and_then(|t| t.abs())
             .and_then(|t| t.sum_all()),
     )?;
     if outside > 0.0 {
-        return fail(format!("weights outside the mask (total |w| {outside})"));
+        return Err(Error::bug(
+            place,
+            format!("weights outside the mask after the projection (total |w| {outside})"),
+        ));
     }
     Ok(())
 }
@@ -364,8 +364,7 @@ fn training_noise(
         .rnn
         .alpha
         .flatten_all()
-        .and_then(|a| a.to_vec1::<f32>())
-        .map_err(cerr)?;
+        .and_then(|a| a.to_vec1::<f32>())?;
     let n = alpha.len();
     let mut v = Vec::with_capacity(t_len * batch * n);
     for _ in 0..t_len * batch {
@@ -376,7 +375,7 @@ fn training_noise(
     }
     Tensor::from_vec(v, (t_len, batch, n), device)
         .map(Some)
-        .map_err(cerr)
+        .map_err(Error::from)
 }
 
 /// The phases, in order, with their epoch counts.
@@ -449,8 +448,7 @@ pub fn fit(
             st.mask.as_slice().expect("standard layout"),
             st.mask.dim(),
             device,
-        )
-        .map_err(cerr)?;
+        )?;
         project(&params, &setup.sign_row, dale, &mask_t)?;
         while st.epoch < epochs && !st.stopped {
             let t0 = std::time::Instant::now();
@@ -461,14 +459,7 @@ pub fn fit(
             for chunk in st.order.chunks(cfg.training.batch_size) {
                 let wins: Vec<Window> = chunk.iter().map(|&i| ds.train_windows[i]).collect();
                 let (y, u) = batch_tensors(ds, &wins, device)?;
-                let noise = training_noise(
-                    cfg,
-                    &setup,
-                    y.dim(0).map_err(cerr)?,
-                    wins.len(),
-                    &mut rng,
-                    device,
-                )?;
+                let noise = training_noise(cfg, &setup, y.dim(0)?, wins.len(), &mut rng, device)?;
                 let lv = train_step(
                     &rnn,
                     &params,
@@ -484,7 +475,7 @@ pub fn fit(
                 )?;
                 st.step += 1;
                 let place = format!("phase {phase}, epoch {}, step {}", st.epoch + 1, st.step);
-                check_invariants(&params, &setup, dale, &mask_t, lv, &place)?;
+                check_invariants(&params, &setup, dale, &mask_t, lv, lr, &place)?;
                 losses.push(lv);
             }
             st.epoch += 1;
@@ -523,7 +514,7 @@ pub fn fit(
         // Phase end: keep its best checkpoint, then move to the next phase.
         if let Some((_, b)) = st.best.take() {
             let best = b.to_params(device)?;
-            params.assign(&best).map_err(cerr)?;
+            params.assign(&best)?;
         }
         st.params = ParamsCpu::from_params(&params)?;
         if phase == "dense" && epochs > 0 {
@@ -556,8 +547,7 @@ fn clip_gradients(
             total += g
                 .sqr()
                 .and_then(|t| t.sum_all())
-                .and_then(|t| t.to_scalar::<f32>())
-                .map_err(cerr)? as f64;
+                .and_then(|t| t.to_scalar::<f32>())? as f64;
         }
     }
     let norm = total.sqrt();
@@ -565,7 +555,7 @@ fn clip_gradients(
         let s = max_norm / norm;
         for v in vars {
             if let Some(g) = grads.get(v.as_tensor()) {
-                let scaled = (g * s).map_err(cerr)?;
+                let scaled = (g * s)?;
                 grads.insert(v.as_tensor(), scaled);
             }
         }
@@ -588,7 +578,7 @@ pub fn predict(
     let mut frames = Vec::new();
     for w in windows {
         let (y, u) = batch_tensors(ds, std::slice::from_ref(w), device)?;
-        let out = rnn.forward(p, &y, &u, drive).map_err(cerr)?;
+        let out = rnn.forward(p, &y, &u, drive)?;
         for (t, o) in out.iter().enumerate() {
             pred.extend(to_vec(o)?);
             frames.push(w.start + t + 1);
@@ -635,10 +625,10 @@ pub fn free_running(
     let mut base = 0;
     for chunk in windows.chunks(64) {
         let (y, u) = batch_tensors(ds, chunk, device)?;
-        let (xs, rs) = f.setup.rnn.states_and_rates(&p, &y, &u).map_err(cerr)?;
+        let (xs, rs) = f.setup.rnn.states_and_rates(&p, &y, &u)?;
         for (t, (x, r)) in xs.iter().zip(&rs).enumerate() {
-            let x = x.to_vec2::<f32>().map_err(cerr)?;
-            let r = r.to_vec2::<f32>().map_err(cerr)?;
+            let x = x.to_vec2::<f32>()?;
+            let r = r.to_vec2::<f32>()?;
             for (b, (xb, rb)) in x.iter().zip(&r).enumerate() {
                 let row = (base + b) * steps + t;
                 states.row_mut(row).assign(&ndarray::ArrayView1::from(xb));

@@ -11,7 +11,6 @@
 //! unconstrained parameters (`W_in`, bias, readout) take the matching additive step (SGD with
 //! momentum for SGD-EG, AdamW for AdamW-EG).
 
-use super::cerr;
 use crate::config::Optimiser;
 use crate::error::Result;
 use candle_core::{backprop::GradStore, Tensor, Var};
@@ -63,7 +62,7 @@ impl Optim {
         let slots = vars
             .iter()
             .map(|v| {
-                let z = v.as_tensor().zeros_like().map_err(cerr)?;
+                let z = v.as_tensor().zeros_like()?;
                 Ok(Slot { m: z.clone(), v: z })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -97,49 +96,39 @@ impl Optim {
                     Optimiser::Adam | Optimiser::Adamw | Optimiser::AdamwEg
                 )
             {
-                if let Some((new, m, v)) = adam_cpu(w, g, slot, c, t).map_err(cerr)? {
+                if let Some((new, m, v)) = adam_cpu(w, g, slot, c, t)? {
                     (slot.m, slot.v) = (m, v);
-                    var.set(&new).map_err(cerr)?;
+                    var.set(&new)?;
                     continue;
                 }
             }
             let new = match c.kind {
                 Optimiser::Adam | Optimiser::Adamw | Optimiser::AdamwEg => {
                     let (b1, b2) = c.betas;
-                    slot.m = ((&slot.m * b1).map_err(cerr)? + (g * (1.0 - b1)).map_err(cerr)?)
-                        .map_err(cerr)?;
-                    slot.v = ((&slot.v * b2).map_err(cerr)?
-                        + (g.sqr().map_err(cerr)? * (1.0 - b2)).map_err(cerr)?)
-                    .map_err(cerr)?;
+                    slot.m = ((&slot.m * b1)? + (g * (1.0 - b1))?)?;
+                    slot.v = ((&slot.v * b2)? + (g.sqr()? * (1.0 - b2))?)?;
                     let bc1 = 1.0 - b1.powi(t);
                     let bc2 = 1.0 - b2.powi(t);
-                    let denom = ((slot.v.sqrt().map_err(cerr)? / bc2.sqrt()).map_err(cerr)?
-                        + c.eps)
-                        .map_err(cerr)?;
-                    let dir = ((&slot.m / denom).map_err(cerr)? * (c.lr / bc1)).map_err(cerr)?;
+                    let denom = ((slot.v.sqrt()? / bc2.sqrt())? + c.eps)?;
+                    let dir = ((&slot.m / denom)? * (c.lr / bc1))?;
                     let decayed = if c.kind == Optimiser::Adam || c.weight_decay == 0.0 {
                         w.clone()
                     } else {
-                        (w * (1.0 - c.lr * c.weight_decay)).map_err(cerr)?
+                        (w * (1.0 - c.lr * c.weight_decay))?
                     };
                     if eg {
-                        let s = decayed.sign().map_err(cerr)?;
-                        (&decayed
-                            * (s * &dir)
-                                .and_then(|x| x.neg())
-                                .and_then(|x| x.exp())
-                                .map_err(cerr)?)
-                        .map_err(cerr)?
+                        let s = decayed.sign()?;
+                        (&decayed * (s * &dir).and_then(|x| x.neg()).and_then(|x| x.exp())?)?
                     } else {
-                        (decayed - dir).map_err(cerr)?
+                        (decayed - dir)?
                     }
                 }
                 Optimiser::Sgd | Optimiser::SgdEg => {
-                    let s = w.sign().map_err(cerr)?;
+                    let s = w.sign()?;
                     let g = if eg && c.weight_decay != 0.0 {
-                        (g + (&s * c.weight_decay).map_err(cerr)?).map_err(cerr)?
+                        (g + (&s * c.weight_decay)?)?
                     } else if !eg && c.weight_decay != 0.0 {
-                        (g + (w * c.weight_decay).map_err(cerr)?).map_err(cerr)?
+                        (g + (w * c.weight_decay)?)?
                     } else {
                         g.clone()
                     };
@@ -147,21 +136,17 @@ impl Optim {
                     slot.m = if self.step == 1 || c.momentum == 0.0 {
                         g
                     } else {
-                        ((&slot.m * c.momentum).map_err(cerr)? + g).map_err(cerr)?
+                        ((&slot.m * c.momentum)? + g)?
                     };
-                    let dir = (&slot.m * c.lr).map_err(cerr)?;
+                    let dir = (&slot.m * c.lr)?;
                     if eg {
-                        (w * (s * dir)
-                            .and_then(|x| x.neg())
-                            .and_then(|x| x.exp())
-                            .map_err(cerr)?)
-                        .map_err(cerr)?
+                        (w * (s * dir).and_then(|x| x.neg()).and_then(|x| x.exp())?)?
                     } else {
-                        (w - dir).map_err(cerr)?
+                        (w - dir)?
                     }
                 }
             };
-            var.set(&new).map_err(cerr)?;
+            var.set(&new)?;
         }
         Ok(())
     }

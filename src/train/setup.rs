@@ -1,7 +1,7 @@
 //! What a fit is built from: units and signs, the probability blocks, the model structure, and the
 //! initial mask and weights (drawn on the CPU from the seed, then moved to the device).
 
-use super::{cerr, ParamsCpu};
+use super::ParamsCpu;
 use crate::config::{Config, InitKind, MaskRealisation, ModelMode, Readout};
 use crate::connectivity::{Population, ProbabilityTable};
 use crate::constraints::init::{balanced_dale, uniform_dale};
@@ -78,7 +78,7 @@ fn calcium_readout(
         .collect();
     let c = Calcium {
         dt_ms,
-        groups: Tensor::from_slice(&onehot, (groups.len(), n_t), device).map_err(cerr)?,
+        groups: Tensor::from_slice(&onehot, (groups.len(), n_t), device)?,
     };
     Ok(Some((c, groups, log_tau)))
 }
@@ -107,9 +107,10 @@ impl Setup {
         for (area, layer) in &area_layers {
             for (cell_type, &count) in &cfg.model.hidden_units {
                 let sign = cfg.data.cell_types.get(cell_type).copied().ok_or_else(|| {
-                    crate::error::Error::Invariant(format!(
-                        "model.hidden_units: cell type `{cell_type}` has no sign in data.cell_types"
-                    ))
+                    crate::error::Error::bug(
+                        "building the network",
+                        format!("model.hidden_units: cell type `{cell_type}` passed validation without a sign in data.cell_types"),
+                    )
                 })?;
                 for _ in 0..count {
                     pops.push(Population::new(area, layer, cell_type));
@@ -134,10 +135,13 @@ impl Setup {
                 .copied()
                 .unwrap_or(0);
             if n == 0 {
-                return Err(crate::error::Error::Invariant(format!(
-                    "model.units_per_population has no units for cell type `{}` (population {})",
-                    t.cell_type, t.population
-                )));
+                return Err(crate::error::Error::Unsupported {
+                    problem: format!(
+                        "model.units_per_population has no units for cell type `{}` (population {})",
+                        t.cell_type, t.population
+                    ),
+                    fix: format!("add `{}: N` under model.units_per_population", t.cell_type),
+                });
             }
             let p = crate::connectivity::Pattern::parse(&t.population)
                 .map(|_| {
@@ -170,8 +174,7 @@ impl Setup {
                 offsets[k] = (rng.random::<f64>() * 2.0 * bound - bound) as f32;
             }
         }
-        let rt_t = Tensor::from_slice(rt.as_slice().expect("standard layout"), (n, p), device)
-            .map_err(cerr)?;
+        let rt_t = Tensor::from_slice(rt.as_slice().expect("standard layout"), (n, p), device)?;
         let mut setup = Self::assemble(cfg, ds, device, pops, signs, p, Some(rt_t))?;
         setup.readout_offset = Some(offsets);
         Ok(setup)
@@ -189,7 +192,7 @@ impl Setup {
         let units = UnitPopulations::new(pops);
         let n = signs.len();
         let s: Vec<f32> = signs.iter().map(|s| s.value()).collect();
-        let sign_row = Tensor::from_slice(&s, (1, n), device).map_err(cerr)?;
+        let sign_row = Tensor::from_slice(&s, (1, n), device)?;
         let blocks = match &cfg.constraints.mask.table {
             Some(t) => Some(Blocks::new(
                 units.clone(),
@@ -216,7 +219,7 @@ impl Setup {
         let rnn = Rnn {
             n_units: n,
             n_rec,
-            alpha: Tensor::from_slice(&alpha, (1, n), device).map_err(cerr)?,
+            alpha: Tensor::from_slice(&alpha, (1, n), device)?,
             activation: cfg.model.activation,
             initial_state: cfg.model.initial_state,
             readout,
