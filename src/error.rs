@@ -265,6 +265,27 @@ impl Error {
     }
 }
 
+/// "did you mean `x`? valid keys: a, b, c" for the closest of `valid` to `got`.
+pub fn suggest(got: &str, valid: &[String], what: &str) -> String {
+    let best = valid
+        .iter()
+        .map(|v| {
+            (
+                strsim::jaro_winkler(&got.to_lowercase(), &v.to_lowercase()),
+                v,
+            )
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let list = valid.join(", ");
+    match best {
+        Some((score, v)) if score >= 0.7 => {
+            format!("did you mean `{v}`? Valid {what}s here: {list}")
+        }
+        _ if !valid.is_empty() => format!("valid {what}s here: {list}"),
+        _ => format!("remove this {what}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,7 @@ pub mod data;
 pub mod dataset;
 pub mod device;
 pub mod error;
+pub mod linalg;
 pub mod model;
 pub mod progress;
 pub mod recovery;

@@ -5,8 +5,8 @@ use crate::common;
 
 use fitrnn::analysis::blocks::{block_interactions, Level};
 use fitrnn::analysis::motifs::{motifs, predicted_outliers};
-use fitrnn::analysis::spectral::{eigenvalues, normalised_svd_entropy, singular_values};
 use fitrnn::connectivity::Population;
+use fitrnn::linalg::{eigenvalues, normalised_svd_entropy, singular_values};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -189,7 +189,7 @@ fn block_interactions_add_up_at_every_level() {
 #[test]
 fn silencing_removes_exactly_the_outgoing_currents_and_magnitude_zero_changes_nothing() {
     use candle_core::{Device, Tensor, Var};
-    use fitrnn::config::{Activation, InitialState, ReadoutInput};
+    use fitrnn::model::{Activation, InitialState, ReadoutInput};
     use fitrnn::model::{Params, Perturbation, Rnn};
     let (n, d, t_len, b) = (6, 2, 5, 3);
     let dev = Device::Cpu;

@@ -3,7 +3,7 @@
 //! readouts, initial states, inputs and training noise.
 
 use candle_core::{Device, Tensor, Var};
-use fitrnn::config::{Activation, InitialState, ReadoutInput};
+use fitrnn::model::{Activation, InitialState, ReadoutInput};
 use fitrnn::model::{Params, Rnn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -3,7 +3,7 @@
 //! model when the decay is instantaneous, and its autograd gradients against finite differences.
 
 use candle_core::{Device, Tensor, Var};
-use fitrnn::config::{Activation, InitialState, ReadoutInput};
+use fitrnn::model::{Activation, InitialState, ReadoutInput};
 use fitrnn::model::{Calcium, Drive, Params, Rnn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

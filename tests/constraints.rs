@@ -2,10 +2,11 @@
 //! larger weights than random pruning and never changes kept values; Bernoulli masks and the
 //! balanced Dale initialisation.
 
+use fitrnn::connectivity::UnitPopulations;
 use fitrnn::connectivity::{Population, ProbabilityTable};
 use fitrnn::constraints::init::{balanced_dale, uniform_dale};
 use fitrnn::constraints::prune::{prune_mask, PruneMethod};
-use fitrnn::constraints::{sign_violations, Blocks, UnitPopulations};
+use fitrnn::constraints::{sign_violations, Blocks};
 use fitrnn::data::Sign;
 use ndarray::Array2;
 use rand::SeedableRng;
@@ -173,7 +174,7 @@ fn initialisations_obey_dale_and_the_requested_spectral_radius() {
 
     let w = balanced_dale(&signs, &support, 0.9, &mut rng).unwrap();
     assert_eq!(sign_violations(&w, &signs), 0);
-    let rho = fitrnn::analysis::spectral::spectral_radius(&w).unwrap();
+    let rho = fitrnn::linalg::spectral_radius(&w).unwrap();
     assert!((rho - 0.9).abs() < 1e-4, "spectral radius {rho}");
     // Balanced: on average each unit's excitatory and inhibitory input cancel.
     let net: f32 = w.sum();

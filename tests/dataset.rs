@@ -51,9 +51,7 @@ fn recording(n_frames: usize, rate: f64) -> Recording {
 
 fn config(extra: &str) -> Config {
     let text = format!("data:\n  path: mem.h5\n  windows: {{length_s: 2.0}}\n{extra}");
-    let mut cfg: Config = fitrnn::config::parse_yaml(Path::new("t.yaml"), &text, &[], &[]).unwrap();
-    cfg.resolve(Path::new("t.yaml")).unwrap();
-    cfg
+    Config::parse(Path::new("t.yaml"), &text, &[]).unwrap()
 }
 
 #[test]

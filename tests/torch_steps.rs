@@ -8,7 +8,8 @@
 use crate::common;
 
 use candle_core::{Device, Tensor, Var};
-use fitrnn::config::{Activation, Dale, InitialState, Optimiser, ReadoutInput};
+use fitrnn::config::{Dale, Optimiser};
+use fitrnn::model::{Activation, InitialState, ReadoutInput};
 use fitrnn::model::{Params, Rnn};
 use fitrnn::train::{train_step, Backward, Optim, OptimConfig};
 use std::collections::HashMap;

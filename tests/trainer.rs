@@ -5,11 +5,12 @@
 use crate::common;
 
 use candle_core::{DType, Device, Tensor, Var};
-use fitrnn::config::{Activation, Config, InitialState, ReadoutInput};
+use fitrnn::config::Config;
 use fitrnn::constraints::sign_violations;
 use fitrnn::data::select::select_neurons;
 use fitrnn::data::{read_recording, ReadOptions};
 use fitrnn::dataset::Dataset;
+use fitrnn::model::{Activation, InitialState, ReadoutInput};
 use fitrnn::model::{Params, Rnn};
 use fitrnn::train::fit;
 use predicates::prelude::PredicateBooleanExt;

@@ -3,10 +3,10 @@
 //! statistics and the outlier eigenvalues they predict beside the measured extreme eigenvalues.
 
 use super::motifs::{motifs, predicted_outliers};
-use super::spectral::{eigenvalues, normalised_svd_entropy, singular_values};
 use crate::constraints::sign_violations;
 use crate::data::Sign;
 use crate::error::Result;
+use crate::linalg::{eigenvalues, normalised_svd_entropy, singular_values};
 use ndarray::Array2;
 
 /// The spectrum of a matrix: eigenvalues `(re, im)` by decreasing modulus and singular values,

@@ -3,24 +3,8 @@
 //! (`W[post, pre]`), where `x*` is the state averaged over a free-running simulation. Its
 //! eigenvalues tell whether small perturbations of that state grow (|λ| > 1) or decay.
 
-use crate::config::Activation;
+use crate::model::Activation;
 use ndarray::{Array2, ArrayView2, Axis};
-
-/// φ'(x) for the model's nonlinearities (0 where φ is flat, e.g. relu below 0).
-pub fn phi_derivative(x: f32, a: Activation) -> f32 {
-    match a {
-        Activation::Relu => f32::from(x > 0.0),
-        Activation::Tanh => 1.0 - x.tanh().powi(2),
-        Activation::TanhRelu => {
-            if x > 0.0 {
-                1.0 - x.tanh().powi(2)
-            } else {
-                0.0
-            }
-        }
-        Activation::Softplus => 1.0 / (1.0 + (-x).exp()),
-    }
-}
 
 /// The mean state `x*` `[n]` of `states` `[samples, n]`.
 pub fn mean_state(states: ArrayView2<f32>) -> Vec<f32> {
@@ -33,7 +17,7 @@ pub fn mean_state(states: ArrayView2<f32>) -> Vec<f32> {
 /// The Jacobian `[n, n]` of one update `x(t) → x(t+1)` at the state `x_star` `[n]`, for leaks
 /// `alpha` `[n]` and recurrent weights `w` (`W[post, pre]`).
 pub fn jacobian(w: &Array2<f32>, alpha: &[f32], x_star: &[f32], a: Activation) -> Array2<f32> {
-    let d: Vec<f32> = x_star.iter().map(|&x| phi_derivative(x, a)).collect();
+    let d: Vec<f32> = x_star.iter().map(|&x| a.phi_prime_of_state(x)).collect();
     let mut j = Array2::from_shape_fn(w.dim(), |(i, k)| alpha[i] * w[[i, k]] * d[k]);
     for i in 0..j.nrows() {
         j[[i, i]] += 1.0 - alpha[i];
@@ -53,7 +37,7 @@ pub fn saturated_fraction(states: ArrayView2<f32>, a: Activation) -> f64 {
         .axis_iter(Axis(1))
         .filter(|col| {
             col.iter()
-                .map(|&x| phi_derivative(x, a) as f64)
+                .map(|&x| a.phi_prime_of_state(x) as f64)
                 .sum::<f64>()
                 / (samples as f64)
                 < 0.05
@@ -83,7 +67,7 @@ mod tests {
             for x in [-1.3f32, -0.2, 0.4, 2.1] {
                 let h = 1e-3;
                 let fd = (phi(x + h, a) - phi(x - h, a)) / (2.0 * h);
-                assert!((fd - phi_derivative(x, a)).abs() < 1e-3, "{a:?} at {x}");
+                assert!((fd - a.phi_prime_of_state(x)).abs() < 1e-3, "{a:?} at {x}");
             }
         }
     }

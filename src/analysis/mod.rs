@@ -6,5 +6,4 @@ pub mod diagnostics;
 pub mod jacobian;
 pub mod motifs;
 pub mod perturb;
-pub mod spectral;
 pub mod tables;

@@ -6,8 +6,8 @@
 //! update k → k+1. So a workload becomes windows of T + 1 frames: inputs at frames 0..T−1 (the last
 //! frame's input is unused), targets at frames 1..T (frame 0's data is unused: zero initial state).
 
-use crate::config::{Activation, InitialState, ReadoutInput};
 use crate::error::{Error, Result};
+use crate::model::{Activation, InitialState, ReadoutInput};
 use crate::model::{Params, Rnn};
 
 use candle_core::{DType, Device, Tensor, Var};

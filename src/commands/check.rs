@@ -87,7 +87,7 @@ pub fn check_config(
                         names.join(", ")
                     }
                 ),
-                crate::config::suggest(name, &names, "input"),
+                crate::error::suggest(name, &names, "input"),
             ));
         }
     }
@@ -120,16 +120,7 @@ pub fn check_config(
     let n_train = ds.split.is_train.iter().filter(|&&t| t).count();
     let mut s = String::new();
     let _ = writeln!(s, "config      {}", config_path.display());
-    let _ = writeln!(
-        s,
-        "output      {}",
-        config
-            .output
-            .dir
-            .as_deref()
-            .unwrap_or(std::path::Path::new("?"))
-            .display()
-    );
+    let _ = writeln!(s, "output      {}", config.output.dir.display());
     s.push_str(&summary::render(rec, &d.cell_types, " (data.cell_types)"));
     let win = ds.train_windows.first().map(|w| w.len).unwrap_or(0);
     let _ = writeln!(

@@ -2,7 +2,7 @@
 //! directory (design §6).
 
 use crate::cli::RunArgs;
-use crate::config::{Config, DeviceChoice};
+use crate::config::Config;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::model::Drive;
@@ -33,9 +33,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.threads = t;
     }
     crate::device::set_threads(config.threads);
-    let device = make_device(config.device_choice(path)?)?;
+    let device = config.device_choice.open()?;
     let (ds, text) = super::check::check_config(&config, path)?;
-    let out = config.output.dir.clone().expect("resolved");
+    let out = config.output.dir.clone();
     let manifest = json!({
         "fitrnn_version": env!("CARGO_PKG_VERSION"),
         "git_commit": env!("FITRNN_GIT_COMMIT"),
@@ -61,7 +61,7 @@ fn resume(dir: &Path, threads: Option<usize>) -> Result<String> {
         config.threads = t;
     }
     crate::device::set_threads(config.threads);
-    let device = make_device(config.device_choice(&cfg_path)?)?;
+    let device = config.device_choice.open()?;
     let (ds, text) = super::check::check_config(&config, &cfg_path)?;
     let sha = data_manifest(config.data.path.files())?["sha256"]
         .as_str()
@@ -106,16 +106,6 @@ fn finish(
             let _ = rd.fail(&e);
             Err(e)
         }
-    }
-}
-
-fn make_device(choice: DeviceChoice) -> Result<Device> {
-    match choice {
-        DeviceChoice::Cpu => Ok(Device::Cpu),
-        DeviceChoice::Cuda(n) => Device::new_cuda(n).map_err(|e| Error::Unsupported {
-            problem: format!("cannot open CUDA device {n}: {e}"),
-            fix: "check the GPU and driver (nvidia-smi), or use device: cpu".into(),
-        }),
     }
 }
 

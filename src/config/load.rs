@@ -1,7 +1,7 @@
 //! Reading YAML configs: `--set` overrides, and errors that name the file, the key and the
 //! closest valid key ("did you mean ...?").
 
-use crate::error::{Error, Result};
+use crate::error::{suggest, Error, Result};
 use serde::de::DeserializeOwned;
 use serde_yaml::{Mapping, Value};
 use std::path::{Path, PathBuf};
@@ -168,25 +168,4 @@ fn backticked_after(s: &str, marker: &str) -> Vec<String> {
         .step_by(2)
         .map(str::to_string)
         .collect()
-}
-
-/// "did you mean `x`? valid keys: a, b, c" for the closest of `valid` to `got`.
-pub fn suggest(got: &str, valid: &[String], what: &str) -> String {
-    let best = valid
-        .iter()
-        .map(|v| {
-            (
-                strsim::jaro_winkler(&got.to_lowercase(), &v.to_lowercase()),
-                v,
-            )
-        })
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    let list = valid.join(", ");
-    match best {
-        Some((score, v)) if score >= 0.7 => {
-            format!("did you mean `{v}`? Valid {what}s here: {list}")
-        }
-        _ if !valid.is_empty() => format!("valid {what}s here: {list}"),
-        _ => format!("remove this {what}"),
-    }
 }

@@ -1,15 +1,27 @@
 //! The run configuration (`configs/*.yaml`): every section the pipeline needs, with defaults.
 //!
-//! [`Config::load`] reads the YAML, applies `--set` overrides, rejects unknown keys (naming the
-//! closest valid one), validates values and resolves paths relative to the config file. What it
-//! returns is exactly what gets written to the run directory as `config.resolved.yaml`.
+//! A config is read in two steps, as the command line is in ripgrep: [`RawConfig`] is the YAML as
+//! written (serde, unknown keys refused with the closest valid one, `--set` overrides applied), and
+//! [`Config`] is the resolved config the pipeline runs on: paths absolute, the output directory
+//! decided, the device parsed, every value checked section by section. The resolved config is
+//! exactly what gets written to the run directory as `config.resolved.yaml`. Units are in the key
+//! names where they could be ambiguous (`_s`, `_ms`, `_hz`).
 
+mod analysis;
+mod constraints;
+mod data;
 mod load;
-mod sections;
+mod model;
+mod training;
 
-pub use load::{load_yaml, parse_yaml, suggest};
-pub use sections::*;
+pub use analysis::{AnalysisConfig, PerturbationKind, PerturbationSpec, SpectraStages};
+pub use constraints::{ConstraintsConfig, Dale, InitConfig, InitKind, MaskConfig, MaskRealisation};
+pub use data::{DataConfig, DataPaths, Normalisation, SplitBy, SplitConfig, WindowsConfig};
+pub use load::{load_yaml, parse_yaml};
+pub use model::{ModelConfig, ModelMode, Readout};
+pub use training::{Optimiser, Schedule, TrainingConfig};
 
+use crate::device::DeviceChoice;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -18,10 +30,10 @@ use std::path::{Path, PathBuf};
 /// current directory, otherwise against the config file's directory.
 pub const PATH_KEYS: &[&str] = &["data.path", "output.dir", "constraints.mask.table"];
 
-/// A complete, validated run configuration.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A config as written in its YAML file (after `--set` overrides), before anything is resolved.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {
+pub struct RawConfig {
     /// Seed for every random draw (masks, initial weights, batches). Same seed → same numbers.
     #[serde(default)]
     pub seed: u64,
@@ -47,32 +59,100 @@ pub struct Config {
     pub analysis: AnalysisConfig,
     /// Where the run directory goes.
     #[serde(default)]
+    pub output: RawOutput,
+}
+
+/// `output:` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    /// Run directory, relative to the config file; default `runs/<config name>` beside it.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Replace an existing run directory instead of refusing.
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// A complete, validated run configuration with absolute paths: what the pipeline runs on and what
+/// `config.resolved.yaml` holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// Seed for every random draw (masks, initial weights, batches). Same seed → same numbers.
+    pub seed: u64,
+    /// The device as written (`auto`, `cpu`, `cuda` or `cuda:N`); [`Config::device_choice`] is
+    /// what it resolved to on this machine.
+    pub device: String,
+    /// CPU threads for tensor maths; 0 = all cores.
+    pub threads: usize,
+    /// Which recording, which neurons, how to normalise and split it (absolute paths).
+    pub data: DataConfig,
+    /// The RNN.
+    pub model: ModelConfig,
+    /// Dale's law, connectivity mask (absolute table path) and initialisation.
+    pub constraints: ConstraintsConfig,
+    /// Phases, optimiser and schedule.
+    pub training: TrainingConfig,
+    /// Which analyses to run after the fit.
+    pub analysis: AnalysisConfig,
+    /// Where the run directory goes.
     pub output: OutputConfig,
+    /// The device `device` names, on this machine and build.
+    #[serde(skip)]
+    pub device_choice: DeviceChoice,
+}
+
+/// `output:` resolved: the run directory is always named.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputConfig {
+    /// Run directory (absolute).
+    pub dir: PathBuf,
+    /// Replace an existing run directory instead of refusing.
+    pub overwrite: bool,
 }
 
 fn default_device() -> String {
     "auto".into()
 }
 
-/// The compute device a config asks for, after checking it against this build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceChoice {
-    /// The CPU.
-    Cpu,
-    /// CUDA device with this ordinal.
-    Cuda(usize),
-}
-
 impl Config {
-    /// Load `path`, apply `overrides` (`section.key=value`), validate and resolve paths.
+    /// Load `path`, apply `overrides` (`section.key=value`), then resolve and validate.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Config> {
-        let mut cfg: Config = load_yaml(path, overrides, PATH_KEYS)?;
-        cfg.resolve(path)?;
-        Ok(cfg)
+        let raw: RawConfig = load_yaml(path, overrides, PATH_KEYS)?;
+        raw.resolve(path)
     }
 
-    /// Make paths absolute (relative to the config file's directory) and check every value.
-    pub fn resolve(&mut self, config_path: &Path) -> Result<()> {
+    /// Parse config `text` as if read from `path` (paths resolve against its folder), with
+    /// `overrides`, then resolve and validate.
+    pub fn parse(path: &Path, text: &str, overrides: &[String]) -> Result<Config> {
+        let raw: RawConfig = parse_yaml(path, text, overrides, PATH_KEYS)?;
+        raw.resolve(path)
+    }
+
+    /// Checks between sections (each section checks its own values).
+    fn validate(&self, file: &Path) -> Result<()> {
+        self.data.validate(file)?;
+        self.model.validate(file)?;
+        self.constraints.validate(file)?;
+        for t in self.model.hidden_units.keys() {
+            if !self.data.cell_types.contains_key(t) {
+                return Err(Error::config(
+                    file,
+                    format!("model.hidden_units.{t}"),
+                    format!("cell type `{t}` has no sign in data.cell_types"),
+                    format!("add `{t}: E` or `{t}: I` under data.cell_types"),
+                ));
+            }
+        }
+        self.training.validate(file)?;
+        self.analysis.validate(file)
+    }
+}
+
+impl RawConfig {
+    /// Make paths absolute (relative to the config file's directory), decide the output directory
+    /// and the device, and check every value.
+    pub fn resolve(mut self, config_path: &Path) -> Result<Config> {
         let base = config_path
             .parent()
             .map(Path::to_path_buf)
@@ -103,63 +183,30 @@ impl Config {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "run".into());
-        self.output.dir = abs(self
+        let dir = abs(self
             .output
             .dir
             .as_deref()
-            .unwrap_or(&PathBuf::from("runs").join(stem)))
-        .into();
-        self.device_choice(config_path)?;
-        sections::validate(self, config_path)
-    }
-
-    /// The device to run on. `auto` picks CUDA device 0 when this build has CUDA and a GPU is
-    /// present, else the CPU; `cuda` on a build without the `cuda` feature is an error.
-    pub fn device_choice(&self, config_path: &Path) -> Result<DeviceChoice> {
-        let d = self.device.trim();
-        let parsed = match d {
-            "auto" => {
-                if cfg!(feature = "cuda") && crate::device::cuda_available() {
-                    DeviceChoice::Cuda(0)
-                } else {
-                    DeviceChoice::Cpu
-                }
-            }
-            "cpu" => DeviceChoice::Cpu,
-            "cuda" => DeviceChoice::Cuda(0),
-            s if s.starts_with("cuda:") => match s[5..].parse::<usize>() {
-                Ok(n) => DeviceChoice::Cuda(n),
-                Err(_) => {
-                    return Err(Error::config(
-                        config_path,
-                        "device",
-                        format!("`{s}` is not a device"),
-                        "use auto, cpu, cuda or cuda:N with N a GPU number (cuda:0)",
-                    ))
-                }
+            .unwrap_or(&PathBuf::from("runs").join(stem)));
+        let device_choice = DeviceChoice::parse(&self.device)
+            .map_err(|b| Error::config(config_path, "device", b.problem, b.fix))?;
+        let config = Config {
+            seed: self.seed,
+            device: self.device,
+            threads: self.threads,
+            data: self.data,
+            model: self.model,
+            constraints: self.constraints,
+            training: self.training,
+            analysis: self.analysis,
+            output: OutputConfig {
+                dir,
+                overwrite: self.output.overwrite,
             },
-            other => {
-                return Err(Error::config(
-                    config_path,
-                    "device",
-                    format!("unknown device `{other}`"),
-                    suggest(
-                        other,
-                        &["auto".into(), "cpu".into(), "cuda".into(), "cuda:0".into()],
-                        "value",
-                    ),
-                ))
-            }
+            device_choice,
         };
-        if matches!(parsed, DeviceChoice::Cuda(_)) && !cfg!(feature = "cuda") {
-            return Err(Error::config(
-                config_path,
-                "device",
-                format!("`{d}` asks for a GPU, but this fitrnn was built without CUDA support"),
-                "rebuild with `cargo install --path . --features cuda` (needs the CUDA toolkit), or use device: cpu",
-            ));
-        }
-        Ok(parsed)
+        config.validate(config_path)?;
+        Ok(config)
     }
 }
 

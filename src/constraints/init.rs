@@ -45,7 +45,7 @@ pub fn balanced_dale<R: Rng>(
             w[[i, j]] *= signs[j].value() * if signs[j] == Sign::I { ratio } else { 1.0 };
         }
     }
-    let r = crate::analysis::spectral::spectral_radius(&w)?;
+    let r = crate::linalg::spectral_radius(&w)?;
     if r > 0.0 {
         w.mapv_inplace(|v| (v as f64 * rho / r) as f32);
     }

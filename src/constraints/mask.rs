@@ -1,49 +1,8 @@
 //! Blocks of `W[post, pre]` between populations, their connection probabilities, and masks.
 
-use crate::connectivity::{Population, ProbabilityTable};
+use crate::connectivity::{ProbabilityTable, UnitPopulations};
 use ndarray::Array2;
 use rand::Rng;
-
-/// The population of every unit, in unit order, with the index ranges of each population.
-#[derive(Debug, Clone)]
-pub struct UnitPopulations {
-    /// Population per unit.
-    pub units: Vec<Population>,
-    /// Distinct populations in order of first appearance.
-    pub populations: Vec<Population>,
-    /// Units of each population (indices into `units`).
-    pub members: Vec<Vec<usize>>,
-}
-
-impl UnitPopulations {
-    /// Group `units` by population.
-    pub fn new(units: Vec<Population>) -> Self {
-        let mut populations: Vec<Population> = Vec::new();
-        let mut members: Vec<Vec<usize>> = Vec::new();
-        for (i, u) in units.iter().enumerate() {
-            match populations.iter().position(|p| p == u) {
-                Some(k) => members[k].push(i),
-                None => {
-                    populations.push(u.clone());
-                    members.push(vec![i]);
-                }
-            }
-        }
-        UnitPopulations {
-            units,
-            populations,
-            members,
-        }
-    }
-    /// Number of units.
-    pub fn len(&self) -> usize {
-        self.units.len()
-    }
-    /// True when there are no units.
-    pub fn is_empty(&self) -> bool {
-        self.units.is_empty()
-    }
-}
 
 /// Connection probability of every (post population, pre population) block.
 #[derive(Debug, Clone)]

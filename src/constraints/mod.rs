@@ -9,4 +9,4 @@ pub mod mask;
 pub mod prune;
 
 pub use dale::{project_dale, project_dale_tensor, sign_violations};
-pub use mask::{Blocks, UnitPopulations};
+pub use mask::Blocks;

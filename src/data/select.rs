@@ -2,10 +2,26 @@
 //! area → layer → cell type (in the order the config lists them, else first appearance) → neuron id.
 
 use super::{Recording, Sign, SignMap};
-use crate::config::Selection;
-use crate::error::{Error, Result};
+use crate::error::{suggest, Error, Result};
 use ndarray::Axis;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+/// Neuron selection by metadata; each list keeps neurons whose value is listed (empty = all).
+/// The list order also sets the unit order (area → layer → cell type).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    /// Areas to keep, e.g. `[VISp, VISl]`.
+    #[serde(default)]
+    pub areas: Vec<String>,
+    /// Layers to keep, e.g. `[L2/3, L4, L5]`.
+    #[serde(default)]
+    pub layers: Vec<String>,
+    /// Cell types to keep, e.g. `[Slc17a7, Sst, Vip]`.
+    #[serde(default)]
+    pub cell_types: Vec<String>,
+}
 
 /// Keep the neurons that `sel` asks for, check that each has a sign in `signs`, and reorder them
 /// into unit order. Errors name the config file (`config`) and the recording.
@@ -29,7 +45,7 @@ pub fn select_neurons(
                 config,
                 key,
                 format!("`{w}` does not occur in {}", rec.path.display()),
-                crate::config::suggest(w, &present, "value"),
+                suggest(w, &present, "value"),
             ));
         }
     }

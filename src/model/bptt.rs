@@ -11,45 +11,10 @@
 //! `W[post, pre]`), `∂L/∂W_in = Δᵀ U`, `∂L/∂b = Σ Δ`, instead of one N×N product per time step.
 
 use super::fused;
-use super::linalg::matmul;
+use super::products::matmul;
 use super::sparse::{sddmm, spmm, transpose, Pattern};
-use super::{phi, Params, Rnn};
-use crate::config::{Activation, InitialState, ReadoutInput};
+use super::{Activation, InitialState, Params, ReadoutInput, Rnn};
 use candle_core::{backprop::GradStore, DType, Result, Tensor};
-
-/// φ'(x) from the rate `r = φ(x)` alone (every φ here allows it).
-pub(super) fn phi_prime_from_rate(r: &Tensor, a: Activation) -> Result<Tensor> {
-    match a {
-        Activation::Relu => r.gt(0f32)?.to_dtype(r.dtype()),
-        Activation::Tanh => r.sqr()?.neg()? + 1.0,
-        // r = relu(tanh x): 1 − r² where x > 0 (⇔ r > 0), else 0.
-        Activation::TanhRelu => (r.sqr()?.neg()? + 1.0)?.mul(&r.gt(0f32)?.to_dtype(r.dtype())?),
-        // r = ln(1 + eˣ) ⇒ e^{−r} = 1 / (1 + eˣ) ⇒ φ'(x) = sigmoid(x) = 1 − e^{−r}.
-        Activation::Softplus => r.neg()?.exp()?.neg()? + 1.0,
-    }
-}
-
-/// d φ⁻¹(ρ) / dρ for `state_from_data`'s clipped inverse, 0 where the clip is active.
-fn phi_inverse_prime(rho: &Tensor, a: Activation) -> Result<Tensor> {
-    let inside = |lo: f32, hi: f32| -> Result<Tensor> {
-        rho.gt(lo)?
-            .to_dtype(rho.dtype())?
-            .mul(&rho.lt(hi)?.to_dtype(rho.dtype())?)
-    };
-    match a {
-        Activation::Relu => rho.gt(0f32)?.to_dtype(rho.dtype()),
-        Activation::Tanh => (rho.sqr()?.neg()? + 1.0)?
-            .recip()?
-            .mul(&inside(-0.999, 0.999)?),
-        Activation::TanhRelu => (rho.sqr()?.neg()? + 1.0)?
-            .recip()?
-            .mul(&inside(0.0, 0.999)?),
-        // d/dρ [ρ + ln(1 − e^{−ρ})] = 1 / (1 − e^{−ρ})
-        Activation::Softplus => (rho.neg()?.exp()?.neg()? + 1.0)?
-            .recip()?
-            .mul(&inside(1e-3, 1e4)?),
-    }
-}
 
 /// Masks at most this dense use the sparse products on the CPU (for networks of at least
 /// [`SPARSE_MIN_UNITS`] units): measured on 2 cores, the dense products win at density 0.3
@@ -194,7 +159,7 @@ impl Rnn {
         let mut rs: Vec<Tensor> = Vec::with_capacity(steps);
         let mut sources: Vec<Tensor> = Vec::with_capacity(steps);
         let mut x = x0;
-        let mut r = phi(&x, self.activation)?;
+        let mut r = self.activation.phi(&x)?;
         for t in 0..steps {
             let rec = if t == 0 && zero_start {
                 // r_0 = φ(0) = 0: the first recurrent product is exactly zero.
@@ -251,7 +216,7 @@ impl Rnn {
             None => d_z.pad_with_zeros(1, 0, n - self.n_rec)?,
         };
         let src_prime = match self.readout_input {
-            ReadoutInput::Rate => phi_prime_from_rate(&src, self.activation)?,
+            ReadoutInput::Rate => self.activation.phi_prime_from_rate(&src)?,
             ReadoutInput::Unrectified => (src.sqr()?.neg()? + 1.0)?,
         };
         let d_x_readout = d_src.mul(&src_prime)?.reshape((steps, batch, n))?;
@@ -319,7 +284,7 @@ impl Rnn {
                 let rho = dev_y.broadcast_div(&g_c)?;
                 let d_rho = d_x0
                     .narrow(1, 0, self.n_rec)?
-                    .mul(&phi_inverse_prime(&rho, self.activation)?)?;
+                    .mul(&self.activation.phi_inverse_prime(&rho)?)?;
                 let d_c = d_rho.broadcast_div(&g_c)?.neg()?.sum_keepdim(0)?;
                 let g_free = g.gt(1e-3f32)?.to_dtype(DType::F32)?;
                 let d_g = d_rho

@@ -9,8 +9,8 @@
 //! devices, and any operand that is not contiguous f32 on the CPU, take the tensor path, which
 //! computes the same numbers.
 
-use super::phi;
-use crate::config::{Activation, ReadoutInput};
+use super::activation::tanh;
+use super::{Activation, ReadoutInput};
 use candle_core::{Layout, Result, Storage, StorageRef, Tensor};
 use rayon::prelude::*;
 
@@ -64,81 +64,6 @@ fn for_rows(out: &mut [f32], n: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     }
 }
 
-/// tanh in f32 as a rational function that the compiler vectorises (plain products and sums: `mul_add`
-/// is a library call without the FMA target feature) (libm's `tanhf` is a scalar call,
-/// and was a tenth of the `celltype` step): Eigen's `generic_fast_tanh_float` (degree 13 / 6 on
-/// [−7.905, 7.905], where tanh rounds to ±1 in f32; `x` itself below 4e-4). Within 4.1e-7 of the
-/// exact tanh everywhere (tested).
-#[inline(always)]
-pub fn tanh(x: f32) -> f32 {
-    const CLAMP: f32 = 7.905_311;
-    const A1: f32 = 4.893_524_6e-3;
-    const A3: f32 = 6.372_619_3e-4;
-    const A5: f32 = 1.485_722_4e-5;
-    const A7: f32 = 5.122_297e-8;
-    const A9: f32 = -8.604_672e-11;
-    const A11: f32 = 2.000_188e-13;
-    const A13: f32 = -2.760_768_5e-16;
-    const B0: f32 = 4.893_525e-3;
-    const B2: f32 = 2.268_434_6e-3;
-    const B4: f32 = 1.185_347_1e-4;
-    const B6: f32 = 1.198_258_4e-6;
-    let c = x.clamp(-CLAMP, CLAMP);
-    let x2 = c * c;
-    let p = x2 * A13 + A11;
-    let p = x2 * p + A9;
-    let p = x2 * p + A7;
-    let p = x2 * p + A5;
-    let p = x2 * p + A3;
-    let p = (x2 * p + A1) * c;
-    let q = x2 * B6 + B4;
-    let q = x2 * q + B2;
-    let q = x2 * q + B0;
-    if x.abs() < 4e-4 {
-        x
-    } else {
-        p / q
-    }
-}
-
-#[inline(always)]
-fn softplus(x: f32) -> f32 {
-    x.max(0.0) + (1.0 + (-x.abs()).exp()).ln()
-}
-
-#[inline(always)]
-fn phi_scalar(x: f32, a: Activation) -> f32 {
-    match a {
-        Activation::Relu => x.max(0.0),
-        Activation::Tanh => tanh(x),
-        Activation::TanhRelu => tanh(x).max(0.0),
-        Activation::Softplus => softplus(x),
-    }
-}
-
-/// φ'(x) from the rate r = φ(x) (as `bptt::phi_prime_from_rate`).
-#[inline(always)]
-fn phi_prime_scalar(r: f32, a: Activation) -> f32 {
-    match a {
-        Activation::Relu => {
-            if r > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        Activation::Tanh => 1.0 - r * r,
-        Activation::TanhRelu => {
-            if r > 0.0 {
-                1.0 - r * r
-            } else {
-                0.0
-            }
-        }
-        Activation::Softplus => 1.0 - (-r).exp(),
-    }
-}
-
 /// `out = φ(x)` element-wise over `[rows, n]`, with one monomorphised loop per nonlinearity.
 fn apply_phi(x: &[f32], out: &mut [f32], n: usize, a: Activation) {
     fn map<F: Fn(f32) -> f32 + Sync>(x: &[f32], out: &mut [f32], n: usize, f: F) {
@@ -150,10 +75,10 @@ fn apply_phi(x: &[f32], out: &mut [f32], n: usize, a: Activation) {
         });
     }
     match a {
-        Activation::Relu => map(x, out, n, |v| phi_scalar(v, Activation::Relu)),
-        Activation::Tanh => map(x, out, n, |v| phi_scalar(v, Activation::Tanh)),
-        Activation::TanhRelu => map(x, out, n, |v| phi_scalar(v, Activation::TanhRelu)),
-        Activation::Softplus => map(x, out, n, |v| phi_scalar(v, Activation::Softplus)),
+        Activation::Relu => map(x, out, n, |v| Activation::Relu.phi_scalar(v)),
+        Activation::Tanh => map(x, out, n, |v| Activation::Tanh.phi_scalar(v)),
+        Activation::TanhRelu => map(x, out, n, |v| Activation::TanhRelu.phi_scalar(v)),
+        Activation::Softplus => map(x, out, n, |v| Activation::Softplus.phi_scalar(v)),
     }
 }
 
@@ -264,7 +189,7 @@ fn forward_step_tensors(
     }
     let (src, rate) = match (readout, activation) {
         (ReadoutInput::Rate, a) => {
-            let r = phi(&next, a)?;
+            let r = a.phi(&next)?;
             (r.clone(), r)
         }
         (ReadoutInput::Unrectified, Activation::TanhRelu) => {
@@ -276,7 +201,7 @@ fn forward_step_tensors(
             let o = next.tanh()?;
             (o.clone(), o)
         }
-        (ReadoutInput::Unrectified, a) => (next.tanh()?, phi(&next, a)?),
+        (ReadoutInput::Unrectified, a) => (next.tanh()?, a.phi(&next)?),
     };
     Ok((next, src, rate))
 }
@@ -353,14 +278,18 @@ pub fn backward_carry(
                     }
                 }
                 match activation {
-                    Activation::Relu => add(o, b, r, |r| phi_prime_scalar(r, Activation::Relu)),
-                    Activation::Tanh => add(o, b, r, |r| phi_prime_scalar(r, Activation::Tanh)),
-                    Activation::TanhRelu => {
-                        add(o, b, r, |r| phi_prime_scalar(r, Activation::TanhRelu))
+                    Activation::Relu => {
+                        add(o, b, r, |r| Activation::Relu.phi_prime_from_rate_scalar(r))
                     }
-                    Activation::Softplus => {
-                        add(o, b, r, |r| phi_prime_scalar(r, Activation::Softplus))
+                    Activation::Tanh => {
+                        add(o, b, r, |r| Activation::Tanh.phi_prime_from_rate_scalar(r))
                     }
+                    Activation::TanhRelu => add(o, b, r, |r| {
+                        Activation::TanhRelu.phi_prime_from_rate_scalar(r)
+                    }),
+                    Activation::Softplus => add(o, b, r, |r| {
+                        Activation::Softplus.phi_prime_from_rate_scalar(r)
+                    }),
                 }
             }
         });
@@ -371,7 +300,7 @@ pub fn backward_carry(
         None => {
             let through = d_next.broadcast_mul(keep)?;
             match back {
-                Some(b) => through + b.mul(&super::bptt::phi_prime_from_rate(rate, activation)?)?,
+                Some(b) => through + b.mul(&activation.phi_prime_from_rate(rate)?)?,
                 None => Ok(through),
             }
         }
@@ -417,22 +346,6 @@ pub(crate) mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn tanh_is_within_seven_ulp() {
-        let mut worst = 0f64;
-        let mut x = -12.0f32;
-        while x <= 12.0 {
-            let exact = (x as f64).tanh();
-            worst = worst.max((tanh(x) as f64 - exact).abs());
-            x += 1.3e-4;
-        }
-        for x in [0.0f32, 1e-30, -1e-30, 3.9e-4, 4.1e-4, f32::MAX, f32::MIN] {
-            worst = worst.max((tanh(x) as f64 - (x as f64).tanh()).abs());
-        }
-        assert!(worst < 4.5e-7, "max |error| {worst:e}");
-        assert!(tanh(f32::NAN).is_nan());
-    }
-
     /// Every fused pass against the tensor path, for every activation and readout source, on a
     /// step small enough for one thread and one large enough for the pool.
     #[test]
@@ -461,12 +374,10 @@ pub(crate) mod tests {
                         assert!(max_diff(&f.2, &t.2) < 1e-6, "{act:?} {ro:?} rate");
                     }
                 }
-                let rate = phi(&x, act).unwrap();
+                let rate = act.phi(&x).unwrap();
                 let c = backward_carry(&x, &keep, Some(&rec), &rate, act).unwrap();
                 let reference = (x.broadcast_mul(&keep).unwrap()
-                    + rec
-                        .mul(&super::super::bptt::phi_prime_from_rate(&rate, act).unwrap())
-                        .unwrap())
+                    + rec.mul(&act.phi_prime_from_rate(&rate).unwrap()).unwrap())
                 .unwrap();
                 assert!(max_diff(&c, &reference) < 1e-6, "{act:?} carry");
             }

@@ -15,13 +15,50 @@
 //! forward pass, never once per time step, and no gradient-tracked tensor is sliced inside the time
 //! loop (candle's backward for slicing would make BPTT quadratic in the window length).
 
+pub mod activation;
 mod bptt;
 pub(crate) mod fused;
-pub mod linalg;
+pub mod products;
 pub mod sparse;
 
-use crate::config::{Activation, InitialState, ReadoutInput};
+pub use activation::Activation;
 use candle_core::{DType, Device, Result, Tensor, Var};
+use serde::{Deserialize, Serialize};
+
+/// Initial state of a window (`model.initial_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitialState {
+    /// Set recorded units from the window's first frame through the inverse readout.
+    #[default]
+    Data,
+    /// Start from x = 0.
+    Zero,
+    /// One trainable initial state shared by all windows (fitted on training windows).
+    Learned,
+}
+
+/// What a population readout reads (`model.readout_input`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadoutInput {
+    /// φ(x).
+    #[default]
+    Rate,
+    /// tanh(x) before rectification.
+    Unrectified,
+}
+
+/// What the readout compares with the data (`model.observation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observation {
+    /// The rate itself, through the readout's gain and offset.
+    #[default]
+    Rate,
+    /// The rate filtered by an exponential indicator decay, then gain and offset.
+    Calcium,
+}
 
 /// Trainable parameters. Shapes: `w_rec [n, n]` (`W[post, pre]`), `w_in [n, n_inputs]`,
 /// `b [1, n]`, `gain [1, n_rec]`, `offset [1, n_rec]`. Recorded units are the first `n_rec`.
@@ -160,36 +197,6 @@ pub enum Drive {
     TeacherForced(usize),
 }
 
-/// φ(x).
-pub fn phi(x: &Tensor, a: Activation) -> Result<Tensor> {
-    match a {
-        Activation::Relu => x.relu(),
-        Activation::Tanh => x.tanh(),
-        Activation::TanhRelu => x.tanh()?.relu(),
-        // softplus(x) = max(x, 0) + log(1 + exp(−|x|)), stable for large |x|.
-        Activation::Softplus => x.relu()? + ((x.abs()?.neg()?.exp()? + 1.0)?.log()?),
-    }
-}
-
-/// φ⁻¹(r) for rates clipped into φ's range.
-fn phi_inverse(r: &Tensor, a: Activation) -> Result<Tensor> {
-    match a {
-        Activation::Relu => r.relu(),
-        Activation::Tanh => atanh(&r.clamp(-0.999f32, 0.999f32)?),
-        Activation::TanhRelu => atanh(&r.clamp(0f32, 0.999f32)?),
-        // softplus⁻¹(r) = log(exp(r) − 1) = r + log(1 − exp(−r)).
-        Activation::Softplus => {
-            let r = r.clamp(1e-3f32, 1e4f32)?;
-            &r + ((r.neg()?.exp()?.neg()? + 1.0)?.log()?)
-        }
-    }
-}
-
-fn atanh(r: &Tensor) -> Result<Tensor> {
-    // atanh(r) = ½ log((1 + r) / (1 − r))
-    ((r + 1.0)?.log()? - (r.neg()? + 1.0)?.log()?)? * 0.5
-}
-
 impl Rnn {
     /// The state that reproduces data frame `y` (`[batch, n_rec]`) through the readout; hidden
     /// units (if any) start at 0. Returns `[batch, n_units]`.
@@ -201,7 +208,7 @@ impl Rnn {
     pub fn state_from_readout(&self, gain: &Tensor, offset: &Tensor, y: &Tensor) -> Result<Tensor> {
         let g = gain.clamp(1e-3f32, f32::MAX)?;
         let r = y.broadcast_sub(offset)?.broadcast_div(&g)?;
-        let x_rec = phi_inverse(&r, self.activation)?;
+        let x_rec = self.activation.phi_inverse(&r)?;
         if self.n_units == self.n_rec {
             Ok(x_rec)
         } else {
@@ -317,7 +324,7 @@ impl Rnn {
                     }
                 }
             }
-            let mut r = phi(&x, self.activation)?;
+            let mut r = self.activation.phi(&x)?;
             if let Some(pt) = pert {
                 r = r.broadcast_mul(&pt.keep)?;
             }
@@ -358,7 +365,7 @@ impl Rnn {
     /// rates, or the population readout).
     pub fn source(&self, x: &Tensor) -> Result<Tensor> {
         let src = match self.readout_input {
-            ReadoutInput::Rate => phi(x, self.activation)?,
+            ReadoutInput::Rate => self.activation.phi(x)?,
             ReadoutInput::Unrectified => x.tanh()?,
         };
         match &self.readout {

@@ -212,6 +212,7 @@ pub fn score(inferred: &Blocks, truth: &Blocks, level: Level) -> Vec<(String, f6
     };
     let (iw, tw) = (col(inferred, |v| v.0), col(truth, |v| v.0));
     let (ia, ta) = (col(inferred, |v| v.1), col(truth, |v| v.1));
+    // The area is the first field of a block label at every level (`VISp/L4/Sst`, `VISp/L4`, `VISp`).
     let area = |label: &str| label.split('/').next().unwrap_or("").to_string();
     let inter: Vec<usize> = (0..keys.len())
         .filter(|&i| area(&keys[i].0) != area(&keys[i].1))

@@ -2,7 +2,7 @@
 //! fit metrics, strongest interactions, diagnostics and perturbation effects. A section whose
 //! input is missing becomes a note.
 
-use super::figures::blocks::glob;
+use super::figures::blocks::covers;
 use super::html::{duration, escape, key_values, note, num, table, utc};
 use super::inputs::{Need, RunFiles};
 use serde_json::Value;
@@ -309,7 +309,7 @@ pub fn perturbation_effects(run: &RunFiles) -> Need<String> {
         t.f64s("delta_rel")?,
     );
     let mut rows: Vec<usize> = (0..t.len())
-        .filter(|&i| rel[i].is_finite() && !glob(perturbed[i], target[i]))
+        .filter(|&i| rel[i].is_finite() && !covers(perturbed[i], target[i]))
         .collect();
     if rows.is_empty() {
         return Err("tables/perturbations.parquet has no effects on other populations".into());

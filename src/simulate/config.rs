@@ -1,6 +1,6 @@
 //! `configs/simulate_*.yaml`: the ground-truth network, its drive and how it is imaged.
 
-use crate::config::Pathway;
+use crate::connectivity::Pathway;
 use crate::data::SignMap;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -320,7 +320,7 @@ impl SimConfig {
                 return bad(
                     "network.input_targets",
                     format!("unknown input `{name}`"),
-                    &crate::config::suggest(
+                    &crate::error::suggest(
                         name,
                         &crate::simulate::stimulus::INPUT_NAMES
                             .iter()

@@ -120,7 +120,7 @@ pub fn build_network(
             w[[i, j]] = (mag * signs[j].value() as f64) as f32;
         }
     }
-    let rho0 = crate::analysis::spectral::spectral_radius(&w)?;
+    let rho0 = crate::linalg::spectral_radius(&w)?;
     if rho0 <= 0.0 {
         return Err(Error::Unsupported {
             problem: "the simulated recurrent matrix is nilpotent or empty (spectral radius 0)"
@@ -129,7 +129,7 @@ pub fn build_network(
         });
     }
     w.mapv_inplace(|x| (x as f64 * n.spectral_radius / rho0) as f32);
-    let spectral_radius = crate::analysis::spectral::spectral_radius(&w)?;
+    let spectral_radius = crate::linalg::spectral_radius(&w)?;
 
     let mut w_in = Array2::<f32>::zeros((nu, INPUT_NAMES.len()));
     let jitter = LogNormal::new(0.0, 0.3).expect("valid");

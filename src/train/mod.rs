@@ -7,11 +7,11 @@ pub mod metrics;
 pub mod optim;
 mod setup;
 
-use crate::config::{Config, Dale, InitialState, MaskRealisation, ModelMode, Readout, Schedule};
+use crate::config::{Config, Dale, MaskRealisation, ModelMode, Readout, Schedule};
 use crate::constraints::prune::{prune_mask, PruneMethod};
 use crate::dataset::{Dataset, Window};
 use crate::error::{Error, Result};
-use crate::model::{Drive, Params, Rnn};
+use crate::model::{Activation, Drive, InitialState, Params, Rnn};
 use candle_core::{Device, Tensor, Var};
 pub use checkpoint::FitState;
 use ndarray::Array2;
@@ -294,10 +294,7 @@ fn check_invariants(
     };
     if !loss.is_finite() {
         // Unbounded rates (softplus, relu) in units no trace constrains can run away.
-        let unbounded = matches!(
-            s.rnn.activation,
-            crate::config::Activation::Softplus | crate::config::Activation::Relu
-        );
+        let unbounded = matches!(s.rnn.activation, Activation::Softplus | Activation::Relu);
         let fix = if unbounded && s.rnn.n_units > s.rnn.n_rec && s.rnn.readout.is_none() {
             "hidden units with an unbounded nonlinearity can run away: a smaller training.grad_clip such as 0.1, or model.activation: tanh, keeps them bounded"
         } else {
@@ -655,7 +652,7 @@ mod tests {
 
     fn cfg_with(schedule: &str) -> Config {
         let text = format!("data: {{path: x.h5}}\ntraining: {{lr: 0.001, schedule: {schedule}}}\n");
-        crate::config::parse_yaml(std::path::Path::new("t.yaml"), &text, &[], &[]).unwrap()
+        Config::parse(std::path::Path::new("t.yaml"), &text, &[]).unwrap()
     }
 
     #[test]

@@ -3,9 +3,9 @@
 
 use super::ParamsCpu;
 use crate::config::{Config, InitKind, MaskRealisation, ModelMode, Readout};
-use crate::connectivity::{Population, ProbabilityTable};
+use crate::connectivity::{Population, ProbabilityTable, UnitPopulations};
 use crate::constraints::init::{balanced_dale, uniform_dale};
-use crate::constraints::{Blocks, UnitPopulations};
+use crate::constraints::Blocks;
 use crate::data::Sign;
 use crate::dataset::Dataset;
 use crate::error::Result;
@@ -48,7 +48,7 @@ fn calcium_readout(
     dt_ms: f64,
     device: &Device,
 ) -> Result<Option<CalciumSetup>> {
-    if cfg.model.observation != crate::config::Observation::Calcium {
+    if cfg.model.observation != crate::model::Observation::Calcium {
         return Ok(None);
     }
     let mut groups: Vec<String> = ds.targets.iter().map(|t| t.cell_type.clone()).collect();
@@ -143,13 +143,8 @@ impl Setup {
                     fix: format!("add `{}: N` under model.units_per_population", t.cell_type),
                 });
             }
-            let p = crate::connectivity::Pattern::parse(&t.population)
-                .map(|_| {
-                    let (area, rest) = t.population.split_once('/').expect("label");
-                    let (layer, ct) = rest.rsplit_once('/').expect("label");
-                    Population::new(area, layer, ct)
-                })
-                .expect("population labels are area/layer/type");
+            let p = Population::from_label(&t.population)
+                .expect("population labels are area/layer/cell_type");
             let first = pops.len();
             for _ in 0..n {
                 pops.push(p.clone());

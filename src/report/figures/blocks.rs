@@ -331,19 +331,10 @@ pub fn currents(run: &RunFiles) -> Need<HeatMap> {
     ))
 }
 
-/// Whether `label` is matched by `pattern`, where `*` stands for any text (`VISp/*/*`).
-pub fn glob(pattern: &str, label: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == label,
-        Some((head, rest)) => {
-            let Some(tail) = label.strip_prefix(head) else {
-                return false;
-            };
-            (0..=tail.len())
-                .filter(|&k| tail.is_char_boundary(k))
-                .any(|k| glob(rest, &tail[k..]))
-        }
-    }
+/// Whether the population labelled `label` is among those that `pattern` names (`VISp/*/*`),
+/// with the one population matcher of [`crate::connectivity::Pattern`].
+pub fn covers(pattern: &str, label: &str) -> bool {
+    crate::connectivity::Pattern::parse(pattern).is_some_and(|p| p.matches_label(label))
 }
 
 /// Relative change of each target's mean rate when a population or area is silenced.
@@ -370,7 +361,7 @@ pub fn perturbations(run: &RunFiles) -> Need<HeatMap> {
         &row_labels,
         &col_labels,
         rows.iter().map(|&i| {
-            let own = glob(perturbed[i], target[i]);
+            let own = covers(perturbed[i], target[i]);
             (perturbed[i], target[i], if own { f64::NAN } else { rel[i] })
         }),
     );
@@ -456,10 +447,12 @@ mod tests {
 
     #[test]
     fn glob_matches_areas_and_layers_with_slashes() {
-        assert!(glob("VISp/*/*", "VISp/L2/3/Slc17a7"));
-        assert!(!glob("VISp/*/*", "VISl/L2/3/Slc17a7"));
-        assert!(glob("VISp/L4/Sst", "VISp/L4/Sst"));
-        assert!(!glob("VISp/L4/Sst", "VISp/L4/Vip"));
-        assert!(glob("*/L5/*", "VISl/L5/Pvalb"));
+        assert!(covers("VISp/*/*", "VISp/L2/3/Slc17a7"));
+        assert!(!covers("VISp/*/*", "VISl/L2/3/Slc17a7"));
+        assert!(covers("VISp/L4/Sst", "VISp/L4/Sst"));
+        assert!(!covers("VISp/L4/Sst", "VISp/L4/Vip"));
+        assert!(covers("*/L5/*", "VISl/L5/Pvalb"));
+        // One matcher everywhere: `L2` is not `L2/3` here either, as in masks and perturbations.
+        assert!(!covers("*/L2/*", "VISp/L2/3/Sst"));
     }
 }

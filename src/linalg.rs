@@ -1,4 +1,6 @@
-//! Eigenvalues and spectral radius of weight matrices (faer's dense eigensolver, in f64).
+//! Dense linear algebra on weight matrices, in f64 with faer: eigenvalues, spectral radius,
+//! singular values and the normalised SVD entropy. The bottom layer: initialisation, the simulator
+//! and the analyses all use it.
 
 use crate::error::{Error, Result};
 use ndarray::Array2;

@@ -9,84 +9,29 @@
 //! - **Balwani et al. 2025** (`connection-probability,pre-layer,post-layer,pre-cell-type,post-cell-type`),
 //!   within-area, with cell types `Pyr`, `SST`, `ViP` read as `Slc17a7`, `Sst`, `Vip`.
 
-use crate::config::Pathway;
+use super::{Pattern, Population};
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-
-/// A population: one (area, layer, cell type) triple.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Population {
-    /// Area, e.g. `VISp`.
-    pub area: String,
-    /// Layer, e.g. `L2/3`.
-    pub layer: String,
-    /// Cell type, e.g. `Sst`.
-    pub cell_type: String,
-}
-
-impl Population {
-    /// A population from its three fields.
-    pub fn new(area: &str, layer: &str, cell_type: &str) -> Self {
-        Population {
-            area: area.into(),
-            layer: layer.into(),
-            cell_type: cell_type.into(),
-        }
-    }
-    /// `area/layer/cell_type`, e.g. `VISp/L2/3/Sst`.
-    pub fn label(&self) -> String {
-        crate::data::population_label(&self.area, &self.layer, &self.cell_type)
-    }
-}
-
-/// A population pattern, `*` matching anything in a field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pattern {
-    area: String,
-    layer: String,
-    cell_type: String,
-}
-
-impl Pattern {
-    /// Parse `area/layer/cell_type` (layers may contain `/`, as in `L2/3`): the area is the text
-    /// before the first `/`, the cell type the text after the last.
-    pub fn parse(s: &str) -> Option<Pattern> {
-        let (area, rest) = s.split_once('/')?;
-        let (layer, cell_type) = rest.rsplit_once('/')?;
-        if area.is_empty() || layer.is_empty() || cell_type.is_empty() {
-            return None;
-        }
-        Some(Pattern {
-            area: area.trim().into(),
-            layer: layer.trim().into(),
-            cell_type: cell_type.trim().into(),
-        })
-    }
-    fn from_fields(area: &str, layer: &str, cell_type: &str) -> Pattern {
-        Pattern {
-            area: area.trim().into(),
-            layer: layer.trim().into(),
-            cell_type: cell_type.trim().into(),
-        }
-    }
-    /// True when `p` matches this pattern.
-    pub fn matches(&self, p: &Population) -> bool {
-        let m = |pat: &str, v: &str| pat == "*" || pat == v;
-        m(&self.area, &p.area) && m(&self.layer, &p.layer) && m(&self.cell_type, &p.cell_type)
-    }
-    fn wildcards(&self) -> usize {
-        [&self.area, &self.layer, &self.cell_type]
-            .iter()
-            .filter(|f| f.as_str() == "*")
-            .count()
-    }
-}
 
 #[derive(Debug, Clone)]
 struct Rule {
     pre: Pattern,
     post: Pattern,
     probability: f64,
+}
+
+/// One inter-area pathway of a config: populations matched by `area/layer/cell_type` patterns
+/// (`*` = any), e.g. `{pre: VISp/L2/3/Slc17a7, post: VISl/L4/*, probability: 0.3}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Pathway {
+    /// Presynaptic population pattern, e.g. `VISp/L2/3/Slc17a7`.
+    pub pre: String,
+    /// Postsynaptic population pattern, e.g. `VISl/L4/*`.
+    pub post: String,
+    /// Connection probability in [0, 1].
+    pub probability: f64,
 }
 
 /// Connection probabilities between populations, from a table file plus inter-area pathways.
@@ -249,7 +194,7 @@ impl ProbabilityTable {
                 return p.2;
             }
         }
-        let within_only = |r: &Rule| r.pre.area == "*" && r.post.area == "*";
+        let within_only = |r: &Rule| r.pre.any_area() && r.post.any_area();
         self.rules
             .iter()
             .filter(|r| r.pre.matches(pre) && r.post.matches(post))

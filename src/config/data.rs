@@ -1,0 +1,258 @@
+//! `data:` which recording, which neurons, normalisation, windows and the train/validation split.
+
+use crate::data::celltypes::default_sign_map;
+use crate::data::load::{DataFormat, LoadOptions};
+use crate::data::nwb::NwbOptions;
+use crate::data::select::Selection;
+use crate::data::{NanPolicy, SignMap};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// `data:` which recording, which neurons, normalisation, windows and the train/validation split.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// The recording, relative to the config file: one file (fitrnn-recording/1 or NWB), or a
+    /// list of files whose planes were imaged together and are fitted as one network.
+    pub path: DataPaths,
+    /// File format: `auto` (by content), `contract` or `nwb`.
+    #[serde(default)]
+    pub format: DataFormat,
+    /// How NWB files are read (traces, metadata columns, layers, Cre lines, trials).
+    #[serde(default)]
+    pub nwb: NwbOptions,
+    /// Common clock (Hz) for planes with different clocks; default the slowest plane's rate.
+    #[serde(default)]
+    pub align_hz: Option<f64>,
+    /// Which neurons to keep (empty lists keep everything).
+    #[serde(default)]
+    pub select: Selection,
+    /// Cell type → `E` or `I`. Every kept neuron's cell type must appear here.
+    #[serde(default = "default_sign_map")]
+    pub cell_types: SignMap,
+    /// Per-neuron normalisation of the traces before fitting.
+    #[serde(default)]
+    pub normalisation: Normalisation,
+    /// Percentile used as each neuron's baseline by `normalisation: baseline`.
+    #[serde(default = "default_baseline_percentile")]
+    pub baseline_percentile: f64,
+    /// Resample the traces to this rate (Hz) before fitting; unset keeps the recorded rate.
+    #[serde(default)]
+    pub resample_hz: Option<f64>,
+    /// What to do with frames holding NaN or Inf.
+    #[serde(default)]
+    pub nan_policy: NanPolicy,
+    /// How the session is cut into training windows.
+    #[serde(default)]
+    pub windows: WindowsConfig,
+    /// Which data are held out for validation.
+    #[serde(default)]
+    pub split: SplitConfig,
+}
+
+impl DataConfig {
+    /// The options the loader needs.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            format: self.format,
+            nwb: self.nwb.clone(),
+            nan_policy: self.nan_policy,
+            align_hz: self.align_hz,
+        }
+    }
+}
+
+/// `data.path`: one file, or several planes imaged at the same time (YAML string or list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataPaths(pub Vec<PathBuf>);
+
+impl DataPaths {
+    /// The files, in order.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.0
+    }
+    /// The first file (the only one for a single recording).
+    pub fn first(&self) -> &Path {
+        &self.0[0]
+    }
+    /// The files for messages, comma-separated.
+    pub fn display(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl From<PathBuf> for DataPaths {
+    fn from(p: PathBuf) -> Self {
+        DataPaths(vec![p])
+    }
+}
+
+impl Serialize for DataPaths {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if self.0.len() == 1 {
+            self.0[0].serialize(s)
+        } else {
+            self.0.serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DataPaths {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(PathBuf),
+            Many(Vec<PathBuf>),
+        }
+        match OneOrMany::deserialize(d)? {
+            OneOrMany::One(p) => Ok(DataPaths(vec![p])),
+            OneOrMany::Many(v) if !v.is_empty() => Ok(DataPaths(v)),
+            OneOrMany::Many(_) => Err(serde::de::Error::custom(
+                "data.path is an empty list: give one file, or a list of planes",
+            )),
+        }
+    }
+}
+
+fn default_baseline_percentile() -> f64 {
+    8.0
+}
+
+/// Per-neuron normalisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalisation {
+    /// Use the traces as recorded.
+    None,
+    /// Subtract each neuron's mean and divide by its standard deviation (training frames only).
+    #[default]
+    Zscore,
+    /// Subtract each neuron's `baseline_percentile` percentile (training frames only).
+    Baseline,
+}
+
+/// Training windows cut from the session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsConfig {
+    /// Window length in seconds (truncated BPTT length).
+    #[serde(default = "default_window_s")]
+    pub length_s: f64,
+    /// Step between window starts in seconds; defaults to the length (no overlap).
+    #[serde(default)]
+    pub stride_s: Option<f64>,
+}
+
+fn default_window_s() -> f64 {
+    10.0
+}
+
+impl Default for WindowsConfig {
+    fn default() -> Self {
+        Self {
+            length_s: default_window_s(),
+            stride_s: None,
+        }
+    }
+}
+
+/// How data are split between training and validation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitConfig {
+    /// `time`: contiguous held-out blocks; `trials`: whole held-out trials.
+    #[serde(default)]
+    pub by: SplitBy,
+    /// Fraction of the data held out for validation.
+    #[serde(default = "default_val_fraction")]
+    pub validation_fraction: f64,
+    /// Number of contiguous validation blocks (`by: time`), spread evenly over the session.
+    #[serde(default = "one")]
+    pub blocks: usize,
+}
+
+fn default_val_fraction() -> f64 {
+    0.2
+}
+fn one() -> usize {
+    1
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        Self {
+            by: SplitBy::Time,
+            validation_fraction: default_val_fraction(),
+            blocks: 1,
+        }
+    }
+}
+
+/// Split unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitBy {
+    /// Contiguous blocks of frames.
+    #[default]
+    Time,
+    /// Whole trials from `/trials`.
+    Trials,
+}
+
+impl DataConfig {
+    /// Value checks that serde cannot express; `file` is the config, named in errors.
+    pub(super) fn validate(&self, file: &Path) -> Result<()> {
+        let bad =
+            |key: &str, problem: String, fix: &str| Err(Error::config(file, key, problem, fix));
+        if !(0.0..=100.0).contains(&self.baseline_percentile) {
+            return bad(
+                "data.baseline_percentile",
+                format!("{} is not a percentile", self.baseline_percentile),
+                "use a value between 0 and 100 (e.g. 8)",
+            );
+        }
+        if let Some(r) = self.resample_hz {
+            if !(r.is_finite() && r > 0.0) {
+                return bad(
+                    "data.resample_hz",
+                    format!("{r} Hz is not a rate"),
+                    "use a positive rate in Hz, or remove the key",
+                );
+            }
+        }
+        if !(self.windows.length_s.is_finite() && self.windows.length_s > 0.0) {
+            return bad(
+                "data.windows.length_s",
+                format!("{} s is not a window length", self.windows.length_s),
+                "use a positive number of seconds",
+            );
+        }
+        if let Some(s) = self.windows.stride_s {
+            if !(s.is_finite() && s > 0.0) {
+                return bad(
+                    "data.windows.stride_s",
+                    format!("{s} s is not a stride"),
+                    "use a positive number of seconds",
+                );
+            }
+        }
+        let vf = self.split.validation_fraction;
+        if !(vf.is_finite() && (0.0..1.0).contains(&vf)) {
+            return bad(
+                "data.split.validation_fraction",
+                format!("{vf} is not a fraction in [0, 1)"),
+                "use e.g. 0.2 to hold out a fifth of the data",
+            );
+        }
+        if self.split.blocks == 0 {
+            return bad("data.split.blocks", "0 blocks".into(), "use at least 1");
+        }
+        Ok(())
+    }
+}

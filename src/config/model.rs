@@ -1,0 +1,183 @@
+//! `model:` the RNN (design §3): units, time constants, nonlinearity, inputs, readout and the
+//! observation model. The model's own vocabulary ([`Activation`], [`InitialState`],
+//! [`ReadoutInput`], [`Observation`]) lives in [`crate::model`].
+
+use crate::error::{Error, Result};
+use crate::model::{Activation, InitialState, Observation, ReadoutInput};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// `model:` the RNN (design §3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// One unit per recorded neuron, or per-population units fitted to population averages.
+    #[serde(default)]
+    pub mode: ModelMode,
+    /// Hidden (unrecorded) units added per cell type in every (area, layer) (`mode: neurons`).
+    #[serde(default)]
+    pub hidden_units: BTreeMap<String, usize>,
+    /// Units per population, by cell type (`mode: populations`).
+    #[serde(default)]
+    pub units_per_population: BTreeMap<String, usize>,
+    /// Time constant per cell type in ms; `default` applies to types not listed.
+    #[serde(default = "default_tau_ms")]
+    pub tau_ms: BTreeMap<String, f64>,
+    /// Nonlinearity φ.
+    #[serde(default)]
+    pub activation: Activation,
+    /// Measured inputs from the recording's `/inputs`, by name.
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    /// Learn a bias per unit.
+    #[serde(default = "yes")]
+    pub bias: bool,
+    /// Standard deviation of private white noise added to each unit's input during training
+    /// (`x ← x + α·σ·ξ` every step; never during evaluation).
+    #[serde(default)]
+    pub noise_std: f64,
+    /// Initial state of each window: `data` (recorded units from the first frame through the
+    /// inverse readout) or `zero`.
+    #[serde(default)]
+    pub initial_state: InitialState,
+    /// Readout of population traces (`mode: populations`): `mean` of the population's units
+    /// (trainable gain and offset) or `frozen_random` (a fixed random linear readout, Balwani et al.).
+    #[serde(default)]
+    pub readout: Readout,
+    /// What the readout reads: `rate` (φ(x)) or `unrectified` (tanh(x), as Balwani et al.'s
+    /// readouts read the tanh output before rectification).
+    #[serde(default)]
+    pub readout_input: ReadoutInput,
+    /// Also feed the recorded traces at frame t as inputs to the step t → t+1 (one-step-ahead
+    /// prediction, as in Balwani et al.).
+    #[serde(default)]
+    pub traces_as_inputs: bool,
+    /// What the readout compares with the data: `rate` (`ŷ = g·r + c`) or `calcium`
+    /// (`ŷ = g·(k * r) + c`, the rate filtered by an indicator-like exponential decay per cell
+    /// type, `calcium_decay_ms`), because dF/F is a slow, filtered image of the rate.
+    #[serde(default)]
+    pub observation: Observation,
+    /// Indicator decay time constant per cell type in ms (`observation: calcium`); `default`
+    /// applies to types not listed (GCaMP6f: 400–600 ms).
+    #[serde(default = "default_calcium_decay_ms")]
+    pub calcium_decay_ms: BTreeMap<String, f64>,
+}
+
+fn default_calcium_decay_ms() -> BTreeMap<String, f64> {
+    BTreeMap::from([("default".to_string(), 500.0)])
+}
+
+/// Readout of population traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readout {
+    /// Mean of the population's units, with a trainable gain and offset.
+    #[default]
+    Mean,
+    /// Fixed random weights U(−1/√n_p, 1/√n_p) on the population's units and a fixed offset.
+    FrozenRandom,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_tau_ms() -> BTreeMap<String, f64> {
+    BTreeMap::from([("default".to_string(), 100.0)])
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            mode: ModelMode::Neurons,
+            hidden_units: BTreeMap::new(),
+            units_per_population: BTreeMap::new(),
+            tau_ms: default_tau_ms(),
+            activation: Activation::Softplus,
+            inputs: vec![],
+            bias: true,
+            noise_std: 0.0,
+            initial_state: InitialState::Data,
+            readout: Readout::Mean,
+            readout_input: ReadoutInput::Rate,
+            traces_as_inputs: false,
+            observation: Observation::Rate,
+            calcium_decay_ms: default_calcium_decay_ms(),
+        }
+    }
+}
+
+/// Model mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelMode {
+    /// One unit per recorded neuron (+ hidden units).
+    #[default]
+    Neurons,
+    /// Population-averaged traces, several units per population.
+    Populations,
+}
+
+impl ModelConfig {
+    /// Value checks that serde cannot express; `file` is the config, named in errors.
+    pub(super) fn validate(&self, file: &Path) -> Result<()> {
+        let bad =
+            |key: &str, problem: String, fix: &str| Err(Error::config(file, key, problem, fix));
+        for (t, tau) in &self.tau_ms {
+            if !(tau.is_finite() && *tau > 0.0) {
+                return bad(
+                    &format!("model.tau_ms.{t}"),
+                    format!("{tau} ms is not a time constant"),
+                    "use a positive time in ms",
+                );
+            }
+        }
+        if self.noise_std < 0.0 || !self.noise_std.is_finite() {
+            return bad(
+                "model.noise_std",
+                format!("{}", self.noise_std),
+                "use a standard deviation ≥ 0",
+            );
+        }
+        if self.mode == ModelMode::Populations {
+            if self.units_per_population.is_empty() {
+                return bad(
+                    "model.units_per_population",
+                    "`mode: populations` needs units per cell type".into(),
+                    "add e.g. units_per_population: {Slc17a7: 192, Sst: 32, Vip: 16}",
+                );
+            }
+            if self.initial_state == InitialState::Data {
+                return bad(
+                    "model.initial_state",
+                    "`data` needs one unit per recorded neuron; population units have no inverse readout".into(),
+                    "use initial_state: zero with mode: populations",
+                );
+            }
+            if !self.hidden_units.is_empty() {
+                return bad(
+                    "model.hidden_units",
+                    "hidden units belong to `mode: neurons`".into(),
+                    "size populations with units_per_population instead",
+                );
+            }
+        } else if !self.units_per_population.is_empty() || self.readout != Readout::Mean {
+            return bad(
+                "model.units_per_population",
+                "units_per_population and readout apply to `mode: populations`".into(),
+                "set mode: populations, or remove them",
+            );
+        }
+        for (t, ms) in &self.calcium_decay_ms {
+            if !(ms.is_finite() && *ms > 0.0) {
+                return bad(
+                    &format!("model.calcium_decay_ms.{t}"),
+                    format!("{ms} ms is not a positive decay time"),
+                    "give the indicator's decay in ms, e.g. 500 for GCaMP6f",
+                );
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,171 @@
+//! `training:` phases, optimiser and learning-rate schedule (design §5).
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// `training:` phases, optimiser and schedule (design §5).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Epochs of the dense phase.
+    #[serde(default = "default_epochs")]
+    pub dense_epochs: usize,
+    /// Epochs of fine-tuning after pruning.
+    #[serde(default = "default_epochs")]
+    pub finetune_epochs: usize,
+    /// Optimiser.
+    #[serde(default)]
+    pub optimiser: Optimiser,
+    /// Learning rate.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Windows per batch.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Clip the global gradient norm to this value (unset = no clipping).
+    #[serde(default)]
+    pub grad_clip: Option<f64>,
+    /// Weight decay: decoupled for `adamw` / `adamw_eg`, L2 for `sgd`, EG form `λ·sign(w)` for
+    /// `sgd_eg`; ignored by `adam`.
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Momentum of `sgd` and `sgd_eg`.
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    /// Learning-rate schedule, stepped once per epoch.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Stop a phase after this many epochs without a lower validation loss (unset = never).
+    /// The best checkpoint of each phase is kept either way.
+    #[serde(default)]
+    pub patience: Option<usize>,
+}
+
+/// Learning-rate schedule.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum Schedule {
+    /// Constant learning rate.
+    #[default]
+    Constant,
+    /// Multiply the rate by `gamma` every `step_size` epochs (PyTorch's StepLR).
+    Step {
+        /// Epochs between decays.
+        step_size: usize,
+        /// Decay factor.
+        gamma: f64,
+    },
+    /// Cosine annealing with period `t_max` epochs down to `eta_min` (PyTorch's CosineAnnealingLR).
+    Cosine {
+        /// Half-period in epochs.
+        t_max: usize,
+        /// Minimum learning rate.
+        eta_min: f64,
+    },
+}
+
+fn default_momentum() -> f64 {
+    0.9
+}
+
+fn default_epochs() -> usize {
+    50
+}
+fn default_lr() -> f64 {
+    1e-3
+}
+fn default_batch() -> usize {
+    16
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            dense_epochs: default_epochs(),
+            finetune_epochs: default_epochs(),
+            optimiser: Optimiser::Adam,
+            lr: default_lr(),
+            batch_size: default_batch(),
+            grad_clip: None,
+            weight_decay: 0.0,
+            momentum: default_momentum(),
+            schedule: Schedule::Constant,
+            patience: None,
+        }
+    }
+}
+
+/// Optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimiser {
+    /// Adam.
+    #[default]
+    Adam,
+    /// AdamW (decoupled weight decay).
+    Adamw,
+    /// SGD with momentum.
+    Sgd,
+    /// Exponentiated-gradient SGD (Cornford et al. 2024).
+    SgdEg,
+    /// Exponentiated-gradient AdamW (Cornford et al. 2024).
+    AdamwEg,
+}
+
+impl TrainingConfig {
+    /// Value checks that serde cannot express; `file` is the config, named in errors.
+    pub(super) fn validate(&self, file: &Path) -> Result<()> {
+        let bad =
+            |key: &str, problem: String, fix: &str| Err(Error::config(file, key, problem, fix));
+        if self.weight_decay < 0.0 || !self.weight_decay.is_finite() {
+            return bad(
+                "training.weight_decay",
+                format!("{}", self.weight_decay),
+                "use a value ≥ 0",
+            );
+        }
+        if let Schedule::Step { step_size, gamma } = &self.schedule {
+            if *step_size == 0 || !(gamma.is_finite() && *gamma > 0.0) {
+                return bad(
+                    "training.schedule",
+                    format!("step_size {step_size}, gamma {gamma}"),
+                    "use step_size ≥ 1 and gamma > 0",
+                );
+            }
+        }
+        if let Schedule::Cosine { t_max, eta_min } = &self.schedule {
+            if *t_max == 0 || eta_min.is_nan() || *eta_min < 0.0 {
+                return bad(
+                    "training.schedule",
+                    format!("t_max {t_max}, eta_min {eta_min}"),
+                    "use t_max ≥ 1 and eta_min ≥ 0",
+                );
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(
+                "training.lr",
+                format!("{} is not a learning rate", self.lr),
+                "use a positive value such as 0.001",
+            );
+        }
+        if self.batch_size == 0 {
+            return bad(
+                "training.batch_size",
+                "0".into(),
+                "use at least 1 window per batch",
+            );
+        }
+        if let Some(c) = self.grad_clip {
+            if !(c.is_finite() && c > 0.0) {
+                return bad(
+                    "training.grad_clip",
+                    format!("{c}"),
+                    "use a positive norm, or remove the key",
+                );
+            }
+        }
+        Ok(())
+    }
+}
