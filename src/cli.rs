@@ -244,6 +244,9 @@ pub struct AnalyseArgs {
     /// A complete run directory written by `fitrnn --config`.
     #[arg(value_name = "RUN_DIR")]
     pub run_dir: PathBuf,
+    /// Device for the analyses: cpu, cuda or cuda:N (default: the device the run used).
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<String>,
 }
 
 /// `fitrnn check`.

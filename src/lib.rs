@@ -20,7 +20,7 @@
 //! the column: `sign[j] · W[i, j] ≥ 0` for every `i`.
 
 pub mod analysis;
-pub mod baselines;
+pub mod atomic;
 pub mod bench;
 pub mod cli;
 pub mod commands;
@@ -32,8 +32,11 @@ pub mod data;
 pub mod dataset;
 pub mod device;
 pub mod error;
+pub mod evaluate;
 pub mod linalg;
 pub mod model;
+pub mod network;
+pub mod pipeline;
 pub mod progress;
 pub mod recovery;
 pub mod report;

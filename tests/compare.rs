@@ -24,32 +24,16 @@ const BLOCKS: [&str; 6] = [
 /// A minimal complete run: manifest, interactions (final, area_layer) and currents (validation).
 /// `value(pre, post)` gives each block's mean |w|.
 fn fake_run(dir: &Path, value: &dyn Fn(usize, usize) -> f64) -> PathBuf {
-    std::fs::create_dir_all(dir.join("tables")).unwrap();
-    std::fs::write(dir.join("manifest.json"), r#"{"status": "complete"}"#).unwrap();
-    let (mut pre, mut post, mut v) = (vec![], vec![], vec![]);
+    let mut run = common::RunDirBuilder::new(dir);
     for (i, a) in BLOCKS.iter().enumerate() {
         for (j, b) in BLOCKS.iter().enumerate() {
-            pre.push(a.to_string());
-            post.push(b.to_string());
-            v.push(value(i, j));
+            let v = value(i, j);
+            run = run
+                .interaction(("area_layer", "final"), (a, b), v, v)
+                .current(("area_layer", "validation"), (a, b, "E"), v);
         }
     }
-    let n = v.len();
-    let mut df = df!(
-        "level" => vec!["area_layer"; n], "stage" => vec!["final"; n], "pre" => pre.clone(),
-        "post" => post.clone(), "mean_w" => v.clone(), "mean_abs_w" => v.clone(),
-    )
-    .unwrap();
-    let f = std::fs::File::create(dir.join("tables/interactions.parquet")).unwrap();
-    ParquetWriter::new(f).finish(&mut df).unwrap();
-    let mut df = df!(
-        "level" => vec!["area_layer"; n], "split" => vec!["validation"; n], "source" => pre,
-        "target" => post, "source_sign" => vec!["E"; n], "mean_current" => v,
-    )
-    .unwrap();
-    let f = std::fs::File::create(dir.join("tables/currents.parquet")).unwrap();
-    ParquetWriter::new(f).finish(&mut df).unwrap();
-    dir.to_path_buf()
+    run.write()
 }
 
 fn read(path: &Path) -> DataFrame {
@@ -239,7 +223,9 @@ fn compare_refuses_bad_groups_with_a_fix() {
         .assert()
         .code(2)
         .stderr(contains("listed in group A and again in group B"));
-    std::fs::write(a.join("manifest.json"), r#"{"status": "running"}"#).unwrap();
+    common::RunDirBuilder::new(&a)
+        .status(fitrnn::rundir::Status::Running)
+        .write();
     let bb = format!("B={}", b.display());
     common::fitrnn()
         .args(["compare", "--group", &one, "--group", &bb, "--out"])

@@ -58,7 +58,7 @@ fn round_trip_keeps_every_field() {
     let rec = sample_recording();
     write_recording(&rec, &path).unwrap();
     assert!(
-        !fitrnn::data::contract::partial_path(&path).exists(),
+        !fitrnn::atomic::partial_path(&path).exists(),
         "no partial file left behind"
     );
     let back = read_recording(&path, &ReadOptions::default()).unwrap();

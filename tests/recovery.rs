@@ -3,8 +3,8 @@
 
 use crate::common;
 
-use fitrnn::baselines::{fit_var1_alpha, training_pairs};
 use fitrnn::dataset::Window;
+use fitrnn::evaluate::{fit_var1_alpha, training_pairs};
 use polars::prelude::*;
 
 #[test]

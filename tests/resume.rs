@@ -7,7 +7,9 @@ use fitrnn::config::Config;
 use fitrnn::data::select::select_neurons;
 use fitrnn::data::{read_recording, ReadOptions};
 use fitrnn::dataset::Dataset;
-use fitrnn::train::{fit, FitState};
+use fitrnn::rundir::checkpoint::Checkpoint;
+use fitrnn::rundir::RunPaths;
+use fitrnn::train::fit;
 use std::path::{Path, PathBuf};
 
 fn setup(dir: &Path, epochs: (usize, usize)) -> (PathBuf, Config, Dataset) {
@@ -49,7 +51,7 @@ fn resuming_from_any_checkpoint_gives_the_uninterrupted_weights() {
             None,
             |_, _, _, _| {},
             |st| {
-                st.save(ck.path())?;
+                st.save(&RunPaths::new(ck.path()))?;
                 n += 1;
                 if n == stop_after {
                     return Err(fitrnn::Error::internal("the test", "interrupted"));
@@ -58,7 +60,7 @@ fn resuming_from_any_checkpoint_gives_the_uninterrupted_weights() {
             },
         );
         assert!(err.is_err());
-        let state = FitState::load(ck.path()).unwrap();
+        let state = Checkpoint::load(&RunPaths::new(ck.path())).unwrap();
         let resumed = fit(
             &cfg,
             &ds,
@@ -69,14 +71,15 @@ fn resuming_from_any_checkpoint_gives_the_uninterrupted_weights() {
         )
         .unwrap();
         assert_eq!(
-            resumed.fin.w_rec, full.fin.w_rec,
+            resumed.fitted.params.w_rec, full.fitted.params.w_rec,
             "stopped after checkpoint {stop_after}"
         );
-        assert_eq!(resumed.fin.w_in, full.fin.w_in);
-        assert_eq!(resumed.fin.gain, full.fin.gain);
-        assert_eq!(resumed.mask, full.mask);
-        let losses =
-            |h: &[fitrnn::train::HistoryRow]| h.iter().map(|r| r.train_loss).collect::<Vec<_>>();
+        assert_eq!(resumed.fitted.params.w_in, full.fitted.params.w_in);
+        assert_eq!(resumed.fitted.params.gain, full.fitted.params.gain);
+        assert_eq!(resumed.fitted.mask, full.fitted.mask);
+        let losses = |h: &[fitrnn::rundir::tables::HistoryRow]| {
+            h.iter().map(|r| r.train_loss).collect::<Vec<_>>()
+        };
         assert_eq!(losses(&resumed.history), losses(&full.history));
     }
 }

@@ -147,7 +147,7 @@ fn small_setup(dir: &Path, extra: &str) -> (PathBuf, Config) {
 }
 
 /// The best training loss of a fit is below its first.
-fn assert_loss_decreased(history: &[fitrnn::train::HistoryRow], what: &str) {
+fn assert_loss_decreased(history: &[fitrnn::rundir::tables::HistoryRow], what: &str) {
     let first = history.first().unwrap().train_loss;
     let best = history
         .iter()
@@ -175,31 +175,35 @@ fn dale_holds_through_training_and_breaks_without_it() {
         .history
         .iter()
         .filter(|h| h.phase == "dense")
-        .map(|h| h.step)
+        .map(|h| h.step as usize)
         .max()
         .unwrap()
         + out
             .history
             .iter()
             .filter(|h| h.phase == "finetune")
-            .map(|h| h.step)
+            .map(|h| h.step as usize)
             .max()
             .unwrap();
     assert!(
         steps >= 200,
         "{steps} optimiser steps, each followed by the invariant check"
     );
-    assert_eq!(sign_violations(&out.fin.w_rec, &out.setup.signs), 0);
-    for ((i, j), &w) in out.fin.w_rec.indexed_iter() {
+    assert_eq!(
+        sign_violations(&out.fitted.params.w_rec, &out.fitted.network.signs),
+        0
+    );
+    for ((i, j), &w) in out.fitted.params.w_rec.indexed_iter() {
         assert!(
-            w == 0.0 || out.mask[[i, j]] == 1.0,
+            w == 0.0 || out.fitted.mask[[i, j]] == 1.0,
             "weight outside the mask at [{i}, {j}]"
         );
     }
-    assert!(out.fin.gain.iter().all(|&g| g >= 0.0));
+    assert!(out.fitted.params.gain.iter().all(|&g| g >= 0.0));
     // Pruning left the block densities near the table's (top-prob), far below the dense support.
-    let kept = out.mask.iter().filter(|&&m| m == 1.0).count() as f64 / out.mask.len() as f64;
-    let support = out.setup.blocks.as_ref().unwrap().support();
+    let kept =
+        out.fitted.mask.iter().filter(|&&m| m == 1.0).count() as f64 / out.fitted.mask.len() as f64;
+    let support = out.fitted.network.blocks.as_ref().unwrap().support();
     let dense = support.iter().filter(|&&m| m == 1.0).count() as f64 / support.len() as f64;
     assert!(
         kept < 0.5 * dense,
@@ -213,7 +217,7 @@ fn dale_holds_through_training_and_breaks_without_it() {
     let mut free = cfg.clone();
     free.constraints.dale = fitrnn::config::Dale::None;
     let out = fit(&free, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
-    let v = sign_violations(&out.fin.w_rec, &out.setup.signs);
+    let v = sign_violations(&out.fitted.params.w_rec, &out.fitted.network.signs);
     assert!(
         v > 0,
         "the unconstrained baseline has weights of the wrong sign ({v})"
@@ -229,16 +233,16 @@ fn same_seed_gives_identical_weights() {
     let ds = dataset(&cfg, &cfg_path);
     let a = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
     let b = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
-    assert_eq!(a.fin.w_rec, b.fin.w_rec);
-    assert_eq!(a.fin.w_in, b.fin.w_in);
-    assert_eq!(a.mask, b.mask);
+    assert_eq!(a.fitted.params.w_rec, b.fitted.params.w_rec);
+    assert_eq!(a.fitted.params.w_in, b.fitted.params.w_in);
+    assert_eq!(a.fitted.mask, b.fitted.mask);
     assert_eq!(
         a.history.iter().map(|h| h.train_loss).collect::<Vec<_>>(),
         b.history.iter().map(|h| h.train_loss).collect::<Vec<_>>()
     );
     cfg.seed += 1;
     let c = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
-    assert_ne!(a.fin.w_rec, c.fin.w_rec);
+    assert_ne!(a.fitted.params.w_rec, c.fitted.params.w_rec);
 }
 
 #[test]
@@ -307,24 +311,27 @@ fn exponentiated_gradients_keep_every_sign_and_hidden_units_train() {
                 out.history
                     .iter()
                     .filter(|h| h.phase == *p)
-                    .map(|h| h.step)
+                    .map(|h| h.step as usize)
                     .max()
                     .unwrap_or(0)
             })
             .sum();
         assert!(steps >= 200, "{opt:?}: {steps} steps, each checked");
         let n_rec = ds.y.ncols();
-        assert!(out.setup.signs.len() > n_rec, "hidden units were added");
+        assert!(
+            out.fitted.network.signs.len() > n_rec,
+            "hidden units were added"
+        );
         assert_eq!(
-            sign_violations(&out.fin.w_rec, &out.setup.signs),
+            sign_violations(&out.fitted.params.w_rec, &out.fitted.network.signs),
             0,
             "{opt:?}"
         );
         // EG never creates weights: every nonzero final weight was nonzero at initialisation.
-        for ((i, j), &w) in out.fin.w_rec.indexed_iter() {
+        for ((i, j), &w) in out.fitted.params.w_rec.indexed_iter() {
             if w != 0.0 {
                 assert!(
-                    out.w_init[[i, j]] != 0.0,
+                    out.fitted.w_init[[i, j]] != 0.0,
                     "{opt:?}: weight [{i}, {j}] appeared from zero"
                 );
             }
@@ -357,11 +364,17 @@ fn population_mode_with_a_frozen_readout_fits_population_averages() {
         "two measured inputs and the 24 traces"
     );
     let out = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
-    assert_eq!(out.setup.signs.len(), 6 * (6 + 2 + 2 + 2));
-    assert_eq!(sign_violations(&out.fin.w_rec, &out.setup.signs), 0);
+    assert_eq!(out.fitted.network.signs.len(), 6 * (6 + 2 + 2 + 2));
+    assert_eq!(
+        sign_violations(&out.fitted.params.w_rec, &out.fitted.network.signs),
+        0
+    );
     // The frozen readout never moves: gains stay 1 and offsets stay at their draws.
-    assert!(out.fin.gain.iter().all(|&g| g == 1.0));
-    assert_eq!(Some(out.fin.offset.clone()), out.setup.readout_offset);
+    assert!(out.fitted.params.gain.iter().all(|&g| g == 1.0));
+    assert_eq!(
+        Some(out.fitted.params.offset.clone()),
+        out.fitted.network.readout_offset
+    );
     assert_loss_decreased(&out.history, "population mode");
 }
 

@@ -7,29 +7,9 @@ use crate::connectivity::{Pattern, Population};
 use crate::dataset::{Dataset, Window};
 use crate::error::Result;
 use crate::model::Perturbation;
-use crate::train::{batch_tensors, FitOutput};
-use candle_core::{Device, Tensor};
-
-/// One (perturbation, target population) row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PerturbRow {
-    /// The perturbed pattern.
-    pub perturbed: String,
-    /// `silence` or `drive`.
-    pub kind: &'static str,
-    /// Its magnitude.
-    pub magnitude: f64,
-    /// Target population.
-    pub target: String,
-    /// Mean rate of the target without the perturbation.
-    pub baseline_mean_rate: f64,
-    /// Mean rate of the target with it.
-    pub perturbed_mean_rate: f64,
-    /// `perturbed − baseline`.
-    pub delta: f64,
-    /// `delta / |baseline|` (NaN when the baseline is 0).
-    pub delta_rel: f64,
-}
+use crate::network::Fitted;
+use crate::rundir::tables::PerturbationRow;
+use candle_core::Tensor;
 
 /// The default list: silence each population, then each area, fully.
 pub fn default_perturbations(units: &[Population]) -> Vec<PerturbationSpec> {
@@ -54,21 +34,21 @@ pub fn default_perturbations(units: &[Population]) -> Vec<PerturbationSpec> {
 
 /// Mean effective rate per population over `windows`, with an optional perturbation.
 fn population_rates(
-    f: &FitOutput,
+    f: &Fitted,
     ds: &Dataset,
     windows: &[Window],
-    device: &Device,
     pert: Option<&Perturbation>,
 ) -> Result<Vec<f64>> {
-    let p = f.fin.to_params(device)?;
-    let n = f.setup.signs.len();
+    let device = f.device();
+    let p = f.params.to_params(&device)?;
+    let n = f.network.signs.len();
     let mut sum = vec![0f64; n];
     let mut count = 0usize;
     for chunk in windows.chunks(64) {
-        let (y, u) = batch_tensors(ds, chunk, device)?;
+        let (y, u) = ds.batch(chunk, &device)?;
         let rates = match pert {
-            Some(pt) => f.setup.rnn.perturbed_rates(&p, &y, &u, pt),
-            None => f.setup.rnn.rates(&p, &y, &u),
+            Some(pt) => f.network.rnn.perturbed_rates(&p, &y, &u, pt),
+            None => f.network.rnn.rates(&p, &y, &u),
         }?;
         for r in rates {
             let s = r.sum(0).and_then(|t| t.to_vec1::<f32>())?;
@@ -78,7 +58,7 @@ fn population_rates(
             count += r.dim(0)?;
         }
     }
-    let pops = &f.setup.units;
+    let pops = &f.network.units;
     Ok(pops
         .members
         .iter()
@@ -88,19 +68,19 @@ fn population_rates(
 
 /// Run every perturbation in `specs` (or the defaults when empty) on `windows`.
 pub fn perturbations(
-    f: &FitOutput,
+    f: &Fitted,
     ds: &Dataset,
     windows: &[Window],
-    device: &Device,
     specs: &[PerturbationSpec],
-) -> Result<Vec<PerturbRow>> {
-    let units = &f.setup.units.units;
+) -> Result<Vec<PerturbationRow>> {
+    let device = f.device();
+    let units = &f.network.units.units;
     let specs = if specs.is_empty() {
         default_perturbations(units)
     } else {
         specs.to_vec()
     };
-    let base = population_rates(f, ds, windows, device, None)?;
+    let base = population_rates(f, ds, windows, None)?;
     let n = units.len();
     let mut rows = Vec::new();
     for spec in &specs {
@@ -127,18 +107,19 @@ pub fn perturbations(
             })
             .collect();
         let pert = Perturbation {
-            keep: Tensor::from_slice(&keep, (1, n), device)?,
-            drive: Tensor::from_slice(&drive, (1, n), device)?,
+            keep: Tensor::from_slice(&keep, (1, n), &device)?,
+            drive: Tensor::from_slice(&drive, (1, n), &device)?,
         };
-        let after = population_rates(f, ds, windows, device, Some(&pert))?;
-        for (k, pop) in f.setup.units.populations.iter().enumerate() {
+        let after = population_rates(f, ds, windows, Some(&pert))?;
+        for (k, pop) in f.network.units.populations.iter().enumerate() {
             let delta = after[k] - base[k];
-            rows.push(PerturbRow {
+            rows.push(PerturbationRow {
                 perturbed: spec.target.clone(),
                 kind: match spec.kind {
                     PerturbationKind::Silence => "silence",
                     PerturbationKind::Drive => "drive",
-                },
+                }
+                .into(),
                 magnitude: spec.magnitude,
                 target: pop.label(),
                 baseline_mean_rate: base[k],

@@ -3,8 +3,8 @@
 use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::data::celltypes::default_sign_map;
-use crate::data::select::select_neurons;
 use crate::data::summary;
+use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use std::fmt::Write;
 
@@ -58,64 +58,17 @@ pub fn check_data(path: &std::path::Path) -> Result<String> {
     Ok(s)
 }
 
-/// Validate a loaded config against its recording: read with the NaN policy, apply the
-/// selection and sign map, check named inputs, windows and split. Returns the selected recording
-/// and the summary text.
-pub fn check_config(
-    config: &Config,
-    config_path: &std::path::Path,
-) -> Result<(crate::dataset::Dataset, String)> {
+/// Validate a loaded config against its recording ([`Dataset::from_config`]) and describe it.
+/// Returns the dataset and the summary text.
+pub fn check_config(config: &Config, config_path: &std::path::Path) -> Result<(Dataset, String)> {
+    let ds = Dataset::from_config(config, config_path)?;
+    let text = summary(config, config_path, &ds);
+    Ok((ds, text))
+}
+
+/// What `fitrnn check --config` prints: the config, the output, the recording and the split.
+pub fn summary(config: &Config, config_path: &std::path::Path, ds: &Dataset) -> String {
     let d = &config.data;
-    let rec = crate::data::load::load(d.path.files(), &d.load_options())?;
-    let rec = select_neurons(&rec, &d.select, &d.cell_types, config_path)?;
-    let names: Vec<String> = rec
-        .inputs
-        .as_ref()
-        .map(|i| i.names.clone())
-        .unwrap_or_default();
-    for name in &config.model.inputs {
-        if !names.contains(name) {
-            return Err(Error::config(
-                config_path,
-                "model.inputs",
-                format!(
-                    "input `{name}` is not in {} (it has: {})",
-                    d.path.display(),
-                    if names.is_empty() {
-                        "no /inputs".into()
-                    } else {
-                        names.join(", ")
-                    }
-                ),
-                crate::error::suggest(name, &names, "input"),
-            ));
-        }
-    }
-    if d.windows.length_s > rec.duration_s() {
-        return Err(Error::config(
-            config_path,
-            "data.windows.length_s",
-            format!(
-                "{} s is longer than the recording ({:.1} s)",
-                d.windows.length_s,
-                rec.duration_s()
-            ),
-            "use a shorter window",
-        ));
-    }
-    if d.split.by == crate::config::SplitBy::Trials && rec.trials.is_none() {
-        return Err(Error::config(
-            config_path,
-            "data.split.by",
-            format!("`trials` needs /trials, which {} lacks", d.path.display()),
-            "use `by: time`, or add a trial table to the recording",
-        ));
-    }
-    if let Some(t) = &config.constraints.mask.table {
-        crate::connectivity::ProbabilityTable::read(t)?
-            .with_pathways(&config.constraints.mask.inter_area)?;
-    }
-    let ds = crate::dataset::Dataset::build(config, rec, config_path)?;
     let rec = &ds.recording;
     let n_train = ds.split.is_train.iter().filter(|&&t| t).count();
     let mut s = String::new();
@@ -133,5 +86,5 @@ pub fn check_config(
         format!("{:?}", d.normalisation).to_lowercase()
     );
     let _ = writeln!(s, "\nok: config and data are valid");
-    Ok((ds, s))
+    s
 }

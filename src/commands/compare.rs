@@ -133,7 +133,7 @@ pub fn compare(args: &CompareArgs) -> Result<String> {
         "rows": rows.len(),
         "keys_missing_in_some_run": left_out,
     });
-    crate::rundir::write_atomic(
+    crate::atomic::write_bytes(
         &args.out.join("compare.json"),
         serde_json::to_string_pretty(&summary)
             .expect("json")
@@ -147,7 +147,7 @@ pub fn compare(args: &CompareArgs) -> Result<String> {
                 .iter()
                 .filter(|r| r.group_a == a.name && r.group_b == b.name)
                 .collect();
-            let exact = pair.first().map(|r| r.exact).unwrap_or(false);
+            let exact = pair.first().map(|r| r.exact_test).unwrap_or(false);
             let _ = writeln!(
                 s,
                 "{} − {} ({} vs {} runs, {} permutation test): {} contrasts, {} with FDR-adjusted p < 0.05",
@@ -161,9 +161,9 @@ pub fn compare(args: &CompareArgs) -> Result<String> {
             );
             let mut top: Vec<_> = pair
                 .iter()
-                .filter(|r| r.key.0 == "mean_abs_w" && r.key.1 == "area_layer")
+                .filter(|r| r.quantity == "mean_abs_w" && r.level == "area_layer")
                 .collect();
-            top.sort_by(|x, y| y.c.difference.abs().total_cmp(&x.c.difference.abs()));
+            top.sort_by(|x, y| y.difference.abs().total_cmp(&x.difference.abs()));
             if !top.is_empty() {
                 let _ = writeln!(
                     s,
@@ -174,7 +174,7 @@ pub fn compare(args: &CompareArgs) -> Result<String> {
                 let _ = writeln!(
                     s,
                     "    {:>12} → {:<12} {:+.4}  95% CI [{:+.4}, {:+.4}]  p {:.3}",
-                    r.key.2, r.key.3, r.c.difference, r.c.ci_low, r.c.ci_high, r.c.p_value
+                    r.pre, r.post, r.difference, r.ci_low, r.ci_high, r.p_value
                 );
             }
             if a.runs.len().min(b.runs.len()) < 4 {

@@ -19,7 +19,7 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Run(args)) => run::run(&args),
         Some(Command::Check(args)) => check::check(&args),
         Some(Command::Simulate(args)) => simulate::simulate(&args),
-        Some(Command::Analyse(args)) => analyse::analyse(&args.run_dir),
+        Some(Command::Analyse(args)) => analyse::analyse(&args),
         Some(Command::Compare(args)) => compare::compare(&args),
         Some(Command::Bench(args)) => bench::bench(&args),
         Some(Command::Sweep(args)) => sweep::sweep(&args),

@@ -47,8 +47,8 @@ pub fn write_heat_maps(
                 .filter(|r| {
                     &r.group_a == a
                         && &r.group_b == b
-                        && r.key.0 == "mean_abs_w"
-                        && r.key.1 == level
+                        && r.quantity == "mean_abs_w"
+                        && r.level == level
                 })
                 .collect();
             if sel.is_empty() {
@@ -56,7 +56,7 @@ pub fn write_heat_maps(
             }
             let mut labels: Vec<String> = order.get(level).cloned().unwrap_or_default();
             for r in &sel {
-                for l in [&r.key.2, &r.key.3] {
+                for l in [&r.pre, &r.post] {
                     if !labels.contains(l) {
                         labels.push(l.clone());
                     }
@@ -69,7 +69,7 @@ pub fn write_heat_maps(
                 &format!("postsynaptic {name} (receiver)"),
                 &labels,
                 sel.iter()
-                    .map(|r| (r.key.3.as_str(), r.key.2.as_str(), r.c.difference)),
+                    .map(|r| (r.post.as_str(), r.pre.as_str(), r.difference)),
                 "difference of mean |W[post, pre]|",
             );
             // The same blocks on the same colour scale, those not surviving the FDR grey.
@@ -81,8 +81,8 @@ pub fn write_heat_maps(
             );
             sig.values.fill(f32::NAN);
             for r in &significant {
-                let (i, j) = (pos(&labels, &r.key.3), pos(&labels, &r.key.2));
-                sig.values[[i, j]] = r.c.difference as f32;
+                let (i, j) = (pos(&labels, &r.post), pos(&labels, &r.pre));
+                sig.values[[i, j]] = r.difference as f32;
             }
             for (suffix, map) in [("difference", diff), ("significant", sig)] {
                 let bytes = crate::report::render::png(&map, "contrast heat map")?;
@@ -91,7 +91,7 @@ pub fn write_heat_maps(
                     file_part(b),
                     file_part(a)
                 ));
-                crate::rundir::write_atomic(&path, &bytes)?;
+                crate::atomic::write_bytes(&path, &bytes)?;
                 written.push(path);
             }
         }

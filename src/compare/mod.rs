@@ -6,9 +6,9 @@
 pub mod figures;
 pub mod stats;
 
-use crate::error::{Error, Result};
-use crate::rundir::tables::{read_parquet, write_parquet};
-use polars::prelude::*;
+use crate::error::Result;
+use crate::rundir::paths::RunPaths;
+use crate::rundir::tables::{self, table, CurrentRow, InteractionRow, Table};
 use stats::{benjamini_hochberg, contrast, Plans};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,96 +27,49 @@ pub struct RunValues {
     pub order: BTreeMap<String, Vec<String>>,
 }
 
-fn strs<'a>(df: &'a DataFrame, path: &Path, col: &str) -> Result<&'a StringChunked> {
-    df.column(col)
-        .and_then(|c| c.str())
-        .map_err(|e| Error::Data {
-            file: path.to_path_buf(),
-            location: col.into(),
-            problem: format!("missing or not a string column: {e}"),
-            fix: "re-create the table with fitrnn analyse RUN_DIR".into(),
-        })
-}
-
-fn f64s<'a>(df: &'a DataFrame, path: &Path, col: &str) -> Result<&'a Float64Chunked> {
-    df.column(col)
-        .and_then(|c| c.f64())
-        .map_err(|e| Error::Data {
-            file: path.to_path_buf(),
-            location: col.into(),
-            problem: format!("missing or not a float column: {e}"),
-            fix: "re-create the table with fitrnn analyse RUN_DIR".into(),
-        })
-}
-
 /// Read the final block interactions and the validation currents (training currents when the
 /// run held nothing out) of the complete run in `dir`.
 pub fn load_run(dir: &Path) -> Result<RunValues> {
     crate::rundir::read_complete_manifest(dir, "compare")?;
+    let paths = RunPaths::new(dir);
     let mut values = BTreeMap::new();
     let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let p = dir.join("tables/interactions.parquet");
-    let df = read_parquet(&p)?;
-    let (lv, st, pre, post) = (
-        strs(&df, &p, "level")?,
-        strs(&df, &p, "stage")?,
-        strs(&df, &p, "pre")?,
-        strs(&df, &p, "post")?,
-    );
-    let (mw, ma) = (f64s(&df, &p, "mean_w")?, f64s(&df, &p, "mean_abs_w")?);
-    for i in 0..df.height() {
-        if st.get(i) != Some("final") {
-            continue;
-        }
-        let labels = order
-            .entry(lv.get(i).unwrap_or_default().to_string())
-            .or_default();
-        for l in [pre.get(i), post.get(i)].into_iter().flatten() {
+    let interactions: Vec<InteractionRow> = tables::read(&paths.table(InteractionRow::NAME))?;
+    for r in interactions.iter().filter(|r| r.stage == "final") {
+        let labels = order.entry(r.level.clone()).or_default();
+        for l in [&r.pre, &r.post] {
             if !labels.iter().any(|x| x == l) {
-                labels.push(l.to_string());
+                labels.push(l.clone());
             }
         }
         let key = |q: &str| {
             (
                 q.to_string(),
-                lv.get(i).unwrap_or_default().to_string(),
-                pre.get(i).unwrap_or_default().to_string(),
-                post.get(i).unwrap_or_default().to_string(),
+                r.level.clone(),
+                r.pre.clone(),
+                r.post.clone(),
                 None,
             )
         };
-        values.insert(key("mean_abs_w"), ma.get(i).unwrap_or(f64::NAN));
-        values.insert(key("mean_w"), mw.get(i).unwrap_or(f64::NAN));
+        values.insert(key("mean_abs_w"), r.mean_abs_w);
+        values.insert(key("mean_w"), r.mean_w);
     }
-    let p = dir.join("tables/currents.parquet");
-    let df = read_parquet(&p)?;
-    let (lv, sp, src, tgt, sg) = (
-        strs(&df, &p, "level")?,
-        strs(&df, &p, "split")?,
-        strs(&df, &p, "source")?,
-        strs(&df, &p, "target")?,
-        strs(&df, &p, "source_sign")?,
-    );
-    let mc = f64s(&df, &p, "mean_current")?;
-    let has_validation = (0..df.height()).any(|i| sp.get(i) == Some("validation"));
-    let split = if has_validation {
+    let currents: Vec<CurrentRow> = tables::read(&paths.table(CurrentRow::NAME))?;
+    let split = if currents.iter().any(|r| r.split == "validation") {
         "validation"
     } else {
         "train"
     };
-    for i in 0..df.height() {
-        if sp.get(i) != Some(split) {
-            continue;
-        }
+    for r in currents.iter().filter(|r| r.split == split) {
         values.insert(
             (
                 "mean_current".into(),
-                lv.get(i).unwrap_or_default().to_string(),
-                src.get(i).unwrap_or_default().to_string(),
-                tgt.get(i).unwrap_or_default().to_string(),
-                sg.get(i).map(str::to_string),
+                r.level.clone(),
+                r.source.clone(),
+                r.target.clone(),
+                Some(r.source_sign.clone()),
             ),
-            mc.get(i).unwrap_or(f64::NAN),
+            r.mean_current,
         );
     }
     Ok(RunValues {
@@ -146,26 +99,45 @@ pub struct Settings {
     pub seed: u64,
 }
 
-/// One row of `contrasts.parquet`.
-#[derive(Debug, Clone)]
-pub struct ContrastRow {
-    /// Reference group (A) and compared group (B): the difference is B − A.
-    pub group_a: String,
-    /// Compared group.
-    pub group_b: String,
-    /// The key.
-    pub key: Key,
-    /// Runs in A and B.
-    pub n_a: usize,
-    /// Runs in B.
-    pub n_b: usize,
-    /// The statistics.
-    pub c: stats::Contrast,
-    /// Benjamini–Hochberg adjusted p within (pair, quantity, level), over the blocks that vary
-    /// across runs (NaN for a block identical in every run).
-    pub p_fdr: f64,
-    /// Whether the permutation test enumerated every relabelling.
-    pub exact: bool,
+table! {
+    /// One row of `contrasts.parquet`: one quantity of one block, contrasted between two groups.
+    ContrastRow = "contrasts" {
+        /// Reference group (A): the difference is B − A.
+        group_a: String,
+        /// Compared group (B).
+        group_b: String,
+        /// `mean_abs_w`, `mean_w` or `mean_current`.
+        quantity: String,
+        /// `population`, `area_layer` or `area`.
+        level: String,
+        /// Presynaptic block (source block for currents).
+        pre: String,
+        /// Postsynaptic block (target block for currents).
+        post: String,
+        /// `E` or `I` for currents; null for weights.
+        source_sign: Option<String>,
+        /// Runs in A.
+        n_a: u32,
+        /// Runs in B.
+        n_b: u32,
+        /// Mean over A's runs.
+        mean_a: f64,
+        /// Mean over B's runs.
+        mean_b: f64,
+        /// `mean_b − mean_a`.
+        difference: f64,
+        /// Lower end of the percentile bootstrap 95 % interval of the difference.
+        ci_low: f64,
+        /// Upper end.
+        ci_high: f64,
+        /// Two-sided permutation p-value.
+        p_value: f64,
+        /// Benjamini–Hochberg adjusted p within (pair, quantity, level), over the blocks that
+        /// vary across runs (NaN for a block identical in every run).
+        p_fdr: f64,
+        /// Whether the permutation test enumerated every relabelling.
+        exact_test: bool,
+    }
 }
 
 /// Contrast every pair of groups (later against earlier, in the order given) on every key that
@@ -194,15 +166,25 @@ pub fn contrasts(groups: &[Group], s: Settings) -> (Vec<ContrastRow>, usize) {
                 };
                 constant.push(v.iter().all(|x| *x == v[0]));
                 let (va, vb) = v.split_at(a.runs.len());
+                let c = contrast(va, vb, &plans);
                 pair_rows.push(ContrastRow {
                     group_a: a.name.clone(),
                     group_b: b.name.clone(),
-                    key: key.clone(),
-                    n_a: va.len(),
-                    n_b: vb.len(),
-                    c: contrast(va, vb, &plans),
+                    quantity: key.0.clone(),
+                    level: key.1.clone(),
+                    pre: key.2.clone(),
+                    post: key.3.clone(),
+                    source_sign: key.4.clone(),
+                    n_a: va.len() as u32,
+                    n_b: vb.len() as u32,
+                    mean_a: c.mean_a,
+                    mean_b: c.mean_b,
+                    difference: c.difference,
+                    ci_low: c.ci_low,
+                    ci_high: c.ci_high,
+                    p_value: c.p_value,
                     p_fdr: f64::NAN,
-                    exact: plans.exact,
+                    exact_test: plans.exact,
                 });
             }
             // BH within each (quantity, level) family, over the keys that vary at all: a block
@@ -212,13 +194,13 @@ pub fn contrasts(groups: &[Group], s: Settings) -> (Vec<ContrastRow>, usize) {
             for (i, r) in pair_rows.iter().enumerate() {
                 if !constant[i] {
                     families
-                        .entry((r.key.0.clone(), r.key.1.clone()))
+                        .entry((r.quantity.clone(), r.level.clone()))
                         .or_default()
                         .push(i);
                 }
             }
             for idx in families.values() {
-                let p: Vec<f64> = idx.iter().map(|&i| pair_rows[i].c.p_value).collect();
+                let p: Vec<f64> = idx.iter().map(|&i| pair_rows[i].p_value).collect();
                 for (k, q) in benjamini_hochberg(&p).into_iter().enumerate() {
                     pair_rows[idx[k]].p_fdr = q;
                 }
@@ -231,25 +213,5 @@ pub fn contrasts(groups: &[Group], s: Settings) -> (Vec<ContrastRow>, usize) {
 
 /// Write `contrasts.parquet` to `path`.
 pub fn write_contrasts(path: &Path, rows: &[ContrastRow]) -> Result<()> {
-    let col = |f: &dyn Fn(&ContrastRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
-    let df = df!(
-        "group_a" => rows.iter().map(|r| r.group_a.clone()).collect::<Vec<_>>(),
-        "group_b" => rows.iter().map(|r| r.group_b.clone()).collect::<Vec<_>>(),
-        "quantity" => rows.iter().map(|r| r.key.0.clone()).collect::<Vec<_>>(),
-        "level" => rows.iter().map(|r| r.key.1.clone()).collect::<Vec<_>>(),
-        "pre" => rows.iter().map(|r| r.key.2.clone()).collect::<Vec<_>>(),
-        "post" => rows.iter().map(|r| r.key.3.clone()).collect::<Vec<_>>(),
-        "source_sign" => rows.iter().map(|r| r.key.4.clone()).collect::<Vec<_>>(),
-        "n_a" => rows.iter().map(|r| r.n_a as u32).collect::<Vec<_>>(),
-        "n_b" => rows.iter().map(|r| r.n_b as u32).collect::<Vec<_>>(),
-        "mean_a" => col(&|r| r.c.mean_a),
-        "mean_b" => col(&|r| r.c.mean_b),
-        "difference" => col(&|r| r.c.difference),
-        "ci_low" => col(&|r| r.c.ci_low),
-        "ci_high" => col(&|r| r.c.ci_high),
-        "p_value" => col(&|r| r.c.p_value),
-        "p_fdr" => col(&|r| r.p_fdr),
-        "exact_test" => rows.iter().map(|r| r.exact).collect::<Vec<_>>(),
-    )?;
-    write_parquet(path, df)
+    tables::write(path, rows)
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use hdf5::types::VarLenUnicode;
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The schema string this version reads and writes.
 pub const SCHEMA: &str = "fitrnn-recording/1";
@@ -572,19 +572,7 @@ fn non_finite_frames(traces: &Array2<f32>, inputs: Option<&Inputs>) -> Vec<(usiz
 /// Write `rec` as a `fitrnn-recording/1` file at `path`, atomically: the file appears under its
 /// name only once it is complete. Traces are chunked and gzip-compressed; strings are UTF-8.
 pub fn write_recording(rec: &Recording, path: &Path) -> Result<()> {
-    let tmp = partial_path(path);
-    let _ = std::fs::remove_file(&tmp);
-    write_to(rec, &tmp).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "renaming the finished file", e))
-}
-
-/// The temporary name a file is written under before it is renamed into place.
-pub fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    path.with_file_name(name)
+    crate::atomic::write_with(path, |tmp| write_to(rec, tmp))
 }
 
 fn write_to(rec: &Recording, path: &Path) -> Result<()> {

@@ -8,10 +8,11 @@ mod split;
 
 pub use split::{FrameSplit, Window};
 
-use crate::config::{Config, Normalisation};
-use crate::data::select::neuron_signs;
+use crate::config::{Config, ModelMode, Normalisation, SplitBy};
+use crate::data::select::{neuron_signs, select_neurons};
 use crate::data::{Recording, Sign};
 use crate::error::{Error, Result};
+use candle_core::{Device, Tensor};
 use ndarray::{Array2, Axis};
 use std::path::Path;
 
@@ -55,6 +56,99 @@ pub struct Target {
 }
 
 impl Dataset {
+    /// Read, select and check the recording `config` names and build its dataset: the NaN policy,
+    /// the selection and sign map, the named inputs, the window length against the recording, the
+    /// split, the mask table and the population sizes. `config_path` is named in errors.
+    pub fn from_config(config: &Config, config_path: &Path) -> Result<Dataset> {
+        let d = &config.data;
+        let rec = crate::data::load::load(d.path.files(), &d.load_options())?;
+        let rec = select_neurons(&rec, &d.select, &d.cell_types, config_path)?;
+        let names: Vec<String> = rec
+            .inputs
+            .as_ref()
+            .map(|i| i.names.clone())
+            .unwrap_or_default();
+        for name in &config.model.inputs {
+            if !names.contains(name) {
+                return Err(Error::config(
+                    config_path,
+                    "model.inputs",
+                    format!(
+                        "input `{name}` is not in {} (it has: {})",
+                        d.path.display(),
+                        if names.is_empty() {
+                            "no /inputs".into()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                    crate::error::suggest(name, &names, "input"),
+                ));
+            }
+        }
+        if d.windows.length_s > rec.duration_s() {
+            return Err(Error::config(
+                config_path,
+                "data.windows.length_s",
+                format!(
+                    "{} s is longer than the recording ({:.1} s)",
+                    d.windows.length_s,
+                    rec.duration_s()
+                ),
+                "use a shorter window",
+            ));
+        }
+        if d.split.by == SplitBy::Trials && rec.trials.is_none() {
+            return Err(Error::config(
+                config_path,
+                "data.split.by",
+                format!("`trials` needs /trials, which {} lacks", d.path.display()),
+                "use `by: time`, or add a trial table to the recording",
+            ));
+        }
+        if let Some(t) = &config.constraints.mask.table {
+            crate::connectivity::ProbabilityTable::read(t)?
+                .with_pathways(&config.constraints.mask.inter_area)?;
+        }
+        if config.model.mode == ModelMode::Populations {
+            if let Some(ct) = rec.neurons.cell_type.iter().find(|t| {
+                config
+                    .model
+                    .units_per_population
+                    .get(*t)
+                    .copied()
+                    .unwrap_or(0)
+                    == 0
+            }) {
+                return Err(Error::config(
+                    config_path,
+                    "model.units_per_population",
+                    format!("no units for cell type `{ct}`, which the recording holds"),
+                    format!("add `{ct}: N` under model.units_per_population, or leave the cell type out with data.select.cell_types"),
+                ));
+            }
+        }
+        Dataset::build(config, rec, config_path)
+    }
+
+    /// Windows stacked as `[T, batch, channels]` tensors on `device`: traces `y` `[T, batch,
+    /// n_traces]` and inputs `u` `[T, batch, n_inputs]`.
+    pub fn batch(&self, windows: &[Window], device: &Device) -> Result<(Tensor, Tensor)> {
+        let t_len = windows[0].len;
+        let (n, d) = (self.y.ncols(), self.u.ncols());
+        let mut y: Vec<f32> = Vec::with_capacity(t_len * windows.len() * n);
+        let mut u: Vec<f32> = Vec::with_capacity(t_len * windows.len() * d);
+        for t in 0..t_len {
+            for w in windows {
+                y.extend(self.y.row(w.start + t).iter());
+                u.extend(self.u.row(w.start + t).iter());
+            }
+        }
+        let yt = Tensor::from_vec(y, (t_len, windows.len(), n), device)?;
+        let ut = Tensor::from_vec(u, (t_len, windows.len(), d), device)?;
+        Ok((yt, ut))
+    }
+
     /// Build the dataset for `cfg` from `rec`, which must already be selected
     /// ([`crate::data::select::select_neurons`]). `config_path` is named in errors.
     pub fn build(cfg: &Config, rec: Recording, config_path: &Path) -> Result<Dataset> {
@@ -128,7 +222,7 @@ impl Dataset {
             })
             .collect();
         let mut signs = signs;
-        if cfg.model.mode == crate::config::ModelMode::Populations {
+        if cfg.model.mode == ModelMode::Populations {
             // Average the normalised traces of each population (in unit order).
             let mut pops: Vec<(String, String, Vec<usize>)> = Vec::new();
             for (i, t) in targets.iter().enumerate() {

@@ -18,11 +18,13 @@
 pub mod activation;
 mod bptt;
 pub(crate) mod fused;
+mod params;
 pub mod products;
 pub mod sparse;
 
 pub use activation::Activation;
 use candle_core::{DType, Device, Result, Tensor, Var};
+pub use params::{to_array2, ParamsCpu};
 use serde::{Deserialize, Serialize};
 
 /// Initial state of a window (`model.initial_state`).

@@ -3,11 +3,11 @@
 //! (pairwise correlation, and a ridge VAR(1) between block-mean traces).
 
 use crate::analysis::blocks::{block_interactions, blocks_of, Level};
-use crate::baselines::{fit_var1, training_pairs};
 use crate::connectivity::Population;
 use crate::data::{GroundTruth, Recording};
 use crate::dataset::Window;
 use crate::error::Result;
+use crate::evaluate::{fit_var1, training_pairs};
 use ndarray::Array2;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -155,7 +155,7 @@ pub fn write(out: &Path, cfg: &RecoveryConfig, rows: &[Row]) -> Result<Vec<Strin
         let plot = RecoveryPlot::new(cfg, rows, level);
         let name = format!("recovery_{level}.png");
         let png = render::png(&plot, &name)?;
-        crate::rundir::write_atomic(&out.join(&name), &png)?;
+        crate::atomic::write_bytes(&out.join(&name), &png)?;
         files.push(name);
     }
     Ok(files)

@@ -12,6 +12,8 @@ use crate::analysis::blocks::Level;
 use crate::config::load_yaml;
 use crate::data::{read_recording, write_recording, ReadOptions};
 use crate::error::{Error, Result};
+use crate::rundir::tables::{Table, UnitRow};
+use crate::rundir::{RunPaths, Weights};
 use crate::simulate::{simulate, SimConfig};
 use estimates::Blocks;
 use serde::{Deserialize, Serialize};
@@ -76,22 +78,24 @@ pub enum Baseline {
     RidgeVar,
 }
 
-/// One row of `recovery.parquet`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Row {
-    /// Recording seed.
-    pub seed: u64,
-    /// Condition name.
-    pub condition: String,
-    /// Method name.
-    pub method: String,
-    /// `population`, `area_layer`, `area` or `unit`.
-    pub level: String,
-    /// Metric name.
-    pub metric: String,
-    /// Its value (NaN when undefined; `null` in the cell files).
-    #[serde(with = "nan_as_null")]
-    pub value: f64,
+crate::rundir::tables::table! {
+    /// One row of `recovery.parquet` (and of the cell files, as JSON).
+    #[derive(Serialize, Deserialize)]
+    Row = "recovery" {
+        /// Recording seed.
+        seed: u64,
+        /// Condition name.
+        condition: String,
+        /// Method name.
+        method: String,
+        /// `population`, `area_layer`, `area` or `unit`.
+        level: String,
+        /// Metric name.
+        metric: String,
+        /// Its value (NaN when undefined; `null` in the cell files).
+        #[serde(with = "nan_as_null")]
+        value: f64,
+    }
 }
 
 /// JSON has no NaN: undefined metrics are written as `null` and read back as NaN.
@@ -241,13 +245,14 @@ fn unit_correlation(run_dir: &Path, rec: &crate::data::Recording) -> Result<Opti
     if gt.recorded_index.iter().any(|&r| r < 0) {
         return Ok(None);
     }
-    let t = crate::rundir::weights::TensorFile::open(&run_dir.join("model/final.safetensors"))?;
+    let paths = RunPaths::new(run_dir);
+    let t = crate::rundir::weights::TensorFile::open(&paths.weights(Weights::Final))?;
     let w = t.array2("w_rec")?;
     let mask = t.array2("mask").ok();
-    let df = crate::rundir::tables::read_parquet(&run_dir.join("tables/units.parquet"))?;
-    let id_col = df.column("neuron_id").and_then(|c| c.str().cloned())?;
-    let ids: Vec<String> = (0..id_col.len())
-        .map(|i| id_col.get(i).unwrap_or_default().to_string())
+    let units: Vec<UnitRow> = crate::rundir::tables::read(&paths.table(UnitRow::NAME))?;
+    let ids: Vec<String> = units
+        .into_iter()
+        .map(|u| u.neuron_id.unwrap_or_default())
         .collect();
     // fitted unit → trace column → simulated unit.
     let col_of: BTreeMap<String, usize> = (0..rec.n_neurons())
@@ -416,7 +421,7 @@ fn evaluate(cond: &str, m: &Method, seed: u64, rec_path: &Path, run: &Path) -> R
 pub fn run(config: &Path, out: &Path) -> Result<String> {
     let cfg = RecoveryConfig::load(config)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating the output folder", e))?;
-    crate::rundir::write_atomic(
+    crate::atomic::write_bytes(
         &out.join("recovery.resolved.yaml"),
         serde_yaml::to_string(&cfg).expect("YAML").as_bytes(),
     )?;
@@ -472,7 +477,7 @@ pub fn run(config: &Path, out: &Path) -> Result<String> {
                         if let Some(d) = cell.parent() {
                             std::fs::create_dir_all(d).map_err(|e| Error::io(d, "creating", e))?;
                         }
-                        crate::rundir::write_atomic(
+                        crate::atomic::write_bytes(
                             &cell,
                             serde_json::to_string(&rows).expect("JSON").as_bytes(),
                         )

@@ -3,23 +3,13 @@
 
 use super::{RecoveryConfig, Row};
 use crate::error::Result;
-use crate::rundir::tables::write_parquet;
-use polars::prelude::*;
 use std::fmt::Write;
 use std::path::Path;
 
 /// Write both tables.
 pub fn write_tables(out: &Path, cfg: &RecoveryConfig, rows: &[Row]) -> Result<()> {
-    let df = df!(
-        "seed" => rows.iter().map(|r| r.seed).collect::<Vec<_>>(),
-        "condition" => rows.iter().map(|r| r.condition.clone()).collect::<Vec<_>>(),
-        "method" => rows.iter().map(|r| r.method.clone()).collect::<Vec<_>>(),
-        "level" => rows.iter().map(|r| r.level.clone()).collect::<Vec<_>>(),
-        "metric" => rows.iter().map(|r| r.metric.clone()).collect::<Vec<_>>(),
-        "value" => rows.iter().map(|r| r.value).collect::<Vec<_>>(),
-    )?;
-    write_parquet(&out.join("recovery.parquet"), df)?;
-    crate::rundir::write_atomic(&out.join("recovery.md"), markdown(cfg, rows).as_bytes())
+    crate::rundir::tables::write(&out.join("recovery.parquet"), rows)?;
+    crate::atomic::write_bytes(&out.join("recovery.md"), markdown(cfg, rows).as_bytes())
 }
 
 /// Mean and SD of the finite values, and how many there are.

@@ -20,7 +20,7 @@ use inputs::RunFiles;
 use std::path::{Path, PathBuf};
 
 /// What [`write_report`] produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReportSummary {
     /// Path of `report.html`.
     pub html: PathBuf,
@@ -56,8 +56,8 @@ pub fn write_report(dir: &Path) -> Result<ReportSummary> {
     let run = RunFiles::open(dir)?;
     let figs = figures::write_all(&run)?;
     let page = page(&run, &figs);
-    let html = dir.join("report.html");
-    crate::rundir::write_atomic(&html, page.as_bytes())?;
+    let html = run.paths.report();
+    crate::atomic::write_bytes(&html, page.as_bytes())?;
     let mut summary = ReportSummary {
         html,
         written: Vec::new(),

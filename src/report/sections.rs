@@ -5,89 +5,69 @@
 use super::figures::blocks::covers;
 use super::html::{duration, escape, key_values, note, num, table, utc};
 use super::inputs::{Need, RunFiles};
-use serde_json::Value;
+use crate::rundir::paths::table_file;
 
 /// A section's HTML, or a note saying why it is missing.
 pub fn or_note(built: Need<String>, what: &str) -> String {
     built.unwrap_or_else(|reason| note(&format!("{what} not available: {reason}.")))
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => "–".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn seconds(v: &Value) -> String {
-    v.as_f64().map(duration).unwrap_or_else(|| "–".into())
-}
-
 /// Provenance from `manifest.json`: version, commit, seed, device, data, times, config.
 pub fn provenance(run: &RunFiles) -> String {
     let m = &run.manifest;
-    let when = |k: &str| m[k].as_f64().map(utc).unwrap_or_else(|| "–".into());
+    let when = |t: Option<f64>| t.map(utc).unwrap_or_else(|| "–".into());
     let mut rows = vec![
-        ("fitrnn version", text(&m["fitrnn_version"])),
-        ("git commit", text(&m["git_commit"])),
-        ("seed", text(&m["seed"])),
-        ("device", text(&m["device"])),
-        ("threads", text(&m["threads"])),
-        ("data file", text(&m["data"]["path"])),
-        ("data sha256", text(&m["data"]["sha256"])),
-        ("config", text(&m["config"])),
-        ("started", when("started_unix_s")),
-        ("finished", when("finished_unix_s")),
+        ("fitrnn version", m.fitrnn_version.clone()),
+        ("git commit", m.git_commit.clone()),
+        ("seed", m.seed.to_string()),
+        ("device", m.device.clone()),
+        ("threads", m.threads.to_string()),
+        ("data file", m.data.path.clone()),
+        ("data sha256", m.data.sha256.clone()),
+        ("config", m.config.clone()),
+        ("started", utc(m.started_unix_s)),
+        ("finished", when(m.finished_unix_s)),
     ];
-    if let Some(resumed) = m["resumed_unix_s"].as_f64() {
+    if let Some(resumed) = m.resumed_unix_s {
         rows.push(("resumed", utc(resumed)));
     }
-    if let Some(phases) = m["wall_s_per_phase"].as_object() {
-        for (phase, s) in phases {
-            rows.push(("wall time", format!("{phase}: {}", seconds(s))));
-        }
+    for (phase, s) in &m.wall_s_per_phase {
+        rows.push(("wall time", format!("{phase}: {}", duration(*s))));
     }
-    if !m["analysis_wall_s"]["total"].is_null() {
-        rows.push((
-            "wall time",
-            format!("analysis: {}", seconds(&m["analysis_wall_s"]["total"])),
-        ));
+    if let Some(total) = m.analysis_wall_s.get("total") {
+        rows.push(("wall time", format!("analysis: {}", duration(*total))));
     }
-    if let Some(cmd) = m["command_line"].as_array() {
-        let words: Vec<String> = cmd.iter().map(text).collect();
-        rows.push(("command line", words.join(" ")));
+    if !m.command_line.is_empty() {
+        rows.push(("command line", m.command_line.join(" ")));
     }
     key_values(&rows)
 }
 
 /// Units per area, layer, cell type and sign, and frames per split.
 pub fn data_summary(run: &RunFiles) -> Need<String> {
-    let u = run.table("units")?;
-    let (area, layer, ct, sign) = (
-        u.texts("area")?,
-        u.texts("layer")?,
-        u.texts("cell_type")?,
-        u.texts("sign")?,
-    );
-    let ids = u.strs("neuron_id")?;
+    let units = run.units()?;
     type Population<'a> = (&'a str, &'a str, &'a str, &'a str);
     let mut groups: Vec<(Population, usize)> = Vec::new();
-    for i in 0..u.len() {
-        let key = (area[i], layer[i], ct[i], sign[i]);
+    for u in units {
+        let key = (
+            u.area.as_str(),
+            u.layer.as_str(),
+            u.cell_type.as_str(),
+            u.sign.as_str(),
+        );
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, n)) => *n += 1,
             None => groups.push((key, 1)),
         }
     }
-    let count = |s: &str| sign.iter().filter(|x| **x == s).count();
-    let hidden = ids.iter().filter(|x| x.is_none()).count();
+    let count = |s: &str| units.iter().filter(|u| u.sign == s).count();
+    let hidden = units.iter().filter(|u| u.neuron_id.is_none()).count();
     let mut html = format!(
         "<p>{} units: {} excitatory (E), {} inhibitory (I); {} recorded neurons{}.</p>\n",
-        u.len(),
+        units.len(),
         count("E"),
         count("I"),
-        u.len() - hidden,
+        units.len() - hidden,
         if hidden > 0 {
             format!(", {hidden} hidden units")
         } else {
@@ -112,17 +92,16 @@ pub fn data_summary(run: &RunFiles) -> Need<String> {
 }
 
 fn frames_per_split(run: &RunFiles) -> Need<String> {
-    let s = run.table("split")?;
-    let (split, time) = (s.texts("split")?, s.f64s("time_s")?);
     let mut rows: Vec<(String, usize, f64, f64)> = Vec::new();
-    for (sp, t) in split.iter().zip(&time) {
-        match rows.iter_mut().find(|r| r.0 == *sp) {
+    for f in run.split()? {
+        let t = f.time_s;
+        match rows.iter_mut().find(|r| r.0 == f.split) {
             Some(r) => {
                 r.1 += 1;
-                r.2 = r.2.min(*t);
-                r.3 = r.3.max(*t);
+                r.2 = r.2.min(t);
+                r.3 = r.3.max(t);
             }
-            None => rows.push((sp.to_string(), 1, *t, *t)),
+            None => rows.push((f.split.clone(), 1, t, t)),
         }
     }
     let rows: Vec<Vec<String>> = rows
@@ -134,22 +113,24 @@ fn frames_per_split(run: &RunFiles) -> Need<String> {
 
 /// The pooled validation metrics per mode.
 pub fn metrics(run: &RunFiles) -> Need<String> {
-    let m = run.table("metrics")?;
-    let (id, split, mode) = (m.strs("neuron_id")?, m.texts("split")?, m.texts("mode")?);
-    let (r2, pvar, r) = (m.f64s("r2")?, m.f64s("pvar")?, m.f64s("pearson_r")?);
-    let rows: Vec<Vec<String>> = (0..m.len())
-        .filter(|&i| id[i].is_none() && split[i] == "validation")
-        .map(|i| {
+    let rows: Vec<Vec<String>> = run
+        .metrics()?
+        .iter()
+        .filter(|m| m.neuron_id.is_none() && m.split == "validation")
+        .map(|m| {
             vec![
-                mode[i].replace('_', " "),
-                num(pvar[i]),
-                num(r2[i]),
-                num(r[i]),
+                m.mode.replace('_', " "),
+                num(m.pvar),
+                num(m.r2),
+                num(m.pearson_r),
             ]
         })
         .collect();
     if rows.is_empty() {
-        return Err("tables/metrics.parquet has no pooled validation rows".into());
+        return Err(format!(
+            "{} has no pooled validation rows",
+            table_file("metrics")
+        ));
     }
     Ok(format!(
         "<p>Pooled over all neurons on the validation frames. <em>free running</em>: the model driven \
@@ -161,22 +142,24 @@ pub fn metrics(run: &RunFiles) -> Need<String> {
 
 /// Validation free-running fit per population: neurons, median r², best neuron.
 pub fn fit_by_population(run: &RunFiles) -> Need<String> {
-    let m = run.table("metrics")?;
-    let (id, pop) = (m.strs("neuron_id")?, m.texts("population")?);
-    let (split, mode, r2) = (m.texts("split")?, m.texts("mode")?, m.f64s("r2")?);
     let mut groups: Vec<(&str, Vec<(f64, &str)>)> = Vec::new();
-    for i in 0..m.len() {
-        let Some(neuron) = id[i] else { continue };
-        if split[i] != "validation" || mode[i] != "free_running" || !r2[i].is_finite() {
+    for m in run.metrics()? {
+        let Some(neuron) = m.neuron_id.as_deref() else {
+            continue;
+        };
+        if m.split != "validation" || m.mode != "free_running" || !m.r2.is_finite() {
             continue;
         }
-        match groups.iter_mut().find(|g| g.0 == pop[i]) {
-            Some(g) => g.1.push((r2[i], neuron)),
-            None => groups.push((pop[i], vec![(r2[i], neuron)])),
+        match groups.iter_mut().find(|g| g.0 == m.population) {
+            Some(g) => g.1.push((m.r2, neuron)),
+            None => groups.push((&m.population, vec![(m.r2, neuron)])),
         }
     }
     if groups.is_empty() {
-        return Err("tables/metrics.parquet has no per-neuron validation rows".into());
+        return Err(format!(
+            "{} has no per-neuron validation rows",
+            table_file("metrics")
+        ));
     }
     let rows: Vec<Vec<String>> = groups
         .iter_mut()
@@ -207,37 +190,33 @@ pub fn fit_by_population(run: &RunFiles) -> Need<String> {
 
 /// The ten strongest final area/layer interactions by |mean weight|.
 pub fn top_interactions(run: &RunFiles) -> Need<String> {
-    let t = run.table("interactions")?;
-    let (lv, stage, pre, post) = (
-        t.texts("level")?,
-        t.texts("stage")?,
-        t.texts("pre")?,
-        t.texts("post")?,
-    );
-    let (mean_w, density) = (t.f64s("mean_w")?, t.f64s("density")?);
-    let (nz, np) = (t.f64s("n_nonzero")?, t.f64s("n_possible")?);
-    let mut rows: Vec<usize> = (0..t.len())
-        .filter(|&i| lv[i] == "area_layer" && stage[i] == "final" && mean_w[i].is_finite())
+    let mut rows: Vec<_> = run
+        .interactions()?
+        .iter()
+        .filter(|r| r.level == "area_layer" && r.stage == "final" && r.mean_w.is_finite())
         .collect();
     if rows.is_empty() {
-        return Err("tables/interactions.parquet has no final area_layer rows".into());
+        return Err(format!(
+            "{} has no final area_layer rows",
+            table_file("interactions")
+        ));
     }
-    rows.sort_by(|&a, &b| mean_w[b].abs().total_cmp(&mean_w[a].abs()));
+    rows.sort_by(|a, b| b.mean_w.abs().total_cmp(&a.mean_w.abs()));
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .take(10)
-        .map(|i| {
+        .map(|r| {
             vec![
-                pre[i].to_string(),
-                post[i].to_string(),
-                num(mean_w[i]),
-                if mean_w[i] >= 0.0 {
+                r.pre.clone(),
+                r.post.clone(),
+                num(r.mean_w),
+                if r.mean_w >= 0.0 {
                     "excitatory".into()
                 } else {
                     "inhibitory".into()
                 },
-                format!("{:.0} / {:.0}", nz[i], np[i]),
-                num(density[i]),
+                format!("{} / {}", r.n_nonzero, r.n_possible),
+                num(r.density),
             ]
         })
         .collect();
@@ -256,25 +235,25 @@ pub fn top_interactions(run: &RunFiles) -> Need<String> {
 
 /// Whole-network diagnostics (scope `all`), one column per stage.
 pub fn diagnostics(run: &RunFiles) -> Need<String> {
-    let d = run.table("diagnostics")?;
-    let (stage, scope, metric, value) = (
-        d.texts("stage")?,
-        d.texts("scope")?,
-        d.texts("metric")?,
-        d.f64s("value")?,
-    );
-    let all: Vec<usize> = (0..d.len()).filter(|&i| scope[i] == "all").collect();
+    let all: Vec<_> = run
+        .diagnostics()?
+        .iter()
+        .filter(|d| d.scope == "all")
+        .collect();
     if all.is_empty() {
-        return Err("tables/diagnostics.parquet has no rows with scope `all`".into());
+        return Err(format!(
+            "{} has no rows with scope `all`",
+            table_file("diagnostics")
+        ));
     }
     let mut stages: Vec<&str> = Vec::new();
     let mut metrics: Vec<&str> = Vec::new();
-    for &i in &all {
-        if !stages.contains(&stage[i]) {
-            stages.push(stage[i]);
+    for d in &all {
+        if !stages.contains(&d.stage.as_str()) {
+            stages.push(&d.stage);
         }
-        if !metrics.contains(&metric[i]) {
-            metrics.push(metric[i]);
+        if !metrics.contains(&d.metric.as_str()) {
+            metrics.push(&d.metric);
         }
     }
     let rows: Vec<Vec<String>> = metrics
@@ -284,8 +263,8 @@ pub fn diagnostics(run: &RunFiles) -> Need<String> {
             for s in &stages {
                 let v = all
                     .iter()
-                    .find(|&&i| stage[i] == *s && metric[i] == *m)
-                    .map(|&i| value[i]);
+                    .find(|d| d.stage == *s && d.metric == *m)
+                    .map(|d| d.value);
                 row.push(v.map(num).unwrap_or_else(|| "–".into()));
             }
             row
@@ -300,32 +279,29 @@ pub fn diagnostics(run: &RunFiles) -> Need<String> {
 
 /// The ten largest perturbation effects on other populations, by |relative change|.
 pub fn perturbation_effects(run: &RunFiles) -> Need<String> {
-    let t = run.table("perturbations")?;
-    let (perturbed, kind, target) = (t.texts("perturbed")?, t.texts("kind")?, t.texts("target")?);
-    let (magnitude, base, after, rel) = (
-        t.f64s("magnitude")?,
-        t.f64s("baseline_mean_rate")?,
-        t.f64s("perturbed_mean_rate")?,
-        t.f64s("delta_rel")?,
-    );
-    let mut rows: Vec<usize> = (0..t.len())
-        .filter(|&i| rel[i].is_finite() && !covers(perturbed[i], target[i]))
+    let mut rows: Vec<_> = run
+        .perturbations()?
+        .iter()
+        .filter(|r| r.delta_rel.is_finite() && !covers(&r.perturbed, &r.target))
         .collect();
     if rows.is_empty() {
-        return Err("tables/perturbations.parquet has no effects on other populations".into());
+        return Err(format!(
+            "{} has no effects on other populations",
+            table_file("perturbations")
+        ));
     }
-    rows.sort_by(|&a, &b| rel[b].abs().total_cmp(&rel[a].abs()));
+    rows.sort_by(|a, b| b.delta_rel.abs().total_cmp(&a.delta_rel.abs()));
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .take(10)
-        .map(|i| {
+        .map(|r| {
             vec![
-                format!("{} {}", kind[i], perturbed[i]),
-                num(magnitude[i]),
-                target[i].to_string(),
-                num(base[i]),
-                num(after[i]),
-                format!("{:+.1} %", 100.0 * rel[i]),
+                format!("{} {}", r.kind, r.perturbed),
+                num(r.magnitude),
+                r.target.clone(),
+                num(r.baseline_mean_rate),
+                num(r.perturbed_mean_rate),
+                format!("{:+.1} %", 100.0 * r.delta_rel),
             ]
         })
         .collect();
@@ -356,8 +332,8 @@ pub fn lead(run: &RunFiles) -> String {
     format!(
         "<p class=\"lead\">Run directory <code>{}</code> · fitted with fitrnn {} (commit {}) · seed {}</p>\n",
         escape(&run.dir.display().to_string()),
-        escape(&text(&m["fitrnn_version"])),
-        escape(&text(&m["git_commit"])),
-        escape(&text(&m["seed"]))
+        escape(&m.fitrnn_version),
+        escape(&m.git_commit),
+        m.seed
     )
 }

@@ -1,34 +1,38 @@
-//! The run directory (design §6): manifest, resolved config, weights, tidy tables, predictions.
+//! The run directory (design §6), owned here: where every file lives ([`paths`]), the typed
+//! manifest ([`manifest`]), the tidy tables as row types with one writer and one reader each
+//! ([`tables`]), weights ([`weights`]), checkpoints ([`checkpoint`]) and time series ([`series`]).
 //! Every file is written under a temporary name and renamed when complete; the manifest says
 //! `running` while the run is in progress and `complete` or `failed` (with the error) at the end.
 
+pub mod checkpoint;
+pub mod manifest;
+pub mod paths;
+pub mod series;
 pub mod tables;
 pub mod weights;
 
-use crate::error::{Error, Result};
-use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+pub use manifest::{sha256_file, unix_now, DataEntry, Manifest, Status};
+pub use paths::{RunPaths, Weights};
 
-/// An open run directory.
+use crate::config::Config;
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::network::{Fitted, Network};
+use candle_core::Device;
+use std::path::Path;
+use tables::Table;
+
+/// An open run directory: its paths and its manifest as last written.
 #[derive(Debug)]
 pub struct RunDir {
-    /// Its path.
-    pub path: PathBuf,
-    manifest: Value,
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    paths: RunPaths,
+    manifest: Manifest,
 }
 
 impl RunDir {
     /// Create `path` (refusing a non-empty directory unless `overwrite`), with `model/` and
-    /// `tables/`, and write a manifest with status `running`.
-    pub fn create(path: &Path, overwrite: bool, manifest: Value) -> Result<RunDir> {
+    /// `tables/`, and write `manifest` with status `running`.
+    pub fn create(path: &Path, overwrite: bool, mut manifest: Manifest) -> Result<RunDir> {
         if path.exists()
             && std::fs::read_dir(path)
                 .map(|mut d| d.next().is_some())
@@ -43,28 +47,28 @@ impl RunDir {
             std::fs::remove_dir_all(path)
                 .map_err(|e| Error::io(path, "removing the old run directory", e))?;
         }
-        for sub in ["model", "tables"] {
-            std::fs::create_dir_all(path.join(sub))
-                .map_err(|e| Error::io(path, "creating the run directory", e))?;
+        let paths = RunPaths::new(path);
+        for dir in [paths.model_dir(), paths.tables_dir()] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(&dir, "creating the run directory", e))?;
         }
-        let mut rd = RunDir {
-            path: path.to_path_buf(),
-            manifest,
-        };
-        rd.set("status", json!("running"))?;
-        Ok(rd)
+        manifest.status = Status::Running;
+        manifest.write(&paths.manifest())?;
+        Ok(RunDir { paths, manifest })
     }
 
-    /// Open an existing run directory to resume it: refuses a run whose manifest says `complete`.
+    /// Open an existing run directory to resume it: refuses a run whose manifest says `complete`
+    /// or that has no checkpoint yet; marks it `running` again.
     pub fn open_for_resume(path: &Path) -> Result<RunDir> {
-        let manifest = read_manifest(path)?;
-        if manifest["status"] == "complete" {
+        let paths = RunPaths::new(path);
+        let manifest = Manifest::read(&paths.manifest())?;
+        if manifest.status == Status::Complete {
             return Err(Error::Unsupported {
                 problem: format!("the run in {} is already complete", path.display()),
                 fix: "nothing to resume; start a new run with fitrnn --config".into(),
             });
         }
-        if !path.join("model/checkpoint.json").is_file() {
+        if !paths.checkpoint_json().is_file() {
             return Err(Error::Unsupported {
                 problem: format!(
                     "{} has no checkpoint (the run stopped before its first epoch ended)",
@@ -73,62 +77,129 @@ impl RunDir {
                 fix: "start the run again with fitrnn --config".into(),
             });
         }
-        let mut rd = RunDir {
-            path: path.to_path_buf(),
-            manifest,
-        };
-        rd.set("resumed_unix_s", json!(unix_now()))?;
-        rd.set("status", json!("running"))?;
+        let mut rd = RunDir { paths, manifest };
+        rd.update(|m| {
+            m.resumed_unix_s = Some(unix_now());
+            m.status = Status::Running;
+        })?;
         Ok(rd)
     }
 
+    /// Open a complete run directory (to analyse, report or compare it): `what` says what the
+    /// caller is about to do, for the message.
+    pub fn open_complete(path: &Path, what: &str) -> Result<RunDir> {
+        let manifest = read_complete_manifest(path, what)?;
+        Ok(RunDir {
+            paths: RunPaths::new(path),
+            manifest,
+        })
+    }
+
+    /// Where its files live.
+    pub fn paths(&self) -> &RunPaths {
+        &self.paths
+    }
+
+    /// The run directory.
+    pub fn path(&self) -> &Path {
+        self.paths.root()
+    }
+
     /// The manifest as it stands.
-    pub fn manifest(&self) -> &Value {
+    pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
 
-    /// Set a manifest field and rewrite `manifest.json`.
-    pub fn set(&mut self, key: &str, value: Value) -> Result<()> {
-        self.manifest[key] = value;
-        let text = serde_json::to_string_pretty(&self.manifest).expect("JSON values serialise");
-        write_atomic(&self.path.join("manifest.json"), text.as_bytes())
+    /// Change the manifest and rewrite `manifest.json` (atomically).
+    pub fn update(&mut self, change: impl FnOnce(&mut Manifest)) -> Result<()> {
+        change(&mut self.manifest);
+        self.manifest.write(&self.paths.manifest())
     }
 
     /// Mark the run failed with `err`.
     pub fn fail(&mut self, err: &Error) -> Result<()> {
-        self.set("error", json!(err.to_string()))?;
-        self.set("finished_unix_s", json!(unix_now()))?;
-        self.set("status", json!("failed"))
+        self.update(|m| {
+            m.error = Some(err.to_string());
+            m.finished_unix_s = Some(unix_now());
+            m.status = Status::Failed;
+        })
+    }
+
+    /// Mark the run complete.
+    pub fn complete(&mut self) -> Result<()> {
+        self.update(|m| {
+            m.finished_unix_s = Some(unix_now());
+            m.status = Status::Complete;
+        })
+    }
+
+    /// Write the resolved config.
+    pub fn write_config(&self, config: &Config) -> Result<()> {
+        let yaml = serde_yaml::to_string(config)
+            .map_err(|e| Error::internal("serialising the config", e))?;
+        crate::atomic::write_bytes(&self.paths.config(), yaml.as_bytes())
+    }
+
+    /// Write the rows of table `T` to `tables/<T::NAME>.parquet`.
+    pub fn write_table<T: Table>(&self, rows: &[T]) -> Result<()> {
+        tables::write(&self.paths.table(T::NAME), rows)
+    }
+
+    /// The fitted model of this run, for `ds` (its own dataset, built from `config`) on `device`:
+    /// the network rebuilt from `config`, the final and dense weights, and the initial weights and
+    /// phases from the checkpoint.
+    pub fn load_fitted(&self, config: &Config, ds: &Dataset, device: &Device) -> Result<Fitted> {
+        let network = Network::new(config, ds, device)?;
+        let fin = weights::TensorFile::open(&self.paths.weights(Weights::Final))?;
+        let params = fin.params("")?;
+        let mask = fin.array2("mask")?;
+        let n = network.signs.len();
+        if params.w_rec.dim() != (n, n) || mask.dim() != (n, n) {
+            return Err(Error::data(
+                &self.paths.weights(Weights::Final),
+                "w_rec",
+                format!(
+                    "the weights are {:?} but the run's config and data make a network of {n} units",
+                    params.w_rec.dim()
+                ),
+                "analyse the run with the config and recording it was fitted with",
+            ));
+        }
+        let dense_path = self.paths.weights(Weights::Dense);
+        let dense = if dense_path.is_file() {
+            Some(weights::TensorFile::open(&dense_path)?.params("")?)
+        } else {
+            None
+        };
+        let state = checkpoint::Checkpoint::load(&self.paths)?;
+        Ok(Fitted {
+            network,
+            params,
+            mask,
+            w_init: state.w_init,
+            dense,
+            finetuned: state.history.iter().any(|h| h.phase == "finetune"),
+        })
     }
 }
 
 /// The manifest of the run directory `dir`.
-pub fn read_manifest(dir: &Path) -> Result<Value> {
-    let mpath = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&mpath)
-        .map_err(|e| Error::io(&mpath, "reading the run manifest", e))?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::data(
-            &mpath,
-            "/",
-            format!("not a run manifest: {e}"),
-            "give a run directory written by fitrnn",
-        )
-    })
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    Manifest::read(&RunPaths::new(dir).manifest())
 }
 
 /// The manifest of the run directory `dir`, refusing a run that is not complete: `what` says what
 /// the caller was about to do (e.g. "analyse"), for the message.
-pub fn read_complete_manifest(dir: &Path, what: &str) -> Result<Value> {
+pub fn read_complete_manifest(dir: &Path, what: &str) -> Result<Manifest> {
     let manifest = read_manifest(dir)?;
-    let status = manifest["status"].as_str().unwrap_or("unknown");
-    if status != "complete" {
+    if manifest.status != Status::Complete {
+        let status = manifest.status;
         return Err(Error::Unsupported {
             problem: format!(
                 "cannot {what} the run in {}: its status is `{status}`, not `complete`",
                 dir.display()
             ),
-            fix: if status == "failed" {
+            fix: if status == Status::Failed {
                 "look at `error` in its manifest.json, fix the cause and run the fit again".into()
             } else {
                 format!(
@@ -139,47 +210,4 @@ pub fn read_complete_manifest(dir: &Path, what: &str) -> Result<Value> {
         });
     }
     Ok(manifest)
-}
-
-/// Write `bytes` to `path` through a temporary file and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = crate::data::contract::partial_path(path);
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, "writing", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "renaming the finished file", e))
-}
-
-/// sha256 of a file, hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading for its checksum", e))?;
-    Ok(format!("{:x}", Sha256::digest(&bytes)))
-}
-
-/// The data entry of a manifest: `path` and `sha256` of the recording; for several files
-/// (planes imaged together) `path` lists them, `files` gives each file's sha256 and `sha256` is
-/// the sha256 of those hashes joined by newlines.
-pub fn data_manifest(paths: &[std::path::PathBuf]) -> Result<serde_json::Value> {
-    use sha2::{Digest, Sha256};
-    let shas = paths
-        .iter()
-        .map(|p| sha256_file(p))
-        .collect::<Result<Vec<_>>>()?;
-    let joined = paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if paths.len() == 1 {
-        return Ok(serde_json::json!({"path": joined, "sha256": shas[0]}));
-    }
-    let files: Vec<_> = paths
-        .iter()
-        .zip(&shas)
-        .map(|(p, s)| serde_json::json!({"path": p.display().to_string(), "sha256": s}))
-        .collect();
-    Ok(serde_json::json!({
-        "path": joined,
-        "sha256": format!("{:x}", Sha256::digest(shas.join("\n").as_bytes())),
-        "files": files,
-    }))
 }

@@ -1,28 +1,530 @@
-//! Tidy Parquet tables (polars), one row per observation, keyed by neuron and population so users
-//! join them without knowing the unit order.
+//! The tidy Parquet tables under a run's `tables/` (and the other tables fitrnn writes), one row
+//! type per table with a single writer and a single reader: the analyses fill rows, the report,
+//! `compare`, the recovery study and the tests read them back as rows, and the column names and
+//! types exist only here (pinned by a schema snapshot test). One row per observation, keyed by
+//! neuron and population so users join them without knowing the unit order.
 
 use crate::error::{Error, Result};
 use polars::prelude::*;
 use std::path::Path;
 
-/// Write `df` to `path` as Parquet (atomically).
-pub fn write_parquet(path: &Path, mut df: DataFrame) -> Result<()> {
-    let tmp = crate::data::contract::partial_path(path);
-    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "creating", e))?;
-    ParquetWriter::new(file)
-        .finish(&mut df)
-        .map_err(|e| Error::internal(format!("{}: writing Parquet", path.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "renaming the finished file", e))
+/// One value of a table column: how a column of them is built, and read back with an error that
+/// names the file and the column.
+pub trait Cell: Sized + Clone {
+    /// The column `name` holding `values`.
+    fn column(name: &str, values: Vec<Self>) -> Column;
+    /// The values of `col`, or `None` when it does not hold this type.
+    fn values(col: &Column) -> Option<Vec<Self>>;
+    /// The type in words, for messages.
+    const KIND: &'static str;
 }
 
-/// Read the Parquet table at `path` (one of a run's `tables/*.parquet`): a missing file is an I/O
-/// error naming it, an unreadable one a data error that says how to write it again.
-pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+impl Cell for String {
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+    fn values(col: &Column) -> Option<Vec<Self>> {
+        let ca = col.str().ok()?;
+        ca.iter().map(|v| v.map(str::to_string)).collect()
+    }
+    const KIND: &'static str = "text";
+}
+
+impl Cell for Option<String> {
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+    fn values(col: &Column) -> Option<Vec<Self>> {
+        Some(
+            col.str()
+                .ok()?
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect(),
+        )
+    }
+    const KIND: &'static str = "text (or null)";
+}
+
+impl Cell for f64 {
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+    fn values(col: &Column) -> Option<Vec<Self>> {
+        let cast = col.cast(&DataType::Float64).ok()?;
+        Some(
+            cast.f64()
+                .ok()?
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect(),
+        )
+    }
+    const KIND: &'static str = "numeric";
+}
+
+impl Cell for u32 {
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+    fn values(col: &Column) -> Option<Vec<Self>> {
+        let cast = col.strict_cast(&DataType::UInt32).ok()?;
+        cast.u32().ok()?.iter().collect()
+    }
+    const KIND: &'static str = "a non-negative integer";
+}
+
+impl Cell for u64 {
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+    fn values(col: &Column) -> Option<Vec<Self>> {
+        let cast = col.strict_cast(&DataType::UInt64).ok()?;
+        cast.u64().ok()?.iter().collect()
+    }
+    const KIND: &'static str = "a non-negative integer";
+}
+
+impl Cell for bool {
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+    fn values(col: &Column) -> Option<Vec<Self>> {
+        col.bool().ok()?.iter().collect()
+    }
+    const KIND: &'static str = "true / false";
+}
+
+/// A table: its file stem and its row type's conversion to and from a data frame.
+pub trait Table: Sized {
+    /// File stem: the table is `<NAME>.parquet` (under a run's `tables/`).
+    const NAME: &'static str;
+    /// Column names, in order.
+    const COLUMNS: &'static [&'static str];
+    /// The rows as a data frame.
+    fn to_frame(rows: &[Self]) -> Result<DataFrame>;
+    /// The rows of a data frame read from `path` (named in errors).
+    fn from_frame(df: &DataFrame, path: &Path) -> Result<Vec<Self>>;
+}
+
+/// The values of column `name` of `df`, read from `path`, as `T`.
+pub fn column<T: Cell>(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<T>> {
+    let col = df.column(name).map_err(|_| {
+        Error::data(
+            path,
+            name,
+            "missing column",
+            "write the table again with this version of fitrnn (fitrnn analyse RUN_DIR)",
+        )
+    })?;
+    T::values(col).ok_or_else(|| {
+        Error::data(
+            path,
+            name,
+            format!("expected {} values (found {})", T::KIND, col.dtype()),
+            "write the table again with this version of fitrnn (fitrnn analyse RUN_DIR)",
+        )
+    })
+}
+
+/// Declares a table's row type and its [`Table`] implementation from its columns, so that the
+/// column names and types are written in exactly one place.
+macro_rules! table {
+    ($(#[$meta:meta])* $name:ident = $file:literal {
+        $($(#[$fmeta:meta])* $field:ident: $ty:ty,)*
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl $crate::rundir::tables::Table for $name {
+            const NAME: &'static str = $file;
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
+            fn to_frame(rows: &[Self]) -> $crate::error::Result<polars::prelude::DataFrame> {
+                Ok(polars::prelude::DataFrame::new_infer_height(vec![
+                    $(<$ty as $crate::rundir::tables::Cell>::column(
+                        stringify!($field),
+                        rows.iter().map(|r| r.$field.clone()).collect(),
+                    ),)*
+                ])?)
+            }
+            fn from_frame(
+                df: &polars::prelude::DataFrame,
+                path: &std::path::Path,
+            ) -> $crate::error::Result<Vec<Self>> {
+                $(let mut $field =
+                    $crate::rundir::tables::column::<$ty>(df, stringify!($field), path)?
+                        .into_iter();)*
+                Ok((0..df.height())
+                    .map_while(|_| Some($name { $($field: $field.next()?,)* }))
+                    .collect())
+            }
+        }
+    };
+}
+pub(crate) use table;
+
+/// Write `rows` to `path` as Parquet, atomically.
+pub fn write<T: Table>(path: &Path, rows: &[T]) -> Result<()> {
+    let mut df = T::to_frame(rows)?;
+    crate::atomic::write_with(path, |tmp| {
+        let file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, "creating", e))?;
+        ParquetWriter::new(file)
+            .finish(&mut df)
+            .map_err(|e| Error::internal(format!("{}: writing Parquet", path.display()), e))?;
+        Ok(())
+    })
+}
+
+/// Read the rows of the table at `path`: a missing file is an I/O error naming it, an unreadable
+/// one or one with other columns a data error that says how to write it again.
+pub fn read<T: Table>(path: &Path) -> Result<Vec<T>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, "opening", e))?;
-    ParquetReader::new(file).finish().map_err(|e| Error::Data {
+    let df = ParquetReader::new(file).finish().map_err(|e| Error::Data {
         file: path.to_path_buf(),
         location: "/".into(),
         problem: format!("not a readable Parquet table: {e}"),
-        fix: "re-create it with fitrnn analyse RUN_DIR".into(),
-    })
+        fix: "write it again with fitrnn analyse RUN_DIR".into(),
+    })?;
+    T::from_frame(&df, path)
+}
+
+table! {
+    /// `units.parquet`: every model unit (recorded neurons first, then hidden units with a null
+    /// `neuron_id`), with its population and sign.
+    UnitRow = "units" {
+        /// Unit index in `W[post, pre]`.
+        unit: u32,
+        /// The recorded neuron's id (null for hidden units and population units).
+        neuron_id: Option<String>,
+        /// Area, e.g. `VISp`.
+        area: String,
+        /// Layer, e.g. `L2/3`.
+        layer: String,
+        /// Cell type, e.g. `Sst`.
+        cell_type: String,
+        /// `E` or `I`.
+        sign: String,
+        /// `area/layer/cell_type`.
+        population: String,
+    }
+}
+
+table! {
+    /// `split.parquet`: which frames train and which validate.
+    SplitRow = "split" {
+        /// Frame index.
+        frame: u32,
+        /// Frame time, s.
+        time_s: f64,
+        /// `train` or `validation`.
+        split: String,
+    }
+}
+
+table! {
+    /// `history.parquet`: one row per training epoch.
+    HistoryRow = "history" {
+        /// `dense` or `finetune`.
+        phase: String,
+        /// Epoch within the phase (from 1).
+        epoch: u32,
+        /// Optimiser steps so far in the phase.
+        step: u32,
+        /// Mean training loss over the epoch's batches.
+        train_loss: f64,
+        /// Free-running validation loss (NaN when there is no validation data).
+        val_loss: f64,
+        /// Learning rate used in the epoch.
+        lr: f64,
+        /// Wall time of the epoch, s.
+        seconds: f64,
+    }
+}
+
+table! {
+    /// `metrics.parquet`: fit quality per trace and pooled (`population` = `all`, null neuron id),
+    /// per split and mode.
+    MetricRow = "metrics" {
+        /// Neuron id (null for pooled rows and population traces).
+        neuron_id: Option<String>,
+        /// `area/layer/cell_type`, or `all` for pooled rows.
+        population: String,
+        /// `train` or `validation`.
+        split: String,
+        /// `free_running`, `teacher_forced`, `train_mean_baseline`, `ar1_free_running` or
+        /// `ar1_teacher_forced`.
+        mode: String,
+        /// R² (per trace; the mean over traces when pooled).
+        r2: f64,
+        /// Explained variance `1 − SSE/SST` (pooled: `1 − ΣSSE/ΣSST`).
+        pvar: f64,
+        /// Pearson r (per trace; the mean over traces when pooled).
+        pearson_r: f64,
+    }
+}
+
+table! {
+    /// `interactions.parquet`: block statistics of `W[post, pre]` per level and stage.
+    InteractionRow = "interactions" {
+        /// `population`, `area_layer` or `area`.
+        level: String,
+        /// `dense` or `final`.
+        stage: String,
+        /// Presynaptic block label.
+        pre: String,
+        /// Postsynaptic block label.
+        post: String,
+        /// Units in the presynaptic block.
+        n_pre: u32,
+        /// Units in the postsynaptic block.
+        n_post: u32,
+        /// Possible connections (no autapses).
+        n_possible: u32,
+        /// Non-zero weights.
+        n_nonzero: u32,
+        /// `n_nonzero / n_possible`.
+        density: f64,
+        /// Mean weight over the possible connections.
+        mean_w: f64,
+        /// Mean |weight| over the possible connections.
+        mean_abs_w: f64,
+        /// Sum of the weights.
+        sum_w: f64,
+    }
+}
+
+table! {
+    /// `currents.parquet`: time-averaged CURBD currents `I_{i←S}(t) = Σ_{j∈S} W[i, j] r_j(t)` per
+    /// level, split and (source block, source sign, target block).
+    CurrentRow = "currents" {
+        /// `population`, `area_layer` or `area`.
+        level: String,
+        /// `train` or `validation`.
+        split: String,
+        /// Source block label.
+        source: String,
+        /// Target block label.
+        target: String,
+        /// `E` or `I`: the sign of the source units.
+        source_sign: String,
+        /// Mean current, averaged over the target's units and time.
+        mean_current: f64,
+        /// Mean |current|.
+        mean_abs_current: f64,
+    }
+}
+
+table! {
+    /// `perturbations.parquet`: every perturbation × target population.
+    PerturbationRow = "perturbations" {
+        /// The perturbed pattern, e.g. `VISp/*/*`.
+        perturbed: String,
+        /// `silence` or `drive`.
+        kind: String,
+        /// Its magnitude.
+        magnitude: f64,
+        /// Target population.
+        target: String,
+        /// Mean rate of the target without the perturbation.
+        baseline_mean_rate: f64,
+        /// Mean rate of the target with it.
+        perturbed_mean_rate: f64,
+        /// `perturbed − baseline`.
+        delta: f64,
+        /// `delta / |baseline|` (NaN when the baseline is 0).
+        delta_rel: f64,
+    }
+}
+
+table! {
+    /// `spectrum.parquet`: eigenvalues (by decreasing modulus) and singular values per stage and
+    /// matrix.
+    SpectrumRow = "spectrum" {
+        /// `init`, `dense`, `pruned` or `final`.
+        stage: String,
+        /// `w_rec` or `jacobian`.
+        matrix: String,
+        /// `eigenvalue` or `singular_value`.
+        kind: String,
+        /// Rank within its kind.
+        index: u32,
+        /// Real part (the value, for singular values).
+        re: f64,
+        /// Imaginary part (0 for singular values).
+        im: f64,
+    }
+}
+
+table! {
+    /// `diagnostics.parquet`: one metric of one stage in one scope (`all` or a block label).
+    DiagnosticRow = "diagnostics" {
+        /// `init`, `dense`, `pruned` or `final`.
+        stage: String,
+        /// `all`, or the block whose recurrent sub-network is measured.
+        scope: String,
+        /// Metric name, e.g. `spectral_radius`.
+        metric: String,
+        /// Its value.
+        value: f64,
+    }
+}
+
+/// Every table of a run directory, for the schema snapshot and the layout documentation.
+pub const RUN_TABLES: [(&str, &[&str]); 9] = [
+    (UnitRow::NAME, UnitRow::COLUMNS),
+    (SplitRow::NAME, SplitRow::COLUMNS),
+    (HistoryRow::NAME, HistoryRow::COLUMNS),
+    (MetricRow::NAME, MetricRow::COLUMNS),
+    (InteractionRow::NAME, InteractionRow::COLUMNS),
+    (CurrentRow::NAME, CurrentRow::COLUMNS),
+    (PerturbationRow::NAME, PerturbationRow::COLUMNS),
+    (SpectrumRow::NAME, SpectrumRow::COLUMNS),
+    (DiagnosticRow::NAME, DiagnosticRow::COLUMNS),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema every table is written with: `name: column dtype, ...`, one line per table.
+    fn schema<T: Table>(rows: &[T]) -> String {
+        let df = T::to_frame(rows).unwrap();
+        let cols: Vec<String> = df
+            .schema()
+            .iter()
+            .map(|(name, dtype)| format!("{name} {dtype}"))
+            .collect();
+        format!("{}: {}", T::NAME, cols.join(", "))
+    }
+
+    fn text() -> String {
+        "x".into()
+    }
+
+    #[test]
+    fn every_run_table_keeps_its_schema() {
+        let lines = [
+            schema(&[UnitRow {
+                unit: 0,
+                neuron_id: None,
+                area: text(),
+                layer: text(),
+                cell_type: text(),
+                sign: text(),
+                population: text(),
+            }]),
+            schema(&[SplitRow {
+                frame: 0,
+                time_s: 0.0,
+                split: text(),
+            }]),
+            schema(&[HistoryRow {
+                phase: text(),
+                epoch: 1,
+                step: 1,
+                train_loss: 0.0,
+                val_loss: f64::NAN,
+                lr: 0.0,
+                seconds: 0.0,
+            }]),
+            schema(&[MetricRow {
+                neuron_id: Some(text()),
+                population: text(),
+                split: text(),
+                mode: text(),
+                r2: 0.0,
+                pvar: 0.0,
+                pearson_r: 0.0,
+            }]),
+            schema(&[InteractionRow {
+                level: text(),
+                stage: text(),
+                pre: text(),
+                post: text(),
+                n_pre: 1,
+                n_post: 1,
+                n_possible: 1,
+                n_nonzero: 1,
+                density: 0.0,
+                mean_w: 0.0,
+                mean_abs_w: 0.0,
+                sum_w: 0.0,
+            }]),
+            schema(&[CurrentRow {
+                level: text(),
+                split: text(),
+                source: text(),
+                target: text(),
+                source_sign: text(),
+                mean_current: 0.0,
+                mean_abs_current: 0.0,
+            }]),
+            schema(&[PerturbationRow {
+                perturbed: text(),
+                kind: text(),
+                magnitude: 1.0,
+                target: text(),
+                baseline_mean_rate: 0.0,
+                perturbed_mean_rate: 0.0,
+                delta: 0.0,
+                delta_rel: 0.0,
+            }]),
+            schema(&[SpectrumRow {
+                stage: text(),
+                matrix: text(),
+                kind: text(),
+                index: 0,
+                re: 0.0,
+                im: 0.0,
+            }]),
+            schema(&[DiagnosticRow {
+                stage: text(),
+                scope: text(),
+                metric: text(),
+                value: 0.0,
+            }]),
+        ];
+        insta::assert_snapshot!(lines.join("\n"));
+    }
+
+    #[test]
+    fn rows_survive_a_round_trip_through_parquet_with_nulls_and_nan() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = vec![
+            MetricRow {
+                neuron_id: Some("roi_1".into()),
+                population: "VISp/L2/3/Sst".into(),
+                split: "validation".into(),
+                mode: "free_running".into(),
+                r2: 0.25,
+                pvar: f64::NAN,
+                pearson_r: -0.5,
+            },
+            MetricRow {
+                neuron_id: None,
+                population: "all".into(),
+                split: "train".into(),
+                mode: "teacher_forced".into(),
+                r2: 1.0,
+                pvar: 0.5,
+                pearson_r: 0.0,
+            },
+        ];
+        let path = dir.path().join("metrics.parquet");
+        write(&path, &rows).unwrap();
+        let back: Vec<MetricRow> = read(&path).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1], rows[1]);
+        assert!(back[0].pvar.is_nan());
+        assert_eq!(back[0].neuron_id.as_deref(), Some("roi_1"));
+        // A table of another kind is refused with the column it lacks.
+        let err = read::<HistoryRow>(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("metrics.parquet: phase: missing column"),
+            "{err}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! `sign [N]` (±1), all float32.
 
 use crate::error::{Error, Result};
-use crate::train::ParamsCpu;
+use crate::model::ParamsCpu;
 use candle_core::{Device, Tensor};
 use ndarray::Array2;
 use std::collections::HashMap;
@@ -19,27 +19,23 @@ fn t2(a: &Array2<f32>) -> candle_core::Result<Tensor> {
 
 /// Write parameters, mask and signs to `path` (atomically).
 pub fn save(path: &Path, p: &ParamsCpu, mask: &Array2<f32>, signs: &[f32]) -> Result<()> {
-    let err =
-        |e: candle_core::Error| Error::internal(format!("{}: writing weights", path.display()), e);
     let v = |x: &[f32]| Tensor::from_slice(x, x.len(), &Device::Cpu);
     let mut m = HashMap::new();
-    m.insert("w_rec".to_string(), t2(&p.w_rec).map_err(err)?);
-    m.insert("w_in".to_string(), t2(&p.w_in).map_err(err)?);
-    m.insert("b".to_string(), v(&p.b).map_err(err)?);
-    m.insert("gain".to_string(), v(&p.gain).map_err(err)?);
-    m.insert("offset".to_string(), v(&p.offset).map_err(err)?);
-    m.insert("x0".to_string(), v(&p.x0).map_err(err)?);
+    m.insert("w_rec".to_string(), t2(&p.w_rec)?);
+    m.insert("w_in".to_string(), t2(&p.w_in)?);
+    m.insert("b".to_string(), v(&p.b)?);
+    m.insert("gain".to_string(), v(&p.gain)?);
+    m.insert("offset".to_string(), v(&p.offset)?);
+    m.insert("x0".to_string(), v(&p.x0)?);
     if !p.calcium_log_tau.is_empty() {
-        m.insert(
-            "calcium_log_tau".to_string(),
-            v(&p.calcium_log_tau).map_err(err)?,
-        );
+        m.insert("calcium_log_tau".to_string(), v(&p.calcium_log_tau)?);
     }
-    m.insert("mask".to_string(), t2(mask).map_err(err)?);
-    m.insert("sign".to_string(), v(signs).map_err(err)?);
-    let tmp = crate::data::contract::partial_path(path);
-    candle_core::safetensors::save(&m, &tmp).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "renaming the finished file", e))
+    m.insert("mask".to_string(), t2(mask)?);
+    m.insert("sign".to_string(), v(signs)?);
+    crate::atomic::write_with(path, |tmp| {
+        candle_core::safetensors::save(&m, tmp)
+            .map_err(|e| Error::internal(format!("{}: writing weights", path.display()), e))
+    })
 }
 
 /// Read `w_rec` (and the other tensors) back from a safetensors file.

@@ -12,8 +12,9 @@
 //! momentum for SGD-EG, AdamW for AdamW-EG).
 
 use crate::config::Optimiser;
-use crate::error::Result;
-use candle_core::{backprop::GradStore, Tensor, Var};
+use crate::error::{Error, Result};
+use crate::rundir::checkpoint::Checkpoint;
+use candle_core::{backprop::GradStore, Device, Tensor, Var};
 
 /// Hyper-parameters.
 #[derive(Debug, Clone, Copy)]
@@ -217,6 +218,40 @@ fn adam_cpu(
         Tensor::from_vec(mn, shape, dev)?,
         Tensor::from_vec(vn, shape, dev)?,
     )))
+}
+
+/// Copy the optimiser's step count and moments into the checkpoint `st`.
+pub fn save(opt: &Optim, st: &mut Checkpoint) -> Result<()> {
+    st.opt_step = opt.step;
+    st.opt_slots = opt
+        .slots
+        .iter()
+        .map(|s| {
+            let flat = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
+            Ok((s.m.dims().to_vec(), flat(&s.m)?, flat(&s.v)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(())
+}
+
+/// Copy the checkpoint's optimiser state into `opt` (same variables, same order), on `device`.
+pub fn restore(opt: &mut Optim, st: &Checkpoint, device: &Device) -> Result<()> {
+    if st.opt_slots.len() != opt.slots.len() {
+        return Err(Error::Unsupported {
+            problem: format!(
+                "the checkpoint holds {} optimiser slots but the model has {}; was the config changed?",
+                st.opt_slots.len(),
+                opt.slots.len()
+            ),
+            fix: "resume with the run's own config.resolved.yaml, or start a new run".into(),
+        });
+    }
+    opt.step = st.opt_step;
+    for (slot, (shape, m, v)) in opt.slots.iter_mut().zip(&st.opt_slots) {
+        slot.m = Tensor::from_slice(m, shape.as_slice(), device)?;
+        slot.v = Tensor::from_slice(v, shape.as_slice(), device)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

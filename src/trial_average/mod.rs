@@ -342,7 +342,7 @@ pub fn build_and_write(config: &Path, out: &Path) -> Result<String> {
         "notes": notes,
     });
     let side = out.with_extension("json");
-    crate::rundir::write_atomic(
+    crate::atomic::write_bytes(
         &side,
         serde_json::to_string_pretty(&sidecar)
             .expect("JSON")

@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+mod builders;
+
+pub use builders::RunDirBuilder;
 use std::path::{Path, PathBuf};
 
 /// The repository root (where Cargo.toml is).

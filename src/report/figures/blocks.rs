@@ -3,7 +3,9 @@
 
 use crate::report::downsample::{abs_percentile, block_average, factor};
 use crate::report::heatmap::{Axis, HeatMap, Tick};
-use crate::report::inputs::{Need, RunFiles, Table};
+use crate::report::inputs::{Need, RunFiles};
+use crate::rundir::paths::table_file;
+use crate::rundir::tables::UnitRow;
 use ndarray::Array2;
 use std::collections::HashMap;
 
@@ -101,34 +103,26 @@ pub struct UnitLabels {
 }
 
 impl UnitLabels {
-    /// Labels of `n` units from `tables/units.parquet`, placed by its `unit` column (row order when
-    /// the column is absent); `None` when the table does not describe exactly `n` units.
-    pub fn from_table(u: &Table, n: usize) -> Option<UnitLabels> {
-        let (area, layer, ct) = (
-            u.texts("area").ok()?,
-            u.texts("layer").ok()?,
-            u.texts("cell_type").ok()?,
-        );
-        if u.len() != n {
+    /// Labels of `n` units from the rows of `tables/units.parquet`, placed by their `unit`; `None`
+    /// when the rows do not describe each of the `n` units exactly once.
+    pub fn from_rows(units: &[UnitRow], n: usize) -> Option<UnitLabels> {
+        if units.len() != n {
             return None;
         }
-        let index: Vec<usize> = match u.f64s("unit") {
-            Ok(v) => v.iter().map(|&x| x as usize).collect(),
-            Err(_) => (0..n).collect(),
-        };
         let mut out = UnitLabels {
             area: vec![String::new(); n],
             layer: vec![String::new(); n],
             cell_type: vec![String::new(); n],
         };
         let mut seen = vec![false; n];
-        for (row, &unit) in index.iter().enumerate() {
+        for u in units {
+            let unit = u.unit as usize;
             if unit >= n || std::mem::replace(&mut seen[unit], true) {
                 return None;
             }
-            out.area[unit] = area[row].to_string();
-            out.layer[unit] = layer[row].to_string();
-            out.cell_type[unit] = ct[row].to_string();
+            out.area[unit] = u.area.clone();
+            out.layer[unit] = u.layer.clone();
+            out.cell_type[unit] = u.cell_type.clone();
         }
         Some(out)
     }
@@ -200,9 +194,9 @@ impl UnitLabels {
 pub fn weights(run: &RunFiles) -> Need<HeatMap> {
     let w = run.final_weights()?;
     let labels = run
-        .table("units")
+        .units()
         .ok()
-        .and_then(|u| UnitLabels::from_table(u, w.nrows()));
+        .and_then(|u| UnitLabels::from_rows(u, w.nrows()));
     weights_map(&w, labels.as_ref())
 }
 
@@ -268,18 +262,18 @@ pub fn weights_map(w: &Array2<f32>, labels: Option<&UnitLabels>) -> Need<HeatMap
 
 /// Mean final weight between blocks at `level` (`area_layer` or `population`).
 pub fn interactions(run: &RunFiles, level: &str) -> Need<HeatMap> {
-    let t = run.table("interactions")?;
-    let (lv, stage) = (t.texts("level")?, t.texts("stage")?);
-    let (pre, post, mean_w) = (t.texts("pre")?, t.texts("post")?, t.f64s("mean_w")?);
-    let rows: Vec<usize> = (0..t.len())
-        .filter(|&i| lv[i] == level && stage[i] == "final")
+    let rows: Vec<_> = run
+        .interactions()?
+        .iter()
+        .filter(|r| r.level == level && r.stage == "final")
         .collect();
     if rows.is_empty() {
         return Err(format!(
-            "tables/interactions.parquet has no final rows at level {level}"
+            "{} has no final rows at level {level}",
+            table_file("interactions")
         ));
     }
-    let labels = appearance(rows.iter().flat_map(|&i| [pre[i], post[i]]));
+    let labels = appearance(rows.iter().flat_map(|r| [r.pre.as_str(), r.post.as_str()]));
     let name = if level == "area_layer" {
         "area/layer"
     } else {
@@ -290,23 +284,18 @@ pub fn interactions(run: &RunFiles, level: &str) -> Need<HeatMap> {
         &format!("presynaptic {name} (sender)"),
         &format!("postsynaptic {name} (receiver)"),
         &labels,
-        rows.iter().map(|&i| (post[i], pre[i], mean_w[i])),
+        rows.iter()
+            .map(|r| (r.post.as_str(), r.pre.as_str(), r.mean_w)),
         "mean weight W[post, pre]",
     ))
 }
 
 /// Mean recurrent current from source to target blocks, summed over the source sign.
 pub fn currents(run: &RunFiles) -> Need<HeatMap> {
-    let t = run.table("currents")?;
-    let (lv, split) = (t.texts("level")?, t.texts("split")?);
-    let (source, target, current) = (
-        t.texts("source")?,
-        t.texts("target")?,
-        t.f64s("mean_current")?,
-    );
-    let pick = |level: &str, sp: &str| -> Vec<usize> {
-        (0..t.len())
-            .filter(|&i| lv[i] == level && split[i] == sp)
+    let all = run.currents()?;
+    let pick = |level: &str, sp: &str| -> Vec<_> {
+        all.iter()
+            .filter(|r| r.level == level && r.split == sp)
             .collect()
     };
     let (level, sp, rows) = ["area_layer", "population"]
@@ -314,8 +303,16 @@ pub fn currents(run: &RunFiles) -> Need<HeatMap> {
         .flat_map(|l| ["validation", "train"].map(|s| (*l, s)))
         .map(|(l, s)| (l, s, pick(l, s)))
         .find(|(_, _, r)| !r.is_empty())
-        .ok_or("tables/currents.parquet has no area_layer or population rows")?;
-    let labels = appearance(rows.iter().flat_map(|&i| [source[i], target[i]]));
+        .ok_or_else(|| {
+            format!(
+                "{} has no area_layer or population rows",
+                table_file("currents")
+            )
+        })?;
+    let labels = appearance(
+        rows.iter()
+            .flat_map(|r| [r.source.as_str(), r.target.as_str()]),
+    );
     let name = if level == "area_layer" {
         "area/layer"
     } else {
@@ -326,7 +323,8 @@ pub fn currents(run: &RunFiles) -> Need<HeatMap> {
         &format!("source {name}"),
         &format!("target {name}"),
         &labels,
-        rows.iter().map(|&i| (target[i], source[i], current[i])),
+        rows.iter()
+            .map(|r| (r.target.as_str(), r.source.as_str(), r.mean_current)),
         "mean current (E + I)",
     ))
 }
@@ -339,30 +337,35 @@ pub fn covers(pattern: &str, label: &str) -> bool {
 
 /// Relative change of each target's mean rate when a population or area is silenced.
 pub fn perturbations(run: &RunFiles) -> Need<HeatMap> {
-    let t = run.table("perturbations")?;
-    let (perturbed, kind, target) = (t.texts("perturbed")?, t.texts("kind")?, t.texts("target")?);
-    let (magnitude, rel) = (t.f64s("magnitude")?, t.f64s("delta_rel")?);
-    let silence: Vec<usize> = (0..t.len()).filter(|&i| kind[i] == "silence").collect();
+    let silence: Vec<_> = run
+        .perturbations()?
+        .iter()
+        .filter(|r| r.kind == "silence")
+        .collect();
     let strongest = silence
         .iter()
-        .map(|&i| magnitude[i])
+        .map(|r| r.magnitude)
         .fold(f64::NEG_INFINITY, f64::max);
-    let rows: Vec<usize> = silence
+    let rows: Vec<_> = silence
         .into_iter()
-        .filter(|&i| magnitude[i] == strongest)
+        .filter(|r| r.magnitude == strongest)
         .collect();
     if rows.is_empty() {
-        return Err("tables/perturbations.parquet has no silencing rows".into());
+        return Err(format!(
+            "{} has no silencing rows",
+            table_file("perturbations")
+        ));
     }
-    let row_labels = appearance(rows.iter().map(|&i| perturbed[i]));
-    let col_labels = appearance(rows.iter().map(|&i| target[i]));
+    let row_labels = appearance(rows.iter().map(|r| r.perturbed.as_str()));
+    let col_labels = appearance(rows.iter().map(|r| r.target.as_str()));
     // The silenced units themselves (always −100 %) are grey, so they do not set the colour scale.
     let values = grid(
         &row_labels,
         &col_labels,
-        rows.iter().map(|&i| {
-            let own = covers(perturbed[i], target[i]);
-            (perturbed[i], target[i], if own { f64::NAN } else { rel[i] })
+        rows.iter().map(|r| {
+            let own = covers(&r.perturbed, &r.target);
+            let value = if own { f64::NAN } else { r.delta_rel };
+            (r.perturbed.as_str(), r.target.as_str(), value)
         }),
     );
     let limit = max_abs(&values);

@@ -39,7 +39,7 @@ pub struct Figure {
 }
 
 fn write(dir: &Path, file: &str, bytes: &[u8]) -> Result<()> {
-    crate::rundir::write_atomic(&dir.join(file), bytes)
+    crate::atomic::write_bytes(&dir.join(file), bytes)
 }
 
 /// Draw `built` into `dir` as `<name>.png`, plus `<name>.svg` when `svg`; or record why it was
@@ -86,7 +86,7 @@ fn record<P: Plot>(
 
 /// Build, draw and write every figure of the run into `run.dir/figures/`.
 pub fn write_all(run: &RunFiles) -> Result<Vec<Figure>> {
-    let dir = run.dir.join("figures");
+    let dir = run.paths.figures_dir();
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::io(&dir, "creating the figures directory", e))?;
     Ok(vec![

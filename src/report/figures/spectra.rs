@@ -3,34 +3,29 @@
 
 use super::charts::{legend, mesh, padded_range, tick, TITLE_PX};
 use crate::report::colour::{MODEL, TRAIN};
-use crate::report::inputs::{Need, RunFiles, Table};
+use crate::report::inputs::{Need, RunFiles};
 use crate::report::render::{font, DrawResult, Plot, Target};
+use crate::rundir::paths::table_file;
+use crate::rundir::tables::SpectrumRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// Rows of `tables/spectrum.parquet` for `matrix`, `kind` and `stage` as (re, im).
-fn spectrum(t: &Table, kind: &str, stage: &str) -> Need<Vec<(f64, f64)>> {
-    let (st, matrix, k) = (t.texts("stage")?, t.texts("matrix")?, t.texts("kind")?);
-    let (re, im) = (t.f64s("re")?, t.f64s("im")?);
-    Ok((0..t.len())
-        .filter(|&i| st[i] == stage && matrix[i] == "w_rec" && k[i] == kind)
-        .map(|i| (re[i], im[i]))
+fn spectrum(t: &[SpectrumRow], kind: &str, stage: &str) -> Vec<(f64, f64)> {
+    t.iter()
+        .filter(|r| r.stage == stage && r.matrix == "w_rec" && r.kind == kind)
+        .map(|r| (r.re, r.im))
         .filter(|(a, b)| a.is_finite() && b.is_finite())
-        .collect())
+        .collect()
 }
 
 /// A `scope == "all"` diagnostic for `stage`, if recorded.
 fn diagnostic(run: &RunFiles, stage: &str, metric: &str) -> Option<f64> {
-    let d = run.table("diagnostics").ok()?;
-    let (st, scope, m, v) = (
-        d.texts("stage").ok()?,
-        d.texts("scope").ok()?,
-        d.texts("metric").ok()?,
-        d.f64s("value").ok()?,
-    );
-    (0..d.len())
-        .find(|&i| st[i] == stage && scope[i] == "all" && m[i] == metric)
-        .map(|i| v[i])
+    run.diagnostics()
+        .ok()?
+        .iter()
+        .find(|d| d.stage == stage && d.scope == "all" && d.metric == metric)
+        .map(|d| d.value)
 }
 
 /// The eigenvalues of one stage, as drawn.
@@ -48,14 +43,17 @@ pub struct EigenPlot {
 
 /// The eigenvalue figure: initial (or earliest recorded) and final eigenvalues of `w_rec`.
 pub fn eigenvalues(run: &RunFiles) -> Need<EigenPlot> {
-    let t = run.table("spectrum")?;
-    let fin = spectrum(t, "eigenvalue", "final")?;
+    let t = run.spectrum()?;
+    let fin = spectrum(t, "eigenvalue", "final");
     if fin.is_empty() {
-        return Err("tables/spectrum.parquet has no final eigenvalues of w_rec".into());
+        return Err(format!(
+            "{} has no final eigenvalues of w_rec",
+            table_file("spectrum")
+        ));
     }
     let mut stages = Vec::new();
     for early in ["init", "dense"] {
-        let ev = spectrum(t, "eigenvalue", early)?;
+        let ev = spectrum(t, "eigenvalue", early);
         if !ev.is_empty() {
             let label = if early == "init" {
                 "initial"
@@ -144,13 +142,16 @@ pub struct SingularPlot {
 
 /// The singular-value figure from `tables/spectrum.parquet` and `tables/diagnostics.parquet`.
 pub fn singular_values(run: &RunFiles) -> Need<SingularPlot> {
-    let t = run.table("spectrum")?;
-    let values: Vec<f64> = spectrum(t, "singular_value", "final")?
+    let t = run.spectrum()?;
+    let values: Vec<f64> = spectrum(t, "singular_value", "final")
         .into_iter()
         .map(|p| p.0)
         .collect();
     if values.is_empty() {
-        return Err("tables/spectrum.parquet has no final singular values of w_rec".into());
+        return Err(format!(
+            "{} has no final singular values of w_rec",
+            table_file("spectrum")
+        ));
     }
     Ok(SingularPlot {
         values,

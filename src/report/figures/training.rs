@@ -5,6 +5,7 @@ use super::charts::{chart, legend, mesh, padded_range, tick, LABEL_PX};
 use crate::report::colour::{DATA, MODEL, TRAIN};
 use crate::report::inputs::{Need, RunFiles};
 use crate::report::render::{font, DrawResult, Plot, Target};
+use crate::rundir::paths::table_file;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -21,9 +22,11 @@ pub struct LossPlot {
 
 /// The loss figure from `tables/history.parquet`.
 pub fn loss(run: &RunFiles) -> Need<LossPlot> {
-    let h = run.table("history")?;
-    let (phase, epoch) = (h.texts("phase")?, h.f64s("epoch")?);
-    let (train, val) = (h.f64s("train_loss")?, h.f64s("val_loss")?);
+    let h = run.history()?;
+    let phase: Vec<&str> = h.iter().map(|r| r.phase.as_str()).collect();
+    let epoch: Vec<f64> = h.iter().map(|r| f64::from(r.epoch)).collect();
+    let train: Vec<f64> = h.iter().map(|r| r.train_loss).collect();
+    let val: Vec<f64> = h.iter().map(|r| r.val_loss).collect();
     let dense_end = phase
         .iter()
         .zip(&epoch)
@@ -38,7 +41,10 @@ pub fn loss(run: &RunFiles) -> Need<LossPlot> {
     let values = train.iter().chain(&val).copied().filter(|v| v.is_finite());
     let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
     if !lo.is_finite() {
-        return Err("tables/history.parquet has no finite loss values".into());
+        return Err(format!(
+            "{} has no finite loss values",
+            table_file("history")
+        ));
     }
     let log = lo > 0.0 && hi / lo > 10.0;
     let pts = |v: &[f64]| -> Vec<(f64, f64)> {
@@ -131,13 +137,16 @@ pub struct TracesPlot {
 
 /// The traces figure from `tables/metrics.parquet` and `predictions.h5`.
 pub fn traces(run: &RunFiles) -> Need<TracesPlot> {
-    let m = run.table("metrics")?;
-    let (id, pop) = (m.strs("neuron_id")?, m.texts("population")?);
-    let (split, mode, r2) = (m.texts("split")?, m.texts("mode")?, m.f64s("r2")?);
+    let m = run.metrics()?;
     let p = run.predictions()?;
-    let mut ranked: Vec<(f64, &str, &str)> = (0..m.len())
-        .filter(|&i| split[i] == "validation" && mode[i] == "free_running" && r2[i].is_finite())
-        .filter_map(|i| id[i].map(|n| (r2[i], n, pop[i])))
+    let mut ranked: Vec<(f64, &str, &str)> = m
+        .iter()
+        .filter(|r| r.split == "validation" && r.mode == "free_running" && r.r2.is_finite())
+        .filter_map(|r| {
+            r.neuron_id
+                .as_deref()
+                .map(|n| (r.r2, n, r.population.as_str()))
+        })
         .filter(|(_, n, _)| p.neuron_id.iter().any(|x| x == n))
         .collect();
     if ranked.is_empty() {

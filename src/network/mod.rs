@@ -1,7 +1,13 @@
-//! What a fit is built from: units and signs, the probability blocks, the model structure, and the
-//! initial mask and weights (drawn on the CPU from the seed, then moved to the device).
+//! A network's structure, built from a config and a dataset: the population and sign of every unit
+//! (recorded neurons, hidden units, or population units), the probability blocks of its mask, the
+//! RNN ([`Rnn`]: leaks, nonlinearity, readout, observation model), and how its mask and weights are
+//! initialised (drawn on the CPU from the seed, then moved to the device). [`Fitted`] is a network
+//! with its fitted parameters: what the analyses, the evaluation and the report read.
 
-use super::ParamsCpu;
+mod fitted;
+
+pub use fitted::{Fitted, FreeRun};
+
 use crate::config::{Config, InitKind, MaskRealisation, ModelMode, Readout};
 use crate::connectivity::{Population, ProbabilityTable, UnitPopulations};
 use crate::constraints::init::{balanced_dale, uniform_dale};
@@ -9,16 +15,16 @@ use crate::constraints::Blocks;
 use crate::data::Sign;
 use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::model::{Calcium, Rnn};
+use crate::model::{Calcium, ParamsCpu, Rnn};
 use candle_core::{Device, Tensor};
 use ndarray::Array2;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-/// The fixed structure of a fit.
+/// The fixed structure of a network.
 #[derive(Debug, Clone)]
-pub struct Setup {
+pub struct Network {
     /// Population of every unit, in unit order.
     pub units: UnitPopulations,
     /// Sign of every unit.
@@ -83,9 +89,9 @@ fn calcium_readout(
     Ok(Some((c, groups, log_tau)))
 }
 
-impl Setup {
+impl Network {
     /// Build the structure for `cfg` over the neurons of `ds`.
-    pub fn new(cfg: &Config, ds: &Dataset, device: &Device) -> Result<Setup> {
+    pub fn new(cfg: &Config, ds: &Dataset, device: &Device) -> Result<Network> {
         if cfg.model.mode == ModelMode::Populations {
             return Self::new_populations(cfg, ds, device);
         }
@@ -123,7 +129,7 @@ impl Setup {
 
     /// `mode: populations`: `units_per_population[cell_type]` units for every fitted population,
     /// read out by the mean of the population's units or a frozen random readout.
-    fn new_populations(cfg: &Config, ds: &Dataset, device: &Device) -> Result<Setup> {
+    fn new_populations(cfg: &Config, ds: &Dataset, device: &Device) -> Result<Network> {
         let mut pops = Vec::new();
         let mut signs = Vec::new();
         let mut members = Vec::new();
@@ -183,7 +189,7 @@ impl Setup {
         signs: Vec<Sign>,
         n_rec: usize,
         readout: Option<Tensor>,
-    ) -> Result<Setup> {
+    ) -> Result<Network> {
         let units = UnitPopulations::new(pops);
         let n = signs.len();
         let s: Vec<f32> = signs.iter().map(|s| s.value()).collect();
@@ -221,7 +227,7 @@ impl Setup {
             readout_input: cfg.model.readout_input,
             calcium: calcium.as_ref().map(|(c, _, _)| c.clone()),
         };
-        Ok(Setup {
+        Ok(Network {
             units,
             signs,
             sign_row,

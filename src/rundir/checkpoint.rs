@@ -1,20 +1,23 @@
-//! The state of a fit at an epoch boundary, saved after every epoch so an interrupted run resumes
-//! exactly: parameters, optimiser moments, best checkpoint, mask, the random stream's position,
+//! The state of a fit at an epoch boundary, saved so an interrupted run resumes exactly:
+//! parameters, optimiser moments, best parameters of the phase, mask, the random stream's position,
 //! the window order and the history. Stored as `model/checkpoint.safetensors` (tensors) and
 //! `model/checkpoint.json` (everything else), each written atomically.
 
-use super::optim::Optim;
-use super::{HistoryRow, ParamsCpu};
+use super::paths::RunPaths;
+use super::tables::HistoryRow;
 use crate::error::{Error, Result};
+use crate::model::ParamsCpu;
 use candle_core::{Device, Tensor};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::path::Path;
+
+/// Optimiser moments of one variable: its shape, first and second moments (flattened).
+pub type OptimSlot = (Vec<usize>, Vec<f32>, Vec<f32>);
 
 /// Where a fit stands.
 #[derive(Debug, Clone)]
-pub struct FitState {
+pub struct Checkpoint {
     /// Index of the current phase (0 = dense, 1 = finetune; 2 = done).
     pub phase: usize,
     /// Whether the current phase's start (pruning) has happened.
@@ -34,7 +37,7 @@ pub struct FitState {
     /// Optimiser steps taken and moments `(m, v)` per variable, with shapes.
     pub opt_step: usize,
     /// Optimiser moments per variable.
-    pub opt_slots: Vec<(Vec<usize>, Vec<f32>, Vec<f32>)>,
+    pub opt_slots: Vec<OptimSlot>,
     /// Current mask.
     pub mask: Array2<f32>,
     /// Initial `W_rec`.
@@ -55,8 +58,8 @@ pub struct FitState {
 #[derive(Serialize, Deserialize)]
 struct HistoryJson {
     phase: String,
-    epoch: usize,
-    step: usize,
+    epoch: u32,
+    step: u32,
     train_loss: f64,
     val_loss: Option<f64>,
     lr: f64,
@@ -81,7 +84,7 @@ struct Scalars {
     has_dense: bool,
 }
 
-impl FitState {
+impl Checkpoint {
     /// The state before the first epoch.
     pub fn fresh(
         params: ParamsCpu,
@@ -89,7 +92,7 @@ impl FitState {
         w_init: Array2<f32>,
         n_windows: usize,
     ) -> Self {
-        FitState {
+        Checkpoint {
             phase: 0,
             started: false,
             epoch: 0,
@@ -140,46 +143,9 @@ impl FitState {
         }
     }
 
-    /// Copy the optimiser's state in.
-    pub fn save_optimiser(&mut self, opt: &Optim) -> Result<()> {
-        self.opt_step = opt.step;
-        self.opt_slots = opt
-            .slots
-            .iter()
-            .map(|s| {
-                let flat = |t: &Tensor| {
-                    t.flatten_all()
-                        .and_then(|t| t.to_vec1::<f32>())
-                        .map_err(Error::from)
-                };
-                Ok((s.m.dims().to_vec(), flat(&s.m)?, flat(&s.v)?))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(())
-    }
-
-    /// Copy the saved optimiser state into `opt` (same variables, same order).
-    pub fn restore_optimiser(&self, opt: &mut Optim, device: &Device) -> Result<()> {
-        if self.opt_slots.len() != opt.slots.len() {
-            return Err(Error::Unsupported {
-                problem: format!(
-                    "the checkpoint holds {} optimiser slots but the model has {}; was the config changed?",
-                    self.opt_slots.len(),
-                    opt.slots.len()
-                ),
-                fix: "resume with the run's own config.resolved.yaml, or start a new run".into(),
-            });
-        }
-        opt.step = self.opt_step;
-        for (slot, (shape, m, v)) in opt.slots.iter_mut().zip(&self.opt_slots) {
-            slot.m = Tensor::from_slice(m, shape.as_slice(), device)?;
-            slot.v = Tensor::from_slice(v, shape.as_slice(), device)?;
-        }
-        Ok(())
-    }
-
-    /// Write to `dir/checkpoint.safetensors` and `dir/checkpoint.json` (atomically).
-    pub fn save(&self, dir: &Path) -> Result<()> {
+    /// Write to the run's `model/checkpoint.safetensors` and `model/checkpoint.json` (each
+    /// atomically).
+    pub fn save(&self, paths: &RunPaths) -> Result<()> {
         let mut t: HashMap<String, Tensor> = HashMap::new();
         let cpu = Device::Cpu;
         let arr = |a: &Array2<f32>| {
@@ -221,11 +187,11 @@ impl FitState {
                 Tensor::from_slice(v, shape.as_slice(), &cpu)?,
             );
         }
-        let st_path = dir.join("checkpoint.safetensors");
-        let tmp = crate::data::contract::partial_path(&st_path);
-        candle_core::safetensors::save(&t, &tmp)?;
-        std::fs::rename(&tmp, &st_path)
-            .map_err(|e| Error::io(&st_path, "renaming the checkpoint", e))?;
+        let dir = paths.model_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "creating", e))?;
+        crate::atomic::write_with(&paths.checkpoint_tensors(), |tmp| {
+            Ok(candle_core::safetensors::save(&t, tmp)?)
+        })?;
         let scalars = Scalars {
             phase: self.phase,
             started: self.started,
@@ -254,13 +220,14 @@ impl FitState {
             phase_seconds: self.phase_seconds.clone(),
             has_dense: self.dense.is_some(),
         };
-        let text = serde_json::to_string(&scalars).expect("serialisable");
-        crate::rundir::write_atomic(&dir.join("checkpoint.json"), text.as_bytes())
+        let text = serde_json::to_string(&scalars)
+            .map_err(|e| Error::internal("writing the checkpoint", e))?;
+        crate::atomic::write_bytes(&paths.checkpoint_json(), text.as_bytes())
     }
 
-    /// Read a state written by [`FitState::save`].
-    pub fn load(dir: &Path) -> Result<FitState> {
-        let json_path = dir.join("checkpoint.json");
+    /// Read a state written by [`Checkpoint::save`].
+    pub fn load(paths: &RunPaths) -> Result<Checkpoint> {
+        let json_path = paths.checkpoint_json();
         let text = std::fs::read_to_string(&json_path)
             .map_err(|e| Error::io(&json_path, "reading the checkpoint", e))?;
         let s: Scalars = serde_json::from_str(&text).map_err(|e| {
@@ -271,13 +238,13 @@ impl FitState {
                 "resume only run directories written by fitrnn",
             )
         })?;
-        let t = crate::rundir::weights::TensorFile::open(&dir.join("checkpoint.safetensors"))?;
+        let t = super::weights::TensorFile::open(&paths.checkpoint_tensors())?;
         let mut opt_slots = Vec::new();
         for k in 0..s.n_slots {
             let (shape, m) = t.flat(&format!("opt.{k}.m"))?;
             opt_slots.push((shape, m, t.flat(&format!("opt.{k}.v"))?.1));
         }
-        Ok(FitState {
+        Ok(Checkpoint {
             phase: s.phase,
             started: s.started,
             epoch: s.epoch,

@@ -1,0 +1,267 @@
+//! The whole job of `fitrnn --config`, as a library: fit a dataset (from scratch or from a run's
+//! checkpoint), evaluate the fit against its baselines, analyse the fitted model, and write the run
+//! directory and its report. Each step returns typed results; the command line only formats them.
+//!
+//! ```text
+//! Dataset ──► train::fit ──► Fitted ──► evaluate ──► metrics, predictions
+//!                                  └──► analyse  ──► interactions, currents, spectra, perturbations
+//!                                                    └──► rundir (tables, weights, manifest) ──► report
+//! ```
+
+mod analyse;
+
+pub use analyse::{analyse, Analyses};
+
+use crate::config::Config;
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::evaluate::{evaluate, Headline};
+use crate::network::Fitted;
+use crate::report::ReportSummary;
+use crate::rundir::checkpoint::Checkpoint;
+use crate::rundir::tables::{HistoryRow, SplitRow, UnitRow};
+use crate::rundir::{weights, DataEntry, Manifest, RunDir, Status, Weights};
+use candle_core::Device;
+use ndarray::Array2;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Called after every epoch with the phase, the epoch, the epochs in the phase and its row.
+pub type OnEpoch<'a> = &'a mut dyn FnMut(&str, usize, usize, &HistoryRow);
+
+/// What a finished run reports.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// Epochs trained, over both phases.
+    pub epochs: usize,
+    /// Mean wall time of an epoch, s.
+    pub seconds_per_epoch: f64,
+    /// Fraction of non-zero final recurrent weights.
+    pub density: f64,
+    /// The learned indicator decays per cell type, `(cell type, initial ms, learned ms)` (empty
+    /// for rate readouts).
+    pub calcium_decays_ms: Vec<(String, f32, f32)>,
+    /// The validation headline of the evaluation.
+    pub headline: Vec<Headline>,
+    /// Wall time of each analysis step, s.
+    pub analysis_seconds: Vec<(&'static str, f64)>,
+    /// The report.
+    pub report: ReportSummary,
+}
+
+/// The manifest a new run starts with.
+fn new_manifest(config: &Config, device: &Device) -> Result<Manifest> {
+    Ok(Manifest {
+        fitrnn_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: env!("FITRNN_GIT_COMMIT").into(),
+        command_line: std::env::args().collect(),
+        config: String::new(),
+        seed: config.seed,
+        device: crate::device::choice_of(device).name(),
+        threads: candle_core::utils::get_num_threads(),
+        started_unix_s: crate::rundir::unix_now(),
+        data: DataEntry::of(config.data.path.files())?,
+        status: Status::Running,
+        error: None,
+        resumed_unix_s: None,
+        finished_unix_s: None,
+        wall_s_per_phase: BTreeMap::new(),
+        analysis_wall_s: BTreeMap::new(),
+        calcium_decay_ms: BTreeMap::new(),
+    })
+}
+
+/// Fit `ds` as `config` (read from `config_path`) asks, on `device`, into a new run directory
+/// `config.output.dir`, and write everything.
+pub fn run(
+    config: &Config,
+    config_path: &Path,
+    ds: &Dataset,
+    device: &Device,
+    on_epoch: OnEpoch,
+) -> Result<RunOutcome> {
+    let mut manifest = new_manifest(config, device)?;
+    manifest.config = config_path.display().to_string();
+    let rd = RunDir::create(&config.output.dir, config.output.overwrite, manifest)?;
+    finish(config, ds, device, rd, None, on_epoch)
+}
+
+/// Continue the interrupted run in `dir`, whose own resolved `config` and dataset `ds` the caller
+/// has read: refuses a recording that changed since the run started, then fits from the last
+/// checkpoint and writes everything, ending with the weights of an uninterrupted run.
+pub fn resume(
+    dir: &Path,
+    config: &Config,
+    ds: &Dataset,
+    device: &Device,
+    on_epoch: OnEpoch,
+) -> Result<RunOutcome> {
+    let rd = RunDir::open_for_resume(dir)?;
+    let sha = DataEntry::of(config.data.path.files())?.sha256;
+    if rd.manifest().data.sha256 != sha {
+        return Err(Error::data(
+            config.data.path.first(),
+            "/",
+            "the recording changed since the run started (its sha256 differs from the manifest's)",
+            "resume with the original file, or start a new run",
+        ));
+    }
+    let state = Checkpoint::load(rd.paths())?;
+    finish(config, ds, device, rd, Some(state), on_epoch)
+}
+
+/// Fit and write everything; marks the manifest complete, or failed with the error.
+fn finish(
+    config: &Config,
+    ds: &Dataset,
+    device: &Device,
+    mut rd: RunDir,
+    state: Option<Checkpoint>,
+    on_epoch: OnEpoch,
+) -> Result<RunOutcome> {
+    match fit_and_write(config, ds, device, &mut rd, state, on_epoch) {
+        Ok(mut outcome) => {
+            rd.complete()?;
+            // The report is drawn from the finished run directory alone.
+            outcome.report = crate::report::write_report(rd.path())?;
+            Ok(outcome)
+        }
+        Err(e) => {
+            let _ = rd.fail(&e);
+            Err(e)
+        }
+    }
+}
+
+/// The units table: every model unit (recorded neurons first, then hidden units with a null
+/// `neuron_id`), with its population and sign.
+fn unit_rows(ds: &Dataset, fitted: &Fitted) -> Vec<UnitRow> {
+    let ids = crate::evaluate::neuron_ids(ds);
+    let net = &fitted.network;
+    net.units
+        .units
+        .iter()
+        .enumerate()
+        .map(|(i, p)| UnitRow {
+            unit: i as u32,
+            neuron_id: ids.get(i).cloned().flatten(),
+            area: p.area.clone(),
+            layer: p.layer.clone(),
+            cell_type: p.cell_type.clone(),
+            sign: net.signs[i].to_string(),
+            population: p.label(),
+        })
+        .collect()
+}
+
+/// The split table: every frame with its time and split.
+fn split_rows(ds: &Dataset) -> Vec<SplitRow> {
+    (0..ds.recording.n_frames())
+        .map(|f| SplitRow {
+            frame: f as u32,
+            time_s: ds.recording.timestamps_s[f],
+            split: if ds.split.is_train[f] {
+                "train"
+            } else {
+                "validation"
+            }
+            .into(),
+        })
+        .collect()
+}
+
+/// Write the fitted weights: the dense fit under the blocks' support (all ones without a table),
+/// and the final fit under its mask.
+fn write_weights(rd: &RunDir, fitted: &Fitted) -> Result<()> {
+    let signs: Vec<f32> = fitted.network.signs.iter().map(|s| s.value()).collect();
+    if let Some(d) = &fitted.dense {
+        let support = fitted
+            .network
+            .blocks
+            .as_ref()
+            .map(|b| b.support())
+            .unwrap_or_else(|| Array2::ones(fitted.mask.dim()));
+        weights::save(&rd.paths().weights(Weights::Dense), d, &support, &signs)?;
+    }
+    weights::save(
+        &rd.paths().weights(Weights::Final),
+        &fitted.params,
+        &fitted.mask,
+        &signs,
+    )
+}
+
+fn density(w: &Array2<f32>) -> f64 {
+    w.iter().filter(|v| **v != 0.0).count() as f64 / w.len().max(1) as f64
+}
+
+fn fit_and_write(
+    config: &Config,
+    ds: &Dataset,
+    device: &Device,
+    rd: &mut RunDir,
+    state: Option<Checkpoint>,
+    on_epoch: OnEpoch,
+) -> Result<RunOutcome> {
+    rd.write_config(config)?;
+    rd.write_table(&split_rows(ds))?;
+    let paths = rd.paths().clone();
+    let out = crate::train::fit(config, ds, device, state, on_epoch, |st| st.save(&paths))?;
+    let fitted = &out.fitted;
+    rd.write_table(&unit_rows(ds, fitted))?;
+    write_weights(rd, fitted)?;
+    rd.write_table(&out.history)?;
+    let evaluation = evaluate(config, ds, fitted)?;
+    rd.write_table(&evaluation.metrics)?;
+    if let Some(p) = &evaluation.predictions {
+        p.write(&rd.paths().predictions())?;
+    }
+    let analyses = analyse(config, ds, fitted)?;
+    analyses.write(rd)?;
+    let calcium_decays_ms: Vec<(String, f32, f32)> = fitted
+        .network
+        .calcium_groups
+        .iter()
+        .zip(&fitted.params.calcium_log_tau)
+        .map(|((g, l0), l)| (g.clone(), l0.exp(), l.exp()))
+        .collect();
+    rd.update(|m| {
+        m.analysis_wall_s = analyses.wall_s();
+        m.wall_s_per_phase = out.phase_seconds.iter().cloned().collect();
+        m.calcium_decay_ms = calcium_decays_ms
+            .iter()
+            .map(|(g, _, to)| (g.clone(), *to as f64))
+            .collect();
+    })?;
+    let epochs = out.history.len();
+    Ok(RunOutcome {
+        dir: rd.path().to_path_buf(),
+        epochs,
+        seconds_per_epoch: out.history.iter().map(|h| h.seconds).sum::<f64>()
+            / epochs.max(1) as f64,
+        density: density(&fitted.params.w_rec),
+        calcium_decays_ms,
+        headline: evaluation.headline,
+        analysis_seconds: analyses.seconds.clone(),
+        report: ReportSummary::default(),
+    })
+}
+
+/// `fitrnn analyse`: recompute the analysis tables of the complete run in `dir` from its saved
+/// config, data and weights, on `device`, and write its report again. Returns the analysis step
+/// times and the report.
+pub fn reanalyse(
+    dir: &Path,
+    config: &Config,
+    ds: &Dataset,
+    device: &Device,
+) -> Result<(Vec<(&'static str, f64)>, ReportSummary)> {
+    let rd = RunDir::open_complete(dir, "analyse")?;
+    let fitted = rd.load_fitted(config, ds, device)?;
+    let analyses = analyse(config, ds, &fitted)?;
+    analyses.write(&rd)?;
+    let report = crate::report::write_report(dir)?;
+    Ok((analyses.seconds, report))
+}

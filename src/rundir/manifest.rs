@@ -1,0 +1,190 @@
+//! `manifest.json`: how a run was made (version, commit, command line, seed, device, threads, the
+//! data file and its sha256), where it stands (`running`, `complete`, `failed` with the error) and
+//! what it took (wall time per phase and per analysis step).
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Fitting or writing.
+    Running,
+    /// Every output is written.
+    Complete,
+    /// Stopped with an error (`error` in the manifest says which).
+    Failed,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Running => "running",
+            Status::Complete => "complete",
+            Status::Failed => "failed",
+        })
+    }
+}
+
+/// One input file and its sha256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataFile {
+    /// The file.
+    pub path: String,
+    /// Its sha256, hex.
+    pub sha256: String,
+}
+
+/// The recording a run fitted: `path` and `sha256` of the file; for several files (planes imaged
+/// together) `path` lists them, `files` gives each file's sha256 and `sha256` is the sha256 of those
+/// hashes joined by newlines.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataEntry {
+    /// The file, or the files comma-separated.
+    pub path: String,
+    /// sha256 of the file (or of the files' hashes).
+    pub sha256: String,
+    /// Each file of a multi-file recording.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<DataFile>,
+}
+
+impl DataEntry {
+    /// Hash the recording's `paths`.
+    pub fn of(paths: &[PathBuf]) -> Result<DataEntry> {
+        use sha2::{Digest, Sha256};
+        let shas = paths
+            .iter()
+            .map(|p| sha256_file(p))
+            .collect::<Result<Vec<_>>>()?;
+        let path = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if paths.len() == 1 {
+            return Ok(DataEntry {
+                path,
+                sha256: shas[0].clone(),
+                files: vec![],
+            });
+        }
+        Ok(DataEntry {
+            path,
+            sha256: format!("{:x}", Sha256::digest(shas.join("\n").as_bytes())),
+            files: paths
+                .iter()
+                .zip(&shas)
+                .map(|(p, s)| DataFile {
+                    path: p.display().to_string(),
+                    sha256: s.clone(),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// sha256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading for its checksum", e))?;
+    Ok(format!("{:x}", Sha256::digest(&bytes)))
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// `manifest.json`. Every field but `status` may be missing from a manifest written by an older
+/// version (it reads as empty).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// fitrnn's version.
+    #[serde(default)]
+    pub fitrnn_version: String,
+    /// The git commit fitrnn was built from (`-dirty` with uncommitted changes).
+    #[serde(default)]
+    pub git_commit: String,
+    /// The command line of the run.
+    #[serde(default)]
+    pub command_line: Vec<String>,
+    /// The config file the run started from.
+    #[serde(default)]
+    pub config: String,
+    /// The seed.
+    #[serde(default)]
+    pub seed: u64,
+    /// The device: `cpu` or `cuda:N`.
+    #[serde(default)]
+    pub device: String,
+    /// CPU threads of the tensor maths.
+    #[serde(default)]
+    pub threads: usize,
+    /// When the run started, s since the Unix epoch.
+    #[serde(default)]
+    pub started_unix_s: f64,
+    /// The recording.
+    #[serde(default)]
+    pub data: DataEntry,
+    /// Where the run stands.
+    pub status: Status,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When it was last resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_unix_s: Option<f64>,
+    /// When it finished (or failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_unix_s: Option<f64>,
+    /// Wall time of each training phase, s.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub wall_s_per_phase: BTreeMap<String, f64>,
+    /// Wall time of each analysis step and their `total`, s.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub analysis_wall_s: BTreeMap<String, f64>,
+    /// The learned indicator decay per cell type, ms (`observation: calcium`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calcium_decay_ms: BTreeMap<String, f64>,
+}
+
+impl Manifest {
+    /// The device the run used, as a [`crate::device::DeviceChoice`]; manifests written before
+    /// devices were named `cpu` / `cuda:N` said `Cpu` or `Cuda(...)`.
+    pub fn device_choice(&self) -> crate::device::DeviceChoice {
+        use crate::device::DeviceChoice;
+        match self.device.as_str() {
+            d if d.starts_with("cuda") => DeviceChoice::parse(d).unwrap_or(DeviceChoice::Cuda(0)),
+            d if d.starts_with("Cuda") => DeviceChoice::Cuda(0),
+            _ => DeviceChoice::Cpu,
+        }
+    }
+
+    /// Read the manifest at `path`.
+    pub fn read(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(path, "reading the run manifest", e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::data(
+                path,
+                "/",
+                format!("not a run manifest: {e}"),
+                "give a run directory written by fitrnn",
+            )
+        })
+    }
+
+    /// Write it to `path`, atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::internal("writing the manifest", e))?;
+        crate::atomic::write_bytes(path, text.as_bytes())
+    }
+}

@@ -1,0 +1,211 @@
+//! One training step (forward, MSE, backward, optional gradient clipping, optimiser update, then
+//! Dale's projection and the mask) and the invariants checked after it.
+
+use super::Optim;
+use crate::config::Dale;
+use crate::error::{Error, Result};
+use crate::model::{Activation, Params, Rnn};
+use crate::network::Network;
+use candle_core::{Device, Tensor, Var};
+use rand_chacha::ChaCha8Rng;
+
+/// How a training step gets its gradients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backward {
+    /// Hand-written backpropagation through time ([`Rnn::loss_and_grads_masked`]): what the
+    /// trainer uses; sparse recurrent products on the CPU when the mask is sparse.
+    Bptt,
+    /// The same with dense products whatever the mask.
+    BpttDense,
+    /// candle's autograd on [`Rnn::loss_with`]: the slow reference the tests compare against.
+    Autograd,
+}
+
+/// One training step on a batch: forward, MSE loss, backward, optional clipping of the global
+/// gradient norm, one optimiser step, then Dale's projection and the mask on `W_rec` (gain ≥ 0).
+/// `noise` (`[T, batch, n]`, scaled) is private noise added to the state updates, or `None`.
+/// `y` is `[T, batch, n_rec]`, `u` `[T, batch, n_inputs]`, `sign_row` `[1, n]`, `mask` `[n, n]`.
+/// `backward` chooses how the gradients are computed (the trainer uses [`Backward::Bptt`]).
+/// Returns the loss of the forward pass (before the update). The optimiser's moments are never
+/// reset by the projection.
+#[allow(clippy::too_many_arguments)]
+pub fn train_step(
+    rnn: &Rnn,
+    params: &Params,
+    opt: &mut Optim,
+    y: &Tensor,
+    u: &Tensor,
+    sign_row: &Tensor,
+    mask: &Tensor,
+    dale: Dale,
+    grad_clip: Option<f64>,
+    noise: Option<&Tensor>,
+    backward: Backward,
+) -> Result<f64> {
+    // The hand-written backward covers the rate readout; the calcium observation uses autograd.
+    let backward = if rnn.calcium.is_some() {
+        Backward::Autograd
+    } else {
+        backward
+    };
+    let (lv, mut grads) = match backward {
+        Backward::Bptt | Backward::BpttDense => {
+            let dense = backward == Backward::BpttDense;
+            let (l, g) = rnn.loss_and_grads_masked(params, y, u, noise, Some(mask), dense)?;
+            (l as f64, g)
+        }
+        Backward::Autograd => {
+            let loss = rnn.loss_with(params, y, u, noise)?;
+            let l = loss.to_scalar::<f32>()? as f64;
+            (l, loss.backward()?)
+        }
+    };
+    if let Some(clip) = grad_clip {
+        clip_gradients(&mut grads, &opt.vars, clip)?;
+    }
+    opt.step(&grads)?;
+    project(params, sign_row, dale, mask)?;
+    Ok(lv)
+}
+
+/// After an optimiser step: Dale's projection and the mask on `W_rec`, gain ≥ 0.
+pub(super) fn project(p: &Params, sign_row: &Tensor, dale: Dale, mask: &Tensor) -> Result<()> {
+    let w = p.w_rec.as_tensor();
+    let w = match dale {
+        Dale::Projection => crate::constraints::project_dale_tensor(w, sign_row, Some(mask)),
+        Dale::None => w.mul(mask),
+    }?;
+    p.w_rec.set(&w)?;
+    let g = p.gain.as_tensor().relu()?;
+    p.gain.set(&g).map_err(Error::from)
+}
+
+/// The invariants promised after every step. A non-finite loss or `W_rec` is a divergence (a
+/// setting to change, named with the learning rate `lr`); a weight against Dale's law or outside
+/// the mask after the projection is a bug in fitrnn.
+pub(super) fn check_invariants(
+    p: &Params,
+    s: &Network,
+    dale: Dale,
+    mask: &Tensor,
+    loss: f64,
+    lr: f64,
+    place: &str,
+) -> Result<()> {
+    let diverged = |what: String, fix: &str| {
+        Err(Error::Diverged {
+            place: place.to_string(),
+            what,
+            lr,
+            fix: fix.to_string(),
+        })
+    };
+    if !loss.is_finite() {
+        // Unbounded rates (softplus, relu) in units no trace constrains can run away.
+        let unbounded = matches!(s.rnn.activation, Activation::Softplus | Activation::Relu);
+        let fix = if unbounded && s.rnn.n_units > s.rnn.n_rec && s.rnn.readout.is_none() {
+            "hidden units with an unbounded nonlinearity can run away: a smaller training.grad_clip such as 0.1, or model.activation: tanh, keeps them bounded"
+        } else {
+            "lower training.lr, or set training.grad_clip"
+        };
+        return diverged(format!("the training loss became {loss}"), fix);
+    }
+    let w = p.w_rec.as_tensor();
+    let scalar = |t: candle_core::Result<Tensor>| -> Result<f64> {
+        Ok(t.and_then(|t| t.to_dtype(candle_core::DType::F64))
+            .and_then(|t| t.to_scalar::<f64>())?)
+    };
+    let nonfinite = scalar(w.sqr().and_then(|t| t.sum_all()))?;
+    if !nonfinite.is_finite() {
+        return diverged(
+            "W_rec holds NaN or Inf".into(),
+            "lower training.lr, or set training.grad_clip",
+        );
+    }
+    if dale == Dale::Projection {
+        let wrong = scalar(
+            w.broadcast_mul(&s.sign_row)
+                .and_then(|t| t.lt(0f64))
+                .and_then(|t| t.to_dtype(candle_core::DType::F32))
+                .and_then(|t| t.sum_all()),
+        )?;
+        if wrong > 0.0 {
+            return Err(Error::bug(
+                place,
+                format!("{wrong} weights break Dale's law after the projection"),
+            ));
+        }
+    }
+    let outside = scalar(
+        w.mul(&(mask.neg().and_then(|m| m + 1.0))?)
+            .and_then(|t| t.abs())
+            .and_then(|t| t.sum_all()),
+    )?;
+    if outside > 0.0 {
+        return Err(Error::bug(
+            place,
+            format!("weights outside the mask after the projection (total |w| {outside})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Private noise for one batch, `[T, batch, n]`, scaled by `α · noise_std` per unit and drawn on the
+/// CPU from the run's random stream (so runs are reproducible on every device); `None` without noise.
+pub(super) fn training_noise(
+    sigma: f64,
+    network: &Network,
+    t_len: usize,
+    batch: usize,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Result<Option<Tensor>> {
+    if sigma <= 0.0 {
+        return Ok(None);
+    }
+    use rand_distr::{Distribution, StandardNormal};
+    let alpha = network
+        .rnn
+        .alpha
+        .flatten_all()
+        .and_then(|a| a.to_vec1::<f32>())?;
+    let n = alpha.len();
+    let mut v = Vec::with_capacity(t_len * batch * n);
+    for _ in 0..t_len * batch {
+        for a in &alpha {
+            let z: f64 = StandardNormal.sample(rng);
+            v.push((z * sigma) as f32 * a);
+        }
+    }
+    Tensor::from_vec(v, (t_len, batch, n), device)
+        .map(Some)
+        .map_err(Error::from)
+}
+
+/// Scale all gradients so that their global L2 norm is at most `max_norm`.
+fn clip_gradients(
+    grads: &mut candle_core::backprop::GradStore,
+    vars: &[Var],
+    max_norm: f64,
+) -> Result<()> {
+    let mut total = 0.0;
+    for v in vars {
+        if let Some(g) = grads.get(v.as_tensor()) {
+            total += g
+                .sqr()
+                .and_then(|t| t.sum_all())
+                .and_then(|t| t.to_scalar::<f32>())? as f64;
+        }
+    }
+    let norm = total.sqrt();
+    if norm > max_norm {
+        let s = max_norm / norm;
+        for v in vars {
+            if let Some(g) = grads.get(v.as_tensor()) {
+                let scaled = (g * s)?;
+                grads.insert(v.as_tensor(), scaled);
+            }
+        }
+    }
+    Ok(())
+}
