@@ -33,6 +33,7 @@ pub mod dataset;
 pub mod device;
 pub mod error;
 pub mod evaluate;
+pub mod jobs;
 pub mod linalg;
 pub mod model;
 pub mod network;

@@ -3,6 +3,7 @@
 use crate::bench::{self, Kind, Workload};
 use crate::cli::{BenchArgs, BenchBackward, BenchWorkload};
 use crate::error::{Error, Result};
+use crate::jobs::{fitrnn_binary, run_jobs, Job, Local};
 use crate::train::Backward;
 use std::fmt::Write as _;
 
@@ -198,13 +199,54 @@ pub fn bench(args: &BenchArgs) -> Result<String> {
     Ok(s)
 }
 
-/// `--scaling`: every (N, T) cell in its own process (so that its peak memory is its own), then
-/// exponents from a least-squares fit of log ms = c + a log N + b log T.
+/// `--scaling`: every (N, T) cell in its own process (so that its peak memory is its own), one
+/// after another through the job runner, then exponents from a least-squares fit of
+/// log ms = c + a log N + b log T.
 fn scaling(args: &BenchArgs) -> Result<String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::io(std::path::Path::new("fitrnn"), "finding the executable", e))?;
     let ns = [256usize, 512, 1024, 2048, 4096];
     let ts = [50usize, 200, 800];
+    let logs = tempfile_dir()?;
+    let cells: Vec<(usize, usize)> = ns.iter().flat_map(|&n| ts.map(|t| (n, t))).collect();
+    let jobs: Vec<Job> = cells
+        .iter()
+        .map(|&(n, t)| Job {
+            name: format!("N {n}, T {t}"),
+            args: [
+                "bench",
+                "--json",
+                "--units",
+                &n.to_string(),
+                "--frames",
+                &t.to_string(),
+                "--batch",
+                &args.batch.to_string(),
+                "--threads",
+                &args.threads.to_string(),
+                "--steps",
+                &args.steps.unwrap_or(2).to_string(),
+                "--warmup",
+                &args.warmup.unwrap_or(1).to_string(),
+                "--device",
+                &args.device,
+            ]
+            .map(String::from)
+            .to_vec(),
+            log: logs.join(format!("scaling_{n}_{t}.log")),
+        })
+        .collect();
+    // One cell at a time: cells measure time, so they must not share the machine.
+    let backend = Local {
+        binary: fitrnn_binary()?,
+        parallel: 1,
+    };
+    let results = run_jobs(&backend, &jobs, &vec![false; jobs.len()], "scaling")?;
+    let failed = crate::jobs::failures(&jobs, &results);
+    if !failed.is_empty() {
+        return Err(Error::ChildrenFailed {
+            summary: "benchmark cells ".into(),
+            failed,
+        });
+    }
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -212,59 +254,43 @@ fn scaling(args: &BenchArgs) -> Result<String> {
         "N", "T", "B", "ms/step", "GFLOP/s", "peak MiB"
     );
     let mut rows = Vec::new();
-    let bar = crate::progress::bar((ns.len() * ts.len()) as u64, "scaling");
-    for &n in &ns {
-        for &t in &ts {
-            let out = std::process::Command::new(&exe)
-                .args([
-                    "bench",
-                    "--json",
-                    "--units",
-                    &n.to_string(),
-                    "--frames",
-                    &t.to_string(),
-                ])
-                .args([
-                    "--batch",
-                    &args.batch.to_string(),
-                    "--threads",
-                    &args.threads.to_string(),
-                ])
-                .args(["--steps", &args.steps.unwrap_or(2).to_string()])
-                .args(["--warmup", &args.warmup.unwrap_or(1).to_string()])
-                .args(["--device", &args.device])
-                .output()
-                .map_err(|e| Error::io(&exe, "running a benchmark cell", e))?;
-            if !out.status.success() {
-                return Err(Error::internal(
-                    format!("benchmark cell N {n}, T {t} failed"),
-                    String::from_utf8_lossy(&out.stderr),
-                ));
-            }
-            let line = String::from_utf8_lossy(&out.stdout);
-            let v: serde_json::Value = serde_json::from_str(line.trim()).map_err(|e| {
-                Error::internal(
-                    format!("benchmark cell N {n}, T {t}: unreadable output {line}"),
-                    e,
-                )
-            })?;
-            let ms = v["ms_median"].as_f64().unwrap_or(f64::NAN);
-            let mib = v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN);
-            let gflops = v["gflops"].as_f64().unwrap_or(f64::NAN);
-            let _ = writeln!(
-                s,
-                "{n:>6} {t:>5} {:>4} {ms:>11.1} {gflops:>9.1} {mib:>9.0}",
-                args.batch
-            );
-            rows.push((n as f64, t as f64, ms, mib));
-            bar.inc(1);
-        }
+    for ((&(n, t), r), job) in cells.iter().zip(&results).zip(&jobs) {
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+            Error::internal(
+                format!(
+                    "{}: no JSON line in its output (see {})",
+                    job.name,
+                    job.log.display()
+                ),
+                e,
+            )
+        })?;
+        let ms = v["ms_median"].as_f64().unwrap_or(f64::NAN);
+        let mib = v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN);
+        let gflops = v["gflops"].as_f64().unwrap_or(f64::NAN);
+        let _ = writeln!(
+            s,
+            "{n:>6} {t:>5} {:>4} {ms:>11.1} {gflops:>9.1} {mib:>9.0}",
+            args.batch
+        );
+        rows.push((n as f64, t as f64, ms, mib));
     }
-    bar.finish_and_clear();
     let (a, b) = power_law(&rows.iter().map(|r| (r.0, r.1, r.2)).collect::<Vec<_>>());
     let (am, bm) = power_law(&rows.iter().map(|r| (r.0, r.1, r.3)).collect::<Vec<_>>());
     let _ = writeln!(s, "\ntime   ∝ N^{a:.2} · T^{b:.2}\nmemory ∝ N^{am:.2} · T^{bm:.2} (peak resident, includes the fixed cost of the process)");
     Ok(s)
+}
+
+/// A folder for the scaling cells' logs: `fitrnn-bench-scaling` in the system's temporary folder.
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join("fitrnn-bench-scaling");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "creating", e))?;
+    Ok(dir)
 }
 
 /// Least-squares exponents (a, b) of y ≈ c · x1^a · x2^b from `(x1, x2, y)` triples.

@@ -20,6 +20,15 @@ use std::path::PathBuf;
 pub use celltypes::{Sign, SignMap};
 pub use contract::{read_recording, write_recording, NanPolicy, ReadOptions, SCHEMA};
 
+/// sha256 of a file, hex: the provenance of a recording, recorded in run manifests and dataset
+/// sidecars.
+pub fn sha256_file(path: &std::path::Path) -> crate::error::Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path)
+        .map_err(|e| crate::error::Error::io(path, "reading for its checksum", e))?;
+    Ok(format!("{:x}", Sha256::digest(&bytes)))
+}
+
 /// One recording session held in memory.
 #[derive(Debug, Clone)]
 pub struct Recording {

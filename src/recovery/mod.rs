@@ -12,6 +12,7 @@ use crate::analysis::blocks::Level;
 use crate::config::load_yaml;
 use crate::data::{read_recording, write_recording, ReadOptions};
 use crate::error::{Error, Result};
+use crate::jobs::{fitrnn_binary, FitSpec, Local};
 use crate::rundir::tables::{Table, UnitRow};
 use crate::rundir::{RunPaths, Weights};
 use crate::simulate::{simulate, SimConfig};
@@ -19,7 +20,7 @@ use estimates::Blocks;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// `configs/recovery.yaml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -309,11 +310,6 @@ impl Paths<'_> {
     }
 }
 
-/// Held while a recording is written and while a child process is started: a child inherits the
-/// parent's open file descriptors, and with them the HDF5 write lock of a file being written by
-/// another thread, which would then stay locked until that child exits.
-static SPAWN_OR_WRITE: Mutex<()> = Mutex::new(());
-
 /// Make the recording of one (condition, seed), unless it exists.
 fn ensure_recording(cfg: &RecoveryConfig, cond: &Condition, seed: u64, path: &Path) -> Result<()> {
     if path.is_file() {
@@ -328,52 +324,41 @@ fn ensure_recording(cfg: &RecoveryConfig, cond: &Condition, seed: u64, path: &Pa
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, "creating", e))?;
     }
-    let _guard = SPAWN_OR_WRITE.lock().unwrap_or_else(|e| e.into_inner());
     write_recording(&rec, path)
 }
 
-/// Fit one method on one recording in a child process (one CPU thread), unless already complete.
-fn ensure_fit(cfg: &RecoveryConfig, m: &Method, seed: u64, rec: &Path, dir: &Path) -> Result<()> {
-    if crate::rundir::read_complete_manifest(dir, "fit").is_ok() {
-        return Ok(());
+/// One cell of the study: a condition, a recording seed and a method.
+#[derive(Debug, Clone, Copy)]
+struct Cell<'a> {
+    cond: &'a Condition,
+    seed: u64,
+    method: &'a Method,
+}
+
+impl Cell<'_> {
+    /// The fit of a fitted method (`None` for a baseline): the method's overrides on the study's
+    /// run config, on this cell's recording, with the recording's seed, one CPU thread.
+    fn fit(&self, cfg: &RecoveryConfig, paths: &Paths) -> Option<FitSpec> {
+        if self.method.baseline.is_some() {
+            return None;
+        }
+        let mut overrides = sets(&self.method.set);
+        overrides.push(format!(
+            "data.path={}",
+            paths.recording(&self.cond.name, self.seed).display()
+        ));
+        overrides.push(format!("seed={}", self.seed));
+        Some(FitSpec {
+            name: format!(
+                "{} / {} seed {}",
+                self.cond.name, self.method.name, self.seed
+            ),
+            config: cfg.fit.clone(),
+            overrides,
+            out: paths.run(&self.cond.name, &self.method.name, self.seed),
+            threads: 1,
+        })
     }
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::io(&cfg.fit, "finding the fitrnn executable", e))?;
-    if let Some(d) = dir.parent() {
-        std::fs::create_dir_all(d).map_err(|e| Error::io(d, "creating", e))?;
-    }
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("--config").arg(&cfg.fit);
-    for s in sets(&m.set) {
-        cmd.args(["--set", &s]);
-    }
-    cmd.args(["--set", &format!("data.path={}", rec.display())])
-        .args(["--set", &format!("seed={seed}")])
-        .args(["--set", &format!("output.dir={}", dir.display())])
-        .args(["--set", "output.overwrite=true"])
-        .args(["--threads", "1"]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = {
-        let _guard = SPAWN_OR_WRITE.lock().unwrap_or_else(|e| e.into_inner());
-        cmd.spawn()
-            .map_err(|e| Error::io(&cfg.fit, "starting a fit", e))?
-    };
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::io(&cfg.fit, "waiting for a fit", e))?;
-    let log = dir.with_extension("log");
-    let mut text = out.stdout.clone();
-    text.extend_from_slice(&out.stderr);
-    let _ = std::fs::write(&log, text);
-    if !out.status.success() {
-        return Err(Error::ChildFailed {
-            what: format!("the fit into {}", dir.display()),
-            log,
-            code: out.status.code(),
-        });
-    }
-    Ok(())
 }
 
 /// Score one cell: its rows.
@@ -417,85 +402,70 @@ fn evaluate(cond: &str, m: &Method, seed: u64, rec_path: &Path, run: &Path) -> R
     Ok(rows)
 }
 
-/// Run the study: every cell not yet finished, `jobs` at a time; then collect the tables.
-pub fn run(config: &Path, out: &Path) -> Result<String> {
-    let cfg = RecoveryConfig::load(config)?;
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating the output folder", e))?;
-    crate::atomic::write_bytes(
-        &out.join("recovery.resolved.yaml"),
-        serde_yaml::to_string(&cfg).expect("YAML").as_bytes(),
-    )?;
-    let paths = Paths { out };
-    // One task per (condition, seed): simulate once, then every method on that recording.
-    let tasks: Vec<(usize, u64)> = (0..cfg.conditions.len())
+/// Make every recording not made yet, `workers` at a time (in this process).
+fn make_recordings(cfg: &RecoveryConfig, paths: &Paths, workers: usize) -> Vec<String> {
+    let tasks: Vec<(&Condition, u64)> = cfg
+        .conditions
+        .iter()
         .flat_map(|c| cfg.seeds.iter().map(move |&s| (c, s)))
         .collect();
-    let total = (tasks.len() * cfg.methods.len()) as u64;
-    let bar = crate::progress::bar(total, "cells");
-    let workers = if cfg.jobs == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    } else {
-        cfg.jobs
-    };
-    let queue = Arc::new(Mutex::new(tasks.into_iter().rev().collect::<Vec<_>>()));
-    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
-    let t0 = std::time::Instant::now();
+    let next = Mutex::new(0usize);
+    let failures = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..workers.max(1) {
-            let (queue, failures, bar, cfg, paths) =
-                (queue.clone(), failures.clone(), bar.clone(), &cfg, &paths);
-            scope.spawn(move || loop {
-                let Some((ci, seed)) = queue.lock().expect("queue").pop() else {
+        for _ in 0..workers.max(1).min(tasks.len()) {
+            scope.spawn(|| loop {
+                let k = {
+                    let mut n = next.lock().unwrap_or_else(|e| e.into_inner());
+                    *n += 1;
+                    *n - 1
+                };
+                let Some(&(cond, seed)) = tasks.get(k) else {
                     break;
                 };
-                let cond = &cfg.conditions[ci];
-                let rec = paths.recording(&cond.name, seed);
-                if let Err(e) = ensure_recording(cfg, cond, seed, &rec) {
+                let path = paths.recording(&cond.name, seed);
+                if let Err(e) = ensure_recording(cfg, cond, seed, &path) {
                     failures
                         .lock()
-                        .expect("f")
+                        .unwrap_or_else(|e| e.into_inner())
                         .push(format!("{} seed {seed}: simulating: {e}", cond.name));
-                    bar.inc(cfg.methods.len() as u64);
-                    continue;
-                }
-                for m in &cfg.methods {
-                    let cell = paths.cell(&cond.name, &m.name, seed);
-                    if cell.is_file() {
-                        bar.inc(1);
-                        continue;
-                    }
-                    let run = paths.run(&cond.name, &m.name, seed);
-                    let result = (if m.baseline.is_none() {
-                        ensure_fit(cfg, m, seed, &rec, &run)
-                    } else {
-                        Ok(())
-                    })
-                    .and_then(|_| evaluate(&cond.name, m, seed, &rec, &run))
-                    .and_then(|rows| {
-                        if let Some(d) = cell.parent() {
-                            std::fs::create_dir_all(d).map_err(|e| Error::io(d, "creating", e))?;
-                        }
-                        crate::atomic::write_bytes(
-                            &cell,
-                            serde_json::to_string(&rows).expect("JSON").as_bytes(),
-                        )
-                    });
-                    if let Err(e) = result {
-                        failures
-                            .lock()
-                            .expect("f")
-                            .push(format!("{} / {} seed {seed}: {e}", cond.name, m.name));
-                    }
-                    bar.inc(1);
                 }
             });
         }
     });
-    bar.finish_and_clear();
-    let wall = t0.elapsed().as_secs_f64();
-    // Collect every finished cell of this config (including those from earlier runs).
+    failures.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Score every cell whose recording exists and whose fit (if any) finished, unless scored
+/// before; returns the failures.
+fn score_cells(cells: &[Cell], paths: &Paths) -> Vec<String> {
+    let mut failures = Vec::new();
+    for c in cells {
+        let (cond, m, seed) = (&c.cond.name, c.method, c.seed);
+        let cell = paths.cell(cond, &m.name, seed);
+        let rec = paths.recording(cond, seed);
+        let run = paths.run(cond, &m.name, seed);
+        let fitted =
+            m.baseline.is_some() || crate::rundir::read_complete_manifest(&run, "score").is_ok();
+        if cell.is_file() || !rec.is_file() || !fitted {
+            continue;
+        }
+        let result = evaluate(cond, m, seed, &rec, &run).and_then(|rows| {
+            if let Some(d) = cell.parent() {
+                std::fs::create_dir_all(d).map_err(|e| Error::io(d, "creating", e))?;
+            }
+            let json = serde_json::to_string(&rows)
+                .map_err(|e| Error::internal("writing a recovery cell", e))?;
+            crate::atomic::write_bytes(&cell, json.as_bytes())
+        });
+        if let Err(e) = result {
+            failures.push(format!("{cond} / {} seed {seed}: {e}", m.name));
+        }
+    }
+    failures
+}
+
+/// Every finished cell of this config (including those from earlier runs).
+fn collect_rows(cfg: &RecoveryConfig, paths: &Paths) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for c in &cfg.conditions {
         for m in &cfg.methods {
@@ -515,13 +485,62 @@ pub fn run(config: &Path, out: &Path) -> Result<String> {
             }
         }
     }
+    Ok(rows)
+}
+
+/// Run the study: make the recordings, fit every method on them through the job runner (one fit
+/// per core; finished fits are kept), score every cell, then collect the tables and figures. A
+/// rerun redoes only what is missing.
+pub fn run(config: &Path, out: &Path) -> Result<String> {
+    let cfg = RecoveryConfig::load(config)?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating the output folder", e))?;
+    crate::atomic::write_bytes(
+        &out.join("recovery.resolved.yaml"),
+        serde_yaml::to_string(&cfg)
+            .map_err(|e| Error::internal("writing the study config", e))?
+            .as_bytes(),
+    )?;
+    let paths = Paths { out };
+    let workers = if cfg.jobs == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        cfg.jobs
+    };
+    let t0 = std::time::Instant::now();
+    let mut failures = make_recordings(&cfg, &paths, workers);
+    let mut cells: Vec<Cell> = Vec::new();
+    for cond in &cfg.conditions {
+        for &seed in &cfg.seeds {
+            for method in &cfg.methods {
+                cells.push(Cell { cond, seed, method });
+            }
+        }
+    }
+    // Fits of cells already scored, or whose recording could not be made, are not needed.
+    let specs: Vec<FitSpec> = cells
+        .iter()
+        .filter(|c| !paths.cell(&c.cond.name, &c.method.name, c.seed).is_file())
+        .filter(|c| paths.recording(&c.cond.name, c.seed).is_file())
+        .filter_map(|c| c.fit(&cfg, &paths))
+        .collect();
+    let backend = Local {
+        binary: fitrnn_binary()?,
+        parallel: workers,
+    };
+    let results = crate::jobs::run_fits(&backend, &specs, "fits")?;
+    let jobs: Vec<_> = specs.iter().map(FitSpec::job).collect();
+    failures.extend(crate::jobs::failures(&jobs, &results));
+    failures.extend(score_cells(&cells, &paths));
+    let wall = t0.elapsed().as_secs_f64();
+    let rows = collect_rows(&cfg, &paths)?;
     report::write_tables(out, &cfg, &rows)?;
     let figures = figure::write(out, &cfg, &rows)?;
-    let failures = failures.lock().expect("f").clone();
     let mut s = report::summary_text(&cfg, &rows);
     s.push_str(&format!(
         "\n{} cells in {wall:.0} s with {workers} at a time; wrote {}/recovery.parquet, recovery.md, {}\n",
-        total,
+        cells.len(),
         out.display(),
         figures.join(", ")
     ));

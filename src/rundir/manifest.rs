@@ -58,7 +58,7 @@ impl DataEntry {
         use sha2::{Digest, Sha256};
         let shas = paths
             .iter()
-            .map(|p| sha256_file(p))
+            .map(|p| crate::data::sha256_file(p))
             .collect::<Result<Vec<_>>>()?;
         let path = paths
             .iter()
@@ -85,13 +85,6 @@ impl DataEntry {
                 .collect(),
         })
     }
-}
-
-/// sha256 of a file, hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading for its checksum", e))?;
-    Ok(format!("{:x}", Sha256::digest(&bytes)))
 }
 
 /// Seconds since the Unix epoch.

@@ -11,7 +11,7 @@ pub mod series;
 pub mod tables;
 pub mod weights;
 
-pub use manifest::{sha256_file, unix_now, DataEntry, Manifest, Status};
+pub use manifest::{unix_now, DataEntry, Manifest, Status};
 pub use paths::{RunPaths, Weights};
 
 use crate::config::Config;

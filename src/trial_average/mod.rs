@@ -327,7 +327,7 @@ pub fn build_and_write(config: &Path, out: &Path) -> Result<String> {
         .map(|e| {
             Ok(serde_json::json!({
                 "path": e.display().to_string(),
-                "sha256": crate::rundir::sha256_file(e)?,
+                "sha256": crate::data::sha256_file(e)?,
             }))
         })
         .collect::<Result<_>>()?;

@@ -1,0 +1,155 @@
+//! A sweep: one config fitted for every seed × condition, each into its own run directory
+//! `OUT/<condition>/seed_<seed>`, through the job runner; `sweep.parquet` has one row per fit.
+
+use super::{failures, run_fits, Backend, FitSpec, Outcome};
+use crate::error::{Error, Result};
+use crate::rundir::tables::{self, table, MetricRow, Table};
+use crate::rundir::RunPaths;
+use std::path::{Path, PathBuf};
+
+/// One condition of a sweep: its name and its config overrides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// Name, used as the folder of its runs.
+    pub name: String,
+    /// Overrides (`section.key=value`).
+    pub overrides: Vec<String>,
+}
+
+table! {
+    /// One row of `sweep.parquet`: one fit of a sweep.
+    SweepRow = "sweep" {
+        /// The condition's name.
+        condition: String,
+        /// The seed.
+        seed: u64,
+        /// Its run directory.
+        run_dir: String,
+        /// `done`, `skipped` (finished before with the same config) or `failed`.
+        status: String,
+        /// Wall time of the fit, s (0 when skipped).
+        wall_s: f64,
+        /// Its log.
+        log: String,
+        /// Pooled validation pVar, free-running (NaN when unavailable).
+        pvar_free_running: f64,
+        /// Pooled validation pVar, teacher-forced (NaN when unavailable).
+        pvar_teacher_forced: f64,
+    }
+}
+
+/// The fits of a sweep: every condition (in order) × every seed, each with `threads` threads and
+/// `common` overrides before the condition's own.
+pub fn specs(
+    config: &Path,
+    out: &Path,
+    seeds: &[u64],
+    conditions: &[Condition],
+    common: &[String],
+    threads: usize,
+) -> Vec<FitSpec> {
+    conditions
+        .iter()
+        .flat_map(|c| {
+            seeds.iter().map(move |&seed| {
+                let mut overrides = common.to_vec();
+                overrides.extend(c.overrides.iter().cloned());
+                overrides.push(format!("seed={seed}"));
+                FitSpec {
+                    name: format!("{}/seed_{seed}", c.name),
+                    config: config.to_path_buf(),
+                    overrides,
+                    out: out.join(&c.name).join(format!("seed_{seed}")),
+                    threads,
+                }
+            })
+        })
+        .collect()
+}
+
+/// The pooled validation pVar of `mode` in a finished run (NaN when unavailable).
+fn pooled_pvar(metrics: &[MetricRow], mode: &str) -> f64 {
+    metrics
+        .iter()
+        .find(|m| m.split == "validation" && m.mode == mode && m.population == "all")
+        .map(|m| m.pvar)
+        .unwrap_or(f64::NAN)
+}
+
+/// What a sweep did.
+#[derive(Debug)]
+pub struct SweepOutcome {
+    /// One row per fit (also in `sweep.parquet`).
+    pub rows: Vec<SweepRow>,
+    /// Fits run at the same time.
+    pub parallel: usize,
+    /// Wall time, s.
+    pub wall_s: f64,
+    /// `OUT/sweep.parquet`.
+    pub table: PathBuf,
+}
+
+/// Check every fit's config, run the fits not finished before, and write `OUT/sweep.parquet`.
+/// Fails (after writing the table) when any fit failed, naming each one's log.
+pub fn run(
+    backend: &dyn Backend,
+    specs: &[FitSpec],
+    seeds: &[u64],
+    conditions: &[Condition],
+    out: &Path,
+) -> Result<SweepOutcome> {
+    for s in specs {
+        s.check()?;
+    }
+    let t0 = std::time::Instant::now();
+    let results = run_fits(backend, specs, "fits")?;
+    let wall_s = t0.elapsed().as_secs_f64();
+    let mut rows = Vec::new();
+    let mut k = 0;
+    for c in conditions {
+        for &seed in seeds {
+            let (spec, r) = (&specs[k], &results[k]);
+            k += 1;
+            let metrics: Vec<MetricRow> =
+                tables::read(&RunPaths::new(&spec.out).table(MetricRow::NAME)).unwrap_or_default();
+            rows.push(SweepRow {
+                condition: c.name.clone(),
+                seed,
+                run_dir: spec.out.display().to_string(),
+                status: match r.outcome {
+                    Outcome::Done => "done",
+                    Outcome::Skipped => "skipped",
+                    Outcome::Failed(_) => "failed",
+                }
+                .into(),
+                wall_s: r.wall_s,
+                log: spec.job().log.display().to_string(),
+                pvar_free_running: pooled_pvar(&metrics, "free_running"),
+                pvar_teacher_forced: pooled_pvar(&metrics, "teacher_forced"),
+            });
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating", e))?;
+    let table = out.join(format!("{}.parquet", SweepRow::NAME));
+    tables::write(&table, &rows)?;
+    let jobs: Vec<_> = specs.iter().map(FitSpec::job).collect();
+    let failed = failures(&jobs, &results);
+    let outcome = SweepOutcome {
+        rows,
+        parallel: backend.parallel(),
+        wall_s,
+        table,
+    };
+    if !failed.is_empty() {
+        return Err(Error::ChildrenFailed {
+            summary: format!(
+                "{} of {} fits finished; the others are listed in {}; ",
+                outcome.rows.len() - failed.len(),
+                outcome.rows.len(),
+                outcome.table.display()
+            ),
+            failed,
+        });
+    }
+    Ok(outcome)
+}
