@@ -18,7 +18,7 @@ pub const VERSION: &str = concat!(
 /// 1 a run that failed while computing (or a full disk), 2 bad input (config, data or arguments),
 /// 70 a bug in fitrnn.
 #[derive(Debug, Parser)]
-#[command(name = "fitrnn", version = VERSION, about, long_about = None, propagate_version = true)]
+#[command(name = "fitrnn", version = VERSION, about, long_about = None, propagate_version = true, help_expected = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -24,18 +24,42 @@ fn version_names_the_commit() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in [
-        vec!["--help"],
-        vec!["check", "--help"],
-        vec!["simulate", "--help"],
-        vec!["run", "--help"],
-    ] {
+    let cli = fitrnn::cli::Cli::command();
+    let mut commands: Vec<Vec<String>> = vec![vec!["--help".into()]];
+    for sub in cli.get_subcommands() {
+        commands.push(vec![sub.get_name().to_string(), "--help".into()]);
+    }
+    assert!(commands.len() >= 11, "every subcommand: {commands:?}");
+    for cmd in commands {
         fitrnn()
             .args(&cmd)
             .assert()
             .success()
             .stdout(contains("Usage"));
     }
+}
+
+/// Every command and every flag says what it does: `help_expected` makes clap's debug assertions
+/// refuse an undocumented one, and the help text of each is checked here too.
+#[test]
+fn every_flag_has_help() {
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        if cmd.get_about().is_none() && !path.is_empty() {
+            missing.push(format!("command `{path}`"));
+        }
+        for arg in cmd.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("`{path} --{}`", arg.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, format!("{path} {}", sub.get_name()).trim(), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&fitrnn::cli::Cli::command(), "", &mut missing);
+    assert!(missing.is_empty(), "without help: {missing:?}");
 }
 
 #[test]

@@ -1,9 +1,8 @@
 //! `fitrnn compare RUN_DIR... --group NAME=RUN,RUN... --out DIR`: condition contrasts across runs.
 
 use crate::cli::CompareArgs;
-use crate::compare::{contrasts, load_run, write_contrasts, Group, Settings};
+use crate::compare::Settings;
 use crate::error::{Error, Result};
-use serde_json::json;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -98,48 +97,13 @@ pub fn compare(args: &CompareArgs) -> Result<String> {
             "use at least 1000 (default 2000)",
         ));
     }
-    let mut groups = Vec::new();
-    for (name, runs) in &parsed {
-        let runs = runs
-            .iter()
-            .map(|r| load_run(r))
-            .collect::<Result<Vec<_>>>()?;
-        groups.push(Group {
-            name: name.clone(),
-            runs,
-        });
-    }
     let settings = Settings {
         bootstrap: args.bootstrap,
         permutations: args.permutations.max(1),
         seed: args.seed,
     };
-    let (rows, left_out) = contrasts(&groups, settings);
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| Error::io(&args.out, "creating the folder", e))?;
-    write_contrasts(&args.out.join("contrasts.parquet"), &rows)?;
-    let maps =
-        crate::compare::figures::write_heat_maps(&args.out, &rows, &groups[0].runs[0].order)?;
-    let summary = json!({
-        "fitrnn_version": env!("CARGO_PKG_VERSION"),
-        "git_commit": env!("FITRNN_GIT_COMMIT"),
-        "groups": parsed.iter().map(|(g, runs)| json!({
-            "name": g,
-            "runs": runs.iter().map(|r| r.canonicalize().unwrap_or(r.clone()).display().to_string()).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "bootstrap": settings.bootstrap,
-        "max_permutations": settings.permutations,
-        "seed": settings.seed,
-        "rows": rows.len(),
-        "keys_missing_in_some_run": left_out,
-    });
-    crate::atomic::write_bytes(
-        &args.out.join("compare.json"),
-        serde_json::to_string_pretty(&summary)
-            .expect("json")
-            .as_bytes(),
-    )?;
-
+    let o = crate::compare::run(&parsed, settings, &args.out)?;
+    let (groups, rows, left_out) = (&o.groups, &o.rows, o.left_out);
     let mut s = String::new();
     for (ia, a) in groups.iter().enumerate() {
         for b in &groups[ia + 1..] {
@@ -195,8 +159,8 @@ pub fn compare(args: &CompareArgs) -> Result<String> {
     let _ = writeln!(
         s,
         "wrote {} and {} heat maps",
-        args.out.join("contrasts.parquet").display(),
-        maps.len()
+        o.table.display(),
+        o.heat_maps.len()
     );
     Ok(s)
 }

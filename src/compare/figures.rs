@@ -2,7 +2,7 @@
 //! (later − earlier group) for every (pre, post) block, and the same map with only the blocks
 //! whose FDR-adjusted p is below 0.05 coloured.
 
-use super::ContrastRow;
+use super::contrasts::ContrastRow;
 use crate::error::Result;
 use crate::report::figures::blocks::block_map;
 use std::collections::BTreeMap;

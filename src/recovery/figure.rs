@@ -1,8 +1,9 @@
 //! The study's figure: one panel per metric, the mean ± SD over recordings of each method in each
 //! condition (`recovery_<level>.png` beside the tables).
 
+use super::config::RecoveryConfig;
 use super::report::mean_sd;
-use super::{RecoveryConfig, Row};
+use super::report::Row;
 use crate::error::Result;
 use crate::report::figures::charts::{chart, legend, tick, AXIS_PX, LABEL_PX};
 use crate::report::render::{self, font, DrawResult, Plot, Target};

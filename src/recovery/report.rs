@@ -1,10 +1,46 @@
 //! `recovery.parquet` (one row per recording × method × condition × level × metric) and
 //! `recovery.md` (mean ± SD over recordings, conditions × methods, per metric and level).
 
-use super::{RecoveryConfig, Row};
+use super::config::RecoveryConfig;
 use crate::error::Result;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 use std::path::Path;
+
+crate::rundir::tables::table! {
+    /// One row of `recovery.parquet` (and of the cell files, as JSON).
+    #[derive(Serialize, Deserialize)]
+    Row = "recovery" {
+        /// Recording seed.
+        seed: u64,
+        /// Condition name.
+        condition: String,
+        /// Method name.
+        method: String,
+        /// `population`, `area_layer`, `area` or `unit`.
+        level: String,
+        /// Metric name.
+        metric: String,
+        /// Its value (NaN when undefined; `null` in the cell files).
+        #[serde(with = "nan_as_null")]
+        value: f64,
+    }
+}
+
+/// JSON has no NaN: undefined metrics are written as `null` and read back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
 
 /// Write both tables.
 pub fn write_tables(out: &Path, cfg: &RecoveryConfig, rows: &[Row]) -> Result<()> {

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Input channels written to `/inputs`, in this order.
+pub const INPUT_NAMES: [&str; 4] = ["image_flash", "image_change", "omission", "running_speed"];
+
 /// A complete simulator configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -316,13 +319,13 @@ impl SimConfig {
             );
         }
         for (name, targets) in &n.input_targets {
-            if !crate::simulate::stimulus::INPUT_NAMES.contains(&name.as_str()) {
+            if !INPUT_NAMES.contains(&name.as_str()) {
                 return bad(
                     "network.input_targets",
                     format!("unknown input `{name}`"),
                     &crate::error::suggest(
                         name,
-                        &crate::simulate::stimulus::INPUT_NAMES
+                        &INPUT_NAMES
                             .iter()
                             .map(|s| s.to_string())
                             .collect::<Vec<_>>(),

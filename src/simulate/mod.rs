@@ -177,8 +177,8 @@ fn integrate(
                 out.rate_sum[i] += r[i] as f64;
                 out.active_steps[i] += (r[i] > 0.0) as u32;
             }
-            for k in 0..INPUT_NAMES.len() {
-                out.inputs[[f, k]] += u[k] * inv;
+            for (k, uk) in u.iter().enumerate() {
+                out.inputs[[f, k]] += uk * inv;
             }
         }
     }

@@ -2,12 +2,10 @@
 //! `flash_off_s` grey, an image change every few flashes, ~5 % omitted flashes, and running speed.
 
 use super::config::StimulusSpec;
+pub use super::config::INPUT_NAMES;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-
-/// Input channels written to `/inputs`, in this order.
-pub const INPUT_NAMES: [&str; 4] = ["image_flash", "image_change", "omission", "running_speed"];
 
 /// What happened at one flash slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
