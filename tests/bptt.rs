@@ -2,12 +2,12 @@
 //! (the slow reference): same loss and same gradients for every parameter, across nonlinearities,
 //! readouts, initial states, inputs and training noise.
 
+use crate::common;
 use candle_core::{Device, Tensor, Var};
 use fitrnn::model::{Activation, InitialState, ReadoutInput};
 use fitrnn::model::{Params, Rnn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
 struct Case {
     activation: Activation,
@@ -21,56 +21,40 @@ struct Case {
 }
 
 fn randn(shape: &[usize], scale: f64, rng: &mut ChaCha8Rng) -> Tensor {
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|_| (rng.sample::<f64, _>(StandardNormal) * scale) as f32)
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    common::randn(shape, scale, rng, &Device::Cpu)
 }
 
 fn uniform(shape: &[usize], lo: f32, hi: f32, rng: &mut ChaCha8Rng) -> Tensor {
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n).map(|_| rng.random_range(lo..hi)).collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    common::uniform(shape, lo, hi, rng, &Device::Cpu)
 }
 
-/// Returns the largest gradient difference relative to the largest reference entry.
-fn check(case: &Case, seed: u64) -> f32 {
+/// Returns the largest gradient difference relative to the largest reference entry, on `device`.
+fn check(case: &Case, seed: u64, device: &Device) -> f32 {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let rng = &mut rng;
-    let (n, batch, t_len) = (12, 3, 7);
-    let n_out = case.populations.unwrap_or(case.n_rec);
-    let readout = case.populations.map(|k| randn(&[n, k], 0.5, rng));
-    let alpha = uniform(&[1, n], 0.2, 1.0, rng);
-    let rnn = Rnn {
-        n_units: n,
+    let (batch, t_len) = (3, 7);
+    let net = common::NetBuilder {
         n_rec: case.n_rec,
-        alpha,
+        inputs: case.inputs,
         activation: case.activation,
         initial_state: case.initial_state,
-        readout,
         readout_input: case.readout_input,
-        calcium: None,
+        populations: case.populations,
+        ..common::NetBuilder::new(12)
     };
-    let var = |t: Tensor| Var::from_tensor(&t).unwrap();
-    let p = Params {
-        w_rec: var(randn(&[n, n], 0.4, rng)),
-        w_in: var(randn(&[n, case.inputs], 0.5, rng)),
-        b: var(randn(&[1, n], 0.2, rng)),
-        gain: var(uniform(&[1, n_out], 0.5, 1.5, rng)),
-        offset: var(randn(&[1, n_out], 0.1, rng)),
-        x0: var(randn(&[1, n], 0.5, rng)),
-        calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
-    };
+    let (n, n_out) = (net.n, net.n_out());
+    let (rnn, p) = net.build(rng, device);
     // Data in the readout's range so that the inverse readout is not clipped.
-    let y = (uniform(&[t_len, batch, n_out], 0.05, 0.6, rng)
+    let y = (common::uniform(&[t_len, batch, n_out], 0.05, 0.6, rng, device)
         .broadcast_mul(p.gain.as_tensor())
         .unwrap()
         .broadcast_add(p.offset.as_tensor()))
     .unwrap()
     .detach();
-    let u = randn(&[t_len, batch, case.inputs], 1.0, rng);
-    let noise = case.noise.then(|| randn(&[t_len, batch, n], 0.05, rng));
+    let u = common::randn(&[t_len, batch, case.inputs], 1.0, rng, device);
+    let noise = case
+        .noise
+        .then(|| common::randn(&[t_len, batch, n], 0.05, rng, device));
 
     let (loss, grads) = rnn.loss_and_grads(&p, &y, &u, noise.as_ref()).unwrap();
     let reference = rnn.loss_with(&p, &y, &u, noise.as_ref()).unwrap();
@@ -138,8 +122,14 @@ fn label(c: &Case) -> String {
     )
 }
 
-#[test]
-fn hand_written_backward_matches_autograd() {
+crate::device_test!(
+    hand_written_backward_matches_autograd,
+    hand_written_backward_matches_autograd_cuda,
+    |device| all_variants_match(device)
+);
+
+/// The 80 model variants, each the hand-written backward against autograd on `device`.
+fn all_variants_match(device: &Device) {
     let mut seed = 0;
     let mut cases = 0;
     let mut worst = 0f32;
@@ -176,6 +166,7 @@ fn hand_written_backward_matches_autograd() {
                                 noise,
                             },
                             seed,
+                            device,
                         ));
                     }
                 }

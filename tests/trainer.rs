@@ -224,15 +224,21 @@ fn dale_holds_through_training_and_breaks_without_it() {
     );
 }
 
-#[test]
-fn same_seed_gives_identical_weights() {
+crate::device_test!(
+    same_seed_gives_identical_weights,
+    same_seed_gives_identical_weights_cuda,
+    |device| same_seed_same_weights(device)
+);
+
+/// Two fits with one seed on `device` are identical; another seed differs.
+fn same_seed_same_weights(device: &Device) {
     let dir = tempfile::tempdir().unwrap();
     let (cfg_path, mut cfg) = small_setup(dir.path(), "");
     cfg.training.dense_epochs = 4;
     cfg.training.finetune_epochs = 2;
     let ds = dataset(&cfg, &cfg_path);
-    let a = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
-    let b = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
+    let a = fit(&cfg, &ds, device, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
+    let b = fit(&cfg, &ds, device, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
     assert_eq!(a.fitted.params.w_rec, b.fitted.params.w_rec);
     assert_eq!(a.fitted.params.w_in, b.fitted.params.w_in);
     assert_eq!(a.fitted.mask, b.fitted.mask);
@@ -241,7 +247,7 @@ fn same_seed_gives_identical_weights() {
         b.history.iter().map(|h| h.train_loss).collect::<Vec<_>>()
     );
     cfg.seed += 1;
-    let c = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
+    let c = fit(&cfg, &ds, device, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
     assert_ne!(a.fitted.params.w_rec, c.fitted.params.w_rec);
 }
 

@@ -90,3 +90,108 @@ impl RunDirBuilder {
         self.paths.root().to_path_buf()
     }
 }
+
+/// Standard-normal draws times `scale`, as an f32 tensor of `shape` on `device`.
+pub fn randn(
+    shape: &[usize],
+    scale: f64,
+    rng: &mut rand_chacha::ChaCha8Rng,
+    device: &candle_core::Device,
+) -> candle_core::Tensor {
+    use rand::Rng;
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|_| (rng.sample::<f64, _>(rand_distr::StandardNormal) * scale) as f32)
+        .collect();
+    candle_core::Tensor::from_vec(v, shape, device).unwrap()
+}
+
+/// Uniform draws in `[lo, hi)`, as an f32 tensor of `shape` on `device`.
+pub fn uniform(
+    shape: &[usize],
+    lo: f32,
+    hi: f32,
+    rng: &mut rand_chacha::ChaCha8Rng,
+    device: &candle_core::Device,
+) -> candle_core::Tensor {
+    use rand::Rng;
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| rng.random_range(lo..hi)).collect();
+    candle_core::Tensor::from_vec(v, shape, device).unwrap()
+}
+
+/// A small rate RNN and random parameters for model tests: `n` units of which the first
+/// `n_rec` are read out one to one (or a population readout onto `populations` traces), leaks
+/// U(0.2, 1), and parameters drawn in a fixed order from the seed's stream.
+#[derive(Debug, Clone)]
+pub struct NetBuilder {
+    /// Units.
+    pub n: usize,
+    /// Recorded units (read one to one) when `populations` is `None`.
+    pub n_rec: usize,
+    /// Input channels.
+    pub inputs: usize,
+    /// φ.
+    pub activation: fitrnn::model::Activation,
+    /// How a window's state starts.
+    pub initial_state: fitrnn::model::InitialState,
+    /// What the readout reads.
+    pub readout_input: fitrnn::model::ReadoutInput,
+    /// A random population readout onto this many traces, instead of one to one.
+    pub populations: Option<usize>,
+}
+
+impl NetBuilder {
+    /// `n` units, all recorded, softplus, learned initial state, no inputs.
+    pub fn new(n: usize) -> Self {
+        NetBuilder {
+            n,
+            n_rec: n,
+            inputs: 0,
+            activation: fitrnn::model::Activation::Softplus,
+            initial_state: fitrnn::model::InitialState::Learned,
+            readout_input: fitrnn::model::ReadoutInput::Rate,
+            populations: None,
+        }
+    }
+
+    /// Traces read out: `populations`, else `n_rec`.
+    pub fn n_out(&self) -> usize {
+        self.populations.unwrap_or(self.n_rec)
+    }
+
+    /// The network and its parameters on `device`, drawn from `rng`: the population readout
+    /// N(0, 0.5²) (if any) and the leaks, then `W_rec` N(0, 0.4²), `W_in` N(0, 0.5²), `b`
+    /// N(0, 0.2²), gain U(0.5, 1.5), offset N(0, 0.1²) and `x0` N(0, 0.5²).
+    pub fn build(
+        &self,
+        rng: &mut rand_chacha::ChaCha8Rng,
+        device: &candle_core::Device,
+    ) -> (fitrnn::model::Rnn, fitrnn::model::Params) {
+        use candle_core::Var;
+        let n = self.n;
+        let readout = self.populations.map(|k| randn(&[n, k], 0.5, rng, device));
+        let rnn = fitrnn::model::Rnn {
+            n_units: n,
+            n_rec: self.n_rec,
+            alpha: uniform(&[1, n], 0.2, 1.0, rng, device),
+            activation: self.activation,
+            initial_state: self.initial_state,
+            readout,
+            readout_input: self.readout_input,
+            calcium: None,
+        };
+        let var = |t: candle_core::Tensor| Var::from_tensor(&t).unwrap();
+        let n_out = self.n_out();
+        let p = fitrnn::model::Params {
+            w_rec: var(randn(&[n, n], 0.4, rng, device)),
+            w_in: var(randn(&[n, self.inputs], 0.5, rng, device)),
+            b: var(randn(&[1, n], 0.2, rng, device)),
+            gain: var(uniform(&[1, n_out], 0.5, 1.5, rng, device)),
+            offset: var(randn(&[1, n_out], 0.1, rng, device)),
+            x0: var(randn(&[1, n], 0.5, rng, device)),
+            calcium_log_tau: fitrnn::model::Params::no_calcium(device).unwrap(),
+        };
+        (rnn, p)
+    }
+}

@@ -3,7 +3,7 @@
 
 mod builders;
 
-pub use builders::RunDirBuilder;
+pub use builders::{randn, uniform, NetBuilder, RunDirBuilder};
 use std::path::{Path, PathBuf};
 
 /// The repository root (where Cargo.toml is).
@@ -14,6 +14,33 @@ pub fn root() -> PathBuf {
 /// A file under tests/fixtures.
 pub fn fixture(rel: &str) -> PathBuf {
     root().join("tests/fixtures").join(rel)
+}
+
+/// One test body on every device, as candle's `test_device!`:
+/// `device_test!(name_cpu, name_cuda, |device| { ... })` makes `name_cpu`, and with the `cuda`
+/// feature `name_cuda`, which runs on CUDA device 0 when a GPU is present (and says so and passes
+/// when none is).
+#[macro_export]
+macro_rules! device_test {
+    ($cpu:ident, $cuda:ident, $body:expr) => {
+        #[test]
+        fn $cpu() {
+            let body: &dyn Fn(&candle_core::Device) = &$body;
+            body(&candle_core::Device::Cpu);
+        }
+
+        #[cfg(feature = "cuda")]
+        #[test]
+        fn $cuda() {
+            match candle_core::Device::new_cuda(0) {
+                Ok(device) => {
+                    let body: &dyn Fn(&candle_core::Device) = &$body;
+                    body(&device);
+                }
+                Err(e) => eprintln!("no CUDA device ({e}): {} not run", stringify!($cuda)),
+            }
+        }
+    };
 }
 
 /// The built `fitrnn` binary as an assert_cmd command.
