@@ -202,3 +202,91 @@ pub fn summary(v: &[f64]) -> (f64, f64, f64) {
     };
     (med, s[0], s[n - 1])
 }
+
+/// How a workload is measured: steps, warm-up and the settings recorded beside the times.
+#[derive(Debug, Clone, Copy)]
+pub struct Measure {
+    /// Untimed steps first.
+    pub warmup: usize,
+    /// Timed steps.
+    pub steps: usize,
+    /// How gradients are computed.
+    pub backward: Backward,
+    /// The small variant.
+    pub small: bool,
+    /// CPU threads (0 = all cores), as asked.
+    pub threads: usize,
+    /// Seed of the drawn tensors.
+    pub seed: u64,
+}
+
+/// Time `w` (of `kind`) as `m` says, with the result in the reference script's field names.
+pub fn measure(w: &Workload, kind: Kind, m: Measure) -> Result<BenchResult> {
+    let (ms, warmup_s, first, last) = run(w, m.warmup, m.steps, m.backward)?;
+    let (med, min, max) = summary(&ms);
+    let gflop = w.shape.gflop(kind);
+    Ok(BenchResult {
+        workload: kind.name(),
+        small: m.small,
+        device: if w.y.device().is_cuda() {
+            "cuda".into()
+        } else {
+            "cpu".into()
+        },
+        threads: m.threads,
+        implementation: format!("fitrnn {}", env!("CARGO_PKG_VERSION")),
+        backward: match m.backward {
+            Backward::Bptt => "bptt",
+            Backward::BpttDense => "bptt-dense",
+            Backward::Autograd => "autograd",
+        },
+        n: w.shape.n,
+        b: w.shape.b,
+        t: w.shape.t,
+        d_in: w.shape.d_in,
+        n_out: w.shape.n_out,
+        seed: m.seed,
+        warmup: m.warmup,
+        steps: m.steps,
+        ms_median: med,
+        ms_min: min,
+        ms_max: max,
+        warmup_s,
+        loss_first: first,
+        loss_last: last,
+        gflop_per_step: gflop,
+        gflops: gflop / (med / 1e3),
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+/// One check of a trajectory against the reference: `(what, ours, relative error, within
+/// tolerance)`.
+pub type Check = (String, f64, f64, bool);
+
+/// The spec's tolerances: relative error of losses 1 and 2 within 1e-4, later ones 1e-3.
+pub fn check_trajectory(kind: Kind, got: &Trajectory, reference: &serde_json::Value) -> Vec<Check> {
+    let mut out = Vec::new();
+    let mut push = |name: &str, ours: f64, key: &str, tol: f64| {
+        if let Some(r) = reference[key].as_f64() {
+            let rel = (ours - r).abs() / r.abs().max(1e-30);
+            out.push((format!("{} {name}", kind.name()), ours, rel, rel <= tol));
+        }
+    };
+    push("loss_step1", got.losses[0], "loss_step1", 1e-4);
+    push("loss_step2", got.losses[1], "loss_step2", 1e-4);
+    push("loss_step10", got.losses[9], "loss_step10", 1e-3);
+    push(
+        "loss_after_step10",
+        got.loss_after,
+        "loss_after_step10",
+        1e-3,
+    );
+    push(
+        "sum_abs_w_rec_step10",
+        got.sum_abs_w_rec[9],
+        "sum_abs_w_rec_step10",
+        1e-3,
+    );
+    out
+}

@@ -16,37 +16,6 @@ fn kinds(w: BenchWorkload) -> Vec<Kind> {
     }
 }
 
-/// The spec's tolerances: relative error of losses 1 and 2 within 1e-4, later ones 1e-3.
-fn check_trajectory(
-    kind: Kind,
-    got: &bench::Trajectory,
-    reference: &serde_json::Value,
-) -> Vec<(String, f64, f64, bool)> {
-    let mut out = Vec::new();
-    let mut push = |name: &str, ours: f64, key: &str, tol: f64| {
-        if let Some(r) = reference[key].as_f64() {
-            let rel = (ours - r).abs() / r.abs().max(1e-30);
-            out.push((format!("{} {name}", kind.name()), ours, rel, rel <= tol));
-        }
-    };
-    push("loss_step1", got.losses[0], "loss_step1", 1e-4);
-    push("loss_step2", got.losses[1], "loss_step2", 1e-4);
-    push("loss_step10", got.losses[9], "loss_step10", 1e-3);
-    push(
-        "loss_after_step10",
-        got.loss_after,
-        "loss_after_step10",
-        1e-3,
-    );
-    push(
-        "sum_abs_w_rec_step10",
-        got.sum_abs_w_rec[9],
-        "sum_abs_w_rec_step10",
-        1e-3,
-    );
-    out
-}
-
 /// Run `fitrnn bench`.
 pub fn bench(args: &BenchArgs) -> Result<String> {
     crate::device::set_threads(args.threads);
@@ -56,45 +25,64 @@ pub fn bench(args: &BenchArgs) -> Result<String> {
         BenchBackward::BpttDense => Backward::BpttDense,
         BenchBackward::Autograd => Backward::Autograd,
     };
-    let mut s = String::new();
-    if let Some(dir) = &args.from {
-        let mut failed = Vec::new();
-        for kind in kinds(args.workload) {
-            let ts = bench::workload::load(kind, dir)?;
-            let w = Workload::new(kind, &ts, &device)?;
-            let traj = bench::trajectory(&w, 10, backward)?;
-            let json_path = dir.join(format!("{}.json", kind.name()));
-            let mut line = serde_json::json!({"workload": kind.name(), "trajectory": traj});
-            if json_path.is_file() {
-                let text = std::fs::read_to_string(&json_path)
-                    .map_err(|e| Error::io(&json_path, "reading", e))?;
-                let reference: serde_json::Value =
-                    serde_json::from_str(&text).map_err(|e| Error::Data {
-                        file: json_path.clone(),
-                        location: "/".into(),
-                        problem: format!("not JSON: {e}"),
-                        fix: "export it again with bench/torch_bench.py --export DIR".into(),
-                    })?;
-                let checks = check_trajectory(kind, &traj, &reference);
-                line["max_rel_error"] =
-                    serde_json::json!(checks.iter().map(|c| c.2).fold(0.0, f64::max));
-                line["within_tolerance"] = serde_json::json!(checks.iter().all(|c| c.3));
-                failed.extend(checks.into_iter().filter(|c| !c.3));
-            }
-            let _ = writeln!(s, "{line}");
-        }
-        if !failed.is_empty() {
-            let list: Vec<String> = failed
-                .iter()
-                .map(|c| format!("{} (relative error {:.1e})", c.0, c.2))
-                .collect();
-            return Err(Error::Internal {
-                context: format!("{s}the trajectory is outside the reference tolerances"),
-                message: list.join(", "),
-            });
-        }
-        return Ok(s);
+    match (&args.from, args.scaling) {
+        (Some(dir), _) => trajectories(args, dir, &device, backward),
+        (None, true) => scaling(args),
+        (None, false) => timings(args, &device, backward),
     }
+}
+
+/// `--from DIR`: train each workload 10 steps from the exported tensors and check the trajectory
+/// against DIR/<workload>.json when present; one JSON line per workload.
+fn trajectories(
+    args: &BenchArgs,
+    dir: &std::path::Path,
+    device: &candle_core::Device,
+    backward: Backward,
+) -> Result<String> {
+    let mut s = String::new();
+    let mut failed = Vec::new();
+    for kind in kinds(args.workload) {
+        let ts = bench::workload::load(kind, dir)?;
+        let w = Workload::new(kind, &ts, device)?;
+        let traj = bench::trajectory(&w, 10, backward)?;
+        let json_path = dir.join(format!("{}.json", kind.name()));
+        let mut line = serde_json::json!({"workload": kind.name(), "trajectory": traj});
+        if json_path.is_file() {
+            let text = std::fs::read_to_string(&json_path)
+                .map_err(|e| Error::io(&json_path, "reading", e))?;
+            let reference: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| Error::Data {
+                    file: json_path.clone(),
+                    location: "/".into(),
+                    problem: format!("not JSON: {e}"),
+                    fix: "export it again with bench/torch_bench.py --export DIR".into(),
+                })?;
+            let checks = bench::check_trajectory(kind, &traj, &reference);
+            line["max_rel_error"] =
+                serde_json::json!(checks.iter().map(|c| c.2).fold(0.0, f64::max));
+            line["within_tolerance"] = serde_json::json!(checks.iter().all(|c| c.3));
+            failed.extend(checks.into_iter().filter(|c| !c.3));
+        }
+        let _ = writeln!(s, "{line}");
+    }
+    if !failed.is_empty() {
+        let list: Vec<String> = failed
+            .iter()
+            .map(|c| format!("{} (relative error {:.1e})", c.0, c.2))
+            .collect();
+        return Err(Error::Internal {
+            context: format!("{s}the trajectory is outside the reference tolerances"),
+            message: list.join(", "),
+        });
+    }
+    Ok(s)
+}
+
+/// Time each workload (or the `--units`/`--frames` resized `neurons` workload): a table, or one
+/// JSON line per workload.
+fn timings(args: &BenchArgs, device: &candle_core::Device, backward: Backward) -> Result<String> {
+    let mut s = String::new();
     if !args.json {
         let _ = writeln!(
             s,
@@ -110,9 +98,6 @@ pub fn bench(args: &BenchArgs) -> Result<String> {
             "GFLOP/s",
             "peak MiB"
         );
-    }
-    if args.scaling {
-        return scaling(args);
     }
     let custom = args.units.zip(args.frames);
     let list = if custom.is_some() {
@@ -136,49 +121,25 @@ pub fn bench(args: &BenchArgs) -> Result<String> {
             )?,
             None => bench::workload::draw(kind, args.small, args.seed)?,
         };
-        let w = Workload::new(kind, &ts, &device)?;
+        let w = Workload::new(kind, &ts, device)?;
         drop(ts);
         let large = kind == Kind::Large && !args.small;
-        let steps = args.steps.unwrap_or(if large { 3 } else { 20 });
-        let warmup = args.warmup.unwrap_or(if large { 1 } else { 3 });
-        let (ms, warmup_s, first, last) = bench::run(&w, warmup, steps, backward)?;
-        let (med, min, max) = bench::summary(&ms);
-        let gflop = w.shape.gflop(kind);
-        let r = bench::BenchResult {
-            workload: kind.name(),
-            small: args.small,
-            device: if device.is_cuda() {
-                "cuda".into()
-            } else {
-                "cpu".into()
+        let r = bench::measure(
+            &w,
+            kind,
+            bench::Measure {
+                warmup: args.warmup.unwrap_or(if large { 1 } else { 3 }),
+                steps: args.steps.unwrap_or(if large { 3 } else { 20 }),
+                backward,
+                small: args.small,
+                threads: args.threads,
+                seed: args.seed,
             },
-            threads: args.threads,
-            implementation: format!("fitrnn {}", env!("CARGO_PKG_VERSION")),
-            backward: match backward {
-                Backward::Bptt => "bptt",
-                Backward::BpttDense => "bptt-dense",
-                Backward::Autograd => "autograd",
-            },
-            n: w.shape.n,
-            b: w.shape.b,
-            t: w.shape.t,
-            d_in: w.shape.d_in,
-            n_out: w.shape.n_out,
-            seed: args.seed,
-            warmup,
-            steps,
-            ms_median: med,
-            ms_min: min,
-            ms_max: max,
-            warmup_s,
-            loss_first: first,
-            loss_last: last,
-            gflop_per_step: gflop,
-            gflops: gflop / (med / 1e3),
-            peak_rss_mib: bench::peak_rss_mib(),
-        };
+        )?;
         if args.json {
-            let _ = writeln!(s, "{}", serde_json::to_string(&r).expect("plain numbers"));
+            let line = serde_json::to_string(&r)
+                .map_err(|e| Error::internal("writing a benchmark result", e))?;
+            let _ = writeln!(s, "{line}");
         } else {
             let _ = writeln!(
                 s,
