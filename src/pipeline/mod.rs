@@ -15,7 +15,7 @@ pub use analyse::{analyse, Analyses};
 use crate::config::Config;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::evaluate::{evaluate, Headline};
+pub use crate::evaluate::{evaluate, Evaluation, Headline};
 use crate::network::Fitted;
 use crate::report::ReportSummary;
 use crate::rundir::checkpoint::Checkpoint;
