@@ -45,6 +45,7 @@ fn sample_recording() -> Recording {
             cell_type: vec!["Slc17a7".into(); 5],
             recorded_index: vec![0, 1, 2, 3, -1],
             spectral_radius: 0.5,
+            rates: None,
         }),
         dropped_frames: vec![],
         notes: vec![],

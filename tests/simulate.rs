@@ -128,3 +128,70 @@ fn realised_block_densities_match_requested_probabilities() {
     let z = z_num / z_den.sqrt();
     assert!(z.abs() < 4.0, "pooled deviation z = {z:.2}");
 }
+
+#[test]
+fn saved_true_rates_round_trip_and_block_strengths_vary_beyond_density() {
+    use fitrnn::data::{read_recording, write_recording, ReadOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = common::small_sim_config(dir.path(), 20.0, 0.25);
+    let sets = [
+        "observation.save_rates=true".to_string(),
+        "network.weights.block_log_std=0.8".to_string(),
+    ];
+    let cfg = SimConfig::load(&cfg_path, &sets).unwrap();
+    let (mut rec, _) = simulate(&cfg).unwrap();
+    let gt = rec.ground_truth.as_ref().unwrap();
+    let rates = gt.rates.as_ref().expect("saved");
+    assert_eq!(rates.dim(), (rec.n_frames(), gt.w_rec.nrows()));
+    assert!(rates.iter().all(|r| *r >= 0.0), "rectified rates");
+    assert!(rates.iter().any(|r| *r > 0.0));
+    let path = dir.path().join("rates.h5");
+    rec.path = path.clone();
+    write_recording(&rec, &path).unwrap();
+    let back = read_recording(&path, &ReadOptions::default()).unwrap();
+    assert_eq!(back.ground_truth.unwrap().rates.as_ref(), Some(rates));
+    // Block factors: the mean |w| of the nonzero weights of excitatory → excitatory blocks (one
+    // magnitude law) now differs by block far more than sampling alone would make it.
+    let units: Vec<Population> = (0..gt.area.len())
+        .map(|i| Population::new(&gt.area[i], &gt.layer[i], &gt.cell_type[i]))
+        .collect();
+    let plain = SimConfig::load(&cfg_path, &["observation.save_rates=true".into()]).unwrap();
+    let (plain_rec, _) = simulate(&plain).unwrap();
+    let spread = |w: &ndarray::Array2<f32>| {
+        let mut means = Vec::new();
+        let pops: Vec<&Population> = {
+            let mut p: Vec<&Population> = Vec::new();
+            for u in &units {
+                if u.cell_type == "Slc17a7" && !p.contains(&u) {
+                    p.push(u);
+                }
+            }
+            p
+        };
+        for post in &pops {
+            for pre in &pops {
+                let mut v: Vec<f64> = Vec::new();
+                for i in 0..units.len() {
+                    for j in 0..units.len() {
+                        if units[i] == **post && units[j] == **pre && w[[i, j]] != 0.0 {
+                            v.push(w[[i, j]].abs() as f64);
+                        }
+                    }
+                }
+                if v.len() >= 5 {
+                    means.push(v.iter().sum::<f64>() / v.len() as f64);
+                }
+            }
+        }
+        let m = means.iter().sum::<f64>() / means.len() as f64;
+        (means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / means.len() as f64).sqrt() / m
+    };
+    let (cv_blocks, cv_plain) = (
+        spread(&gt.w_rec),
+        spread(&plain_rec.ground_truth.unwrap().w_rec),
+    );
+    assert!(
+        cv_blocks > 2.0 * cv_plain,
+        "block factors spread block strengths: CV {cv_blocks:.2} vs {cv_plain:.2} without"
+    );
+}

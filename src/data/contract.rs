@@ -478,6 +478,20 @@ fn read_ground_truth(
         ));
     }
     let spectral_radius = h5util::f64_attr(path, &g, "spectral_radius")?.unwrap_or(f64::NAN);
+    let rates = if g.link_exists("rates") {
+        let r = read_f32_2d(path, &dataset(path, &g, "rates", fix)?, "[n_frames, n_sim]")?;
+        if r.ncols() != n_sim {
+            return Err(Error::data(
+                path,
+                "/ground_truth/rates",
+                format!("has {} columns but w_rec has {n_sim} units", r.ncols()),
+                fix,
+            ));
+        }
+        Some(r)
+    } else {
+        None
+    };
     Ok(Some(GroundTruth {
         w_rec,
         w_in,
@@ -487,6 +501,7 @@ fn read_ground_truth(
         cell_type,
         recorded_index,
         spectral_radius,
+        rates,
     }))
 }
 
@@ -678,6 +693,15 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
             .create("spectral_radius")
             .and_then(|a| a.write_scalar(&gt.spectral_radius))
             .map_err(h("/ground_truth"))?;
+        if let Some(r) = &gt.rates {
+            let (frames, n) = r.dim();
+            g.new_dataset_builder()
+                .chunk((frames.clamp(1, 1024), n.clamp(1, 256)))
+                .deflate(4)
+                .with_data(r)
+                .create("rates")
+                .map_err(h("/ground_truth/rates"))?;
+        }
     }
     f.flush().map_err(h("/"))?;
     Ok(())

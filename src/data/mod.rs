@@ -201,4 +201,8 @@ pub struct GroundTruth {
     pub recorded_index: Vec<i64>,
     /// Spectral radius of `w_rec` (largest |eigenvalue|).
     pub spectral_radius: f64,
+    /// The true rate of every simulated unit averaged within each frame, `[n_frames, n_sim]`,
+    /// when the simulator saved it (`observation.save_rates`): what true currents are computed
+    /// from.
+    pub rates: Option<Array2<f32>>,
 }

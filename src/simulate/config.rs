@@ -95,6 +95,12 @@ pub struct WeightSpec {
     /// Multiplier on inhibitory magnitudes (inhibitory synapses are stronger and fewer).
     #[serde(default = "default_inh_gain")]
     pub inhibitory_gain: f64,
+    /// Standard deviation of log of a strength factor drawn once per (post, pre) population
+    /// block and applied to every weight of the block: block strengths that vary independently
+    /// of the connection probabilities, as the data (not the prior) must decide. 0 (default):
+    /// every block draws from the same magnitudes.
+    #[serde(default)]
+    pub block_log_std: f64,
 }
 
 fn default_log_std() -> f64 {
@@ -110,6 +116,7 @@ impl Default for WeightSpec {
             log_mean: 0.0,
             log_std: default_log_std(),
             inhibitory_gain: default_inh_gain(),
+            block_log_std: 0.0,
         }
     }
 }
@@ -180,6 +187,10 @@ pub struct ObservationSpec {
     pub amplitude: f64,
     /// Standard deviation of additive Gaussian noise on dF/F.
     pub noise_std: f64,
+    /// Also save every unit's true rate averaged within each frame (`/ground_truth/rates`), from
+    /// which the recovery study computes the true currents.
+    #[serde(default)]
+    pub save_rates: bool,
 }
 
 impl Default for ObservationSpec {
@@ -191,6 +202,7 @@ impl Default for ObservationSpec {
             decay_ms: BTreeMap::from([("default".into(), 500.0)]),
             amplitude: 0.5,
             noise_std: 0.05,
+            save_rates: false,
         }
     }
 }
@@ -218,11 +230,19 @@ impl SimConfig {
         let bad = |k: &str, p: String, fix: &str| Err(Error::config(file, k, p, fix));
         let n = &self.network;
         let w = &n.weights;
-        if !(w.log_mean.is_finite() && w.log_std.is_finite() && w.log_std >= 0.0) {
+        if !(w.log_mean.is_finite()
+            && w.log_std.is_finite()
+            && w.log_std >= 0.0
+            && w.block_log_std.is_finite()
+            && w.block_log_std >= 0.0)
+        {
             return bad(
                 "network.weights",
-                format!("log_mean {}, log_std {}", w.log_mean, w.log_std),
-                "use a finite log_mean and a log_std ≥ 0",
+                format!(
+                    "log_mean {}, log_std {}, block_log_std {}",
+                    w.log_mean, w.log_std, w.block_log_std
+                ),
+                "use a finite log_mean and a log_std and block_log_std ≥ 0",
             );
         }
         if n.areas.is_empty() || n.layers.is_empty() || n.cell_types.is_empty() {

@@ -84,6 +84,8 @@ struct Integrated {
     rate_sum: Vec<f64>,
     /// Recorded steps each unit was active.
     active_steps: Vec<u32>,
+    /// Each unit's rate averaged within each frame, `[n_frames, n_units]` (when asked to save it).
+    rates: Option<Array2<f32>>,
 }
 
 /// Integrate the network's dynamics and the GCaMP-like indicator through a 2 s warm-up and the
@@ -142,6 +144,7 @@ fn integrate(
         inputs: Array2::<f32>::zeros((n_frames, INPUT_NAMES.len())),
         rate_sum: vec![0f64; nu],
         active_steps: vec![0u32; nu],
+        rates: obs.save_rates.then(|| Array2::<f32>::zeros((n_frames, nu))),
     };
     for step in 0..total_steps {
         if step % 4096 == 0 {
@@ -176,6 +179,11 @@ fn integrate(
                 out.calcium[[f, i]] += c_decay[i] * inv;
                 out.rate_sum[i] += r[i] as f64;
                 out.active_steps[i] += (r[i] > 0.0) as u32;
+            }
+            if let Some(rates) = out.rates.as_mut() {
+                for i in 0..nu {
+                    rates[[f, i]] += r[i] * inv;
+                }
             }
             for (k, uk) in u.iter().enumerate() {
                 out.inputs[[f, k]] += uk * inv;
@@ -303,7 +311,7 @@ fn sim_report(net: &Network, run: &Integrated, clock: &Clock, n_recorded: usize)
 }
 
 /// The true network as the recording stores it; `rec_units` map simulated units to columns.
-fn ground_truth(net: &Network, rec_units: &[usize]) -> GroundTruth {
+fn ground_truth(net: &Network, rec_units: &[usize], rates: Option<Array2<f32>>) -> GroundTruth {
     let mut recorded_index = vec![-1i64; net.units.len()];
     for (col, &i) in rec_units.iter().enumerate() {
         recorded_index[i] = col as i64;
@@ -317,6 +325,7 @@ fn ground_truth(net: &Network, rec_units: &[usize]) -> GroundTruth {
         cell_type: net.units.iter().map(|u| u.cell_type.clone()).collect(),
         recorded_index,
         spectral_radius: net.spectral_radius,
+        rates,
     }
 }
 
@@ -354,7 +363,7 @@ pub fn simulate(cfg: &SimConfig) -> Result<(Recording, SimReport)> {
             values: run.inputs,
         }),
         trials: Some(trials(cfg, &session, &clock)),
-        ground_truth: Some(ground_truth(&net, &rec_units)),
+        ground_truth: Some(ground_truth(&net, &rec_units, run.rates)),
         dropped_frames: vec![],
         notes: vec![],
     };

@@ -62,6 +62,23 @@ pub fn population_size(size: f64, scale: f64) -> usize {
     }
 }
 
+/// The strength factor of every (post, pre) population block, `[n_pops, n_pops]`: `exp(σ z)` with
+/// `σ = network.weights.block_log_std` and `z` standard normal, from a stream of its own (so that a
+/// config without block factors draws exactly the weights it always did); all ones when σ = 0.
+pub fn block_strengths(cfg: &SimConfig, n_pops: usize) -> Array2<f64> {
+    let sigma = cfg.network.weights.block_log_std;
+    if sigma <= 0.0 {
+        return Array2::ones((n_pops, n_pops));
+    }
+    use rand::SeedableRng;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x000b_10c5_7e46_7415);
+    let normal = rand_distr::StandardNormal;
+    Array2::from_shape_fn((n_pops, n_pops), |_| {
+        let z: f64 = normal.sample(&mut rng);
+        (sigma * z).exp()
+    })
+}
+
 /// Build the circuit from `cfg` and the probability table, drawing from `rng`.
 pub fn build_network(
     cfg: &SimConfig,
@@ -102,6 +119,7 @@ pub fn build_network(
             })
             .collect()
     };
+    let block_factor = block_strengths(cfg, pop_index.iter().max().map_or(0, |m| m + 1));
     for i in 0..nu {
         for j in 0..nu {
             let p = *prob_cache
@@ -112,6 +130,7 @@ pub fn build_network(
                 continue;
             }
             let mag = lognormal.sample(rng)
+                * block_factor[[pop_index[i], pop_index[j]]]
                 * if signs[j] == Sign::I {
                     n.weights.inhibitory_gain
                 } else {
