@@ -32,6 +32,7 @@ pub mod data;
 pub mod dataset;
 pub mod device;
 pub mod error;
+pub mod estimate;
 pub mod evaluate;
 pub mod jobs;
 pub mod linalg;
@@ -43,6 +44,7 @@ pub mod recovery;
 pub mod report;
 pub mod rundir;
 pub mod simulate;
+pub mod stats;
 pub mod train;
 pub mod trial_average;
 

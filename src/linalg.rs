@@ -1,8 +1,10 @@
-//! Dense linear algebra on weight matrices, in f64 with faer: eigenvalues, spectral radius,
-//! singular values and the normalised SVD entropy. The bottom layer: initialisation, the simulator
-//! and the analyses all use it.
+//! Dense linear algebra in f64 with faer: eigenvalues, spectral radius, singular values and the
+//! normalised SVD entropy of weight matrices, and ridge regression by the normal equations. The
+//! bottom layer: initialisation, the simulator, the estimators and the analyses all use it.
 
 use crate::error::{Error, Result};
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side};
 use ndarray::Array2;
 
 /// Eigenvalues of the square matrix `w` (any layout; for `W[post, pre]` these are the eigenvalues
@@ -62,6 +64,17 @@ pub fn normalised_svd_entropy(singular: &[f64]) -> f64 {
     h / (n as f64).ln() + 0.0
 }
 
+/// Solve `(XᵀX + λ I) B = XᵀY` for `B` `[p, q]`, given `xtx = XᵀX` `[p, p]` and `xty = XᵀY`
+/// `[p, q]`. `None` when the system is not positive definite (λ = 0 and X rank-deficient).
+pub fn ridge_solve(xtx: &Array2<f64>, xty: &Array2<f64>, lambda: f64) -> Option<Array2<f64>> {
+    let p = xtx.nrows();
+    let a = Mat::<f64>::from_fn(p, p, |i, j| xtx[[i, j]] + if i == j { lambda } else { 0.0 });
+    let llt = a.llt(Side::Lower).ok()?;
+    let mut b = Mat::<f64>::from_fn(p, xty.ncols(), |i, j| xty[[i, j]]);
+    llt.solve_in_place(b.as_mut());
+    Some(Array2::from_shape_fn((p, xty.ncols()), |(i, j)| b[(i, j)]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +87,18 @@ mod tests {
         ev.sort_by(|a, b| a.1.total_cmp(&b.1));
         assert!((ev[0].0).abs() < 1e-12 && (ev[0].1 + 2.0).abs() < 1e-12);
         assert!((spectral_radius(&w).unwrap() - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn recovers_exact_coefficients_without_penalty_and_shrinks_with_it() {
+        // y = 2 x0 − x1 on four points.
+        let x = ndarray::array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, -1.0]];
+        let y = x.dot(&ndarray::array![[2.0], [-1.0]]);
+        let xtx = x.t().dot(&x);
+        let xty = x.t().dot(&y);
+        let b = ridge_solve(&xtx, &xty, 0.0).unwrap();
+        assert!((b[[0, 0]] - 2.0).abs() < 1e-12 && (b[[1, 0]] + 1.0).abs() < 1e-12);
+        let shrunk = ridge_solve(&xtx, &xty, 10.0).unwrap();
+        assert!(shrunk[[0, 0]].abs() < 2.0 && shrunk[[1, 0]].abs() < 1.0);
     }
 }

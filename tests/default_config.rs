@@ -401,7 +401,7 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
         }
     }
     assert_eq!(fitted.len(), 24 * 24);
-    let rho = fitrnn::recovery::metrics::spearman(&fitted, &true_w);
+    let rho = fitrnn::stats::spearman(&fitted, &true_w);
     eprintln!("population-level Spearman(fitted mean_w, true mean_w) = {rho:.3}");
     assert!(
         rho > 0.7,

@@ -9,11 +9,17 @@ use std::path::{Path, PathBuf};
 /// The layers, bottom first (ARCHITECTURE.md draws them).
 const LAYERS: &[&[&str]] = &[
     &["error"],
-    &["atomic", "linalg", "progress"],
+    &["atomic", "linalg", "progress", "stats"],
     &["device", "data", "model"],
     &["connectivity"],
     &["config"],
-    &["constraints", "dataset", "simulate", "trial_average"],
+    &[
+        "constraints",
+        "dataset",
+        "estimate",
+        "simulate",
+        "trial_average",
+    ],
     &["network"],
     &["rundir"],
     &["train", "analysis", "evaluate", "report"],

@@ -1,5 +1,6 @@
 //! Analyses of fitted (or simulated) networks: block interactions, spectra and motifs.
 
+pub mod block_values;
 pub mod blocks;
 pub mod currents;
 pub mod diagnostics;

@@ -147,6 +147,10 @@ pub struct WindowsConfig {
     /// Step between window starts in seconds; defaults to the length (no overlap).
     #[serde(default)]
     pub stride_s: Option<f64>,
+    /// Train on a block bootstrap of the training windows: as many windows, drawn with
+    /// replacement with this seed (ensembles use it; unset = every window once).
+    #[serde(default)]
+    pub bootstrap: Option<u64>,
 }
 
 fn default_window_s() -> f64 {
@@ -158,6 +162,7 @@ impl Default for WindowsConfig {
         Self {
             length_s: default_window_s(),
             stride_s: None,
+            bootstrap: None,
         }
     }
 }
@@ -175,6 +180,11 @@ pub struct SplitConfig {
     /// Number of contiguous validation blocks (`by: time`), spread evenly over the session.
     #[serde(default = "one")]
     pub blocks: usize,
+    /// Which cross-validation fold is held out, 0 ≤ fold < round(1 / validation_fraction): fold 0
+    /// holds out the end of each block (or every k-th trial from the last), fold k the part k
+    /// places earlier. Ensembles fit every fold.
+    #[serde(default)]
+    pub fold: usize,
 }
 
 fn default_val_fraction() -> f64 {
@@ -190,6 +200,19 @@ impl Default for SplitConfig {
             by: SplitBy::Time,
             validation_fraction: default_val_fraction(),
             blocks: 1,
+            fold: 0,
+        }
+    }
+}
+
+impl SplitConfig {
+    /// The number of cross-validation folds, `round(1 / validation_fraction)` (1 without
+    /// validation).
+    pub fn folds(&self) -> usize {
+        if self.validation_fraction > 0.0 {
+            (1.0 / self.validation_fraction).round().max(1.0) as usize
+        } else {
+            1
         }
     }
 }
@@ -252,6 +275,17 @@ impl DataConfig {
         }
         if self.split.blocks == 0 {
             return bad("data.split.blocks", "0 blocks".into(), "use at least 1");
+        }
+        let folds = self.split.folds();
+        if self.split.fold >= folds {
+            return bad(
+                "data.split.fold",
+                format!(
+                    "fold {} of {folds} (validation_fraction {} makes {folds} folds)",
+                    self.split.fold, self.split.validation_fraction
+                ),
+                "use a fold from 0 to the number of folds − 1",
+            );
         }
         Ok(())
     }

@@ -10,6 +10,7 @@
 mod analysis;
 mod constraints;
 mod data;
+mod ensemble;
 mod load;
 mod model;
 mod training;
@@ -17,9 +18,10 @@ mod training;
 pub use analysis::{AnalysisConfig, PerturbationKind, PerturbationSpec, SpectraStages};
 pub use constraints::{ConstraintsConfig, Dale, InitConfig, InitKind, MaskConfig, MaskRealisation};
 pub use data::{DataConfig, DataPaths, Normalisation, SplitBy, SplitConfig, WindowsConfig};
+pub use ensemble::EnsembleConfig;
 pub use load::{load_yaml, parse_yaml};
 pub use model::{ModelConfig, ModelMode, Readout};
-pub use training::{Optimiser, Schedule, TrainingConfig};
+pub use training::{Optimiser, Schedule, TrainingConfig, WarmStart};
 
 use crate::device::DeviceChoice;
 use crate::error::{Error, Result};
@@ -60,6 +62,9 @@ pub struct RawConfig {
     /// Where the run directory goes.
     #[serde(default)]
     pub output: RawOutput,
+    /// Extra fits that give every interaction an interval and say whether the data determine it.
+    #[serde(default)]
+    pub ensemble: EnsembleConfig,
 }
 
 /// `output:` as written.
@@ -97,6 +102,8 @@ pub struct Config {
     pub analysis: AnalysisConfig,
     /// Where the run directory goes.
     pub output: OutputConfig,
+    /// Extra fits for intervals and the self-check.
+    pub ensemble: EnsembleConfig,
     /// The device `device` names, on this machine and build.
     #[serde(skip)]
     pub device_choice: DeviceChoice,
@@ -145,6 +152,27 @@ impl Config {
             }
         }
         self.training.validate(file)?;
+        if self.training.warm_start == WarmStart::OneStep
+            && self.model.mode == ModelMode::Populations
+        {
+            return Err(Error::config(
+                file,
+                "training.warm_start",
+                "`one_step` estimates each recorded neuron's inputs, and population units have no recorded neuron",
+                "use warm_start: none with mode: populations",
+            ));
+        }
+        self.ensemble.validate(file, self.data.split.folds())?;
+        if self.ensemble.selfcheck > 0
+            && (self.model.mode == ModelMode::Populations || self.model.traces_as_inputs)
+        {
+            return Err(Error::config(
+                file,
+                "ensemble.selfcheck",
+                "the self-check simulates recorded neurons from the fitted network, which needs mode: neurons and traces that are not also inputs",
+                "set ensemble.selfcheck: 0 for this model",
+            ));
+        }
         self.analysis.validate(file)
     }
 }
@@ -203,6 +231,7 @@ impl RawConfig {
                 dir,
                 overwrite: self.output.overwrite,
             },
+            ensemble: self.ensemble,
             device_choice,
         };
         config.validate(config_path)?;

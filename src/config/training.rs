@@ -40,6 +40,22 @@ pub struct TrainingConfig {
     /// The best checkpoint of each phase is kept either way.
     #[serde(default)]
     pub patience: Option<usize>,
+    /// Where the recorded units' weights start: `none` (the initialisation) or `one_step` (the
+    /// convex one-step estimate from the training frames where each unit is active, with Dale's
+    /// signs and the mask as bounds; see `src/estimate.rs`).
+    #[serde(default)]
+    pub warm_start: WarmStart,
+}
+
+/// The start of the recorded units' weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarmStart {
+    /// The initialisation (`constraints.init`).
+    #[default]
+    None,
+    /// The convex one-step estimate.
+    OneStep,
 }
 
 /// Learning-rate schedule.
@@ -92,6 +108,7 @@ impl Default for TrainingConfig {
             momentum: default_momentum(),
             schedule: Schedule::Constant,
             patience: None,
+            warm_start: WarmStart::None,
         }
     }
 }

@@ -165,7 +165,10 @@ impl Dataset {
             .stride_s
             .map(|s| (s * rec.frame_rate_hz).round().max(1.0) as usize)
             .unwrap_or(win);
-        let train_windows = split.windows(&rec, true, win, stride);
+        let mut train_windows = split.windows(&rec, true, win, stride);
+        if let Some(seed) = d.windows.bootstrap {
+            train_windows = bootstrap(&train_windows, seed);
+        }
         let validation_windows = split.windows(&rec, false, win, win);
         if train_windows.is_empty() {
             return Err(Error::config(
@@ -274,6 +277,15 @@ impl Dataset {
             targets,
         })
     }
+}
+
+/// A block bootstrap of `windows`: as many windows, drawn with replacement with `seed`.
+fn bootstrap(windows: &[Window], seed: u64) -> Vec<Window> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..windows.len())
+        .map(|_| windows[rng.random_range(0..windows.len())])
+        .collect()
 }
 
 /// `(offset, scale)` for one neuron's training values.

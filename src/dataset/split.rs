@@ -25,10 +25,11 @@ pub struct FrameSplit {
 
 impl FrameSplit {
     /// Split `rec` as `cfg` asks.
-    /// - `by: time`: the session is cut into `blocks` equal segments and the last
-    ///   `validation_fraction` of each segment is held out.
+    /// - `by: time`: the session is cut into `blocks` equal segments and a run of
+    ///   `validation_fraction` of each segment is held out: its end for fold 0, the run `fold`
+    ///   places earlier otherwise.
     /// - `by: trials`: within each condition every k-th trial (k = round(1 / fraction)), starting
-    ///   with the last, is held out; frames outside trials train.
+    ///   `fold` trials before the last, is held out; frames outside trials train.
     pub fn new(rec: &Recording, cfg: &SplitConfig, config_path: &Path) -> Result<FrameSplit> {
         let n = rec.n_frames();
         let mut is_train = vec![true; n];
@@ -38,8 +39,10 @@ impl FrameSplit {
                 SplitBy::Time => {
                     let seg = n as f64 / cfg.blocks as f64;
                     for b in 0..cfg.blocks {
-                        let end = ((b + 1) as f64 * seg).round() as usize;
                         let len = (seg * cfg.validation_fraction).round() as usize;
+                        // Fold k holds out the run k places before the block's end.
+                        let end = ((b + 1) as f64 * seg).round() as usize
+                            - (cfg.fold * len).min(seg as usize);
                         for f in is_train.iter_mut().take(end).skip(end.saturating_sub(len)) {
                             *f = false;
                         }
@@ -62,7 +65,8 @@ impl FrameSplit {
                         let ids: Vec<usize> = (0..trials.condition.len())
                             .filter(|&i| &trials.condition[i] == c)
                             .collect();
-                        validation_trials.extend(ids.iter().rev().step_by(k).copied());
+                        validation_trials
+                            .extend(ids.iter().rev().skip(cfg.fold).step_by(k).copied());
                     }
                     validation_trials.sort();
                     for &i in &validation_trials {

@@ -4,7 +4,6 @@
 //! autoregressive model (VAR(1) with the inputs, [`var`]) run the same two ways.
 
 pub mod quality;
-pub mod ridge;
 pub mod var;
 
 pub use quality::{quality, Quality};

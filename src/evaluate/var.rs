@@ -2,7 +2,6 @@
 //! autoregressive baseline of a fit, and the Granger-style interaction estimate of the recovery
 //! study.
 
-use super::ridge;
 use crate::dataset::Window;
 use ndarray::Array2;
 
@@ -83,7 +82,7 @@ fn moments(y: &Array2<f32>, u: &Array2<f32>, pairs: &[usize]) -> Moments {
 }
 
 fn fit_with(mo: &Moments, n: usize, lambda: f64, alpha: f64) -> Option<Var1> {
-    let coef = ridge::solve(&mo.xtx, &mo.xty, lambda)?; // [p, n]
+    let coef = crate::linalg::ridge_solve(&mo.xtx, &mo.xty, lambda)?; // [p, n]
     let p = coef.nrows();
     let a = Array2::from_shape_fn((n, n), |(i, j)| coef[[j, i]]);
     let b = Array2::from_shape_fn((n, p - n), |(i, k)| coef[[n + k, i]]);

@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 pub struct RecoveryConfig {
     /// The simulator config every recording starts from (relative to this file).
     pub simulate: PathBuf,
+    /// The simulators every condition, seed and method runs on: each changes simulator keys
+    /// (`set`, e.g. `dynamics.kind: adaptive`) on top of `defaults`. Default: one, `rate`.
+    #[serde(default = "default_simulators")]
+    pub simulators: Vec<Condition>,
     /// The run config every fit starts from (its `data.path` is replaced by each recording).
     pub fit: PathBuf,
     /// Recording seeds (the fit of a recording uses the same seed).
@@ -30,7 +34,14 @@ pub struct RecoveryConfig {
     pub methods: Vec<Method>,
 }
 
-/// One recording condition.
+fn default_simulators() -> Vec<Condition> {
+    vec![Condition {
+        name: "rate".into(),
+        set: BTreeMap::new(),
+    }]
+}
+
+/// One recording condition (or simulator): a name and simulator overrides.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
@@ -50,12 +61,12 @@ pub struct Method {
     /// Run-config overrides for a fit, e.g. `{training.optimiser: adamw_eg}`.
     #[serde(default)]
     pub set: BTreeMap<String, serde_yaml::Value>,
-    /// A baseline that needs no fit: `correlation` or `ridge_var`.
+    /// A method that needs no fit: `correlation`, `ridge_var`, `one_step` or `prior_only`.
     #[serde(default)]
     pub baseline: Option<Baseline>,
 }
 
-/// Baselines computed from the recorded traces alone.
+/// Methods that need no fit: estimates from the recorded traces alone, and the prior alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Baseline {
@@ -63,6 +74,11 @@ pub enum Baseline {
     Correlation,
     /// Ridge VAR(1) coefficients between block-mean traces (linear Granger-style).
     RidgeVar,
+    /// The one-step ridge per neuron on the frames where it is active, then Dale's signs (time
+    /// constants from the fit config).
+    OneStep,
+    /// The prior alone: the true prior's densities and Dale's signs, random magnitudes.
+    PriorOnly,
 }
 
 /// `key=value` overrides from a YAML map.
@@ -82,6 +98,15 @@ fn repeats<'a>(names: impl Iterator<Item = &'a str>) -> bool {
 }
 
 impl RecoveryConfig {
+    /// The simulator overrides of one (simulator, condition): the defaults, then the simulator's,
+    /// then the condition's.
+    pub fn simulator_overrides(&self, sim: &Condition, cond: &Condition) -> Vec<String> {
+        let mut all = sets(&self.defaults);
+        all.extend(sets(&sim.set));
+        all.extend(sets(&cond.set));
+        all
+    }
+
     /// Load and check; paths resolve relative to the config file.
     pub fn load(path: &Path) -> Result<RecoveryConfig> {
         let mut cfg: RecoveryConfig = load_yaml(path, &[], &[])?;
@@ -103,6 +128,13 @@ impl RecoveryConfig {
                 "see configs/recovery.yaml",
             );
         }
+        if cfg.simulators.is_empty() || repeats(cfg.simulators.iter().map(|c| c.name.as_str())) {
+            return bad(
+                "simulators",
+                "needs at least one simulator, each with its own name".into(),
+                "e.g. simulators: [{name: rate}, {name: adaptive, set: {dynamics.kind: adaptive}}]",
+            );
+        }
         if repeats(cfg.conditions.iter().map(|c| c.name.as_str())) {
             return bad(
                 "conditions",
@@ -118,7 +150,8 @@ impl RecoveryConfig {
             );
         }
         for m in &cfg.methods {
-            if m.baseline.is_some() && !m.set.is_empty() {
+            // The one-step reference reads the time constants of the run config (with its set).
+            if m.baseline.is_some_and(|b| b != Baseline::OneStep) && !m.set.is_empty() {
                 return bad(
                     "methods",
                     format!("method {} is a baseline and has run overrides", m.name),
@@ -127,19 +160,23 @@ impl RecoveryConfig {
             }
         }
         // Check every override now, so that a typo fails before hours of fitting.
-        for c in &cfg.conditions {
-            let mut all = sets(&cfg.defaults);
-            all.extend(sets(&c.set));
-            SimConfig::load(&cfg.simulate, &all).map_err(|e| {
-                Error::config(
-                    path,
-                    format!("conditions.{}", c.name),
-                    e.to_string(),
-                    "fix the simulator override",
-                )
-            })?;
+        for sim in &cfg.simulators {
+            for c in &cfg.conditions {
+                SimConfig::load(&cfg.simulate, &cfg.simulator_overrides(sim, c)).map_err(|e| {
+                    Error::config(
+                        path,
+                        format!("simulators.{} / conditions.{}", sim.name, c.name),
+                        e.to_string(),
+                        "fix the simulator override",
+                    )
+                })?;
+            }
         }
-        for m in cfg.methods.iter().filter(|m| m.baseline.is_none()) {
+        for m in cfg
+            .methods
+            .iter()
+            .filter(|m| m.baseline.is_none() || m.baseline == Some(Baseline::OneStep))
+        {
             crate::config::Config::load(&cfg.fit, &sets(&m.set)).map_err(|e| {
                 Error::config(
                     path,

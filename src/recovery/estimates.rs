@@ -1,50 +1,76 @@
-//! Block interactions from every source the study compares: the simulator's true `W[post, pre]`,
-//! a fitted run's `interactions.parquet`, and two baselines computed from the recorded traces
-//! (pairwise correlation, and a ridge VAR(1) between block-mean traces).
+//! Block interactions from every source the study compares: the simulator's true `W[post, pre]`
+//! (with the true currents when the recording saved the true rates), a fitted run's tables, the
+//! prior alone (the prior's densities and Dale's signs with random magnitudes), and three
+//! estimates from the recorded traces alone (pairwise correlation, a ridge VAR(1) between block
+//! means, and a one-step ridge per neuron on the frames where it is active).
 
-use crate::analysis::blocks::{block_interactions, blocks_of, Level};
-use crate::connectivity::Population;
-use crate::data::{GroundTruth, Recording};
+use crate::analysis::block_values::from_weights;
+pub use crate::analysis::block_values::{from_run as fitted, input_shares, BlockValue, Blocks};
+use crate::analysis::blocks::{blocks_of, Level};
+use crate::connectivity::{Population, ProbabilityTable};
+use crate::data::{GroundTruth, Recording, Sign, SignMap};
 use crate::dataset::Window;
-use crate::error::Result;
 use crate::evaluate::{fit_var1, training_pairs};
 use ndarray::Array2;
 use std::collections::BTreeMap;
-use std::path::Path;
 
-/// `(pre, post)` block label → (signed strength, magnitude).
-pub type Blocks = BTreeMap<(String, String), (f64, f64)>;
-
-/// The true blocks: `mean_w` and `mean_abs_w` of the simulated network over all its units.
-pub fn truth(gt: &GroundTruth, level: Level) -> Blocks {
+/// The simulated units' populations and signs.
+fn true_units(gt: &GroundTruth, signs: &SignMap) -> (Vec<Population>, Vec<Sign>) {
     let units: Vec<Population> = (0..gt.area.len())
         .map(|i| Population::new(&gt.area[i], &gt.layer[i], &gt.cell_type[i]))
         .collect();
-    block_interactions(&units, &gt.w_rec, level)
-        .into_iter()
-        .map(|r| ((r.pre, r.post), (r.mean_w, r.mean_abs_w)))
-        .collect()
+    let s = units
+        .iter()
+        .map(|u| signs.get(&u.cell_type).copied().unwrap_or(Sign::E))
+        .collect();
+    (units, s)
 }
 
-/// A fitted run's final-stage blocks at `level`, from its `tables/interactions.parquet` (read
-/// as `fitrnn compare` reads it).
-pub fn fitted(run_dir: &Path, level: Level) -> Result<Blocks> {
-    let v = crate::compare::load_run(run_dir)?;
-    let mut out = Blocks::new();
-    for ((q, lv, pre, post, _), value) in &v.values {
-        if lv != level.name() || (q != "mean_w" && q != "mean_abs_w") {
-            continue;
-        }
-        let e = out
-            .entry((pre.clone(), post.clone()))
-            .or_insert((f64::NAN, f64::NAN));
-        if q == "mean_w" {
-            e.0 = *value;
+/// The true blocks over all simulated units: `mean_w` and `mean_abs_w` of the true weights, and
+/// the input shares of the true currents when the recording saved the true rates.
+pub fn truth(gt: &GroundTruth, signs: &SignMap, level: Level) -> Blocks {
+    let (units, s) = true_units(gt, signs);
+    from_weights(
+        &units,
+        &s,
+        &gt.w_rec,
+        gt.rates.as_ref().map(|r| r.view()),
+        level,
+    )
+}
+
+/// What the prior alone gives: a network over the simulated units with each connection drawn at
+/// its prior probability, log-normal magnitudes (σ 0.6 of log |w|, the same law for every block)
+/// and Dale's signs; input shares with every unit equally active. The reference every method is
+/// read against: what a fit scores without learning a strength from the data.
+pub fn prior_only(
+    gt: &GroundTruth,
+    signs: &SignMap,
+    table: &ProbabilityTable,
+    level: Level,
+    seed: u64,
+) -> Blocks {
+    use rand::{Rng, SeedableRng};
+    use rand_distr::{Distribution, LogNormal};
+    let (units, s) = true_units(gt, signs);
+    let n = units.len();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let magnitude = LogNormal::new(0.0, 0.6).expect("valid");
+    let mut probability: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    let (labels, pop) = blocks_of(&units, Level::Population);
+    let _ = labels;
+    let w = Array2::from_shape_fn((n, n), |(i, j)| {
+        let p = *probability
+            .entry((pop[i], pop[j]))
+            .or_insert_with(|| table.probability(&units[j], &units[i]));
+        if i == j || rng.random::<f64>() >= p {
+            0.0
         } else {
-            e.1 = *value;
+            (magnitude.sample(&mut rng) * s[j].value() as f64) as f32
         }
-    }
-    Ok(out)
+    });
+    let flat = Array2::<f32>::ones((1, n));
+    from_weights(&units, &s, &w, Some(flat.view()), level)
 }
 
 /// The recorded neurons' populations.
@@ -63,6 +89,31 @@ fn zscore_columns(a: &mut Array2<f64>) {
         let sd = (c.iter().map(|v| (v - m).powi(2)).sum::<f64>() / t).sqrt();
         c.mapv_inplace(|v| if sd > 0.0 { (v - m) / sd } else { 0.0 });
     }
+}
+
+/// Block values from a signed value per (pre, post) block: the value, its magnitude, and its
+/// magnitude normalised over each post block as the input share.
+fn from_values(values: BTreeMap<(String, String), f64>) -> Blocks {
+    let shares = input_shares(
+        values
+            .iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|((pre, post), v)| (pre.as_str(), post.as_str(), v.abs())),
+    );
+    values
+        .into_iter()
+        .map(|(k, v)| {
+            let share = shares.get(&k).copied().unwrap_or(f64::NAN);
+            (
+                k,
+                BlockValue {
+                    mean_w: v,
+                    mean_abs_w: v.abs(),
+                    input_share: share,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Pairwise-correlation baseline: for each block, the mean Pearson correlation between its
@@ -87,7 +138,7 @@ pub fn correlation(rec: &Recording, level: Level) -> Blocks {
             }
         }
     }
-    let mut out = Blocks::new();
+    let mut out = BTreeMap::new();
     for pre in 0..k {
         for post in 0..k {
             let c = pre * k + post;
@@ -96,10 +147,10 @@ pub fn correlation(rec: &Recording, level: Level) -> Blocks {
             } else {
                 f64::NAN
             };
-            out.insert((labels[pre].clone(), labels[post].clone()), (v, v.abs()));
+            out.insert((labels[pre].clone(), labels[post].clone()), v);
         }
     }
-    out
+    from_values(out)
 }
 
 /// Ridge VAR(1) (Granger-style) baseline: block-mean traces (z-scored) with the recording's inputs
@@ -136,15 +187,73 @@ pub fn ridge_var(rec: &Recording, level: Level) -> Blocks {
         start: 0,
         len: frames,
     }]);
-    let mut out = Blocks::new();
+    let mut out = BTreeMap::new();
     let Some(m) = fit_var1(&y, &u, &pairs) else {
-        return out;
+        return Blocks::new();
     };
     for pre in 0..k {
         for post in 0..k {
-            let a = m.a[[post, pre]];
-            out.insert((labels[pre].clone(), labels[post].clone()), (a, a.abs()));
+            out.insert(
+                (labels[pre].clone(), labels[post].clone()),
+                m.a[[post, pre]],
+            );
         }
     }
-    out
+    from_values(out)
+}
+
+/// The one-step reference: `W[post, pre]` between the recorded neurons from a ridge regression of
+/// each neuron's leak-corrected update on every neuron's trace, the inputs and 1, on the frames
+/// where that neuron is active (see [`crate::estimate::one_step`]), projected to Dale's signs;
+/// block values and currents (driven by the traces) over the recorded neurons.
+pub fn one_step(
+    rec: &Recording,
+    signs: &SignMap,
+    tau_ms: &BTreeMap<String, f64>,
+    level: Level,
+) -> Blocks {
+    let units = populations(rec);
+    let s: Vec<Sign> = units
+        .iter()
+        .map(|u| signs.get(&u.cell_type).copied().unwrap_or(Sign::E))
+        .collect();
+    let w = one_step_weights(rec, &s, tau_ms);
+    let rates = rec.traces.mapv(|v| v.max(0.0));
+    from_weights(&units, &s, &w, Some(rates.view()), level)
+}
+
+/// The one-step reference's `W[post, pre]` over the recorded neurons (used for the unit-level
+/// score too).
+pub fn one_step_weights(
+    rec: &Recording,
+    signs: &[Sign],
+    tau_ms: &BTreeMap<String, f64>,
+) -> Array2<f32> {
+    let dt_ms = 1000.0 / rec.frame_rate_hz;
+    let alpha: Vec<f64> = rec
+        .neurons
+        .cell_type
+        .iter()
+        .map(|t| {
+            let tau = tau_ms
+                .get(t)
+                .or_else(|| tau_ms.get("default"))
+                .copied()
+                .unwrap_or(100.0);
+            (dt_ms / tau).min(1.0)
+        })
+        .collect();
+    let inputs = rec
+        .inputs
+        .as_ref()
+        .map(|i| i.values.clone())
+        .unwrap_or_else(|| Array2::zeros((rec.n_frames(), 0)));
+    crate::estimate::one_step(
+        rec.traces.view(),
+        inputs.view(),
+        &alpha,
+        signs,
+        &crate::estimate::OneStepOptions::default(),
+    )
+    .w_rec
 }

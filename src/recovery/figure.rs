@@ -1,5 +1,5 @@
-//! The study's figure: one panel per metric, the mean ± SD over recordings of each method in each
-//! condition (`recovery_<level>.png` beside the tables).
+//! The study's figures: one panel per metric, the mean ± SD over recordings of each method in each
+//! condition (`recovery_<simulator>_<level>.png` beside the tables).
 
 use super::config::RecoveryConfig;
 use super::report::mean_sd;
@@ -26,8 +26,9 @@ const PALETTE: [RGBColor; 8] = [
 /// One panel: its title and `[method][condition] = (mean, sd)`.
 type Panel = (String, Vec<Vec<(f64, f64)>>);
 
-/// Mean ± SD per (metric, condition, method) at one level.
+/// Mean ± SD per (metric, condition, method) at one level of one simulator.
 pub struct RecoveryPlot {
+    simulator: String,
     level: String,
     conditions: Vec<String>,
     methods: Vec<String>,
@@ -36,17 +37,23 @@ pub struct RecoveryPlot {
 }
 
 impl RecoveryPlot {
-    /// Collect the values of `rows` at `level`.
-    pub fn new(cfg: &RecoveryConfig, rows: &[Row], level: &str) -> RecoveryPlot {
+    /// Collect the values of `rows` of `simulator` at `level`.
+    pub fn new(cfg: &RecoveryConfig, rows: &[Row], simulator: &str, level: &str) -> RecoveryPlot {
         let conditions: Vec<String> = cfg.conditions.iter().map(|c| c.name.clone()).collect();
         let methods: Vec<String> = cfg.methods.iter().map(|m| m.name.clone()).collect();
         let panels = [
-            ("spearman_mean_w", "Spearman ρ, block mean_w (signed)"),
             (
-                "spearman_mean_abs_w",
-                "Spearman ρ, block mean_abs_w (magnitude)",
+                "existing_rho_input_share",
+                "Spearman ρ of input shares, blocks that exist",
             ),
-            ("pathway_auc", "AUC, inter-area pathways"),
+            (
+                "existing_rho_mean_abs_w",
+                "Spearman ρ of block mean |w|, blocks that exist",
+            ),
+            (
+                "existing_sign_accuracy",
+                "fraction of existing blocks with the right net sign",
+            ),
         ]
         .iter()
         .map(|(metric, title)| {
@@ -59,7 +66,8 @@ impl RecoveryPlot {
                             let vals: Vec<f64> = rows
                                 .iter()
                                 .filter(|r| {
-                                    r.level == level
+                                    r.simulator == simulator
+                                        && r.level == level
                                         && r.metric == *metric
                                         && &r.method == m
                                         && &r.condition == c
@@ -76,6 +84,7 @@ impl RecoveryPlot {
         })
         .collect();
         RecoveryPlot {
+            simulator: simulator.into(),
             level: level.into(),
             conditions,
             methods,
@@ -98,7 +107,10 @@ impl Plot for RecoveryPlot {
         let nc = self.conditions.len() as f64;
         let nm = self.methods.len() as f64;
         for (area, (title, values)) in areas.iter().zip(&self.panels) {
-            let title = format!("{title} ({} level), mean ± SD over recordings", self.level);
+            let title = format!(
+                "{title} ({} simulator, {} level), mean ± SD over recordings",
+                self.simulator, self.level
+            );
             let mut c = chart(area, &title, -0.5..nc - 0.5, -0.4..1.05)?;
             let conds = self.conditions.clone();
             let xfmt = move |v: &f64| {
@@ -149,15 +161,18 @@ impl Plot for RecoveryPlot {
     }
 }
 
-/// Write `recovery_<level>.png` for the population and area-layer levels.
+/// Write `recovery_<simulator>_<level>.png` for the population and area-layer levels of every
+/// simulator.
 pub fn write(out: &Path, cfg: &RecoveryConfig, rows: &[Row]) -> Result<Vec<String>> {
     let mut files = Vec::new();
-    for level in ["population", "area_layer"] {
-        let plot = RecoveryPlot::new(cfg, rows, level);
-        let name = format!("recovery_{level}.png");
-        let png = render::png(&plot, &name)?;
-        crate::atomic::write_bytes(&out.join(&name), &png)?;
-        files.push(name);
+    for sim in &cfg.simulators {
+        for level in ["population", "area_layer"] {
+            let plot = RecoveryPlot::new(cfg, rows, &sim.name, level);
+            let name = format!("recovery_{}_{level}.png", sim.name);
+            let png = render::png(&plot, &name)?;
+            crate::atomic::write_bytes(&out.join(&name), &png)?;
+            files.push(name);
+        }
     }
     Ok(files)
 }

@@ -1,108 +1,176 @@
 //! The ground-truth recovery study (`fitrnn recovery`): simulated recordings whose connectivity is
-//! known, fitted by several methods under several recording conditions, each inference scored
-//! against the truth. Every cell (condition × recording seed × method) is a full simulate → fit →
-//! analyse run; cells run in parallel (one fit per core) and a rerun skips the finished ones.
+//! known, from two simulators of different form, fitted by several methods under several
+//! recording conditions, each inference scored against the truth. Every cell (simulator ×
+//! condition × recording seed × method) is a full simulate → fit → analyse run; fits run in
+//! parallel (one per core) and a rerun skips the finished ones.
+//!
+//! Scores are honest about what the data must decide: strengths are ranked only over the blocks
+//! that truly exist (the prior's zeros are not credited), signs are scored separately, the input
+//! share (each source's share of a target's recurrent input) is scale-free, and every method is
+//! read beside `prior_only`, which keeps the prior's densities and Dale's signs and draws the
+//! magnitudes at random.
 
 mod config;
 pub mod estimates;
 pub mod figure;
-pub mod metrics;
 pub mod report;
 
 pub use config::{Baseline, Condition, Method, RecoveryConfig};
 pub use report::Row;
 
 use crate::analysis::blocks::Level;
-use crate::data::{read_recording, write_recording, ReadOptions};
+use crate::connectivity::ProbabilityTable;
+use crate::data::{read_recording, write_recording, ReadOptions, SignMap};
 use crate::error::{Error, Result};
 use crate::jobs::{fitrnn_binary, FitSpec, Local};
 use crate::rundir::tables::{Table, UnitRow};
 use crate::rundir::{RunPaths, Weights};
 use crate::simulate::{simulate, SimConfig};
 use config::sets;
-use estimates::Blocks;
+use estimates::{BlockValue, Blocks};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Score one method's blocks against the truth at one level.
-pub fn score(inferred: &Blocks, truth: &Blocks, level: Level) -> Vec<(String, f64)> {
-    let keys: Vec<&(String, String)> = truth
-        .keys()
-        .filter(|k| {
-            inferred
-                .get(*k)
-                .is_some_and(|v| v.0.is_finite() && v.1.is_finite())
-        })
-        .collect();
-    let col = |m: &Blocks, f: fn(&(f64, f64)) -> f64| -> Vec<f64> {
-        keys.iter().map(|k| f(&m[*k])).collect()
+/// The scores of one method's blocks against the true blocks. Strength and sign scores run over
+/// the blocks that truly exist (true `mean_abs_w > 0`; input shares over true shares > 0); the
+/// all-block rank correlation (which credits the zeros the fit and the truth share through the
+/// prior) is kept for comparison only, and the inter-area pathway AUC scores existence.
+pub fn score(inferred: &Blocks, truth: &Blocks) -> Vec<(String, f64)> {
+    let finite = |k: &(String, String)| {
+        inferred
+            .get(k)
+            .is_some_and(|v| v.mean_w.is_finite() && v.mean_abs_w.is_finite())
     };
-    let (iw, tw) = (col(inferred, |v| v.0), col(truth, |v| v.0));
-    let (ia, ta) = (col(inferred, |v| v.1), col(truth, |v| v.1));
+    let keys: Vec<&(String, String)> = truth.keys().filter(|k| finite(k)).collect();
+    let existing: Vec<&(String, String)> = keys
+        .iter()
+        .copied()
+        .filter(|k| truth[*k].mean_abs_w > 0.0)
+        .collect();
+    let col = |set: &[&(String, String)], m: &Blocks, f: fn(&BlockValue) -> f64| -> Vec<f64> {
+        set.iter().map(|k| f(&m[*k])).collect()
+    };
+    let share_keys: Vec<&(String, String)> = existing
+        .iter()
+        .copied()
+        .filter(|k| truth[*k].input_share > 0.0 && inferred[*k].input_share.is_finite())
+        .collect();
     // The area is the first field of a block label at every level (`VISp/L4/Sst`, `VISp/L4`, `VISp`).
     let area = |label: &str| label.split('/').next().unwrap_or("").to_string();
-    let inter: Vec<usize> = (0..keys.len())
-        .filter(|&i| area(&keys[i].0) != area(&keys[i].1))
+    let inter: Vec<&(String, String)> = keys
+        .iter()
+        .copied()
+        .filter(|k| area(&k.0) != area(&k.1))
         .collect();
-    let pathway_auc = metrics::auc(
-        &inter.iter().map(|&i| ia[i]).collect::<Vec<_>>(),
-        &inter.iter().map(|&i| ta[i] > 0.0).collect::<Vec<_>>(),
-    );
-    let _ = level;
     vec![
-        ("spearman_mean_w".into(), metrics::spearman(&iw, &tw)),
-        ("spearman_mean_abs_w".into(), metrics::spearman(&ia, &ta)),
-        ("sign_accuracy".into(), metrics::sign_accuracy(&iw, &tw)),
-        ("pathway_auc".into(), pathway_auc),
-        ("n_blocks".into(), keys.len() as f64),
+        (
+            "existing_rho_mean_abs_w".into(),
+            crate::stats::spearman(
+                &col(&existing, inferred, |v| v.mean_abs_w),
+                &col(&existing, truth, |v| v.mean_abs_w),
+            ),
+        ),
+        (
+            "existing_rho_input_share".into(),
+            crate::stats::spearman(
+                &col(&share_keys, inferred, |v| v.input_share),
+                &col(&share_keys, truth, |v| v.input_share),
+            ),
+        ),
+        (
+            "existing_rho_mean_w".into(),
+            crate::stats::spearman(
+                &col(&existing, inferred, |v| v.mean_w),
+                &col(&existing, truth, |v| v.mean_w),
+            ),
+        ),
+        (
+            "existing_sign_accuracy".into(),
+            crate::stats::sign_accuracy(
+                &col(&existing, inferred, |v| v.mean_w),
+                &col(&existing, truth, |v| v.mean_w),
+            ),
+        ),
+        (
+            "all_rho_mean_abs_w".into(),
+            crate::stats::spearman(
+                &col(&keys, inferred, |v| v.mean_abs_w),
+                &col(&keys, truth, |v| v.mean_abs_w),
+            ),
+        ),
+        (
+            "pathway_auc".into(),
+            crate::stats::auc(
+                &col(&inter, inferred, |v| v.mean_abs_w),
+                &inter
+                    .iter()
+                    .map(|k| truth[*k].mean_abs_w > 0.0)
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        ("n_existing".into(), existing.len() as f64),
     ]
 }
 
 /// Levels scored.
 pub const LEVELS: [Level; 3] = [Level::Population, Level::AreaLayer, Level::Area];
 
-/// Unit-level agreement of a fitted `W[post, pre]` with the true one, over the entries the fitted
-/// mask allows (off-diagonal), for recordings where every simulated unit is a fitted unit.
-fn unit_correlation(run_dir: &Path, rec: &crate::data::Recording) -> Result<Option<f64>> {
-    let gt = rec.ground_truth.as_ref().expect("simulated");
-    if gt.recorded_index.iter().any(|&r| r < 0) {
-        return Ok(None);
+/// Pearson r of inferred and true weights over the connections that truly exist between recorded
+/// units (`w` is `W[post, pre]` over the units `sim` maps to simulated units; `None`: hidden).
+fn existing_weight_correlation(
+    w: &ndarray::Array2<f32>,
+    sim: &[Option<usize>],
+    gt: &crate::data::GroundTruth,
+) -> f64 {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for i in 0..w.nrows() {
+        for j in 0..w.ncols() {
+            if let (Some(si), Some(sj)) = (sim[i], sim[j]) {
+                if i != j && gt.w_rec[[si, sj]] != 0.0 {
+                    a.push(w[[i, j]] as f64);
+                    b.push(gt.w_rec[[si, sj]] as f64);
+                }
+            }
+        }
     }
+    crate::stats::pearson(&a, &b)
+}
+
+/// The simulated unit of every recorded trace column.
+fn simulated_unit_of_columns(gt: &crate::data::GroundTruth, n_neurons: usize) -> Vec<usize> {
+    let mut sim_of_col = vec![usize::MAX; n_neurons];
+    for (s, &c) in gt.recorded_index.iter().enumerate() {
+        if c >= 0 {
+            sim_of_col[c as usize] = s;
+        }
+    }
+    sim_of_col
+}
+
+/// Unit-level agreement of a fitted run's `W[post, pre]` with the truth over the connections that
+/// exist between recorded units (hidden units are left out).
+fn fitted_unit_correlation(run_dir: &Path, rec: &crate::data::Recording) -> Result<f64> {
+    let gt = rec.ground_truth.as_ref().expect("simulated");
     let paths = RunPaths::new(run_dir);
     let t = crate::rundir::weights::TensorFile::open(&paths.weights(Weights::Final))?;
     let w = t.array2("w_rec")?;
-    let mask = t.array2("mask").ok();
     let units: Vec<UnitRow> = crate::rundir::tables::read(&paths.table(UnitRow::NAME))?;
-    let ids: Vec<String> = units
-        .into_iter()
-        .map(|u| u.neuron_id.unwrap_or_default())
-        .collect();
     // fitted unit → trace column → simulated unit.
     let col_of: BTreeMap<String, usize> = (0..rec.n_neurons())
         .map(|c| (rec.neurons.id.label(c), c))
         .collect();
-    let mut sim_of_col = vec![usize::MAX; rec.n_neurons()];
-    for (s, &c) in gt.recorded_index.iter().enumerate() {
-        sim_of_col[c as usize] = s;
-    }
-    let sim: Vec<Option<usize>> = ids
+    let sim_of_col = simulated_unit_of_columns(gt, rec.n_neurons());
+    let sim: Vec<Option<usize>> = units
         .iter()
-        .map(|id| col_of.get(id).map(|&c| sim_of_col[c]))
+        .map(|u| {
+            u.neuron_id
+                .as_ref()
+                .and_then(|id| col_of.get(id))
+                .map(|&c| sim_of_col[c])
+        })
         .collect();
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for i in 0..w.nrows() {
-        for j in 0..w.ncols() {
-            if i == j || mask.as_ref().is_some_and(|m| m[[i, j]] == 0.0) {
-                continue;
-            }
-            if let (Some(si), Some(sj)) = (sim[i], sim[j]) {
-                a.push(w[[i, j]] as f64);
-                b.push(gt.w_rec[[si, sj]] as f64);
-            }
-        }
-    }
-    Ok(Some(metrics::pearson(&a, &b)))
+    Ok(existing_weight_correlation(&w, &sim, gt))
 }
 
 /// Where each piece of the study lives under `out`.
@@ -111,38 +179,49 @@ struct Paths<'a> {
 }
 
 impl Paths<'_> {
-    fn recording(&self, cond: &str, seed: u64) -> PathBuf {
+    fn recording(&self, sim: &str, cond: &str, seed: u64) -> PathBuf {
         self.out
             .join("recordings")
+            .join(sim)
             .join(cond)
             .join(format!("seed_{seed}.h5"))
     }
-    fn run(&self, cond: &str, method: &str, seed: u64) -> PathBuf {
+    fn run(&self, c: &Cell) -> PathBuf {
         self.out
             .join("runs")
-            .join(cond)
-            .join(method)
-            .join(format!("seed_{seed}"))
+            .join(&c.sim.name)
+            .join(&c.cond.name)
+            .join(&c.method.name)
+            .join(format!("seed_{}", c.seed))
     }
-    fn cell(&self, cond: &str, method: &str, seed: u64) -> PathBuf {
+    fn cell(&self, c: &Cell) -> PathBuf {
         self.out
             .join("cells")
-            .join(cond)
-            .join(method)
-            .join(format!("seed_{seed}.json"))
+            .join(&c.sim.name)
+            .join(&c.cond.name)
+            .join(&c.method.name)
+            .join(format!("seed_{}.json", c.seed))
+    }
+    fn recording_of(&self, c: &Cell) -> PathBuf {
+        self.recording(&c.sim.name, &c.cond.name, c.seed)
     }
 }
 
-/// Make the recording of one (condition, seed), unless it exists.
-fn ensure_recording(cfg: &RecoveryConfig, cond: &Condition, seed: u64, path: &Path) -> Result<()> {
+/// Make the recording of one (simulator, condition, seed), unless it exists.
+fn ensure_recording(
+    cfg: &RecoveryConfig,
+    sim: &Condition,
+    cond: &Condition,
+    seed: u64,
+    path: &Path,
+) -> Result<()> {
     if path.is_file() {
         return Ok(());
     }
-    let mut set = sets(&cfg.defaults);
-    set.extend(sets(&cond.set));
+    let mut set = cfg.simulator_overrides(sim, cond);
     set.push(format!("seed={seed}"));
-    let sim = SimConfig::load(&cfg.simulate, &set)?;
-    let (mut rec, _) = simulate(&sim)?;
+    let sim_cfg = SimConfig::load(&cfg.simulate, &set)?;
+    let (mut rec, _) = simulate(&sim_cfg)?;
     rec.path = path.to_path_buf();
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, "creating", e))?;
@@ -150,9 +229,10 @@ fn ensure_recording(cfg: &RecoveryConfig, cond: &Condition, seed: u64, path: &Pa
     write_recording(&rec, path)
 }
 
-/// One cell of the study: a condition, a recording seed and a method.
+/// One cell of the study: a simulator, a condition, a recording seed and a method.
 #[derive(Debug, Clone, Copy)]
 struct Cell<'a> {
+    sim: &'a Condition,
     cond: &'a Condition,
     seed: u64,
     method: &'a Method,
@@ -166,26 +246,51 @@ impl Cell<'_> {
             return None;
         }
         let mut overrides = sets(&self.method.set);
-        overrides.push(format!(
-            "data.path={}",
-            paths.recording(&self.cond.name, self.seed).display()
-        ));
+        overrides.push(format!("data.path={}", paths.recording_of(self).display()));
         overrides.push(format!("seed={}", self.seed));
         Some(FitSpec {
             name: format!(
-                "{} / {} seed {}",
-                self.cond.name, self.method.name, self.seed
+                "{} / {} / {} seed {}",
+                self.sim.name, self.cond.name, self.method.name, self.seed
             ),
             config: cfg.fit.clone(),
             overrides,
-            out: paths.run(&self.cond.name, &self.method.name, self.seed),
+            out: paths.run(self),
             threads: 1,
         })
     }
 }
 
+/// What scoring needs besides a cell's files: the simulator's sign map and prior table (for the
+/// truth and `prior_only`), and the run config (whose time constants `one_step` uses).
+struct Context {
+    signs: SignMap,
+    table: ProbabilityTable,
+    fit: PathBuf,
+}
+
+impl Context {
+    fn of(cfg: &RecoveryConfig, sim: &Condition, cond: &Condition) -> Result<Context> {
+        let sim_cfg = SimConfig::load(&cfg.simulate, &cfg.simulator_overrides(sim, cond))?;
+        let table = ProbabilityTable::read(&sim_cfg.network.connectivity)?
+            .with_pathways(&sim_cfg.network.inter_area)?;
+        Ok(Context {
+            signs: sim_cfg.network.cell_types.clone(),
+            table,
+            fit: cfg.fit.clone(),
+        })
+    }
+
+    /// The time constants of the run config with `method`'s overrides.
+    fn tau_ms(&self, method: &Method) -> Result<BTreeMap<String, f64>> {
+        Ok(crate::config::Config::load(&self.fit, &sets(&method.set))?
+            .model
+            .tau_ms)
+    }
+}
+
 /// Score one cell: its rows.
-fn evaluate(cond: &str, m: &Method, seed: u64, rec_path: &Path, run: &Path) -> Result<Vec<Row>> {
+fn evaluate(c: &Cell, rec_path: &Path, run: &Path, ctx: &Context) -> Result<Vec<Row>> {
     let rec = read_recording(rec_path, &ReadOptions::default())?;
     let gt = rec.ground_truth.as_ref().ok_or_else(|| {
         Error::data(
@@ -198,40 +303,66 @@ fn evaluate(cond: &str, m: &Method, seed: u64, rec_path: &Path, run: &Path) -> R
     let mut rows = Vec::new();
     let mut push = |level: &str, metric: String, value: f64| {
         rows.push(Row {
-            seed,
-            condition: cond.into(),
-            method: m.name.clone(),
+            simulator: c.sim.name.clone(),
+            seed: c.seed,
+            condition: c.cond.name.clone(),
+            method: c.method.name.clone(),
             level: level.into(),
             metric,
             value,
         })
     };
     for level in LEVELS {
-        let truth = estimates::truth(gt, level);
-        let inferred = match m.baseline {
+        let truth = estimates::truth(gt, &ctx.signs, level);
+        let inferred = match c.method.baseline {
             Some(Baseline::Correlation) => estimates::correlation(&rec, level),
             Some(Baseline::RidgeVar) => estimates::ridge_var(&rec, level),
+            Some(Baseline::OneStep) => {
+                estimates::one_step(&rec, &ctx.signs, &ctx.tau_ms(c.method)?, level)
+            }
+            Some(Baseline::PriorOnly) => {
+                estimates::prior_only(gt, &ctx.signs, &ctx.table, level, c.seed)
+            }
             None => estimates::fitted(run, level)?,
         };
-        for (metric, value) in score(&inferred, &truth, level) {
+        for (metric, value) in score(&inferred, &truth) {
             push(level.name(), metric, value);
         }
     }
-    if m.baseline.is_none() {
-        if let Some(r) = unit_correlation(run, &rec)? {
-            push("unit", "w_correlation".into(), r);
+    let unit = match c.method.baseline {
+        None => Some(fitted_unit_correlation(run, &rec)?),
+        Some(Baseline::OneStep) => {
+            let signs: Vec<crate::data::Sign> = rec
+                .neurons
+                .cell_type
+                .iter()
+                .map(|t| ctx.signs.get(t).copied().unwrap_or(crate::data::Sign::E))
+                .collect();
+            let w = estimates::one_step_weights(&rec, &signs, &ctx.tau_ms(c.method)?);
+            let sim: Vec<Option<usize>> = simulated_unit_of_columns(gt, rec.n_neurons())
+                .into_iter()
+                .map(Some)
+                .collect();
+            Some(existing_weight_correlation(&w, &sim, gt))
         }
+        _ => None,
+    };
+    if let Some(r) = unit {
+        push("unit", "existing_w_correlation".into(), r);
     }
     Ok(rows)
 }
 
 /// Make every recording not made yet, `workers` at a time (in this process).
 fn make_recordings(cfg: &RecoveryConfig, paths: &Paths, workers: usize) -> Vec<String> {
-    let tasks: Vec<(&Condition, u64)> = cfg
-        .conditions
-        .iter()
-        .flat_map(|c| cfg.seeds.iter().map(move |&s| (c, s)))
-        .collect();
+    let mut tasks: Vec<(&Condition, &Condition, u64)> = Vec::new();
+    for sim in &cfg.simulators {
+        for cond in &cfg.conditions {
+            for &seed in &cfg.seeds {
+                tasks.push((sim, cond, seed));
+            }
+        }
+    }
     let next = Mutex::new(0usize);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -242,15 +373,18 @@ fn make_recordings(cfg: &RecoveryConfig, paths: &Paths, workers: usize) -> Vec<S
                     *n += 1;
                     *n - 1
                 };
-                let Some(&(cond, seed)) = tasks.get(k) else {
+                let Some(&(sim, cond, seed)) = tasks.get(k) else {
                     break;
                 };
-                let path = paths.recording(&cond.name, seed);
-                if let Err(e) = ensure_recording(cfg, cond, seed, &path) {
+                let path = paths.recording(&sim.name, &cond.name, seed);
+                if let Err(e) = ensure_recording(cfg, sim, cond, seed, &path) {
                     failures
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .push(format!("{} seed {seed}: simulating: {e}", cond.name));
+                        .push(format!(
+                            "{} / {} seed {seed}: simulating: {e}",
+                            sim.name, cond.name
+                        ));
                 }
             });
         }
@@ -260,19 +394,31 @@ fn make_recordings(cfg: &RecoveryConfig, paths: &Paths, workers: usize) -> Vec<S
 
 /// Score every cell whose recording exists and whose fit (if any) finished, unless scored
 /// before; returns the failures.
-fn score_cells(cells: &[Cell], paths: &Paths) -> Vec<String> {
+fn score_cells(cfg: &RecoveryConfig, cells: &[Cell], paths: &Paths) -> Vec<String> {
     let mut failures = Vec::new();
+    let mut contexts: BTreeMap<(String, String), Context> = BTreeMap::new();
     for c in cells {
-        let (cond, m, seed) = (&c.cond.name, c.method, c.seed);
-        let cell = paths.cell(cond, &m.name, seed);
-        let rec = paths.recording(cond, seed);
-        let run = paths.run(cond, &m.name, seed);
-        let fitted =
-            m.baseline.is_some() || crate::rundir::read_complete_manifest(&run, "score").is_ok();
+        let cell = paths.cell(c);
+        let rec = paths.recording_of(c);
+        let run = paths.run(c);
+        let fitted = c.method.baseline.is_some()
+            || crate::rundir::read_complete_manifest(&run, "score").is_ok();
         if cell.is_file() || !rec.is_file() || !fitted {
             continue;
         }
-        let result = evaluate(cond, m, seed, &rec, &run).and_then(|rows| {
+        let key = (c.sim.name.clone(), c.cond.name.clone());
+        if !contexts.contains_key(&key) {
+            match Context::of(cfg, c.sim, c.cond) {
+                Ok(ctx) => {
+                    contexts.insert(key.clone(), ctx);
+                }
+                Err(e) => {
+                    failures.push(format!("{} / {}: {e}", c.sim.name, c.cond.name));
+                    continue;
+                }
+            }
+        }
+        let result = evaluate(c, &rec, &run, &contexts[&key]).and_then(|rows| {
             if let Some(d) = cell.parent() {
                 std::fs::create_dir_all(d).map_err(|e| Error::io(d, "creating", e))?;
             }
@@ -281,34 +427,53 @@ fn score_cells(cells: &[Cell], paths: &Paths) -> Vec<String> {
             crate::atomic::write_bytes(&cell, json.as_bytes())
         });
         if let Err(e) = result {
-            failures.push(format!("{cond} / {} seed {seed}: {e}", m.name));
+            failures.push(format!(
+                "{} / {} / {} seed {}: {e}",
+                c.sim.name, c.cond.name, c.method.name, c.seed
+            ));
         }
     }
     failures
 }
 
 /// Every finished cell of this config (including those from earlier runs).
-fn collect_rows(cfg: &RecoveryConfig, paths: &Paths) -> Result<Vec<Row>> {
+fn collect_rows(cells: &[Cell], paths: &Paths) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for c in &cfg.conditions {
-        for m in &cfg.methods {
-            for &s in &cfg.seeds {
-                let cell = paths.cell(&c.name, &m.name, s);
-                if let Ok(text) = std::fs::read_to_string(&cell) {
-                    let r: Vec<Row> = serde_json::from_str(&text).map_err(|e| {
-                        Error::data(
-                            &cell,
-                            "/",
-                            format!("not a recovery cell: {e}"),
-                            "delete it so that the study scores the cell again",
-                        )
-                    })?;
-                    rows.extend(r);
+    for c in cells {
+        let cell = paths.cell(c);
+        if let Ok(text) = std::fs::read_to_string(&cell) {
+            let r: Vec<Row> = serde_json::from_str(&text).map_err(|e| {
+                Error::data(
+                    &cell,
+                    "/",
+                    format!("not a recovery cell: {e}"),
+                    "delete it so that the study scores the cell again",
+                )
+            })?;
+            rows.extend(r);
+        }
+    }
+    Ok(rows)
+}
+
+/// Every cell of the study: simulator × condition × seed × method.
+fn cells(cfg: &RecoveryConfig) -> Vec<Cell<'_>> {
+    let mut cells = Vec::new();
+    for sim in &cfg.simulators {
+        for cond in &cfg.conditions {
+            for &seed in &cfg.seeds {
+                for method in &cfg.methods {
+                    cells.push(Cell {
+                        sim,
+                        cond,
+                        seed,
+                        method,
+                    });
                 }
             }
         }
     }
-    Ok(rows)
+    cells
 }
 
 /// Run the study: make the recordings, fit every method on them through the job runner (one fit
@@ -333,19 +498,11 @@ pub fn run(config: &Path, out: &Path) -> Result<String> {
     };
     let t0 = std::time::Instant::now();
     let mut failures = make_recordings(&cfg, &paths, workers);
-    let mut cells: Vec<Cell> = Vec::new();
-    for cond in &cfg.conditions {
-        for &seed in &cfg.seeds {
-            for method in &cfg.methods {
-                cells.push(Cell { cond, seed, method });
-            }
-        }
-    }
+    let cells = cells(&cfg);
     // Fits of cells already scored, or whose recording could not be made, are not needed.
     let specs: Vec<FitSpec> = cells
         .iter()
-        .filter(|c| !paths.cell(&c.cond.name, &c.method.name, c.seed).is_file())
-        .filter(|c| paths.recording(&c.cond.name, c.seed).is_file())
+        .filter(|c| !paths.cell(c).is_file() && paths.recording_of(c).is_file())
         .filter_map(|c| c.fit(&cfg, &paths))
         .collect();
     let backend = Local {
@@ -355,9 +512,9 @@ pub fn run(config: &Path, out: &Path) -> Result<String> {
     let results = crate::jobs::run_fits(&backend, &specs, "fits")?;
     let jobs: Vec<_> = specs.iter().map(FitSpec::job).collect();
     failures.extend(crate::jobs::failures(&jobs, &results));
-    failures.extend(score_cells(&cells, &paths));
+    failures.extend(score_cells(&cfg, &cells, &paths));
     let wall = t0.elapsed().as_secs_f64();
-    let rows = collect_rows(&cfg, &paths)?;
+    let rows = collect_rows(&cells, &paths)?;
     report::write_tables(out, &cfg, &rows)?;
     let figures = figure::write(out, &cfg, &rows)?;
     let mut s = report::summary_text(&cfg, &rows);

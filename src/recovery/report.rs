@@ -11,6 +11,8 @@ crate::rundir::tables::table! {
     /// One row of `recovery.parquet` (and of the cell files, as JSON).
     #[derive(Serialize, Deserialize)]
     Row = "recovery" {
+        /// Simulator name (`rate`, `adaptive`).
+        simulator: String,
         /// Recording seed.
         seed: u64,
         /// Condition name.
@@ -68,16 +70,20 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64, usize) {
 /// (a failed fit, or a metric undefined for some recordings).
 fn cell(
     rows: &[Row],
-    cond: &str,
-    method: &str,
+    key: (&str, &str, &str),
     level: &str,
     metric: &str,
     expected: usize,
 ) -> String {
+    let (sim, cond, method) = key;
     let v: Vec<f64> = rows
         .iter()
         .filter(|r| {
-            r.condition == cond && r.method == method && r.level == level && r.metric == metric
+            r.simulator == sim
+                && r.condition == cond
+                && r.method == method
+                && r.level == level
+                && r.metric == metric
         })
         .map(|r| r.value)
         .collect();
@@ -94,82 +100,98 @@ fn cell(
     }
 }
 
-const TABLES: [(&str, &str, &str); 5] = [
+/// The tables of `recovery.md`, in reading order: `(level, metric, title)`.
+const TABLES: [(&str, &str, &str); 8] = [
     (
         "population",
-        "spearman_mean_w",
-        "Spearman ρ between inferred and true block `mean_w`, population level",
+        "existing_rho_input_share",
+        "Spearman ρ of each source's share of a target's recurrent input, population blocks that exist",
+    ),
+    (
+        "population",
+        "existing_rho_mean_abs_w",
+        "Spearman ρ of block mean |w|, population blocks that exist",
+    ),
+    (
+        "population",
+        "existing_sign_accuracy",
+        "Fraction of existing population blocks whose net sign is right",
     ),
     (
         "area_layer",
-        "spearman_mean_w",
-        "Spearman ρ of block `mean_w`, area-layer level",
+        "existing_rho_input_share",
+        "Spearman ρ of input shares, area-layer blocks that exist",
     ),
     (
-        "population",
-        "spearman_mean_abs_w",
-        "Spearman ρ of block `mean_abs_w`, population level",
+        "area_layer",
+        "existing_rho_mean_w",
+        "Spearman ρ of signed block mean w, area-layer blocks that exist",
     ),
     (
         "area_layer",
         "pathway_auc",
-        "AUC: present inter-area pathways ranked above absent ones (area-layer `mean_abs_w`)",
+        "Existence: AUC of present inter-area pathways against absent ones (area-layer mean |w|)",
+    ),
+    (
+        "unit",
+        "existing_w_correlation",
+        "Unit level: Pearson r of inferred and true W[post, pre] over the connections that exist between recorded neurons",
     ),
     (
         "population",
-        "sign_accuracy",
-        "Fraction of blocks whose net sign is right, population level",
+        "all_rho_mean_abs_w",
+        "For comparison only: Spearman ρ of block mean |w| over all blocks, which credits the zeros the prior gives fit and truth alike",
     ),
 ];
 
-/// The Markdown summary.
+/// The Markdown summary: for every simulator, one table per metric (conditions × methods).
 pub fn markdown(cfg: &RecoveryConfig, rows: &[Row]) -> String {
     let mut s = String::from("# Recovery of true interactions\n\n");
     let _ = writeln!(
         s,
-        "Mean ± SD over {} simulated recordings (seeds {:?}). Rows: recording conditions; columns: methods.\n",
+        "Mean ± SD over {} simulated recordings (seeds {:?}). Rows: recording conditions; columns: methods. \
+         Strengths are scored only over the blocks that truly exist; `prior_only` is what the prior's \
+         densities and Dale's signs score with random magnitudes.\n",
         cfg.seeds.len(),
         cfg.seeds
     );
-    let _ = writeln!(
-        s,
-        "![population level](recovery_population.png)\n\n![area-layer level](recovery_area_layer.png)\n"
-    );
     let methods: Vec<&str> = cfg.methods.iter().map(|m| m.name.as_str()).collect();
-    for (level, metric, title) in TABLES {
-        let _ = writeln!(s, "## {title}\n");
-        let _ = writeln!(s, "| condition | {} |", methods.join(" | "));
-        let _ = writeln!(s, "|---|{}", "---|".repeat(methods.len()));
-        for c in &cfg.conditions {
-            let cells: Vec<String> = methods
-                .iter()
-                .map(|m| cell(rows, &c.name, m, level, metric, cfg.seeds.len()))
-                .collect();
-            let _ = writeln!(s, "| {} | {} |", c.name, cells.join(" | "));
+    for sim in &cfg.simulators {
+        let _ = writeln!(s, "# Simulator `{}`\n", sim.name);
+        let _ = writeln!(
+            s,
+            "![population level](recovery_{0}_population.png)\n\n![area-layer level](recovery_{0}_area_layer.png)\n",
+            sim.name
+        );
+        for (level, metric, title) in TABLES {
+            let _ = writeln!(s, "## {title}\n");
+            let _ = writeln!(s, "| condition | {} |", methods.join(" | "));
+            let _ = writeln!(s, "|---|{}", "---|".repeat(methods.len()));
+            for c in &cfg.conditions {
+                let cells: Vec<String> = methods
+                    .iter()
+                    .map(|m| {
+                        cell(
+                            rows,
+                            (&sim.name, &c.name, m),
+                            level,
+                            metric,
+                            cfg.seeds.len(),
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(s, "| {} | {} |", c.name, cells.join(" | "));
+            }
+            let _ = writeln!(s);
         }
-        let _ = writeln!(s);
-    }
-    let unit: Vec<&Row> = rows.iter().filter(|r| r.level == "unit").collect();
-    if !unit.is_empty() {
-        let _ = writeln!(s, "## Unit level: Pearson r of fitted and true `W[post, pre]` over the fitted mask (all neurons recorded)\n");
-        let _ = writeln!(s, "| condition | {} |", methods.join(" | "));
-        let _ = writeln!(s, "|---|{}", "---|".repeat(methods.len()));
-        for c in &cfg.conditions {
-            let cells: Vec<String> = methods
-                .iter()
-                .map(|m| cell(rows, &c.name, m, "unit", "w_correlation", cfg.seeds.len()))
-                .collect();
-            let _ = writeln!(s, "| {} | {} |", c.name, cells.join(" | "));
-        }
-        let _ = writeln!(s);
     }
     s
 }
 
-/// A short text for the terminal: the population-level Spearman table.
+/// A short text for the terminal: per simulator, the population-level Spearman ρ of input shares
+/// over the blocks that exist.
 pub fn summary_text(cfg: &RecoveryConfig, rows: &[Row]) -> String {
-    let mut s =
-        String::from("population-level Spearman ρ of block mean_w (mean ± SD over recordings)\n");
+    let mut s = String::new();
     let w = cfg
         .conditions
         .iter()
@@ -177,28 +199,34 @@ pub fn summary_text(cfg: &RecoveryConfig, rows: &[Row]) -> String {
         .max()
         .unwrap_or(9)
         .max(9);
-    let _ = write!(s, "  {:w$}", "condition");
-    for m in &cfg.methods {
-        let _ = write!(s, "  {:>16}", m.name);
-    }
-    let _ = writeln!(s);
-    for c in &cfg.conditions {
-        let _ = write!(s, "  {:w$}", c.name);
+    for sim in &cfg.simulators {
+        let _ = writeln!(
+            s,
+            "{}: population-level Spearman ρ of input shares over the blocks that exist (mean ± SD over recordings)",
+            sim.name
+        );
+        let _ = write!(s, "  {:w$}", "condition");
         for m in &cfg.methods {
-            let _ = write!(
-                s,
-                "  {:>16}",
-                cell(
-                    rows,
-                    &c.name,
-                    &m.name,
-                    "population",
-                    "spearman_mean_w",
-                    cfg.seeds.len()
-                )
-            );
+            let _ = write!(s, "  {:>16}", m.name);
         }
         let _ = writeln!(s);
+        for c in &cfg.conditions {
+            let _ = write!(s, "  {:w$}", c.name);
+            for m in &cfg.methods {
+                let _ = write!(
+                    s,
+                    "  {:>16}",
+                    cell(
+                        rows,
+                        (&sim.name, &c.name, &m.name),
+                        "population",
+                        "existing_rho_input_share",
+                        cfg.seeds.len()
+                    )
+                );
+            }
+            let _ = writeln!(s);
+        }
     }
     s
 }

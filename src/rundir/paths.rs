@@ -5,6 +5,7 @@
 //! manifest.json  config.resolved.yaml  predictions.h5  currents.h5  report.html
 //! model/{dense,final}.safetensors  model/checkpoint.{safetensors,json}
 //! tables/<table>.parquet  figures/<figure>.{png,svg}
+//! ensemble/member_<k>/  selfcheck/recording_<k>.h5  selfcheck/refit_<k>/
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,10 @@ pub const PREDICTIONS: &str = "predictions.h5";
 pub const CURRENTS: &str = "currents.h5";
 /// The report.
 pub const REPORT: &str = "report.html";
+/// The ensemble's member runs.
+pub const ENSEMBLE: &str = "ensemble";
+/// The self-check's recordings and refits.
+pub const SELFCHECK: &str = "selfcheck";
 
 /// Which weights file: after the dense phase, or the final fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +105,18 @@ impl RunPaths {
     /// `report.html`.
     pub fn report(&self) -> PathBuf {
         self.root.join(REPORT)
+    }
+    /// `ensemble/member_<k>`: the run directory of the ensemble's member `k`.
+    pub fn ensemble_member(&self, k: usize) -> PathBuf {
+        self.root.join(ENSEMBLE).join(format!("member_{k}"))
+    }
+    /// `selfcheck/recording_<k>.h5`: the self-check's `k`-th recording simulated from the fit.
+    pub fn selfcheck_recording(&self, k: usize) -> PathBuf {
+        self.root.join(SELFCHECK).join(format!("recording_{k}.h5"))
+    }
+    /// `selfcheck/refit_<k>`: the run directory of the refit of recording `k`.
+    pub fn selfcheck_refit(&self, k: usize) -> PathBuf {
+        self.root.join(SELFCHECK).join(format!("refit_{k}"))
     }
 }
 

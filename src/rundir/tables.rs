@@ -95,6 +95,16 @@ impl Cell for bool {
     const KIND: &'static str = "true / false";
 }
 
+impl Cell for Option<bool> {
+    fn column(name: &str, values: Vec<Self>) -> Column {
+        Column::new(name.into(), values)
+    }
+    fn values(col: &Column) -> Option<Vec<Self>> {
+        Some(col.bool().ok()?.iter().collect())
+    }
+    const KIND: &'static str = "true / false (or null)";
+}
+
 /// A table: its file stem and its row type's conversion to and from a data frame.
 pub trait Table: Sized {
     /// File stem: the table is `<NAME>.parquet` (under a run's `tables/`).
@@ -372,8 +382,70 @@ table! {
     }
 }
 
+table! {
+    /// `interactions_ensemble.parquet`: each interaction of the fit with its interval over the
+    /// ensemble's members, whether the interval settles its sign, and whether the self-check
+    /// found the block identifiable.
+    InteractionEnsembleRow = "interactions_ensemble" {
+        /// `population`, `area_layer` or `area`.
+        level: String,
+        /// Presynaptic (source) block.
+        pre: String,
+        /// Postsynaptic (target) block.
+        post: String,
+        /// `mean_w`, `mean_abs_w`, `mean_current` (net, summed over the source's signs) or
+        /// `input_share` (the source's share of the target's recurrent input).
+        metric: String,
+        /// The fit's value.
+        estimate: f64,
+        /// 2.5 % percentile over the members (the fit among them).
+        ci_low: f64,
+        /// 97.5 % percentile over the members.
+        ci_high: f64,
+        /// Members (the fit included).
+        n_members: u32,
+        /// The interval excludes 0.
+        sign_determined: bool,
+        /// The self-check recovered the block (null without a self-check, or for a block the
+        /// fitted network does not have).
+        identifiable: Option<bool>,
+    }
+}
+
+table! {
+    /// `selfcheck.parquet`: each block of the fitted network scored as the truth against refits of
+    /// recordings simulated from it (and, with `level` = `network`, its spectral radii).
+    SelfcheckRow = "selfcheck" {
+        /// `population`, `area_layer`, `area`, or `network` for the spectral radii.
+        level: String,
+        /// Presynaptic block (`all` for the network).
+        pre: String,
+        /// Postsynaptic block (`all` for the network).
+        post: String,
+        /// `input_share`, `mean_w`, `spectral_radius` or `jacobian_spectral_radius`.
+        metric: String,
+        /// The fitted network's value: the truth of the self-check.
+        truth: f64,
+        /// Median over the refits.
+        refit_median: f64,
+        /// Lowest refit.
+        refit_low: f64,
+        /// Highest refit.
+        refit_high: f64,
+        /// Refits scored.
+        n_refits: u32,
+        /// |refit median − truth| / |truth|.
+        rel_error: f64,
+        /// Fraction of refits whose net sign (`mean_w`) is the truth's.
+        sign_agreement: f64,
+        /// The block is identifiable from data like the user's (null for the network rows and
+        /// for blocks the fitted network does not have).
+        identifiable: Option<bool>,
+    }
+}
+
 /// Every table of a run directory, for the schema snapshot and the layout documentation.
-pub const RUN_TABLES: [(&str, &[&str]); 9] = [
+pub const RUN_TABLES: [(&str, &[&str]); 11] = [
     (UnitRow::NAME, UnitRow::COLUMNS),
     (SplitRow::NAME, SplitRow::COLUMNS),
     (HistoryRow::NAME, HistoryRow::COLUMNS),
@@ -383,6 +455,11 @@ pub const RUN_TABLES: [(&str, &[&str]); 9] = [
     (PerturbationRow::NAME, PerturbationRow::COLUMNS),
     (SpectrumRow::NAME, SpectrumRow::COLUMNS),
     (DiagnosticRow::NAME, DiagnosticRow::COLUMNS),
+    (
+        InteractionEnsembleRow::NAME,
+        InteractionEnsembleRow::COLUMNS,
+    ),
+    (SelfcheckRow::NAME, SelfcheckRow::COLUMNS),
 ];
 
 #[cfg(test)]
@@ -485,6 +562,32 @@ mod tests {
                 scope: text(),
                 metric: text(),
                 value: 0.0,
+            }]),
+            schema(&[InteractionEnsembleRow {
+                level: text(),
+                pre: text(),
+                post: text(),
+                metric: text(),
+                estimate: 0.0,
+                ci_low: 0.0,
+                ci_high: 0.0,
+                n_members: 1,
+                sign_determined: true,
+                identifiable: None,
+            }]),
+            schema(&[SelfcheckRow {
+                level: text(),
+                pre: text(),
+                post: text(),
+                metric: text(),
+                truth: 0.0,
+                refit_median: 0.0,
+                refit_low: 0.0,
+                refit_high: 0.0,
+                n_refits: 1,
+                rel_error: 0.0,
+                sign_agreement: 1.0,
+                identifiable: Some(true),
             }]),
         ];
         insta::assert_snapshot!(lines.join("\n"));

@@ -191,6 +191,15 @@ pub struct ObservationSpec {
     /// which the recovery study computes the true currents.
     #[serde(default)]
     pub save_rates: bool,
+    /// Image the rates through the indicator (default); `false` records each neuron's rate itself
+    /// (averaged within the frame, times its gain, plus the noise), as an electrophysiology-like
+    /// or perfectly deconvolved recording would.
+    #[serde(default = "yes")]
+    pub indicator: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for ObservationSpec {
@@ -203,6 +212,7 @@ impl Default for ObservationSpec {
             amplitude: 0.5,
             noise_std: 0.05,
             save_rates: false,
+            indicator: true,
         }
     }
 }

@@ -76,7 +76,8 @@ impl Clock {
 /// What the integration produced: the indicator signal per frame, the inputs per frame, and the
 /// rate statistics of every unit.
 struct Integrated {
-    /// Indicator signal averaged within each frame, `[n_frames, n_units]`.
+    /// Indicator signal (or the rate itself without an indicator) averaged within each frame,
+    /// `[n_frames, n_units]`.
     calcium: Array2<f32>,
     /// Inputs averaged within each frame, `[n_frames, n_inputs]`.
     inputs: Array2<f32>,
@@ -176,7 +177,8 @@ fn integrate(
             let f = s / substeps;
             let inv = 1.0 / substeps as f32;
             for i in 0..nu {
-                out.calcium[[f, i]] += c_decay[i] * inv;
+                let signal = if obs.indicator { c_decay[i] } else { r[i] };
+                out.calcium[[f, i]] += signal * inv;
                 out.rate_sum[i] += r[i] as f64;
                 out.active_steps[i] += (r[i] > 0.0) as u32;
             }

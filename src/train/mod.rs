@@ -6,8 +6,9 @@
 
 pub mod optim;
 mod step;
+pub mod warm_start;
 
-use crate::config::{Config, MaskRealisation, ModelMode, Readout, Schedule};
+use crate::config::{Config, MaskRealisation, ModelMode, Readout, Schedule, WarmStart};
 use crate::constraints::prune::{prune_mask, PruneMethod};
 use crate::dataset::{Dataset, Window};
 use crate::error::Result;
@@ -112,7 +113,12 @@ pub fn fit(
             st
         }
         None => {
-            let (mask, w_init, params) = network.initial(cfg, &mut rng)?;
+            let (mask, mut w_init, mut params) = network.initial(cfg, &mut rng)?;
+            if cfg.training.warm_start == WarmStart::OneStep {
+                let dale = cfg.constraints.dale == crate::config::Dale::Projection;
+                warm_start::one_step(ds, &network, &mask, dale, &mut params)?;
+                w_init = params.w_rec.clone();
+            }
             Checkpoint::fresh(params, mask, w_init, ds.train_windows.len())
         }
     };

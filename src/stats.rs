@@ -1,5 +1,6 @@
-//! How well inferred block interactions match the truth: rank correlation, sign agreement, and the
-//! AUC of present inter-area pathways against absent ones.
+//! Agreement statistics: Pearson and Spearman correlation, sign agreement, and the area under the
+//! ROC curve; with the quantiles of a sample. Used to score inferences against a known truth (the
+//! recovery study, the self-check) and to summarise ensembles.
 
 /// Average ranks (1-based; ties share their mean rank).
 fn ranks(v: &[f64]) -> Vec<f64> {

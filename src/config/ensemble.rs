@@ -1,0 +1,69 @@
+//! `ensemble:` how many extra fits say how far each interaction can be trusted: members that differ
+//! in seed, in a block bootstrap of the training windows and in the cross-validation fold, and
+//! self-check refits of recordings simulated from the fitted network.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// `ensemble:`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnsembleConfig {
+    /// Seeds per (bootstrap, fold): the fit itself is the first member of the first seed.
+    #[serde(default)]
+    pub seeds: usize,
+    /// Block-bootstrap resamples of the training windows per seed (0: the windows as they are).
+    #[serde(default)]
+    pub bootstrap: usize,
+    /// Cross-validation folds (1 or 0: the config's split only).
+    #[serde(default)]
+    pub folds: usize,
+    /// Self-check refits: recordings simulated from the fitted network, refitted with the same
+    /// config and scored against it (0: none).
+    #[serde(default)]
+    pub selfcheck: usize,
+    /// Fits at the same time, one CPU thread each (0: one per core).
+    #[serde(default)]
+    pub jobs: usize,
+}
+
+impl EnsembleConfig {
+    /// Whether any extra fit runs.
+    pub fn enabled(&self) -> bool {
+        self.members() > 1 || self.selfcheck > 0
+    }
+
+    /// Members, the fit included: seeds × max(1, bootstrap) × max(1, folds) (at least 1).
+    pub fn members(&self) -> usize {
+        self.seeds.max(1) * self.bootstrap.max(1) * self.folds.max(1)
+    }
+
+    /// Value checks that serde cannot express; `file` is the config, named in errors.
+    pub(super) fn validate(&self, file: &Path, folds_available: usize) -> Result<()> {
+        if self.folds > folds_available {
+            return Err(Error::config(
+                file,
+                "ensemble.folds",
+                format!(
+                    "{} folds, but data.split.validation_fraction makes {folds_available}",
+                    self.folds
+                ),
+                "use at most round(1 / validation_fraction) folds",
+            ));
+        }
+        if self.members() > 1000 || self.selfcheck > 100 {
+            return Err(Error::config(
+                file,
+                "ensemble",
+                format!(
+                    "{} members and {} self-check refits are more fits than an ensemble needs",
+                    self.members(),
+                    self.selfcheck
+                ),
+                "use tens of members and a few self-check refits",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,111 @@
+//! The one-step warm start (`training.warm_start: one_step`): the recorded units' recurrent and
+//! input weights and biases start from the convex one-step estimate ([`crate::estimate`]) on the
+//! training frames, instead of from the initialisation; BPTT then fine-tunes them as usual.
+//!
+//! The readout starts at gain 1 and an offset at each trace's 1st percentile on the training
+//! frames, so that a trace reads as a non-negative rate `r = y − offset`, and the state as
+//! `φ⁻¹(r)`. Each recorded unit's problem uses the training frames where it is active (above its
+//! median rate, at t and t+1) and only pairs of frames inside one training window, with Dale's
+//! signs and the mask's zeros as bounds. Weights from and onto hidden units keep their
+//! initialisation: the one-step problem only sees recorded units. With the calcium observation,
+//! the traces are read as rates for this start (the indicator's decay is then learned by BPTT).
+
+use crate::dataset::Dataset;
+use crate::error::Result;
+use crate::estimate::{one_step_states, OneStepOptions};
+use crate::model::ParamsCpu;
+use crate::network::Network;
+use candle_core::{Device, Tensor};
+use ndarray::{s, Array2};
+
+/// What the warm start did, for the run's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarmStartSummary {
+    /// Recorded units estimated.
+    pub units: usize,
+    /// Median number of active frames per unit.
+    pub median_active_frames: usize,
+}
+
+/// The `q` quantile of a column (linear interpolation).
+fn quantile(mut v: Vec<f32>, q: f64) -> f32 {
+    v.sort_by(f32::total_cmp);
+    if v.is_empty() {
+        return 0.0;
+    }
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64) as f32
+}
+
+/// Replace the recorded block of `params` (and its readout) with the one-step estimate from the
+/// training windows of `ds`, under `mask` (`[n, n]`, 0 = fixed at 0) and Dale's signs when
+/// `dale` is set.
+pub fn one_step(
+    ds: &Dataset,
+    network: &Network,
+    mask: &Array2<f32>,
+    dale: bool,
+    params: &mut ParamsCpu,
+) -> Result<WarmStartSummary> {
+    let n_rec = network.rnn.n_rec;
+    let frames = ds.y.nrows();
+    let mut usable = vec![false; frames];
+    for w in &ds.train_windows {
+        usable[w.start..w.start + w.len.saturating_sub(1)].fill(true);
+    }
+    let train: Vec<usize> = (0..frames).filter(|&t| ds.split.is_train[t]).collect();
+    let offsets: Vec<f32> = (0..n_rec)
+        .map(|i| quantile(train.iter().map(|&t| ds.y[[t, i]]).collect(), 0.01))
+        .collect();
+    let rates = Array2::from_shape_fn((frames, n_rec), |(t, i)| {
+        (ds.y[[t, i]] - offsets[i]).max(0.0)
+    });
+    let states = {
+        let r = Tensor::from_slice(
+            rates.as_slice().expect("standard layout"),
+            rates.dim(),
+            &Device::Cpu,
+        )?;
+        let x = network.rnn.activation.phi_inverse(&r)?;
+        crate::model::to_array2(&x)?
+    };
+    let alpha: Vec<f64> = network
+        .rnn
+        .alpha
+        .flatten_all()?
+        .to_vec1::<f32>()?
+        .iter()
+        .take(n_rec)
+        .map(|&a| a as f64)
+        .collect();
+    let signs = &network.signs[..n_rec];
+    let options = OneStepOptions {
+        constrained: dale,
+        mask: Some(mask.slice(s![..n_rec, ..n_rec]).to_owned()),
+        pairs: Some(usable),
+        ..OneStepOptions::default()
+    };
+    let est = one_step_states(
+        states.view(),
+        rates.view(),
+        ds.u.view(),
+        &alpha,
+        signs,
+        &options,
+    );
+    params
+        .w_rec
+        .slice_mut(s![..n_rec, ..n_rec])
+        .assign(&est.w_rec);
+    params.w_in.slice_mut(s![..n_rec, ..]).assign(&est.w_in);
+    params.b[..n_rec].copy_from_slice(&est.b);
+    params.gain = vec![1.0; n_rec];
+    params.offset = offsets;
+    let mut active = est.active_frames.clone();
+    active.sort_unstable();
+    Ok(WarmStartSummary {
+        units: n_rec,
+        median_active_frames: active.get(active.len() / 2).copied().unwrap_or(0),
+    })
+}
