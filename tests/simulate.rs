@@ -1,38 +1,70 @@
-//! The ground-truth simulator: determinism, Dale's law in the true weights, and block densities
-//! that match the requested connection probabilities.
+//! The ground-truth simulators (`dynamics.kind: rate` and `adaptive`): determinism, Dale's law in
+//! the true weights, block densities that match the requested connection probabilities, and what
+//! the adaptive simulator shares with the rate simulator and what it does not.
 
 use crate::common;
 
 use fitrnn::connectivity::{Population, ProbabilityTable};
+use fitrnn::data::Recording;
 use fitrnn::simulate::{simulate, SimConfig};
+
+/// The `--set` that selects the adaptive simulator.
+const ADAPTIVE: &str = "dynamics.kind=adaptive";
+
+/// The file `fitrnn simulate` writes for `cfg` with `sets`, as bytes.
+fn simulate_bytes(cfg: &std::path::Path, out: &std::path::Path, sets: &[&str]) -> Vec<u8> {
+    let mut cmd = common::fitrnn();
+    cmd.args(["simulate", "--config"])
+        .arg(cfg)
+        .arg("--out")
+        .arg(out);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    cmd.assert().success();
+    std::fs::read(out).unwrap()
+}
 
 #[test]
 fn same_seed_writes_identical_files_and_another_seed_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = common::small_sim_config(dir.path(), 20.0, 0.1);
-    let out = |name: &str, seed: &str| {
-        let p = dir.path().join(name);
-        common::fitrnn()
-            .args(["simulate", "--config"])
-            .arg(&cfg)
-            .arg("--out")
-            .arg(&p)
-            .args(["--set", &format!("seed={seed}")])
-            .assert()
-            .success();
-        std::fs::read(p).unwrap()
-    };
-    let (a, b, c) = (out("a.h5", "3"), out("b.h5", "3"), out("c.h5", "4"));
-    assert!(a == b, "same seed must give byte-identical files");
-    assert!(a != c, "a different seed must give a different file");
+    for kind in ["dynamics.kind=rate", ADAPTIVE] {
+        let out = |name: &str, seed: &str| {
+            simulate_bytes(
+                &cfg,
+                &dir.path().join(name),
+                &[&format!("seed={seed}"), kind],
+            )
+        };
+        let (a, b, c) = (out("a.h5", "3"), out("b.h5", "3"), out("c.h5", "4"));
+        assert!(a == b, "{kind}: same seed must give byte-identical files");
+        assert!(
+            a != c,
+            "{kind}: a different seed must give a different file"
+        );
+    }
 }
 
 #[test]
 fn true_weights_obey_dale_and_ground_truth_is_consistent() {
     let dir = tempfile::tempdir().unwrap();
     let cfg_path = common::small_sim_config(dir.path(), 20.0, 0.25);
-    let cfg = SimConfig::load(&cfg_path, &["network.recorded_fraction=0.5".into()]).unwrap();
-    let (rec, report) = simulate(&cfg).unwrap();
+    for kind in ["dynamics.kind=rate", ADAPTIVE] {
+        let sets = [
+            "network.recorded_fraction=0.5".to_string(),
+            kind.to_string(),
+        ];
+        let cfg = SimConfig::load(&cfg_path, &sets).unwrap();
+        let (rec, report) = simulate(&cfg).unwrap();
+        assert_dale_and_consistent_truth(&cfg, &rec);
+        assert!((report.spectral_radius - cfg.network.spectral_radius).abs() < 1e-4);
+    }
+}
+
+/// Dale's law on every column of the true `W`, no autapses, and `recorded_index` pointing at the
+/// right columns of a recording of half the units whose every dF/F trace varies.
+fn assert_dale_and_consistent_truth(cfg: &SimConfig, rec: &Recording) {
     let gt = rec.ground_truth.as_ref().unwrap();
     let n = gt.w_rec.nrows();
     let mut checked = 0;
@@ -50,7 +82,6 @@ fn true_weights_obey_dale_and_ground_truth_is_consistent() {
         assert_eq!(gt.w_rec[[j, j]], 0.0, "no autapses");
     }
     assert!(checked > n, "the network has connections");
-    assert!((report.spectral_radius - cfg.network.spectral_radius).abs() < 1e-4);
     // Half the units are recorded; recorded_index points at the right columns.
     let recorded: Vec<usize> = (0..n).filter(|&i| gt.recorded_index[i] >= 0).collect();
     assert_eq!(recorded.len(), rec.n_neurons());
@@ -75,8 +106,16 @@ fn true_weights_obey_dale_and_ground_truth_is_consistent() {
 fn realised_block_densities_match_requested_probabilities() {
     let dir = tempfile::tempdir().unwrap();
     let cfg_path = common::small_sim_config(dir.path(), 2.0, 1.0);
-    let cfg = SimConfig::load(&cfg_path, &[]).unwrap();
-    let (rec, _) = simulate(&cfg).unwrap();
+    for sets in [vec![], vec![ADAPTIVE.to_string()]] {
+        let cfg = SimConfig::load(&cfg_path, &sets).unwrap();
+        let (rec, _) = simulate(&cfg).unwrap();
+        assert_block_densities_match(&cfg, &rec);
+    }
+}
+
+/// Every (post, pre) block of the true `W` is connected at its table probability (4.5 sd per
+/// block, a pooled z below 4), and blocks of probability 0 not at all.
+fn assert_block_densities_match(cfg: &SimConfig, rec: &Recording) {
     let gt = rec.ground_truth.as_ref().unwrap();
     let table = ProbabilityTable::read(&cfg.network.connectivity)
         .unwrap()
@@ -194,4 +233,200 @@ fn saved_true_rates_round_trip_and_block_strengths_vary_beyond_density() {
         cv_blocks > 2.0 * cv_plain,
         "block factors spread block strengths: CV {cv_blocks:.2} vs {cv_plain:.2} without"
     );
+}
+
+#[test]
+fn adaptive_recording_shares_the_network_and_differs_in_its_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = common::small_sim_config(dir.path(), 60.0, 0.25);
+    let load = |extra: &[&str]| {
+        let mut sets = vec![
+            "observation.save_rates=true".to_string(),
+            "network.weights.block_log_std=0.5".to_string(),
+            "network.recorded_fraction=0.5".to_string(),
+        ];
+        sets.extend(extra.iter().map(|s| s.to_string()));
+        SimConfig::load(&cfg_path, &sets).unwrap()
+    };
+    let (rate_cfg, ad_cfg) = (load(&[]), load(&[ADAPTIVE]));
+    let (rate, rate_report) = simulate(&rate_cfg).unwrap();
+    let (ad, ad_report) = simulate(&ad_cfg).unwrap();
+    let (gr, ga) = (
+        rate.ground_truth.as_ref().unwrap(),
+        ad.ground_truth.as_ref().unwrap(),
+    );
+    // Adaptation is a self-current, not a connection: the same W, inputs, units and recorded
+    // subset; the time constants are the cell types' times a factor per unit.
+    assert_eq!(
+        ga.w_rec, gr.w_rec,
+        "the true W does not depend on the dynamics"
+    );
+    assert_eq!(ga.w_in, gr.w_in);
+    assert_eq!(ga.recorded_index, gr.recorded_index);
+    assert_eq!(ad.neurons.depth_um, rate.neurons.depth_um);
+    assert_eq!(
+        ad.inputs.as_ref().unwrap().values,
+        rate.inputs.as_ref().unwrap().values
+    );
+    assert!(ga.tau_ms != gr.tau_ms && ga.tau_ms.iter().all(|t| *t > 0.0));
+    // Different dynamics and indicator: different traces and rates.
+    assert_eq!(ad.traces.dim(), rate.traces.dim());
+    assert!(ad.traces != rate.traces);
+    let ra = ga.rates.as_ref().unwrap();
+    let r_max = ad_cfg.dynamics.r_max as f32;
+    assert!(
+        ra.iter().all(|r| (0.0..=r_max).contains(r)),
+        "saturating rates"
+    );
+    assert!(ra != gr.rates.as_ref().unwrap());
+    // dF/F-like: finite, mostly non-negative, every neuron's trace varies, and the network active.
+    assert!(ad.traces.iter().all(|v| v.is_finite()));
+    let n = ad.traces.len() as f64;
+    let mean = ad.traces.iter().map(|v| *v as f64).sum::<f64>() / n;
+    let negative = ad.traces.iter().filter(|v| **v < 0.0).count() as f64 / n;
+    let varies = ad.traces.columns().into_iter().all(|c| {
+        let m = c.mean().unwrap();
+        c.iter().any(|v| *v != m)
+    });
+    eprintln!(
+        "adaptive: mean dF/F {mean:.3}, {:.1} % of samples < 0, mean rate E {:.3} / I {:.3} \
+         (rate simulator {:.3} / {:.3}), {:.0} % of units active",
+        100.0 * negative,
+        ad_report.mean_rate_e,
+        ad_report.mean_rate_i,
+        rate_report.mean_rate_e,
+        rate_report.mean_rate_i,
+        100.0 * ad_report.fraction_active
+    );
+    assert!(varies, "every neuron's dF/F varies");
+    assert!(mean > 0.05 && mean < 2.0, "mean dF/F {mean}");
+    assert!(
+        negative < 0.25,
+        "{:.1} % of dF/F samples below 0",
+        100.0 * negative
+    );
+    assert!(ad_report.mean_rate_e > 0.05 && ad_report.mean_rate_i > 0.05);
+    assert!(ad_report.fraction_active > 0.5);
+    // Adaptation lowers the excitatory rates.
+    assert!(ad_report.mean_rate_e < rate_report.mean_rate_e);
+}
+
+#[test]
+fn explicit_rate_dynamics_and_rate_recordings_of_the_adaptive_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = common::small_sim_config(dir.path(), 10.0, 0.1);
+    let run = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        simulate(&SimConfig::load(&cfg_path, &sets).unwrap())
+            .unwrap()
+            .0
+    };
+    // `dynamics.kind: rate` is what a config without `dynamics` simulates.
+    let (absent, rate) = (run(&[]), run(&["dynamics.kind=rate"]));
+    assert_eq!(absent.traces, rate.traces);
+    // Without the indicator, the adaptive form records its rates as the rate form does: gain
+    // times the frame's mean rate plus the Gaussian noise (no shot noise, no Hill).
+    let no_noise = [
+        "observation.indicator=false",
+        "observation.noise_std=0",
+        ADAPTIVE,
+    ];
+    let ad = run(&no_noise);
+    let with_rates: Vec<&str> = no_noise
+        .iter()
+        .copied()
+        .chain(["observation.save_rates=true"])
+        .collect();
+    let rates = run(&with_rates).ground_truth.unwrap().rates.unwrap();
+    let gt = ad.ground_truth.as_ref().unwrap();
+    for (i, &col) in gt.recorded_index.iter().enumerate() {
+        let Ok(col) = usize::try_from(col) else {
+            continue;
+        };
+        let trace = ad.traces.column(col);
+        let first = trace.iter().zip(rates.column(i)).find(|(_, r)| **r > 0.0);
+        let Some((v, r)) = first else { continue };
+        let g = v / r;
+        for (v, r) in trace.iter().zip(rates.column(i)) {
+            assert!(
+                (v - g * r).abs() <= 1e-4 * (1.0 + v.abs()),
+                "{v} vs {g} × {r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_dynamics_keys_are_named_with_their_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = common::small_sim_config(dir.path(), 10.0, 0.1);
+    let err = |set: &str| {
+        SimConfig::load(&cfg_path, &[ADAPTIVE.into(), set.into()])
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err("dynamics.r_max=0");
+    assert!(e.contains("dynamics.r_max"), "{e}");
+    let e = err("dynamics.adaptation_gain={Slc17a7: 0.4}");
+    assert!(
+        e.contains("dynamics.adaptation_gain") && e.contains("default"),
+        "{e}"
+    );
+    let e = err("dynamics.hill_k_log_std=-1");
+    assert!(e.contains("dynamics.hill_k_log_std"), "{e}");
+    let e = err("dynamics.kind=adaptve");
+    assert!(e.contains("adaptive"), "{e}");
+    let e = err("dynamics.tau_std=0.3");
+    assert!(e.contains("tau_std"), "{e}");
+}
+
+#[test]
+fn shipped_adaptive_config_writes_out_the_defaults() {
+    let root = common::root();
+    let short = ["stimulus.duration_s=10".to_string()];
+    let with_set = [short[0].clone(), ADAPTIVE.to_string()];
+    let a = SimConfig::load(&root.join("configs/simulate_adaptive.yaml"), &short).unwrap();
+    let b = SimConfig::load(&root.join("configs/simulate_mouse_v1.yaml"), &with_set).unwrap();
+    let (ra, rb) = (simulate(&a).unwrap().0, simulate(&b).unwrap().0);
+    assert_eq!(ra.traces, rb.traces);
+}
+
+#[test]
+fn recovery_study_runs_the_adaptive_simulator_through_its_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = common::root();
+    let cfg = common::write(
+        dir.path(),
+        "recovery.yaml",
+        &format!(
+            "simulate: {}\nfit: {}\nseeds: [0]\njobs: 1\n\
+             defaults: {{stimulus.duration_s: 60, observation.save_rates: true}}\n\
+             simulators:\n  - {{name: rate}}\n  - {{name: adaptive, set: {{dynamics.kind: adaptive}}}}\n\
+             conditions:\n  - {{name: default}}\n\
+             methods:\n  - {{name: correlation, baseline: correlation}}\n",
+            root.join("configs/simulate_mouse_v1.yaml").display(),
+            root.join("configs/recovery_fit.yaml").display()
+        ),
+    );
+    let out = dir.path().join("study");
+    common::fitrnn()
+        .args(["recovery", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    use fitrnn::data::{read_recording, ReadOptions};
+    let read = |sim: &str| {
+        let p = out.join(format!("recordings/{sim}/default/seed_0.h5"));
+        read_recording(&p, &ReadOptions::default()).unwrap()
+    };
+    let (rate, ad) = (read("rate"), read("adaptive"));
+    let (gr, ga) = (
+        rate.ground_truth.as_ref().unwrap(),
+        ad.ground_truth.as_ref().unwrap(),
+    );
+    assert_eq!(ga.w_rec, gr.w_rec);
+    assert!(ad.traces != rate.traces, "the adaptive simulator ran");
+    assert!(ga.tau_ms != gr.tau_ms, "with its own time constants");
 }

@@ -25,6 +25,10 @@ pub struct SimConfig {
     /// Rates → dF/F.
     #[serde(default)]
     pub observation: ObservationSpec,
+    /// The units' dynamics and, for `adaptive`, its indicator (default: `rate`, the form fitrnn
+    /// fits).
+    #[serde(default)]
+    pub dynamics: DynamicsSpec,
 }
 
 /// The simulated circuit.
@@ -217,6 +221,116 @@ impl Default for ObservationSpec {
     }
 }
 
+/// Which simulator integrates the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DynamicsKind {
+    /// `τ dx/dt = −x + W r + W_in u + b + noise`, `r = max(x, 0)`, one τ per cell type, imaged
+    /// through a linear indicator: the form fitrnn fits.
+    #[default]
+    Rate,
+    /// Saturating units with spike-frequency adaptation and per-unit time constants, imaged
+    /// through a saturating (Hill) indicator with shot noise (`src/simulate/adaptive.rs`).
+    Adaptive,
+}
+
+/// The units' dynamics. Every key but `kind` is read by `kind: adaptive` only:
+/// `τ_i dx/dt = −x + W r + W_in u + b + noise − a`, `τ_a da/dt = −a + g_a r`,
+/// `r = r_max tanh([x]₊ / r_max)`, and dF/F `= g c^n / (c^n + K^n)` plus noise, with `c` the
+/// kernel's calcium (rate units). Maps by cell type fall back to their `default` entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamicsSpec {
+    /// `rate` (default) or `adaptive`.
+    #[serde(default)]
+    pub kind: DynamicsKind,
+    /// Standard deviation of log of each unit's factor on its cell type's `network.tau_ms`
+    /// (median 1): heterogeneous time constants.
+    #[serde(default = "default_tau_log_std")]
+    pub tau_log_std: f64,
+    /// Adaptation strength `g_a` per cell type (dimensionless: the adaptation current per unit
+    /// rate at steady state); 0 disables adaptation for that type.
+    #[serde(default = "default_adaptation_gain")]
+    pub adaptation_gain: BTreeMap<String, f64>,
+    /// Adaptation time constant `τ_a` per cell type, ms.
+    #[serde(default = "default_adaptation_tau_ms")]
+    pub adaptation_tau_ms: BTreeMap<String, f64>,
+    /// Rate ceiling `r_max` of `r = r_max tanh([x]₊ / r_max)` (slope 1 at 0), rate units.
+    #[serde(default = "default_r_max")]
+    pub r_max: f64,
+    /// Hill coefficient `n` of the indicator (GCaMP6 ≈ 2–2.5).
+    #[serde(default = "default_hill_n")]
+    pub hill_n: f64,
+    /// Median half-saturating calcium `K` over neurons, rate units (the kernel's calcium of a unit
+    /// firing steadily at rate `K`).
+    #[serde(default = "default_hill_k")]
+    pub hill_k: f64,
+    /// Standard deviation of log `K` over neurons.
+    #[serde(default = "default_hill_k_log_std")]
+    pub hill_k_log_std: f64,
+    /// dF/F of a saturated indicator `g`, median over neurons (each neuron: times a log-normal
+    /// factor with sd 0.2); takes the place of `observation.amplitude` when the indicator is on.
+    #[serde(default = "default_dff_max")]
+    pub dff_max: f64,
+    /// Shot noise: standard deviation `s √F` on a frame of dF/F `F`, besides the Gaussian
+    /// `observation.noise_std`.
+    #[serde(default = "default_shot_noise")]
+    pub shot_noise: f64,
+}
+
+fn default_tau_log_std() -> f64 {
+    0.3
+}
+fn default_adaptation_gain() -> BTreeMap<String, f64> {
+    BTreeMap::from([
+        ("Slc17a7".into(), 0.5),
+        ("Sst".into(), 0.3),
+        ("default".into(), 0.0),
+    ])
+}
+fn default_adaptation_tau_ms() -> BTreeMap<String, f64> {
+    BTreeMap::from([
+        ("Slc17a7".into(), 400.0),
+        ("Sst".into(), 300.0),
+        ("default".into(), 300.0),
+    ])
+}
+fn default_r_max() -> f64 {
+    5.0
+}
+fn default_hill_n() -> f64 {
+    2.0
+}
+fn default_hill_k() -> f64 {
+    0.5
+}
+fn default_hill_k_log_std() -> f64 {
+    0.3
+}
+fn default_dff_max() -> f64 {
+    1.0
+}
+fn default_shot_noise() -> f64 {
+    0.05
+}
+
+impl Default for DynamicsSpec {
+    fn default() -> Self {
+        Self {
+            kind: DynamicsKind::Rate,
+            tau_log_std: default_tau_log_std(),
+            adaptation_gain: default_adaptation_gain(),
+            adaptation_tau_ms: default_adaptation_tau_ms(),
+            r_max: default_r_max(),
+            hill_n: default_hill_n(),
+            hill_k: default_hill_k(),
+            hill_k_log_std: default_hill_k_log_std(),
+            dff_max: default_dff_max(),
+            shot_noise: default_shot_noise(),
+        }
+    }
+}
+
 /// Look up a per-cell-type value with a `default` entry as fallback.
 pub fn per_type(map: &BTreeMap<String, f64>, cell_type: &str) -> Option<f64> {
     map.get(cell_type).or_else(|| map.get("default")).copied()
@@ -348,6 +462,7 @@ impl SimConfig {
                 "check frame_rate_hz, sim_dt_ms, rise_ms, noise_std",
             );
         }
+        self.validate_dynamics(file)?;
         for (name, targets) in &n.input_targets {
             if !INPUT_NAMES.contains(&name.as_str()) {
                 return bad(
@@ -371,6 +486,94 @@ impl SimConfig {
                         "write e.g. VISp/L4/*",
                     );
                 }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `true` for a finite number ≥ 0 (> 0 with `strict`).
+fn nonneg(v: f64, strict: bool) -> bool {
+    v.is_finite() && (v > 0.0 || (!strict && v == 0.0))
+}
+
+impl SimConfig {
+    /// Check `dynamics`: every cell type has an adaptation gain (≥ 0) and time constant (> 0),
+    /// and every scalar is in range.
+    fn validate_dynamics(&self, file: &Path) -> Result<()> {
+        let bad = |k: &str, p: String, fix: &str| Err(Error::config(file, k, p, fix));
+        let d = &self.dynamics;
+        for t in self.network.cell_types.keys() {
+            match per_type(&d.adaptation_gain, t) {
+                Some(g) if nonneg(g, false) => {}
+                Some(g) => {
+                    return bad(
+                        &format!("dynamics.adaptation_gain.{t}"),
+                        format!("{g}"),
+                        "use a gain ≥ 0 (0: no adaptation)",
+                    )
+                }
+                None => {
+                    return bad(
+                        "dynamics.adaptation_gain",
+                        format!("no gain for `{t}`"),
+                        "add it or a `default` entry (e.g. default: 0)",
+                    )
+                }
+            }
+            match per_type(&d.adaptation_tau_ms, t) {
+                Some(v) if nonneg(v, true) => {}
+                Some(v) => {
+                    return bad(
+                        &format!("dynamics.adaptation_tau_ms.{t}"),
+                        format!("{v}"),
+                        "use a time constant > 0 ms",
+                    )
+                }
+                None => {
+                    return bad(
+                        "dynamics.adaptation_tau_ms",
+                        format!("no time constant for `{t}`"),
+                        "add it or a `default` entry (e.g. default: 300)",
+                    )
+                }
+            }
+        }
+        let positive = [
+            ("r_max", d.r_max, "use a rate ceiling > 0 (e.g. 5)"),
+            ("hill_n", d.hill_n, "use a Hill coefficient > 0 (e.g. 2)"),
+            (
+                "hill_k",
+                d.hill_k,
+                "use a half-saturating calcium > 0 (e.g. 0.5)",
+            ),
+            ("dff_max", d.dff_max, "use a saturated dF/F > 0 (e.g. 1)"),
+        ];
+        let nonnegative = [
+            (
+                "tau_log_std",
+                d.tau_log_std,
+                "use a spread ≥ 0 (0: one τ per cell type)",
+            ),
+            (
+                "hill_k_log_std",
+                d.hill_k_log_std,
+                "use a spread ≥ 0 (0: one K for all)",
+            ),
+            (
+                "shot_noise",
+                d.shot_noise,
+                "use a noise ≥ 0 (0: Gaussian noise only)",
+            ),
+        ];
+        for (key, v, fix) in positive {
+            if !nonneg(v, true) {
+                return bad(&format!("dynamics.{key}"), format!("{v}"), fix);
+            }
+        }
+        for (key, v, fix) in nonnegative {
+            if !nonneg(v, false) {
+                return bad(&format!("dynamics.{key}"), format!("{v}"), fix);
             }
         }
         Ok(())

@@ -2,28 +2,38 @@
 //!
 //! A Dale's-law rate network of (area, layer, cell type) populations (connection probabilities from
 //! a table, log-normal magnitudes, inter-area feed-forward and feedback pathways) is driven by a
-//! Visual-Behavior-like stimulus, running speed and private noise:
-//! `τ dx/dt = −x + W r + W_in u + b + noise`, `r = max(x, 0)`, integrated with Euler steps of
-//! `sim_dt_ms`. Rates are imaged through a GCaMP-like kernel (rise `rise_ms`, decay per cell type),
-//! averaged within each frame, scaled by a per-neuron gain and corrupted by Gaussian noise. The file
-//! carries the full ground truth (`/ground_truth`), including units left unrecorded.
+//! Visual-Behavior-like stimulus, running speed and private noise. Two simulators share the
+//! network, the stimulus and the frame loop (`frames`) and differ in their units and indicator
+//! (`dynamics.kind`):
+//!
+//! - `rate` (default; module `rate`): `τ dx/dt = −x + W r + W_in u + b + noise`, `r = max(x, 0)`,
+//!   integrated with Euler steps of `sim_dt_ms`. Rates are imaged through a GCaMP-like kernel
+//!   (rise `rise_ms`, decay per cell type), averaged within each frame, scaled by a per-neuron gain
+//!   and corrupted by Gaussian noise: the form fitrnn fits.
+//! - `adaptive` (module `adaptive`): saturating units with spike-frequency adaptation and per-unit time
+//!   constants, imaged through the same kernel and a saturating (Hill) indicator with shot noise.
+//!
+//! The file carries the full ground truth (`/ground_truth`), including units left unrecorded.
 
+mod adaptive;
 pub mod config;
+mod frames;
 pub mod network;
+mod rate;
 pub mod stimulus;
 
-pub use config::SimConfig;
+pub use config::{DynamicsKind, SimConfig};
 pub use network::{build_network, Network};
 
 use crate::connectivity::ProbabilityTable;
 use crate::data::{GroundTruth, Inputs, NeuronIds, NeuronTable, Recording, Trials};
 use crate::error::Result;
-use config::per_type;
+use frames::{Clock, Integrated};
 use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, LogNormal, Normal, StandardNormal};
+use rand_distr::{Distribution, LogNormal, Normal};
 use stimulus::INPUT_NAMES;
 
 /// What the simulation produced besides the recording, for the command's report.
@@ -43,157 +53,6 @@ pub struct SimReport {
     pub fraction_active: f64,
     /// Fraction of nonzero entries of `W`.
     pub density: f64,
-}
-
-/// Steps of the 2 s warm-up that precedes the recording.
-fn warmup_steps(dt_s: f64) -> usize {
-    (2.0 / dt_s) as usize
-}
-
-/// The simulation's clock: frames, Euler substeps per frame and the step, s.
-#[derive(Debug, Clone, Copy)]
-struct Clock {
-    frame_s: f64,
-    substeps: usize,
-    dt_s: f64,
-    n_frames: usize,
-}
-
-impl Clock {
-    fn of(cfg: &SimConfig) -> Clock {
-        let obs = &cfg.observation;
-        let frame_s = 1.0 / obs.frame_rate_hz;
-        let substeps = ((frame_s * 1000.0 / obs.sim_dt_ms).round() as usize).max(1);
-        Clock {
-            frame_s,
-            substeps,
-            dt_s: frame_s / substeps as f64,
-            n_frames: (cfg.stimulus.duration_s * obs.frame_rate_hz).floor() as usize,
-        }
-    }
-}
-
-/// What the integration produced: the indicator signal per frame, the inputs per frame, and the
-/// rate statistics of every unit.
-struct Integrated {
-    /// Indicator signal (or the rate itself without an indicator) averaged within each frame,
-    /// `[n_frames, n_units]`.
-    calcium: Array2<f32>,
-    /// Inputs averaged within each frame, `[n_frames, n_inputs]`.
-    inputs: Array2<f32>,
-    /// Sum of each unit's rate over the recorded steps.
-    rate_sum: Vec<f64>,
-    /// Recorded steps each unit was active.
-    active_steps: Vec<u32>,
-    /// Each unit's rate averaged within each frame, `[n_frames, n_units]` (when asked to save it).
-    rates: Option<Array2<f32>>,
-}
-
-/// Integrate the network's dynamics and the GCaMP-like indicator through a 2 s warm-up and the
-/// session, with private noise drawn from `rng` (one draw per unit and step).
-fn integrate(
-    cfg: &SimConfig,
-    net: &Network,
-    clock: &Clock,
-    session: &stimulus::Session,
-    rng: &mut ChaCha8Rng,
-) -> Integrated {
-    let obs = &cfg.observation;
-    let (dt_s, substeps, n_frames) = (clock.dt_s, clock.substeps, clock.n_frames);
-    let nu = net.units.len();
-    let alpha: Vec<f32> = net
-        .tau_ms
-        .iter()
-        .map(|t| (dt_s * 1000.0 / *t as f64) as f32)
-        .collect();
-    let noise_scale: Vec<f32> = alpha
-        .iter()
-        .map(|a| (cfg.network.private_noise * (2.0 * *a as f64).sqrt()) as f32)
-        .collect();
-    let a_rise = (dt_s * 1000.0 / obs.rise_ms) as f32;
-    let a_decay: Vec<f32> = net
-        .units
-        .iter()
-        .map(|u| (dt_s * 1000.0 / per_type(&obs.decay_ms, &u.cell_type).unwrap_or(500.0)) as f32)
-        .collect();
-    let (run_mean, run_std) = (
-        cfg.stimulus.running_mean_cm_s as f32,
-        cfg.stimulus.running_std_cm_s.max(1e-6) as f32,
-    );
-    // W is sparse (a few % of entries): keep each row's nonzero (pre, weight) pairs.
-    let sparse_rows: Vec<Vec<(usize, f32)>> = net
-        .w_rec
-        .outer_iter()
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .filter(|(_, w)| **w != 0.0)
-                .map(|(j, w)| (j, *w))
-                .collect()
-        })
-        .collect();
-    // Warm-up of 2 s without recording, so the file does not start in a transient.
-    let warmup = warmup_steps(dt_s);
-    let total_steps = warmup + n_frames * substeps;
-    let bar = crate::progress::bar(total_steps as u64, "simulating");
-    let mut x = vec![0f32; nu];
-    let mut r = vec![0f32; nu];
-    let mut drive = vec![0f32; nu];
-    let (mut c_rise, mut c_decay) = (vec![0f32; nu], vec![0f32; nu]);
-    let mut out = Integrated {
-        calcium: Array2::<f32>::zeros((n_frames, nu)),
-        inputs: Array2::<f32>::zeros((n_frames, INPUT_NAMES.len())),
-        rate_sum: vec![0f64; nu],
-        active_steps: vec![0u32; nu],
-        rates: obs.save_rates.then(|| Array2::<f32>::zeros((n_frames, nu))),
-    };
-    for step in 0..total_steps {
-        if step % 4096 == 0 {
-            bar.set_position(step as u64);
-        }
-        let rec_step = step.checked_sub(warmup);
-        let u = rec_step
-            .map(|s| session.inputs[s])
-            .unwrap_or([0.0, 0.0, 0.0, run_mean]);
-        let u_net = [u[0], u[1], u[2], (u[3] - run_mean) / run_std];
-        for (i, d) in drive.iter_mut().enumerate() {
-            let mut acc = net.bias[i];
-            for &(j, w) in &sparse_rows[i] {
-                acc += w * r[j];
-            }
-            for (k, uk) in u_net.iter().enumerate() {
-                acc += net.w_in[[i, k]] * uk;
-            }
-            *d = acc;
-        }
-        for i in 0..nu {
-            let xi: f32 = StandardNormal.sample(rng);
-            x[i] += alpha[i] * (drive[i] - x[i]) + noise_scale[i] * xi;
-            r[i] = x[i].max(0.0);
-            c_rise[i] += a_rise * (r[i] - c_rise[i]);
-            c_decay[i] += a_decay[i] * (c_rise[i] - c_decay[i]);
-        }
-        if let Some(s) = rec_step {
-            let f = s / substeps;
-            let inv = 1.0 / substeps as f32;
-            for i in 0..nu {
-                let signal = if obs.indicator { c_decay[i] } else { r[i] };
-                out.calcium[[f, i]] += signal * inv;
-                out.rate_sum[i] += r[i] as f64;
-                out.active_steps[i] += (r[i] > 0.0) as u32;
-            }
-            if let Some(rates) = out.rates.as_mut() {
-                for i in 0..nu {
-                    rates[[f, i]] += r[i] * inv;
-                }
-            }
-            for (k, uk) in u.iter().enumerate() {
-                out.inputs[[f, k]] += uk * inv;
-            }
-        }
-    }
-    bar.finish_and_clear();
-    out
 }
 
 /// Which units are recorded: a random `fraction` (at least one) of each population, in unit
@@ -331,14 +190,56 @@ fn ground_truth(net: &Network, rec_units: &[usize], rates: Option<Array2<f32>>) 
     }
 }
 
-/// Simulate the recording described by `cfg`. Deterministic for `cfg.seed`: the network, the
-/// session, the dynamics' noise, the recorded subset, the observation and the depths are drawn
-/// from one random stream, in that order.
+/// Integrate `net` with the units of `cfg.dynamics.kind`; the adaptive units first give `net`
+/// their own time constants (so that the ground truth holds them).
+fn run_dynamics(
+    cfg: &SimConfig,
+    net: &mut Network,
+    clock: &Clock,
+    session: &stimulus::Session,
+    rng: &mut ChaCha8Rng,
+) -> Integrated {
+    match cfg.dynamics.kind {
+        DynamicsKind::Rate => {
+            let mut units = rate::RateUnits::new(net, clock.dt_s, cfg.network.private_noise);
+            frames::integrate(cfg, net, clock, session, &mut units, rng)
+        }
+        DynamicsKind::Adaptive => {
+            net.tau_ms = adaptive::unit_taus(cfg, net, clock.dt_s * 1000.0);
+            let mut units = adaptive::AdaptiveUnits::new(cfg, net, clock.dt_s);
+            frames::integrate(cfg, net, clock, session, &mut units, rng)
+        }
+    }
+}
+
+/// The recorded traces `[n_frames, recorded]` from the frame-averaged `calcium`
+/// (`[n_frames, n_units]`): through the Hill indicator for `adaptive` with the indicator on, else
+/// linearly (see [`observe`]).
+fn record_traces(
+    cfg: &SimConfig,
+    calcium: &Array2<f32>,
+    rec_units: &[usize],
+    rng: &mut ChaCha8Rng,
+) -> Array2<f32> {
+    let obs = &cfg.observation;
+    match cfg.dynamics.kind {
+        DynamicsKind::Adaptive if obs.indicator => {
+            adaptive::observe(obs, &cfg.dynamics, cfg.seed, calcium, rec_units, rng)
+        }
+        _ => observe(obs, calcium, rec_units, rng),
+    }
+}
+
+/// Simulate the recording described by `cfg` with the units of `cfg.dynamics.kind`.
+/// Deterministic for `cfg.seed`: the network, the session, the dynamics' noise, the recorded
+/// subset, the observation and the depths are drawn from one random stream, in that order (the
+/// adaptive simulator's own draws come from streams of their own, so both simulators share the
+/// network, session, recorded units and depths of a seed).
 pub fn simulate(cfg: &SimConfig) -> Result<(Recording, SimReport)> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let table = ProbabilityTable::read(&cfg.network.connectivity)?
         .with_pathways(&cfg.network.inter_area)?;
-    let net = build_network(cfg, &table, &mut rng)?;
+    let mut net = build_network(cfg, &table, &mut rng)?;
     let clock = Clock::of(cfg);
     let session = stimulus::draw_session(
         &cfg.stimulus,
@@ -346,9 +247,9 @@ pub fn simulate(cfg: &SimConfig) -> Result<(Recording, SimReport)> {
         clock.dt_s,
         &mut rng,
     );
-    let run = integrate(cfg, &net, &clock, &session, &mut rng);
+    let run = run_dynamics(cfg, &mut net, &clock, &session, &mut rng);
     let rec_units = recorded_units(&net, cfg.network.recorded_fraction, &mut rng);
-    let traces = observe(&cfg.observation, &run.calcium, &rec_units, &mut rng);
+    let traces = record_traces(cfg, &run.calcium, &rec_units, &mut rng);
     let neurons = neuron_table(&net, &rec_units, &mut rng);
     let report = sim_report(&net, &run, &clock, rec_units.len());
     let recording = Recording {
