@@ -56,6 +56,10 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Re-run the analyses (interactions, currents, spectra, diagnostics) on a finished run.
     Analyse(AnalyseArgs),
+    /// Self-check a finished run: simulate recordings like the user's from the fitted network,
+    /// refit them, and flag which block interactions the data determine (selfcheck.parquet, the
+    /// `identifiable` column of interactions_ensemble.parquet, the report).
+    Selfcheck(SelfcheckArgs),
     /// Contrast block interactions and currents between groups of finished runs (conditions ×
     /// seeds): differences with bootstrap intervals and permutation p-values.
     Compare(CompareArgs),
@@ -247,6 +251,20 @@ pub struct AnalyseArgs {
     /// Device for the analyses: cpu, cuda or cuda:N (default: the device the run used).
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,
+}
+
+/// `fitrnn selfcheck`.
+#[derive(Debug, Args)]
+pub struct SelfcheckArgs {
+    /// A complete run directory written by `fitrnn --config` (mode: neurons).
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
+    /// Recordings to simulate and refit (default: the run's ensemble.selfcheck, or 2).
+    #[arg(long, value_name = "N")]
+    pub refits: Option<usize>,
+    /// Fits at the same time, one thread each (default: the run's ensemble.jobs; 0 = one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 /// `fitrnn check`.

@@ -31,6 +31,7 @@ pub mod constraints;
 pub mod data;
 pub mod dataset;
 pub mod device;
+pub mod ensemble;
 pub mod error;
 pub mod estimate;
 pub mod evaluate;

@@ -203,6 +203,7 @@ fn a_calcium_fit_learns_and_saves_one_decay_per_cell_type() {
         .unwrap()
         .current_dir(&root)
         .args(["--config", "configs/mouse_v1.yaml"])
+        .args(crate::common::NO_ENSEMBLE)
         .args(["--set", "model.observation=calcium"])
         .args([
             "--set",

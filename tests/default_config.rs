@@ -75,9 +75,15 @@ fn default_run_learns_beyond_the_mean_baseline_and_writes_the_run_directory() {
         "figures/singular_values.png",
         "figures/currents.png",
         "figures/perturbations.png",
+        "figures/determined_area_layer.png",
+        "figures/determined_population.png",
+        "tables/interactions_ensemble.parquet",
+        "tables/ensemble_members.parquet",
+        "tables/selfcheck.parquet",
     ] {
         assert!(out_dir.join(f).is_file(), "missing {f}");
     }
+    check_ensemble(&out_dir, &stdout);
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("manifest.json")).unwrap())
             .unwrap();
@@ -146,6 +152,82 @@ fn default_run_learns_beyond_the_mean_baseline_and_writes_the_run_directory() {
         }
     }
     check_analysis_tables(&out_dir, &rec);
+}
+
+/// The default run's ensemble: every block an interval from 4 members, the self-check's flags
+/// on the blocks the fit has, and the report leading with them.
+fn check_ensemble(out_dir: &Path, stdout: &str) {
+    use fitrnn::rundir::tables::{self, InteractionEnsembleRow, SelfcheckRow};
+    assert!(stdout.contains("ensemble    4 members"), "{stdout}");
+    let ens: Vec<InteractionEnsembleRow> =
+        tables::read(&out_dir.join("tables/interactions_ensemble.parquet")).unwrap();
+    let metrics: std::collections::BTreeSet<&str> = ens.iter().map(|r| r.metric.as_str()).collect();
+    assert_eq!(
+        metrics.into_iter().collect::<Vec<_>>(),
+        ["input_share", "mean_abs_w", "mean_current", "mean_w"]
+    );
+    let existing: Vec<_> = ens
+        .iter()
+        .filter(|r| r.level == "population" && r.metric == "mean_w" && r.estimate != 0.0)
+        .collect();
+    assert!(existing
+        .iter()
+        .all(|r| r.n_members == 4 && r.identifiable.is_some()));
+    let flagged = existing
+        .iter()
+        .filter(|r| r.identifiable == Some(true))
+        .count();
+    assert!(
+        flagged > 0 && flagged < existing.len(),
+        "{flagged} of {} blocks identifiable: the self-check tells them apart",
+        existing.len()
+    );
+    let check: Vec<SelfcheckRow> = tables::read(&out_dir.join("tables/selfcheck.parquet")).unwrap();
+    assert!(check
+        .iter()
+        .any(|r| r.level == "network" && r.metric == "spectral_radius" && r.n_refits == 2));
+    flagged_blocks_recover_better(out_dir, &ens);
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    let first_h2 = html.find("<h2>").map(|i| &html[i..i + 40]).unwrap_or("");
+    assert!(
+        first_h2.starts_with("<h2>What the data determine"),
+        "{first_h2}"
+    );
+    assert!(html.contains("are determined by the data"));
+}
+
+/// The demo is simulated, so the self-check's flags can be checked against the truth: the blocks
+/// it calls identifiable rank with the true block magnitudes better than the others.
+fn flagged_blocks_recover_better(
+    out_dir: &Path,
+    ens: &[fitrnn::rundir::tables::InteractionEnsembleRow],
+) {
+    use fitrnn::analysis::blocks::Level;
+    let root = common::root();
+    let rec = read_recording(&root.join("data/mouse_v1_demo.h5"), &ReadOptions::default()).unwrap();
+    let cfg = fitrnn::config::Config::load(&out_dir.join("config.resolved.yaml"), &[]).unwrap();
+    let truth = fitrnn::recovery::estimates::truth(
+        rec.ground_truth.as_ref().unwrap(),
+        &cfg.data.cell_types,
+        Level::Population,
+    );
+    let rho = |flag: bool| {
+        let (fit, tru): (Vec<f64>, Vec<f64>) = ens
+            .iter()
+            .filter(|r| r.level == "population" && r.metric == "mean_abs_w" && r.estimate > 0.0)
+            .filter(|r| r.identifiable == Some(flag))
+            .filter_map(|r| {
+                let t = truth.get(&(r.pre.clone(), r.post.clone()))?.mean_abs_w;
+                (t > 0.0).then_some((r.estimate, t))
+            })
+            .unzip();
+        fitrnn::stats::spearman(&fit, &tru)
+    };
+    let (yes, no) = (rho(true), rho(false));
+    assert!(
+        yes > no,
+        "existing-block magnitude ρ: identifiable {yes:.2}, not identifiable {no:.2}"
+    );
 }
 
 fn column_names(df: &DataFrame) -> Vec<String> {

@@ -24,6 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["rundir"],
     &["train", "analysis", "evaluate", "report"],
     &["compare", "bench", "jobs"],
+    &["ensemble"],
     &["pipeline", "recovery"],
     &["cli"],
     &["commands"],

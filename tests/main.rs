@@ -13,6 +13,7 @@ mod constraints;
 mod contract;
 mod dataset;
 mod default_config;
+mod ensemble;
 mod layers;
 mod nwb;
 mod real_data;

@@ -130,3 +130,20 @@ fn small_sweep_scores_existing_blocks_beside_the_prior_alone() {
         before
     );
 }
+
+#[test]
+fn shipped_study_configs_load_and_every_fit_method_validates() {
+    for name in ["configs/recovery.yaml", "configs/recovery_length.yaml"] {
+        let path = common::root().join(name);
+        let cfg = fitrnn::recovery::RecoveryConfig::load(&path).unwrap();
+        for m in cfg.methods.iter().filter(|m| m.baseline.is_none()) {
+            let sets: Vec<String> = m
+                .set
+                .iter()
+                .map(|(k, v)| format!("{k}={}", serde_yaml::to_string(v).unwrap().trim_end()))
+                .collect();
+            fitrnn::config::Config::load(&cfg.fit, &sets)
+                .unwrap_or_else(|e| panic!("{name}: method {}: {e}", m.name));
+        }
+    }
+}

@@ -25,6 +25,7 @@ fn fit_demo(dir: &Path) -> PathBuf {
     common::fitrnn()
         .arg("--config")
         .arg(common::root().join("configs/mouse_v1.yaml"))
+        .args(common::NO_ENSEMBLE)
         .args([
             "--set",
             "seed=4242",

@@ -26,6 +26,7 @@ fn sweep_fits_every_seed_and_condition_into_its_own_run() {
             "--set",
             "training.finetune_epochs=1",
         ])
+        .args(common::NO_ENSEMBLE)
         .args([
             "--condition",
             "fast=training.lr=0.01",
@@ -87,6 +88,7 @@ fn a_rerun_skips_finished_fits_and_the_table_has_one_row_per_fit() {
             ])
             .args(["--jobs", "2", "--set", "training.dense_epochs=1"])
             .args(["--set", "training.finetune_epochs=1"])
+            .args(common::NO_ENSEMBLE)
             .args(extra)
             .arg("--out")
             .arg(&out)

@@ -6,7 +6,7 @@ use crate::connectivity::Population;
 use ndarray::Array2;
 
 /// Grouping level of units into blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     /// (area, layer, cell type).
     Population,

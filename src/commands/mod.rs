@@ -7,6 +7,7 @@ pub mod compare;
 pub mod dataset;
 pub mod inspect;
 pub mod run;
+pub mod selfcheck;
 pub mod simulate;
 pub mod sweep;
 
@@ -20,6 +21,7 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Check(args)) => check::check(&args),
         Some(Command::Simulate(args)) => simulate::simulate(&args),
         Some(Command::Analyse(args)) => analyse::analyse(&args),
+        Some(Command::Selfcheck(args)) => selfcheck::selfcheck(&args),
         Some(Command::Compare(args)) => compare::compare(&args),
         Some(Command::Bench(args)) => bench::bench(&args),
         Some(Command::Sweep(args)) => sweep::sweep(&args),

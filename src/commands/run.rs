@@ -135,6 +135,18 @@ fn headline_line(h: &Headline) -> String {
     }
 }
 
+/// What the ensemble found, in one line.
+pub fn ensemble_line(e: &crate::ensemble::EnsembleOutcome) -> String {
+    let checked = match e.identifiable {
+        Some(k) => format!(", {k} identifiable by the self-check ({} refits)", e.refits),
+        None => String::new(),
+    };
+    format!(
+        "ensemble    {} members, {:.0} s with {} at a time: of {} blocks the fit has, {} have a sign the interval determines{checked}",
+        e.members, e.wall_s, e.parallel, e.blocks, e.sign_determined
+    )
+}
+
 /// The text after the check summary: fit, calcium decays, headline, report, run directory.
 fn render(o: &RunOutcome) -> String {
     let mut s = String::new();
@@ -157,6 +169,9 @@ fn render(o: &RunOutcome) -> String {
     }
     for h in &o.headline {
         let _ = writeln!(s, "{}", headline_line(h));
+    }
+    if let Some(e) = &o.ensemble {
+        let _ = writeln!(s, "{}", ensemble_line(e));
     }
     let _ = writeln!(s, "\n{}", o.report);
     let _ = writeln!(s, "wrote {}", o.dir.display());

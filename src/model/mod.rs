@@ -261,6 +261,21 @@ impl Rnn {
         Ok((states, rates))
     }
 
+    /// A free-running simulation with private noise, as a recording of the model would be made:
+    /// `noise` `[T, batch, n_units]` (already scaled) is added to each update t → t+1. Returns the
+    /// predictions for frames `1..T` (`[batch, n_targets]` each) and the rates `φ(x(t))` that
+    /// drive each update (`[batch, n_units]` each, t = 0..T−2).
+    pub fn simulate(
+        &self,
+        p: &Params,
+        y: &Tensor,
+        u: &Tensor,
+        noise: &Tensor,
+    ) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+        let (out, rates, _) = self.run(p, y, u, Drive::FreeRunning, Some(noise), true, None)?;
+        Ok((out, rates))
+    }
+
     /// Free-running rates under a perturbation (see [`Perturbation`]); the rates returned are the
     /// effective outgoing rates (silenced units scaled by `keep`).
     pub fn perturbed_rates(

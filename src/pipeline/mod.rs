@@ -47,6 +47,8 @@ pub struct RunOutcome {
     pub headline: Vec<Headline>,
     /// Wall time of each analysis step, s.
     pub analysis_seconds: Vec<(&'static str, f64)>,
+    /// The ensemble and self-check around the fit, when `ensemble` asks for one.
+    pub ensemble: Option<crate::ensemble::EnsembleOutcome>,
     /// The report.
     pub report: ReportSummary,
 }
@@ -235,6 +237,15 @@ fn fit_and_write(
             .map(|(g, _, to)| (g.clone(), *to as f64))
             .collect();
     })?;
+    let ensemble = if config.ensemble.enabled() {
+        let e = crate::ensemble::run(config, ds, fitted, rd)?;
+        rd.update(|m| {
+            m.analysis_wall_s.insert("ensemble".into(), e.wall_s);
+        })?;
+        Some(e)
+    } else {
+        None
+    };
     let epochs = out.history.len();
     Ok(RunOutcome {
         dir: rd.path().to_path_buf(),
@@ -245,6 +256,7 @@ fn fit_and_write(
         calcium_decays_ms,
         headline: evaluation.headline,
         analysis_seconds: analyses.seconds.clone(),
+        ensemble,
         report: ReportSummary::default(),
     })
 }
@@ -264,4 +276,21 @@ pub fn reanalyse(
     analyses.write(&rd)?;
     let report = crate::report::write_report(dir)?;
     Ok((analyses.seconds, report))
+}
+
+/// The self-check (and any ensemble member not run yet) of the complete run in `dir`, with its own
+/// resolved `config` (whose `ensemble` section says how many refits), on `device`: writes the
+/// ensemble tables and the config that describes them, and the report again.
+pub fn selfcheck(
+    dir: &Path,
+    config: &Config,
+    ds: &Dataset,
+    device: &Device,
+) -> Result<(crate::ensemble::EnsembleOutcome, ReportSummary)> {
+    let rd = RunDir::open_complete(dir, "self-check")?;
+    let fitted = rd.load_fitted(config, ds, device)?;
+    let outcome = crate::ensemble::run(config, ds, &fitted, &rd)?;
+    rd.write_config(config)?;
+    let report = crate::report::write_report(dir)?;
+    Ok((outcome, report))
 }

@@ -533,3 +533,60 @@ pub fn run(config: &Path, out: &Path) -> Result<String> {
     }
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(values: &[(&str, &str, f64, f64, f64)]) -> Blocks {
+        values
+            .iter()
+            .map(|&(pre, post, mean_w, mean_abs_w, input_share)| {
+                (
+                    (pre.to_string(), post.to_string()),
+                    BlockValue {
+                        mean_w,
+                        mean_abs_w,
+                        input_share,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// A hand-made truth and fit: four blocks exist, two are absent (one of which the fit fills).
+    /// Expected values from scipy.stats.spearmanr over the listed blocks.
+    #[test]
+    fn scores_count_only_existing_blocks_and_match_hand_computed_values() {
+        let truth = blocks(&[
+            ("VISp/a", "VISp/a", 0.3, 0.3, 0.6),
+            ("VISp/b", "VISp/a", -0.2, 0.2, 0.4),
+            ("VISp/a", "VISp/b", 0.1, 0.1, 1.0),
+            ("VISp/a", "VISl/c", 0.4, 0.4, 1.0),
+            ("VISl/c", "VISp/a", 0.0, 0.0, 0.0),
+            ("VISp/b", "VISp/b", 0.0, 0.0, 0.0),
+        ]);
+        let fit = blocks(&[
+            ("VISp/a", "VISp/a", 0.1, 0.1, 0.3),
+            ("VISp/b", "VISp/a", -0.3, 0.3, 0.5),
+            ("VISp/a", "VISp/b", 0.2, 0.2, 0.9),
+            ("VISp/a", "VISl/c", 0.2, 0.2, 0.7),
+            ("VISl/c", "VISp/a", 0.05, 0.05, 0.2),
+            ("VISp/b", "VISp/b", 0.0, 0.0, 0.0),
+        ]);
+        let s: BTreeMap<String, f64> = score(&fit, &truth).into_iter().collect();
+        let close = |k: &str, v: f64| {
+            assert!((s[k] - v).abs() < 1e-12, "{k}: {} vs {v}", s[k]);
+        };
+        close("n_existing", 4.0);
+        // spearmanr([0.2, 0.1, 0.2, 0.3], [0.4, 0.3, 0.1, 0.2]) over the four existing blocks
+        close("existing_rho_mean_abs_w", -0.316227766016838);
+        close("existing_rho_input_share", 0.7378647873726218);
+        close("existing_rho_mean_w", 0.632455532033676);
+        close("existing_sign_accuracy", 1.0);
+        // Over all six blocks, the shared zero lifts the rank correlation.
+        close("all_rho_mean_abs_w", 0.6176470588235294);
+        // The one inter-area pathway that exists outranks the one that does not.
+        close("pathway_auc", 1.0);
+    }
+}

@@ -7,8 +7,8 @@ use crate::error::Result;
 use crate::rundir::paths::{table_file, RunPaths, Weights};
 use crate::rundir::series::Predictions;
 use crate::rundir::tables::{
-    self, CurrentRow, DiagnosticRow, HistoryRow, InteractionRow, MetricRow, PerturbationRow,
-    SpectrumRow, SplitRow, Table, UnitRow,
+    self, CurrentRow, DiagnosticRow, HistoryRow, InteractionEnsembleRow, InteractionRow, MetricRow,
+    PerturbationRow, SelfcheckRow, SpectrumRow, SplitRow, Table, UnitRow,
 };
 use crate::rundir::Manifest;
 use ndarray::Array2;
@@ -34,6 +34,8 @@ pub struct RunFiles {
     perturbations: Need<Vec<PerturbationRow>>,
     spectrum: Need<Vec<SpectrumRow>>,
     diagnostics: Need<Vec<DiagnosticRow>>,
+    ensemble: Need<Vec<InteractionEnsembleRow>>,
+    selfcheck: Need<Vec<SelfcheckRow>>,
 }
 
 /// The rows of table `T`, or why they are unavailable.
@@ -67,6 +69,8 @@ impl RunFiles {
             perturbations: load(&paths),
             spectrum: load(&paths),
             diagnostics: load(&paths),
+            ensemble: load(&paths),
+            selfcheck: load(&paths),
             paths,
         })
     }
@@ -106,6 +110,15 @@ impl RunFiles {
     /// `tables/diagnostics.parquet`.
     pub fn diagnostics(&self) -> Need<&[DiagnosticRow]> {
         rows(&self.diagnostics)
+    }
+
+    /// `tables/interactions_ensemble.parquet` (runs with an ensemble).
+    pub fn ensemble(&self) -> Need<&[InteractionEnsembleRow]> {
+        rows(&self.ensemble)
+    }
+    /// `tables/selfcheck.parquet` (runs with a self-check).
+    pub fn selfcheck(&self) -> Need<&[SelfcheckRow]> {
+        rows(&self.selfcheck)
     }
 
     /// `predictions.h5`.

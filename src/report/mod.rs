@@ -6,6 +6,7 @@
 //! with a note in the report; a run whose manifest status is not `complete` is refused.
 
 pub mod colour;
+pub mod determined;
 pub mod downsample;
 pub mod figures;
 pub mod heatmap;
@@ -87,10 +88,14 @@ fn page(run: &RunFiles, figs: &[Figure]) -> String {
     let name = run_name(run);
     let mut b = format!("<h1>fitrnn report: {}</h1>\n", html::escape(&name));
     b += &lead(run);
-    b += "<nav><a href=\"#provenance\">Provenance</a><a href=\"#data\">Data</a><a href=\"#fit\">Fit</a>\
+    b += "<nav><a href=\"#determined\">Determined</a><a href=\"#provenance\">Provenance</a><a href=\"#data\">Data</a><a href=\"#fit\">Fit</a>\
           <a href=\"#connectivity\">Connectivity</a><a href=\"#dynamics\">Dynamics</a>\
           <a href=\"#perturbations\">Perturbations</a></nav>\n";
-    b += "<section id=\"provenance\">\n<h2>Provenance</h2>\n";
+    b += "<section id=\"determined\">\n<h2>What the data determine</h2>\n";
+    b += &or_note(determined::summary(run), "The ensemble summary");
+    b += &fig("determined_area_layer");
+    b += &fig("determined_population");
+    b += "</section>\n<section id=\"provenance\">\n<h2>Provenance</h2>\n";
     b += &provenance(run);
     b += "</section>\n<section id=\"data\">\n<h2>Data</h2>\n";
     b += &or_note(data_summary(run), "The data summary");
@@ -107,6 +112,10 @@ fn page(run: &RunFiles, figs: &[Figure]) -> String {
     b += &fig("interactions_population");
     b += "</section>\n<section id=\"dynamics\">\n<h2>Dynamics</h2>\n";
     b += &fig("eigenvalues");
+    b += &or_note(
+        determined::spectral_shift(run),
+        "The self-check of the spectrum",
+    );
     b += &fig("singular_values");
     b += "<h3>Diagnostics of the whole network</h3>\n";
     b += &or_note(diagnostics(run), "Diagnostics");

@@ -444,8 +444,29 @@ table! {
     }
 }
 
+table! {
+    /// `ensemble_members.parquet`: each ensemble member (the fit is member 0) with how it differs
+    /// and its held-out scores (means over the recorded neurons of its held-out fold).
+    EnsembleMemberRow = "ensemble_members" {
+        /// 0 for the fit itself.
+        member: u32,
+        /// Its seed.
+        seed: u64,
+        /// Seed of its block bootstrap of the training windows (0: the windows as they are).
+        bootstrap: u64,
+        /// The cross-validation fold it holds out.
+        fold: u32,
+        /// How its predictions were made (`free`, `teacher_forced`, ...), as in `metrics`.
+        mode: String,
+        /// Mean R² on its held-out frames.
+        r2: f64,
+        /// Mean fraction of variance explained on its held-out frames.
+        pvar: f64,
+    }
+}
+
 /// Every table of a run directory, for the schema snapshot and the layout documentation.
-pub const RUN_TABLES: [(&str, &[&str]); 11] = [
+pub const RUN_TABLES: [(&str, &[&str]); 12] = [
     (UnitRow::NAME, UnitRow::COLUMNS),
     (SplitRow::NAME, SplitRow::COLUMNS),
     (HistoryRow::NAME, HistoryRow::COLUMNS),
@@ -460,6 +481,7 @@ pub const RUN_TABLES: [(&str, &[&str]); 11] = [
         InteractionEnsembleRow::COLUMNS,
     ),
     (SelfcheckRow::NAME, SelfcheckRow::COLUMNS),
+    (EnsembleMemberRow::NAME, EnsembleMemberRow::COLUMNS),
 ];
 
 #[cfg(test)]
@@ -588,6 +610,15 @@ mod tests {
                 rel_error: 0.0,
                 sign_agreement: 1.0,
                 identifiable: Some(true),
+            }]),
+            schema(&[EnsembleMemberRow {
+                member: 0,
+                seed: 0,
+                bootstrap: 0,
+                fold: 0,
+                mode: text(),
+                r2: 0.0,
+                pvar: 0.0,
             }]),
         ];
         insta::assert_snapshot!(lines.join("\n"));

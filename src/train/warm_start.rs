@@ -25,7 +25,13 @@ pub struct WarmStartSummary {
     pub units: usize,
     /// Median number of active frames per unit.
     pub median_active_frames: usize,
+    /// The factor the estimated recurrent weights were scaled by to bring their spectral radius
+    /// down to [`MAX_RADIUS`] (1 when it was already below).
+    pub scaled_by: f64,
 }
+
+/// The largest spectral radius of the estimated recurrent weights kept as they are.
+pub const MAX_RADIUS: f64 = 1.0;
 
 /// The `q` quantile of a column (linear interpolation).
 fn quantile(mut v: Vec<f32>, q: f64) -> f32 {
@@ -40,7 +46,9 @@ fn quantile(mut v: Vec<f32>, q: f64) -> f32 {
 
 /// Replace the recorded block of `params` (and its readout) with the one-step estimate from the
 /// training windows of `ds`, under `mask` (`[n, n]`, 0 = fixed at 0) and Dale's signs when
-/// `dale` is set.
+/// `dale` is set. Recurrent weights whose spectral radius exceeds [`MAX_RADIUS`] are scaled down
+/// to it: a one-step estimate without Dale's bounds can be unstable when run freely (2.3 on a
+/// 4-minute recording fitted dense and unconstrained), and a start that explodes teaches nothing.
 pub fn one_step(
     ds: &Dataset,
     network: &Network,
@@ -94,10 +102,16 @@ pub fn one_step(
         signs,
         &options,
     );
+    let radius = crate::linalg::spectral_radius(&est.w_rec)?;
+    let scaled_by = if radius > MAX_RADIUS {
+        MAX_RADIUS / radius
+    } else {
+        1.0
+    };
     params
         .w_rec
         .slice_mut(s![..n_rec, ..n_rec])
-        .assign(&est.w_rec);
+        .assign(&(&est.w_rec * scaled_by as f32));
     params.w_in.slice_mut(s![..n_rec, ..]).assign(&est.w_in);
     params.b[..n_rec].copy_from_slice(&est.b);
     params.gain = vec![1.0; n_rec];
@@ -107,5 +121,6 @@ pub fn one_step(
     Ok(WarmStartSummary {
         units: n_rec,
         median_active_frames: active.get(active.len() / 2).copied().unwrap_or(0),
+        scaled_by,
     })
 }

@@ -120,3 +120,14 @@ pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
     out.sort();
     out
 }
+
+/// `--set` arguments that switch off the ensemble and self-check of configs/mouse_v1.yaml, for
+/// tests about something else.
+pub const NO_ENSEMBLE: [&str; 6] = [
+    "--set",
+    "ensemble.seeds=0",
+    "--set",
+    "ensemble.bootstrap=0",
+    "--set",
+    "ensemble.selfcheck=0",
+];

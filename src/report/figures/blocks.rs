@@ -290,6 +290,43 @@ pub fn interactions(run: &RunFiles, level: &str) -> Need<HeatMap> {
     ))
 }
 
+/// The signed mean weight of the blocks at `level` that the self-check found identifiable; every
+/// other block (absent from the fit, or not recovered from recordings simulated from it) is grey.
+pub fn determined(run: &RunFiles, level: &str) -> Need<HeatMap> {
+    let rows: Vec<_> = run
+        .ensemble()?
+        .iter()
+        .filter(|r| r.level == level && r.metric == "mean_w")
+        .collect();
+    if rows.iter().all(|r| r.identifiable.is_none()) {
+        return Err(format!(
+            "{} has no self-check flags at level {level}: set ensemble.selfcheck (or run fitrnn selfcheck)",
+            table_file("interactions_ensemble")
+        ));
+    }
+    let labels = appearance(rows.iter().flat_map(|r| [r.pre.as_str(), r.post.as_str()]));
+    let name = if level == "area_layer" {
+        "area/layer"
+    } else {
+        "population"
+    };
+    Ok(block_map(
+        &format!("What the data determine: mean weight between {name} blocks"),
+        &format!("presynaptic {name} (sender)"),
+        &format!("postsynaptic {name} (receiver)"),
+        &labels,
+        rows.iter().map(|r| {
+            let shown = if r.identifiable == Some(true) {
+                r.estimate
+            } else {
+                f64::NAN
+            };
+            (r.post.as_str(), r.pre.as_str(), shown)
+        }),
+        "mean weight W[post, pre] (grey: absent or not determined)",
+    ))
+}
+
 /// Mean recurrent current from source to target blocks, summed over the source sign.
 pub fn currents(run: &RunFiles) -> Need<HeatMap> {
     let all = run.currents()?;

@@ -89,7 +89,12 @@ pub fn write_all(run: &RunFiles) -> Result<Vec<Figure>> {
     let dir = run.paths.figures_dir();
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::io(&dir, "creating the figures directory", e))?;
-    Ok(vec![
+    // Runs without an ensemble have nothing to show here (the report's first section says so).
+    let mut figures = Vec::new();
+    if run.ensemble().is_ok() {
+        figures.extend(determined(run, &dir)?);
+    }
+    figures.extend(vec![
         record(
             &dir,
             "loss",
@@ -178,6 +183,34 @@ pub fn write_all(run: &RunFiles) -> Result<Vec<Figure>> {
              (row) is silenced in the free-running model: blue means the target loses drive, red means \
              it is released from inhibition; grey cells are the silenced units themselves.",
             blocks::perturbations(run),
+            false,
+        )?,
+    ]);
+    Ok(figures)
+}
+
+/// The maps of what the data determine (runs with an ensemble).
+fn determined(run: &RunFiles, dir: &Path) -> Result<Vec<Figure>> {
+    Ok(vec![
+        record(
+            dir,
+            "determined_area_layer",
+            "What the data determine: area/layer blocks",
+            "Mean final weight from each presynaptic area/layer block (column) onto each postsynaptic \
+             block (row), shown only where the self-check recovered the block: recordings simulated from \
+             the fitted network, as long and as noisy as this one, were refitted, and the refits gave the \
+             block's share of its target's input within 50 % and its sign in at least 80 % of refits. \
+             Grey blocks are absent from the fit or not determined by data like these; their values in \
+             the tables are the model's, not the data's.",
+            blocks::determined(run, "area_layer"),
+            false,
+        )?,
+        record(
+            dir,
+            "determined_population",
+            "What the data determine: populations",
+            "As above at the finest level, area/layer/cell type.",
+            blocks::determined(run, "population"),
             false,
         )?,
     ])

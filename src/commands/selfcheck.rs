@@ -1,0 +1,33 @@
+//! `fitrnn selfcheck RUN_DIR`: the self-check of a finished run (see [`crate::ensemble`]), on the
+//! device the run used; finished refits and ensemble members are kept.
+
+use crate::cli::SelfcheckArgs;
+use crate::config::Config;
+use crate::error::Result;
+use crate::rundir::paths::RunPaths;
+
+/// Run `fitrnn selfcheck`.
+pub fn selfcheck(args: &SelfcheckArgs) -> Result<String> {
+    let dir = &args.run_dir;
+    let manifest = crate::rundir::read_complete_manifest(dir, "self-check")?;
+    let cfg_path = RunPaths::new(dir).config();
+    let before = Config::load(&cfg_path, &[])?;
+    let refits = args.refits.unwrap_or(if before.ensemble.selfcheck > 0 {
+        before.ensemble.selfcheck
+    } else {
+        2
+    });
+    let mut sets = vec![format!("ensemble.selfcheck={refits}")];
+    if let Some(j) = args.jobs {
+        sets.push(format!("ensemble.jobs={j}"));
+    }
+    let config = Config::load(&cfg_path, &sets)?;
+    let device = manifest.device_choice().open()?;
+    let (ds, _) = super::check::check_config(&config, &cfg_path)?;
+    let (e, report) = crate::pipeline::selfcheck(dir, &config, &ds, &device)?;
+    Ok(format!(
+        "self-checked {}: {}\n{report}\n",
+        dir.display(),
+        super::run::ensemble_line(&e)
+    ))
+}

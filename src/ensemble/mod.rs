@@ -1,0 +1,248 @@
+//! Ensembles: how far each inferred interaction can be trusted. Around a finished fit, members
+//! that differ in seed, in a block bootstrap of the training windows and in the held-out fold give
+//! each block value an interval (`tables/interactions_ensemble.parquet`), and the self-check
+//! refits recordings simulated from the fitted network to say which blocks data like the user's
+//! determine (`tables/selfcheck.parquet`, the `identifiable` column). Every extra fit is one run of
+//! the `fitrnn` binary through the job runner, one per core.
+//!
+//! ```text
+//! fit ──► members (seeds × bootstrap × folds) ──┐
+//!   └───► simulate from the fit ──► refits ─────┴──► consensus + self-check tables
+//! ```
+
+pub mod consensus;
+pub mod members;
+pub mod selfcheck;
+
+use crate::analysis::tables::levels_of;
+use crate::config::Config;
+use crate::data::write_recording;
+use crate::dataset::Dataset;
+use crate::error::{Error, Result};
+use crate::jobs::{fitrnn_binary, FitSpec, Local};
+use crate::network::Fitted;
+use crate::rundir::tables::{self, EnsembleMemberRow, MetricRow, SelfcheckRow, Table};
+use crate::rundir::{RunDir, RunPaths};
+use consensus::Key;
+use members::Member;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What an ensemble did, for the command's summary and the report.
+#[derive(Debug, Clone, Default)]
+pub struct EnsembleOutcome {
+    /// Members, the fit included.
+    pub members: usize,
+    /// Self-check refits.
+    pub refits: usize,
+    /// Fits at the same time.
+    pub parallel: usize,
+    /// Wall time of the extra fits and their summary, s.
+    pub wall_s: f64,
+    /// Blocks that exist in the fit, at the first analysis level.
+    pub blocks: usize,
+    /// Of those, blocks whose `mean_w` interval excludes 0.
+    pub sign_determined: usize,
+    /// Of those, blocks the self-check flagged identifiable (`None` without a self-check).
+    pub identifiable: Option<usize>,
+}
+
+/// Fits at the same time and threads per fit: `jobs` (0: one per core), and the cores shared
+/// between them.
+fn parallelism(jobs: usize) -> (usize, usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parallel = if jobs == 0 { cores } else { jobs };
+    (parallel.max(1), (cores / parallel.max(1)).max(1))
+}
+
+/// The self-check's refit of recording `k` of the run in `run`.
+fn refit_spec(run: &RunPaths, cfg: &Config, k: usize, threads: usize) -> FitSpec {
+    let mut overrides = vec![
+        format!("data.path={}", run.selfcheck_recording(k).display()),
+        format!("seed={}", cfg.seed + 1 + k as u64),
+    ];
+    overrides.extend(members::no_ensemble());
+    FitSpec {
+        name: format!("self-check refit {k}"),
+        config: run.config(),
+        overrides,
+        out: run.selfcheck_refit(k),
+        threads,
+    }
+}
+
+/// Simulate the self-check's `refits` recordings from the fit and write them; returns the rates of
+/// the first simulation (the truth's input shares come from them).
+fn simulate_recordings(
+    cfg: &Config,
+    ds: &Dataset,
+    f: &Fitted,
+    run: &RunPaths,
+    refits: usize,
+) -> Result<ndarray::Array2<f32>> {
+    let noise = selfcheck::noise_levels(f, ds)?;
+    let mut first = None;
+    for k in 0..refits {
+        let path = run.selfcheck_recording(k);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating", e))?;
+        }
+        let seed = cfg.seed.wrapping_mul(7919).wrapping_add(104_729 + k as u64);
+        let (rec, rates) = selfcheck::simulate_recording(f, ds, &noise, seed, &path)?;
+        write_recording(&rec, &path)?;
+        first.get_or_insert(rates);
+    }
+    first.ok_or_else(|| Error::bug("self-check", "no recording simulated"))
+}
+
+/// Run every fit of `specs`, `parallel` at a time; an error naming each failed fit's log.
+fn run_all(specs: &[FitSpec], parallel: usize) -> Result<()> {
+    let backend = Local {
+        binary: fitrnn_binary()?,
+        parallel,
+    };
+    let results = crate::jobs::run_fits(&backend, specs, "ensemble fits")?;
+    let jobs: Vec<_> = specs.iter().map(FitSpec::job).collect();
+    let failed = crate::jobs::failures(&jobs, &results);
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::ChildrenFailed {
+            summary: format!(
+                "{} of {} ensemble fits finished; the fit itself is in the run directory, but its intervals need every member\n",
+                specs.len() - failed.len(),
+                specs.len()
+            ),
+            failed,
+        })
+    }
+}
+
+/// The held-out scores of each member (pooled rows of its `metrics` table, validation split).
+fn member_rows(ms: &[Member]) -> Result<Vec<EnsembleMemberRow>> {
+    let mut rows = Vec::new();
+    for m in ms {
+        let metrics: Vec<MetricRow> = tables::read(&RunPaths::new(&m.dir).table(MetricRow::NAME))?;
+        for r in metrics
+            .iter()
+            .filter(|r| r.population == "all" && r.split == "validation")
+        {
+            rows.push(EnsembleMemberRow {
+                member: m.index as u32,
+                seed: m.seed,
+                bootstrap: m.bootstrap.unwrap_or(0),
+                fold: m.fold as u32,
+                mode: r.mode.clone(),
+                r2: r.r2,
+                pvar: r.pvar,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Per block key (every metric), whether the self-check flagged the block identifiable.
+fn flags(rows: &[SelfcheckRow]) -> BTreeMap<Key, bool> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        if let Some(flag) = r.identifiable {
+            for metric in consensus::METRICS {
+                out.insert(
+                    (
+                        r.level.clone(),
+                        r.pre.clone(),
+                        r.post.clone(),
+                        metric.to_string(),
+                    ),
+                    flag,
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The self-check's rows: every refit scored against the fit, and the spectral radii.
+fn selfcheck_rows(
+    f: &Fitted,
+    rates: &ndarray::Array2<f32>,
+    run: &RunPaths,
+    refits: usize,
+    cfg: &Config,
+) -> Result<Vec<SelfcheckRow>> {
+    let levels = levels_of(&cfg.analysis.levels);
+    let dirs: Vec<std::path::PathBuf> = (0..refits).map(|k| run.selfcheck_refit(k)).collect();
+    let dirs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
+    let truth = selfcheck::truth(f, rates, &levels);
+    let mut rows = selfcheck::score(&truth, &selfcheck::refits(&dirs, &levels)?);
+    rows.push(selfcheck::spectral_row(f, &dirs)?);
+    Ok(rows)
+}
+
+/// Run the ensemble `cfg.ensemble` asks for around the fit `f` of `ds`, written in `rd`, and write
+/// its tables: `interactions_ensemble`, `ensemble_members` and (with a self-check) `selfcheck`.
+pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<EnsembleOutcome> {
+    let t0 = std::time::Instant::now();
+    let run = rd.paths();
+    let (parallel, threads) = parallelism(cfg.ensemble.jobs);
+    let ms = members::members(cfg, run);
+    let mut specs: Vec<FitSpec> = ms[1..]
+        .iter()
+        .map(|m| members::spec(run, m, threads))
+        .collect();
+    let refits = cfg.ensemble.selfcheck;
+    let rates = if refits > 0 {
+        Some(simulate_recordings(cfg, ds, f, run, refits)?)
+    } else {
+        None
+    };
+    specs.extend((0..refits).map(|k| refit_spec(run, cfg, k, threads)));
+    run_all(&specs, parallel)?;
+    let check = match &rates {
+        Some(r) => Some(selfcheck_rows(f, r, run, refits, cfg)?),
+        None => None,
+    };
+    let levels = levels_of(&cfg.analysis.levels);
+    let values = ms
+        .iter()
+        .map(|m| consensus::block_values(&m.dir, &levels))
+        .collect::<Result<Vec<_>>>()?;
+    let identifiable = check.as_deref().map(flags).unwrap_or_default();
+    let rows = consensus::rows(&values[0], &values, &identifiable);
+    rd.write_table(&rows)?;
+    rd.write_table(&member_rows(&ms)?)?;
+    if let Some(c) = &check {
+        rd.write_table(c)?;
+    }
+    Ok(summarise(&rows, &levels, ms.len(), refits, parallel, t0))
+}
+
+/// Counts of the first level's existing blocks for the summary.
+fn summarise(
+    rows: &[crate::rundir::tables::InteractionEnsembleRow],
+    levels: &[crate::analysis::blocks::Level],
+    members: usize,
+    refits: usize,
+    parallel: usize,
+    t0: std::time::Instant,
+) -> EnsembleOutcome {
+    let level = levels.first().map(|l| l.name()).unwrap_or("population");
+    let existing: Vec<_> = rows
+        .iter()
+        .filter(|r| r.level == level && r.metric == "mean_w" && r.estimate != 0.0)
+        .collect();
+    EnsembleOutcome {
+        members,
+        refits,
+        parallel,
+        wall_s: t0.elapsed().as_secs_f64(),
+        blocks: existing.len(),
+        sign_determined: existing.iter().filter(|r| r.sign_determined).count(),
+        identifiable: (refits > 0).then(|| {
+            existing
+                .iter()
+                .filter(|r| r.identifiable == Some(true))
+                .count()
+        }),
+    }
+}

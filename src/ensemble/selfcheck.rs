@@ -1,0 +1,271 @@
+//! The self-check: a parametric bootstrap on the user's own recording. Recordings are simulated
+//! from the fitted network (the recording's length, inputs and recorded neurons, with process and
+//! observation noise estimated from the fit's one-step residuals), refitted with the same config,
+//! and each refit is scored against the fitted network as the truth. A block is **identifiable**
+//! when the refits recover its input share and its sign; a user reads which of their numbers data
+//! like theirs can support.
+
+use crate::analysis::block_values::{from_run, from_weights, Blocks};
+use crate::analysis::blocks::Level;
+use crate::data::Recording;
+use crate::dataset::{Dataset, Window};
+use crate::error::{Error, Result};
+use crate::model::Drive;
+use crate::network::Fitted;
+use crate::rundir::tables::SelfcheckRow;
+use crate::rundir::{RunPaths, Weights};
+use candle_core::Tensor;
+use ndarray::{Array2, Axis};
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A block is identifiable when the refits' median input share is within this fraction of the
+/// fitted network's ...
+pub const MAX_REL_ERROR: f64 = 0.5;
+/// ... and at least this fraction of the refits give its net sign.
+pub const MIN_SIGN_AGREEMENT: f64 = 0.8;
+
+/// The noise a simulated recording gets, split evenly (in variance) between the two places it can
+/// enter: private noise on each unit's state update, and noise on each recorded trace.
+#[derive(Debug, Clone)]
+pub struct NoiseLevels {
+    /// Standard deviation of the noise added to each unit's state per frame, `[n_units]` (hidden
+    /// units get the recorded units' median).
+    pub process: Vec<f32>,
+    /// Standard deviation of the noise on each recorded trace, `[n_rec]` (normalised units).
+    pub observation: Vec<f32>,
+}
+
+/// Noise levels from the fit's one-step-ahead residuals on the training windows: residual SD `s`
+/// per trace gives observation noise `s/√2` and process noise `s/√2` divided by the readout gain.
+pub fn noise_levels(f: &Fitted, ds: &Dataset) -> Result<NoiseLevels> {
+    let (pred, data, _) = f.predict(ds, &ds.train_windows, Drive::TeacherForced(1))?;
+    let resid = &data - &pred;
+    let sd: Vec<f32> = resid
+        .axis_iter(Axis(1))
+        .map(|c| {
+            let m = c.mean().unwrap_or(0.0);
+            (c.iter().map(|v| (v - m) * (v - m)).sum::<f32>() / c.len().max(1) as f32).sqrt()
+        })
+        .collect();
+    let half = std::f32::consts::FRAC_1_SQRT_2;
+    let observation: Vec<f32> = sd.iter().map(|s| s * half).collect();
+    let mut process: Vec<f32> = sd
+        .iter()
+        .zip(&f.params.gain)
+        .map(|(s, g)| s * half / g.abs().max(1e-3))
+        .collect();
+    let mut sorted = process.clone();
+    sorted.sort_by(f32::total_cmp);
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+    process.resize(f.network.signs.len(), median);
+    Ok(NoiseLevels {
+        process,
+        observation,
+    })
+}
+
+/// Simulate a recording like `ds`'s from the fitted network with `noise` and `seed`: the same
+/// frames, inputs and neurons, the first frame taken from the data and every later one from the
+/// network. Returns the recording (raw units, to be written to `path`) and the rates of every
+/// unit that drive each update, `[frames − 1, n_units]`.
+pub fn simulate_recording(
+    f: &Fitted,
+    ds: &Dataset,
+    noise: &NoiseLevels,
+    seed: u64,
+    path: &Path,
+) -> Result<(Recording, Array2<f32>)> {
+    let device = f.device();
+    let p = f.device_params()?;
+    let frames = ds.y.nrows();
+    let n = f.network.signs.len();
+    let whole = Window {
+        start: 0,
+        len: frames,
+    };
+    let (y, u) = ds.batch(&[whole], &device)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut draw = |sd: f32| sd * Distribution::<f32>::sample(&StandardNormal, &mut rng);
+    let z: Vec<f32> = (0..frames * n)
+        .map(|k| draw(noise.process[k % n]))
+        .collect();
+    let z = Tensor::from_vec(z, (frames, 1, n), &device)?;
+    let (out, rates) = f.network.rnn.simulate(&p, &y, &u, &z)?;
+    let n_rec = ds.y.ncols();
+    let mut traces = Array2::<f32>::zeros((frames, n_rec));
+    traces.row_mut(0).assign(&ds.y.row(0));
+    for (t, o) in out.iter().enumerate() {
+        let o = o.flatten_all()?.to_vec1::<f32>()?;
+        for i in 0..n_rec {
+            traces[[t + 1, i]] = o[i] + draw(noise.observation[i]);
+        }
+    }
+    for (mut col, &(off, sc)) in traces.axis_iter_mut(Axis(1)).zip(&ds.normalisation) {
+        col.mapv_inplace(|v| v * sc + off);
+    }
+    let mut r = Array2::<f32>::zeros((rates.len(), n));
+    for (t, rt) in rates.iter().enumerate() {
+        let rt = rt.flatten_all()?.to_vec1::<f32>()?;
+        r.row_mut(t).assign(&ndarray::ArrayView1::from(&rt));
+    }
+    if traces.iter().chain(r.iter()).any(|v| !v.is_finite()) {
+        return Err(Error::Unsupported {
+            problem: "the self-check's simulation of the fitted network diverged (non-finite rates): the fitted network is unstable when run on its own for the whole recording".into(),
+            fix: "inspect the spectrum section of the report; set ensemble.selfcheck: 0 to skip the self-check".into(),
+        });
+    }
+    let mut rec = ds.recording.clone();
+    rec.path = path.to_path_buf();
+    rec.traces = traces;
+    rec.ground_truth = None;
+    rec.notes = vec![format!(
+        "simulated from a fitted network for its self-check (seed {seed})"
+    )];
+    Ok((rec, r))
+}
+
+/// The fitted network's blocks at each level: the truth every refit is scored against, with
+/// input shares from the rates of one simulation.
+pub fn truth(f: &Fitted, rates: &Array2<f32>, levels: &[Level]) -> BTreeMap<Level, Blocks> {
+    let units = &f.network.units.units;
+    levels
+        .iter()
+        .map(|&l| {
+            let b = from_weights(
+                units,
+                &f.network.signs,
+                &f.params.w_rec,
+                Some(rates.view()),
+                l,
+            );
+            (l, b)
+        })
+        .collect()
+}
+
+/// The blocks of each refit's run directory at each level.
+pub fn refits(dirs: &[&Path], levels: &[Level]) -> Result<Vec<BTreeMap<Level, Blocks>>> {
+    dirs.iter()
+        .map(|d| levels.iter().map(|&l| Ok((l, from_run(d, l)?))).collect())
+        .collect()
+}
+
+fn median(v: &[f64]) -> f64 {
+    super::consensus::quantile(v, 0.5)
+}
+
+fn finite_min_max(v: &[f64]) -> (f64, f64) {
+    let f = v.iter().copied().filter(|x| x.is_finite());
+    (
+        f.clone().fold(f64::INFINITY, f64::min),
+        f.fold(f64::NEG_INFINITY, f64::max),
+    )
+}
+
+/// One row of a block's metric from the truth and the refits' values.
+fn row(
+    level: &str,
+    pre: &str,
+    post: &str,
+    metric: &str,
+    truth: f64,
+    refit: &[f64],
+) -> SelfcheckRow {
+    let med = median(refit);
+    let (lo, hi) = finite_min_max(refit);
+    SelfcheckRow {
+        level: level.into(),
+        pre: pre.into(),
+        post: post.into(),
+        metric: metric.into(),
+        truth,
+        refit_median: med,
+        refit_low: lo,
+        refit_high: hi,
+        n_refits: refit.iter().filter(|v| v.is_finite()).count() as u32,
+        rel_error: (med - truth).abs() / truth.abs(),
+        sign_agreement: f64::NAN,
+        identifiable: None,
+    }
+}
+
+/// Score the refits against the truth, block by block: rows for `input_share`, `mean_w` and
+/// `mean_abs_w`, and whether each block the fitted network has is identifiable (its input share
+/// within [`MAX_REL_ERROR`] and its sign in at least [`MIN_SIGN_AGREEMENT`] of the refits).
+pub fn score(
+    truth: &BTreeMap<Level, Blocks>,
+    refits: &[BTreeMap<Level, Blocks>],
+) -> Vec<SelfcheckRow> {
+    let mut rows = Vec::new();
+    for (level, blocks) in truth {
+        for ((pre, post), t) in blocks {
+            let values = |get: fn(&crate::analysis::block_values::BlockValue) -> f64| -> Vec<f64> {
+                refits
+                    .iter()
+                    .map(|r| {
+                        r[level]
+                            .get(&(pre.clone(), post.clone()))
+                            .map(get)
+                            .unwrap_or(f64::NAN)
+                    })
+                    .collect()
+            };
+            let (share, w, abs) = (
+                values(|v| v.input_share),
+                values(|v| v.mean_w),
+                values(|v| v.mean_abs_w),
+            );
+            let agree = w
+                .iter()
+                .filter(|v| v.signum() == t.mean_w.signum() && **v != 0.0)
+                .count() as f64
+                / w.len().max(1) as f64;
+            let mut group = vec![
+                row(
+                    level.name(),
+                    pre,
+                    post,
+                    "input_share",
+                    t.input_share,
+                    &share,
+                ),
+                row(level.name(), pre, post, "mean_w", t.mean_w, &w),
+                row(level.name(), pre, post, "mean_abs_w", t.mean_abs_w, &abs),
+            ];
+            let exists = t.mean_abs_w > 0.0;
+            let flag =
+                exists.then(|| group[0].rel_error <= MAX_REL_ERROR && agree >= MIN_SIGN_AGREEMENT);
+            for r in &mut group {
+                r.sign_agreement = if exists { agree } else { f64::NAN };
+                r.identifiable = flag;
+            }
+            rows.extend(group);
+        }
+    }
+    rows
+}
+
+/// The spectral radius of the fitted network beside its refits' (`level` = `network`).
+pub fn spectral_row(f: &Fitted, refit_dirs: &[&Path]) -> Result<SelfcheckRow> {
+    let truth = crate::linalg::spectral_radius(&f.params.w_rec)?;
+    let refit = refit_dirs
+        .iter()
+        .map(|d| {
+            let file = crate::rundir::weights::TensorFile::open(
+                &RunPaths::new(d).weights(Weights::Final),
+            )?;
+            crate::linalg::spectral_radius(&file.array2("w_rec")?)
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    Ok(row(
+        "network",
+        "all",
+        "all",
+        "spectral_radius",
+        truth,
+        &refit,
+    ))
+}
