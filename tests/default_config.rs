@@ -469,7 +469,7 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
         inter.column("post").unwrap().str().unwrap(),
         inter.column("mean_w").unwrap().f64().unwrap(),
     );
-    let (mut fitted, mut true_w) = (vec![], vec![]);
+    let (mut fitted, mut true_w, mut exists) = (vec![], vec![], vec![]);
     for i in 0..inter.height() {
         if lv.get(i) == Some("population") && st.get(i) == Some("final") {
             let t = truth
@@ -480,14 +480,25 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
                 .unwrap();
             fitted.push(mw.get(i).unwrap());
             true_w.push(t.mean_w);
+            exists.push(t.mean_abs_w > 0.0);
         }
     }
     assert_eq!(fitted.len(), 24 * 24);
-    let rho = fitrnn::stats::spearman(&fitted, &true_w);
-    eprintln!("population-level Spearman(fitted mean_w, true mean_w) = {rho:.3}");
+    // Only the blocks that truly exist: the prior's zeros, shared by fit and simulation, are not
+    // credited (over all 576 blocks the same fit scores 0.90).
+    let pick = |v: &[f64]| -> Vec<f64> {
+        v.iter()
+            .zip(&exists)
+            .filter(|(_, e)| **e)
+            .map(|(x, _)| *x)
+            .collect()
+    };
+    let rho = fitrnn::stats::spearman(&pick(&fitted), &pick(&true_w));
+    eprintln!("existing population blocks: Spearman(fitted mean_w, true mean_w) = {rho:.3}");
+    // Measured 0.79 (210 blocks); Dale's law gives the signs, so this is mostly sign and scale.
     assert!(
-        rho > 0.7,
-        "block interactions rank like the truth: Spearman {rho:.3}"
+        rho > 0.6,
+        "existing block interactions rank like the truth: Spearman {rho:.3}"
     );
 }
 

@@ -5,6 +5,7 @@ use crate::common;
 
 use fitrnn::rundir::tables::{self, InteractionEnsembleRow, Table};
 use fitrnn::rundir::RunPaths;
+use predicates::prelude::*;
 use std::path::Path;
 
 /// Simulate a small recording with the simulator overrides `sets` into `dir/rec.h5`.
@@ -98,4 +99,72 @@ fn ensemble_intervals_repeat_for_a_seed_and_hold_the_fit() {
         Some(3),
         "held-out scores of every member"
     );
+}
+
+#[test]
+fn selfcheck_command_flags_the_blocks_of_a_finished_run_and_rewrites_its_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = simulate(tmp.path(), 120.0, 0.1, &[]);
+    let run = tmp.path().join("run");
+    let quick = [
+        "training.dense_epochs=4",
+        "training.finetune_epochs=2",
+        "ensemble.seeds=0",
+        "ensemble.bootstrap=0",
+        "ensemble.selfcheck=0",
+    ];
+    fit(&data, &run, &quick);
+    let paths = RunPaths::new(&run);
+    assert!(!paths.table(InteractionEnsembleRow::NAME).exists());
+    let out = common::fitrnn()
+        .args(["selfcheck"])
+        .arg(&run)
+        .args(["--refits", "1", "--jobs", "1"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("identifiable by the self-check (1 refits)"),
+        "{stdout}"
+    );
+    let rows = ensemble_rows(&run);
+    assert!(rows
+        .iter()
+        .any(|r| r.estimate != 0.0 && r.identifiable.is_some() && r.n_members == 1));
+    let check: Vec<fitrnn::rundir::tables::SelfcheckRow> =
+        tables::read(&paths.table("selfcheck")).unwrap();
+    assert!(check
+        .iter()
+        .any(|r| r.level == "network" && r.n_refits == 1));
+    assert!(paths.selfcheck_recording(0).is_file() && paths.selfcheck_refit(0).is_dir());
+    let html = std::fs::read_to_string(paths.report()).unwrap();
+    assert!(html.contains("are determined by the data"));
+    // The resolved config now says what the run directory holds.
+    let cfg = std::fs::read_to_string(paths.config()).unwrap();
+    assert!(cfg.contains("selfcheck: 1"), "{cfg}");
+}
+
+#[test]
+fn selfcheck_of_a_population_model_is_refused_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = common::write(
+        tmp.path(),
+        "pop.yaml",
+        &std::fs::read_to_string(common::root().join("configs/mouse_v1.yaml"))
+            .unwrap()
+            .replace("../data/", &format!("{}/data/", common::root().display())),
+    );
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--set", "model.mode=populations"])
+        .args(["--set", "model.units_per_population={default: 2}"])
+        .args(["--set", "model.initial_state=zero"])
+        .args(["--set", "training.warm_start=none"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicates::str::contains("ensemble.selfcheck")
+                .and(predicates::str::contains("needs mode: neurons")),
+        );
 }
