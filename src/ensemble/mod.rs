@@ -57,8 +57,10 @@ fn parallelism(jobs: usize) -> (usize, usize) {
 
 /// The self-check's refit of recording `k` of the run in `run`.
 fn refit_spec(run: &RunPaths, cfg: &Config, k: usize, threads: usize) -> FitSpec {
+    // The simulated recording is a contract file whatever the user's was (NWB, several planes).
     let mut overrides = vec![
         format!("data.path={}", run.selfcheck_recording(k).display()),
+        "data.format=contract".to_string(),
         format!("seed={}", cfg.seed + 1 + k as u64),
     ];
     overrides.extend(members::no_ensemble());
