@@ -66,18 +66,6 @@ pub struct OneStep {
     pub active_frames: Vec<usize>,
 }
 
-/// The `q` quantile of `v` (linear interpolation, as numpy's default).
-fn quantile(v: &[f32], q: f64) -> f32 {
-    let mut s: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    if s.is_empty() {
-        return f32::NAN;
-    }
-    s.sort_by(f32::total_cmp);
-    let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64) as f32
-}
-
 /// The bounds of unit `i`'s coefficients `[W[i, ·], W_in[i, ·], b_i]`: `(lower, upper)`.
 fn bounds(i: usize, signs: &[Sign], d: usize, o: &OneStepOptions) -> (Vec<f64>, Vec<f64>) {
     let n = signs.len();
@@ -182,7 +170,8 @@ pub fn one_step_states(
     for i in 0..n {
         let col: Vec<f32> = y.column(i).to_vec();
         let state: Vec<f32> = x.column(i).to_vec();
-        let theta = quantile(&col, o.active_quantile);
+        let wide: Vec<f64> = col.iter().map(|&v| f64::from(v)).collect();
+        let theta = crate::stats::quantile(&wide, o.active_quantile) as f32;
         let usable = |t: usize| o.pairs.as_ref().is_none_or(|p| p[t]);
         let active: Vec<usize> = (0..frames.saturating_sub(1))
             .filter(|&t| usable(t) && col[t] > theta && col[t + 1] > theta)

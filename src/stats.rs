@@ -2,6 +2,25 @@
 //! ROC curve; with the quantiles of a sample. Used to score inferences against a known truth (the
 //! recovery study, the self-check) and to summarise ensembles.
 
+/// The `q`-quantile of already sorted `v` with linear interpolation (numpy's default); NaN when
+/// empty.
+pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+/// The `q`-quantile of the finite values of `v` (linear interpolation, numpy's default); NaN when
+/// there are none.
+pub fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    s.sort_by(f64::total_cmp);
+    quantile_sorted(&s, q)
+}
+
 /// Average ranks (1-based; ties share their mean rank).
 fn ranks(v: &[f64]) -> Vec<f64> {
     let mut idx: Vec<usize> = (0..v.len()).collect();

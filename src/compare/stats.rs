@@ -101,13 +101,6 @@ fn mean(v: impl Iterator<Item = f64>) -> f64 {
     s / n as f64
 }
 
-/// The `q`-quantile of sorted `v` with linear interpolation (numpy's default).
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let pos = q * (v.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
-}
-
 /// The contrast of `b` against `a` (one value per run) under `plans`.
 pub fn contrast(a: &[f64], b: &[f64], plans: &Plans) -> Contrast {
     let (mean_a, mean_b) = (mean(a.iter().copied()), mean(b.iter().copied()));
@@ -121,7 +114,10 @@ pub fn contrast(a: &[f64], b: &[f64], plans: &Plans) -> Contrast {
             .map(|(ia, ib)| mean(ib.iter().map(|&i| b[i])) - mean(ia.iter().map(|&i| a[i])))
             .collect();
         d.sort_by(f64::total_cmp);
-        (quantile(&d, 0.025), quantile(&d, 0.975))
+        (
+            crate::stats::quantile_sorted(&d, 0.025),
+            crate::stats::quantile_sorted(&d, 0.975),
+        )
     };
     let pooled: Vec<f64> = a.iter().chain(b).copied().collect();
     let total: f64 = pooled.iter().sum();

@@ -6,6 +6,7 @@ use crate::analysis::blocks::Level;
 use crate::error::Result;
 use crate::rundir::tables::{self, CurrentRow, InteractionEnsembleRow, Table};
 use crate::rundir::RunPaths;
+use crate::stats::quantile;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -50,18 +51,6 @@ pub fn block_values(dir: &Path, levels: &[Level]) -> Result<BTreeMap<Key, f64>> 
         }
     }
     Ok(out)
-}
-
-/// The `q` quantile of finite `v` (linear interpolation, numpy's default); NaN when empty.
-pub fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    s.sort_by(f64::total_cmp);
-    let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
 }
 
 /// Members below which the interval is the members' range: a 95 % percentile interval needs at

@@ -153,18 +153,6 @@ pub fn refits(dirs: &[&Path], levels: &[Level]) -> Result<Vec<BTreeMap<Level, Bl
         .collect()
 }
 
-fn median(v: &[f64]) -> f64 {
-    super::consensus::quantile(v, 0.5)
-}
-
-fn finite_min_max(v: &[f64]) -> (f64, f64) {
-    let f = v.iter().copied().filter(|x| x.is_finite());
-    (
-        f.clone().fold(f64::INFINITY, f64::min),
-        f.fold(f64::NEG_INFINITY, f64::max),
-    )
-}
-
 /// One row of a block's metric from the truth and the refits' values.
 fn row(
     level: &str,
@@ -174,8 +162,8 @@ fn row(
     truth: f64,
     refit: &[f64],
 ) -> SelfcheckRow {
-    let med = median(refit);
-    let (lo, hi) = finite_min_max(refit);
+    let q = |p| crate::stats::quantile(refit, p);
+    let (med, lo, hi) = (q(0.5), q(0.0), q(1.0));
     SelfcheckRow {
         level: level.into(),
         pre: pre.into(),

@@ -33,17 +33,6 @@ pub struct WarmStartSummary {
 /// The largest spectral radius of the estimated recurrent weights kept as they are.
 pub const MAX_RADIUS: f64 = 1.0;
 
-/// The `q` quantile of a column (linear interpolation).
-fn quantile(mut v: Vec<f32>, q: f64) -> f32 {
-    v.sort_by(f32::total_cmp);
-    if v.is_empty() {
-        return 0.0;
-    }
-    let pos = q * (v.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64) as f32
-}
-
 /// Replace the recorded block of `params` (and its readout) with the one-step estimate from the
 /// training windows of `ds`, under `mask` (`[n, n]`, 0 = fixed at 0) and Dale's signs when
 /// `dale` is set. Recurrent weights whose spectral radius exceeds [`MAX_RADIUS`] are scaled down
@@ -64,7 +53,10 @@ pub fn one_step(
     }
     let train: Vec<usize> = (0..frames).filter(|&t| ds.split.is_train[t]).collect();
     let offsets: Vec<f32> = (0..n_rec)
-        .map(|i| quantile(train.iter().map(|&t| ds.y[[t, i]]).collect(), 0.01))
+        .map(|i| {
+            let column: Vec<f64> = train.iter().map(|&t| f64::from(ds.y[[t, i]])).collect();
+            crate::stats::quantile(&column, 0.01) as f32
+        })
         .collect();
     let rates = Array2::from_shape_fn((frames, n_rec), |(t, i)| {
         (ds.y[[t, i]] - offsets[i]).max(0.0)
