@@ -170,8 +170,7 @@ pub fn one_step_states(
     for i in 0..n {
         let col: Vec<f32> = y.column(i).to_vec();
         let state: Vec<f32> = x.column(i).to_vec();
-        let wide: Vec<f64> = col.iter().map(|&v| f64::from(v)).collect();
-        let theta = crate::stats::quantile(&wide, o.active_quantile) as f32;
+        let theta = crate::stats::quantile(&col, o.active_quantile);
         let usable = |t: usize| o.pairs.as_ref().is_none_or(|p| p[t]);
         let active: Vec<usize> = (0..frames.saturating_sub(1))
             .filter(|&t| usable(t) && col[t] > theta && col[t + 1] > theta)

@@ -2,22 +2,61 @@
 //! ROC curve; with the quantiles of a sample. Used to score inferences against a known truth (the
 //! recovery study, the self-check) and to summarise ensembles.
 
+/// A floating-point sample value: quantiles interpolate in the sample's own precision, so that an
+/// f32 threshold is the one f32 arithmetic gives.
+pub trait Sample: Copy {
+    /// Not a number.
+    const NAN: Self;
+    /// Neither NaN nor infinite.
+    fn finite(self) -> bool;
+    /// Total order (NaN last).
+    fn order(&self, other: &Self) -> std::cmp::Ordering;
+    /// `a + (b − a) · t`.
+    fn lerp(a: Self, b: Self, t: f64) -> Self;
+}
+
+impl Sample for f64 {
+    const NAN: Self = f64::NAN;
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+    fn order(&self, other: &Self) -> std::cmp::Ordering {
+        self.total_cmp(other)
+    }
+    fn lerp(a: Self, b: Self, t: f64) -> Self {
+        a + (b - a) * t
+    }
+}
+
+impl Sample for f32 {
+    const NAN: Self = f32::NAN;
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+    fn order(&self, other: &Self) -> std::cmp::Ordering {
+        self.total_cmp(other)
+    }
+    fn lerp(a: Self, b: Self, t: f64) -> Self {
+        a + (b - a) * t as f32
+    }
+}
+
 /// The `q`-quantile of already sorted `v` with linear interpolation (numpy's default); NaN when
 /// empty.
-pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+pub fn quantile_sorted<T: Sample>(v: &[T], q: f64) -> T {
     if v.is_empty() {
-        return f64::NAN;
+        return T::NAN;
     }
     let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    T::lerp(v[lo], v[hi], pos - lo as f64)
 }
 
 /// The `q`-quantile of the finite values of `v` (linear interpolation, numpy's default); NaN when
 /// there are none.
-pub fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    s.sort_by(f64::total_cmp);
+pub fn quantile<T: Sample>(v: &[T], q: f64) -> T {
+    let mut s: Vec<T> = v.iter().copied().filter(|x| x.finite()).collect();
+    s.sort_by(T::order);
     quantile_sorted(&s, q)
 }
 

@@ -54,8 +54,13 @@ pub fn one_step(
     let train: Vec<usize> = (0..frames).filter(|&t| ds.split.is_train[t]).collect();
     let offsets: Vec<f32> = (0..n_rec)
         .map(|i| {
-            let column: Vec<f64> = train.iter().map(|&t| f64::from(ds.y[[t, i]])).collect();
-            crate::stats::quantile(&column, 0.01) as f32
+            let column: Vec<f32> = train.iter().map(|&t| ds.y[[t, i]]).collect();
+            let q = crate::stats::quantile(&column, 0.01);
+            if q.is_nan() {
+                0.0
+            } else {
+                q
+            }
         })
         .collect();
     let rates = Array2::from_shape_fn((frames, n_rec), |(t, i)| {
