@@ -87,37 +87,62 @@ pub fn from_weights(
         .collect()
 }
 
-/// A fitted run's final-stage blocks at `level`, from its `interactions` and `currents` tables
-/// (validation currents, training currents when nothing was held out).
-pub fn from_run(run_dir: &Path, level: Level) -> Result<Blocks> {
-    let paths = RunPaths::new(run_dir);
-    let interactions: Vec<InteractionRow> = tables::read(&paths.table(InteractionRow::NAME))?;
-    let currents: Vec<CurrentRow> = tables::read(&paths.table(CurrentRow::NAME))?;
-    let split = if currents.iter().any(|r| r.split == "validation") {
-        "validation"
-    } else {
-        "train"
-    };
-    let shares = input_shares(
-        currents
-            .iter()
-            .filter(|r| r.level == level.name() && r.split == split)
-            .map(|r| (r.source.as_str(), r.target.as_str(), r.mean_abs_current)),
-    );
-    Ok(interactions
-        .into_iter()
-        .filter(|r| r.level == level.name() && r.stage == "final")
-        .map(|r| {
-            let key = (r.pre, r.post);
-            let share = shares.get(&key).copied().unwrap_or(f64::NAN);
-            (
-                key,
-                BlockValue {
-                    mean_w: r.mean_w,
-                    mean_abs_w: r.mean_abs_w,
-                    input_share: share,
-                },
-            )
+/// The tables of a fitted run that its block values come from, read once for every level.
+#[derive(Debug, Clone)]
+pub struct RunTables {
+    interactions: Vec<InteractionRow>,
+    currents: Vec<CurrentRow>,
+}
+
+impl RunTables {
+    /// Read `tables/interactions.parquet` and `tables/currents.parquet` of `run_dir`.
+    pub fn read(run_dir: &Path) -> Result<RunTables> {
+        let paths = RunPaths::new(run_dir);
+        Ok(RunTables {
+            interactions: tables::read(&paths.table(InteractionRow::NAME))?,
+            currents: tables::read(&paths.table(CurrentRow::NAME))?,
         })
-        .collect())
+    }
+
+    /// The currents' split the values come from: validation, or training when nothing was held
+    /// out.
+    fn split(&self) -> &'static str {
+        if self.currents.iter().any(|r| r.split == "validation") {
+            "validation"
+        } else {
+            "train"
+        }
+    }
+
+    /// The current rows of `level` on [`RunTables::split`].
+    pub fn currents(&self, level: Level) -> impl Iterator<Item = &CurrentRow> {
+        let split = self.split();
+        self.currents
+            .iter()
+            .filter(move |r| r.level == level.name() && r.split == split)
+    }
+
+    /// The final-stage blocks at `level`, with input shares from the currents.
+    pub fn blocks(&self, level: Level) -> Blocks {
+        let shares = input_shares(
+            self.currents(level)
+                .map(|r| (r.source.as_str(), r.target.as_str(), r.mean_abs_current)),
+        );
+        self.interactions
+            .iter()
+            .filter(|r| r.level == level.name() && r.stage == "final")
+            .map(|r| {
+                let key = (r.pre.clone(), r.post.clone());
+                let share = shares.get(&key).copied().unwrap_or(f64::NAN);
+                (
+                    key,
+                    BlockValue {
+                        mean_w: r.mean_w,
+                        mean_abs_w: r.mean_abs_w,
+                        input_share: share,
+                    },
+                )
+            })
+            .collect()
+    }
 }

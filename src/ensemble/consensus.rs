@@ -1,11 +1,10 @@
 //! The consensus of an ensemble: every block value of every member, summarised per (level, pre,
 //! post, metric) as the fit's value and the interval the members span.
 
-use crate::analysis::block_values::from_run;
+use crate::analysis::block_values::RunTables;
 use crate::analysis::blocks::Level;
 use crate::error::Result;
-use crate::rundir::tables::{self, CurrentRow, InteractionEnsembleRow, Table};
-use crate::rundir::RunPaths;
+use crate::rundir::tables::InteractionEnsembleRow;
 use crate::stats::quantile;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,12 +20,7 @@ pub const METRICS: [&str; 4] = ["mean_w", "mean_abs_w", "mean_current", "input_s
 /// `mean_current` (summed over the source's signs) and the `input_share`.
 pub fn block_values(dir: &Path, levels: &[Level]) -> Result<BTreeMap<Key, f64>> {
     let mut out = BTreeMap::new();
-    let currents: Vec<CurrentRow> = tables::read(&RunPaths::new(dir).table(CurrentRow::NAME))?;
-    let split = if currents.iter().any(|r| r.split == "validation") {
-        "validation"
-    } else {
-        "train"
-    };
+    let run = RunTables::read(dir)?;
     for &level in levels {
         let key = |pre: &str, post: &str, metric: &str| {
             (
@@ -36,16 +30,13 @@ pub fn block_values(dir: &Path, levels: &[Level]) -> Result<BTreeMap<Key, f64>> 
                 metric.to_string(),
             )
         };
-        for ((pre, post), v) in from_run(dir, level)? {
+        for ((pre, post), v) in run.blocks(level) {
             out.insert(key(&pre, &post, "mean_w"), v.mean_w);
             out.insert(key(&pre, &post, "mean_abs_w"), v.mean_abs_w);
             out.insert(key(&pre, &post, "input_share"), v.input_share);
             out.insert(key(&pre, &post, "mean_current"), 0.0);
         }
-        for r in currents
-            .iter()
-            .filter(|r| r.level == level.name() && r.split == split)
-        {
+        for r in run.currents(level) {
             *out.entry(key(&r.source, &r.target, "mean_current"))
                 .or_default() += r.mean_current;
         }

@@ -5,7 +5,7 @@
 //! when the refits recover its input share and its sign; a user reads which of their numbers data
 //! like theirs can support.
 
-use crate::analysis::block_values::{from_run, from_weights, Blocks};
+use crate::analysis::block_values::{from_weights, Blocks, RunTables};
 use crate::analysis::blocks::Level;
 use crate::data::Recording;
 use crate::dataset::{Dataset, Window};
@@ -149,7 +149,10 @@ pub fn truth(f: &Fitted, rates: &Array2<f32>, levels: &[Level]) -> BTreeMap<Leve
 /// The blocks of each refit's run directory at each level.
 pub fn refits(dirs: &[&Path], levels: &[Level]) -> Result<Vec<BTreeMap<Level, Blocks>>> {
     dirs.iter()
-        .map(|d| levels.iter().map(|&l| Ok((l, from_run(d, l)?))).collect())
+        .map(|d| {
+            let run = RunTables::read(d)?;
+            Ok(levels.iter().map(|&l| (l, run.blocks(l))).collect())
+        })
         .collect()
 }
 

@@ -5,7 +5,7 @@
 //! means, and a one-step ridge per neuron on the frames where it is active).
 
 use crate::analysis::block_values::from_weights;
-pub use crate::analysis::block_values::{from_run as fitted, input_shares, BlockValue, Blocks};
+pub use crate::analysis::block_values::{input_shares, BlockValue, Blocks, RunTables};
 use crate::analysis::blocks::{blocks_of, Level};
 use crate::connectivity::{Population, ProbabilityTable};
 use crate::data::{GroundTruth, Recording, Sign, SignMap};
@@ -202,28 +202,26 @@ pub fn ridge_var(rec: &Recording, level: Level) -> Blocks {
     from_values(out)
 }
 
-/// The one-step reference: `W[post, pre]` between the recorded neurons from a ridge regression of
-/// each neuron's leak-corrected update on every neuron's trace, the inputs and 1, on the frames
-/// where that neuron is active (see [`crate::estimate::one_step`]), projected to Dale's signs;
-/// block values and currents (driven by the traces) over the recorded neurons.
-pub fn one_step(
-    rec: &Recording,
-    signs: &SignMap,
-    tau_ms: &BTreeMap<String, f64>,
-    level: Level,
-) -> Blocks {
-    let units = populations(rec);
-    let s: Vec<Sign> = units
+/// Each recorded neuron's sign from its cell type (excitatory when the map lacks it), `[n]`.
+pub fn neuron_signs(rec: &Recording, signs: &SignMap) -> Vec<Sign> {
+    rec.neurons
+        .cell_type
         .iter()
-        .map(|u| signs.get(&u.cell_type).copied().unwrap_or(Sign::E))
-        .collect();
-    let w = one_step_weights(rec, &s, tau_ms);
-    let rates = rec.traces.mapv(|v| v.max(0.0));
-    from_weights(&units, &s, &w, Some(rates.view()), level)
+        .map(|t| signs.get(t).copied().unwrap_or(Sign::E))
+        .collect()
 }
 
-/// The one-step reference's `W[post, pre]` over the recorded neurons (used for the unit-level
-/// score too).
+/// The blocks at `level` of the one-step estimate `w` (`W[post, pre]` over the recorded neurons,
+/// from [`one_step_weights`]), with input shares from the rectified traces.
+pub fn one_step(rec: &Recording, signs: &[Sign], w: &Array2<f32>, level: Level) -> Blocks {
+    let rates = rec.traces.mapv(|v| v.max(0.0));
+    from_weights(&populations(rec), signs, w, Some(rates.view()), level)
+}
+
+/// The one-step reference: `W[post, pre]` between the recorded neurons from a ridge regression of
+/// each neuron's leak-corrected update on every neuron's trace, the inputs and 1, on the frames
+/// where that neuron is active (see [`crate::estimate::one_step`]), projected to Dale's signs.
+/// Computed once per recording; [`one_step`] aggregates it per level.
 pub fn one_step_weights(
     rec: &Recording,
     signs: &[Sign],

@@ -312,18 +312,38 @@ fn evaluate(c: &Cell, rec_path: &Path, run: &Path, ctx: &Context) -> Result<Vec<
             value,
         })
     };
+    // The one-step estimate is computed once and aggregated at every level and the unit level.
+    let one_step = match c.method.baseline {
+        Some(Baseline::OneStep) => {
+            let signs = estimates::neuron_signs(&rec, &ctx.signs);
+            let w = estimates::one_step_weights(&rec, &signs, &ctx.tau_ms(c.method)?);
+            Some((signs, w))
+        }
+        _ => None,
+    };
+    // A fit's tables are read once for every level.
+    let fit_tables = match c.method.baseline {
+        None => Some(estimates::RunTables::read(run)?),
+        Some(_) => None,
+    };
     for level in LEVELS {
         let truth = estimates::truth(gt, &ctx.signs, level);
         let inferred = match c.method.baseline {
             Some(Baseline::Correlation) => estimates::correlation(&rec, level),
             Some(Baseline::RidgeVar) => estimates::ridge_var(&rec, level),
             Some(Baseline::OneStep) => {
-                estimates::one_step(&rec, &ctx.signs, &ctx.tau_ms(c.method)?, level)
+                let Some((signs, w)) = &one_step else {
+                    return Err(Error::bug("recovery", "one-step weights not computed"));
+                };
+                estimates::one_step(&rec, signs, w, level)
             }
             Some(Baseline::PriorOnly) => {
                 estimates::prior_only(gt, &ctx.signs, &ctx.table, level, c.seed)
             }
-            None => estimates::fitted(run, level)?,
+            None => match &fit_tables {
+                Some(t) => t.blocks(level),
+                None => return Err(Error::bug("recovery", "fit tables not read")),
+            },
         };
         for (metric, value) in score(&inferred, &truth) {
             push(level.name(), metric, value);
@@ -331,20 +351,13 @@ fn evaluate(c: &Cell, rec_path: &Path, run: &Path, ctx: &Context) -> Result<Vec<
     }
     let unit = match c.method.baseline {
         None => Some(fitted_unit_correlation(run, &rec)?),
-        Some(Baseline::OneStep) => {
-            let signs: Vec<crate::data::Sign> = rec
-                .neurons
-                .cell_type
-                .iter()
-                .map(|t| ctx.signs.get(t).copied().unwrap_or(crate::data::Sign::E))
-                .collect();
-            let w = estimates::one_step_weights(&rec, &signs, &ctx.tau_ms(c.method)?);
+        Some(Baseline::OneStep) => one_step.as_ref().map(|(_, w)| {
             let sim: Vec<Option<usize>> = simulated_unit_of_columns(gt, rec.n_neurons())
                 .into_iter()
                 .map(Some)
                 .collect();
-            Some(existing_weight_correlation(&w, &sim, gt))
-        }
+            existing_weight_correlation(w, &sim, gt)
+        }),
         _ => None,
     };
     if let Some(r) = unit {
