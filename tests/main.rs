@@ -20,6 +20,7 @@ mod real_data;
 mod recovery;
 mod report;
 mod resume;
+mod run_safety;
 mod simulate;
 mod sweep;
 mod torch_bench;

@@ -49,6 +49,7 @@ fn prepare(config: &Config, config_path: &Path) -> Result<(Dataset, candle_core:
 
 /// `fitrnn --resume RUN_DIR`: the run's own resolved config and data, from its last checkpoint.
 fn resume(dir: &Path, threads: Option<usize>) -> Result<String> {
+    crate::rundir::resumable(dir)?;
     let cfg_path = RunPaths::new(dir).config();
     let config = with_threads(Config::load(&cfg_path, &[])?, threads);
     let (ds, device, mut text) = prepare(&config, &cfg_path)?;
@@ -79,7 +80,7 @@ fn with_progress<T>(work: impl FnOnce(crate::pipeline::OnEpoch) -> Result<T>) ->
             row.train_loss, row.val_loss
         );
         if b.is_hidden() {
-            if epoch == 1 || epoch == epochs || epoch % 10 == 0 {
+            if epoch == 1 || epoch == epochs || epoch.is_multiple_of(10) {
                 eprintln!("{msg}");
             }
         } else {

@@ -77,6 +77,14 @@ fn apply_override(file: &Path, root: &mut Value, ov: &str, cwd_path_keys: &[&str
         ));
     }
     let mut parsed: Value = serde_yaml::from_str(raw).unwrap_or_else(|_| Value::String(raw.into()));
+    if cwd_path_keys.contains(&key) && (raw.trim().is_empty() || parsed.is_null()) {
+        return Err(Error::config(
+            file,
+            format!("--set {ov}"),
+            format!("`{key}` is a path and the value is empty"),
+            format!("give a path, e.g. --set {key}=runs/new, or leave out the --set to use the config's own"),
+        ));
+    }
     if cwd_path_keys.contains(&key) {
         if let Value::String(s) = &parsed {
             let p = PathBuf::from(s);

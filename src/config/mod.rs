@@ -209,6 +209,30 @@ impl RawConfig {
             };
             normalise_path(&joined)
         };
+        let empty = |key: &str| {
+            Error::config(
+                config_path,
+                key,
+                "the path is empty",
+                "give a path, or leave the key out to use its default",
+            )
+        };
+        if self
+            .output
+            .dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            return Err(empty("output.dir"));
+        }
+        if self.data.path.0.iter().any(|p| p.as_os_str().is_empty()) {
+            return Err(empty("data.path"));
+        }
+        if let Some(t) = &self.constraints.mask.table {
+            if t.as_os_str().is_empty() {
+                return Err(empty("constraints.mask.table"));
+            }
+        }
         for p in self.data.path.0.iter_mut() {
             *p = abs(p);
         }

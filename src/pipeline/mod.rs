@@ -114,7 +114,7 @@ pub fn resume(
     finish(config, ds, device, rd, Some(state), on_epoch)
 }
 
-/// Fit and write everything; marks the manifest complete, or failed with the error.
+/// Fit and write everything; marks the manifest complete last, or failed with the error.
 fn finish(
     config: &Config,
     ds: &Dataset,
@@ -123,18 +123,17 @@ fn finish(
     state: Option<Checkpoint>,
     on_epoch: OnEpoch,
 ) -> Result<RunOutcome> {
-    match fit_and_write(config, ds, device, &mut rd, state, on_epoch) {
-        Ok(mut outcome) => {
+    let written =
+        fit_and_write(config, ds, device, &mut rd, state, on_epoch).and_then(|mut outcome| {
+            // The report is drawn from the run directory's files alone; `complete` is the last write,
+            // so a run marked complete has every file, and a run stopped before can be resumed.
+            outcome.report = crate::report::write_report_of_finishing_run(rd.path())?;
             rd.complete()?;
-            // The report is drawn from the finished run directory alone.
-            outcome.report = crate::report::write_report(rd.path())?;
             Ok(outcome)
-        }
-        Err(e) => {
-            let _ = rd.fail(&e);
-            Err(e)
-        }
-    }
+        });
+    written.inspect_err(|e| {
+        let _ = rd.fail(e);
+    })
 }
 
 /// The units table: every model unit (recorded neurons first, then hidden units with a null

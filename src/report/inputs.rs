@@ -53,9 +53,14 @@ fn rows<T>(t: &Need<Vec<T>>) -> Need<&[T]> {
 }
 
 impl RunFiles {
-    /// Read the manifest and tables of `dir`; refuses a run whose status is not `complete`.
-    pub fn open(dir: &Path) -> Result<RunFiles> {
-        let manifest = crate::rundir::read_complete_manifest(dir, "write a report for")?;
+    /// Read the manifest and tables of `dir`; refuses a run whose status is not `complete`, unless
+    /// `finishing` (the pipeline writes the report before it marks its run complete).
+    pub fn open(dir: &Path, finishing: bool) -> Result<RunFiles> {
+        let manifest = if finishing {
+            crate::rundir::read_manifest(dir)?
+        } else {
+            crate::rundir::read_complete_manifest(dir, "write a report for")?
+        };
         let paths = RunPaths::new(dir);
         Ok(RunFiles {
             dir: dir.to_path_buf(),

@@ -53,8 +53,18 @@ impl std::fmt::Display for ReportSummary {
 
 /// Render figures/ and report.html for the finished run in `dir` from its files alone.
 pub fn write_report(dir: &Path) -> Result<ReportSummary> {
+    write(dir, false)
+}
+
+/// [`write_report`] for the run the pipeline is finishing, whose status is still `running`: the
+/// run is marked complete only once its report is written.
+pub fn write_report_of_finishing_run(dir: &Path) -> Result<ReportSummary> {
+    write(dir, true)
+}
+
+fn write(dir: &Path, finishing: bool) -> Result<ReportSummary> {
     let t0 = std::time::Instant::now();
-    let run = RunFiles::open(dir)?;
+    let run = RunFiles::open(dir, finishing)?;
     let figs = figures::write_all(&run)?;
     let page = page(&run, &figs);
     let html = run.paths.report();

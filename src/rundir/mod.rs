@@ -5,6 +5,7 @@
 //! `running` while the run is in progress and `complete` or `failed` (with the error) at the end.
 
 pub mod checkpoint;
+pub mod claim;
 pub mod manifest;
 pub mod paths;
 pub mod series;
@@ -27,57 +28,52 @@ use tables::Table;
 pub struct RunDir {
     paths: RunPaths,
     manifest: Manifest,
+    _lock: claim::RunLock,
 }
 
 impl RunDir {
-    /// Create `path` (refusing a non-empty directory unless `overwrite`), with `model/` and
-    /// `tables/`, and write `manifest` with status `running`.
+    /// Create the run directory `path` and write `manifest` with status `running`, holding the
+    /// directory's lock. An existing non-empty `path` is refused, or with `overwrite` replaced if
+    /// it is a fitrnn run that no process is writing (see [`claim`]).
     pub fn create(path: &Path, overwrite: bool, mut manifest: Manifest) -> Result<RunDir> {
-        if path.exists()
-            && std::fs::read_dir(path)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(true)
-        {
-            if !overwrite {
-                return Err(Error::Unsupported {
-                    problem: format!("the run directory {} already exists and is not empty", path.display()),
-                    fix: "choose another output.dir (e.g. --set output.dir=runs/new) or set output.overwrite: true".into(),
-                });
-            }
-            std::fs::remove_dir_all(path)
-                .map_err(|e| Error::io(path, "removing the old run directory", e))?;
-        }
+        claim::make_room(path, overwrite)?;
+        std::fs::create_dir_all(path)
+            .map_err(|e| Error::io(path, "creating the run directory", e))?;
+        let lock = claim::lock(path)?;
         let paths = RunPaths::new(path);
+        if paths.manifest().exists() {
+            return Err(Error::Unsupported {
+                problem: format!(
+                    "another fitrnn process started a run in {} at the same time",
+                    path.display()
+                ),
+                fix: "give each fit its own output.dir".into(),
+            });
+        }
         for dir in [paths.model_dir(), paths.tables_dir()] {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| Error::io(&dir, "creating the run directory", e))?;
         }
         manifest.status = Status::Running;
         manifest.write(&paths.manifest())?;
-        Ok(RunDir { paths, manifest })
+        Ok(RunDir {
+            paths,
+            manifest,
+            _lock: lock,
+        })
     }
 
     /// Open an existing run directory to resume it: refuses a run whose manifest says `complete`
-    /// or that has no checkpoint yet; marks it `running` again.
+    /// or that has no checkpoint yet (see [`resumable`]); marks it `running` again.
     pub fn open_for_resume(path: &Path) -> Result<RunDir> {
+        let manifest = resumable(path)?;
         let paths = RunPaths::new(path);
-        let manifest = Manifest::read(&paths.manifest())?;
-        if manifest.status == Status::Complete {
-            return Err(Error::Unsupported {
-                problem: format!("the run in {} is already complete", path.display()),
-                fix: "nothing to resume; start a new run with fitrnn --config".into(),
-            });
-        }
-        if !paths.checkpoint_json().is_file() {
-            return Err(Error::Unsupported {
-                problem: format!(
-                    "{} has no checkpoint (the run stopped before its first epoch ended)",
-                    path.display()
-                ),
-                fix: "start the run again with fitrnn --config".into(),
-            });
-        }
-        let mut rd = RunDir { paths, manifest };
+        let lock = claim::lock(path)?;
+        let mut rd = RunDir {
+            paths,
+            manifest,
+            _lock: lock,
+        };
         rd.update(|m| {
             m.resumed_unix_s = Some(unix_now());
             m.status = Status::Running;
@@ -89,9 +85,11 @@ impl RunDir {
     /// caller is about to do, for the message.
     pub fn open_complete(path: &Path, what: &str) -> Result<RunDir> {
         let manifest = read_complete_manifest(path, what)?;
+        let lock = claim::lock(path)?;
         Ok(RunDir {
             paths: RunPaths::new(path),
             manifest,
+            _lock: lock,
         })
     }
 
@@ -125,12 +123,15 @@ impl RunDir {
         })
     }
 
-    /// Mark the run complete.
+    /// Mark the run complete (the last write of a run), then remove the earlier run it replaced.
     pub fn complete(&mut self) -> Result<()> {
         self.update(|m| {
             m.finished_unix_s = Some(unix_now());
             m.status = Status::Complete;
-        })
+        })?;
+        // The run is complete either way; an earlier run left aside is only disk space.
+        let _ = claim::forget_previous(self.path());
+        Ok(())
     }
 
     /// Write the resolved config.
@@ -181,6 +182,38 @@ impl RunDir {
             finetuned: state.history.iter().any(|h| h.phase == "finetune"),
         })
     }
+}
+
+/// The manifest of the run in `dir` if it can be resumed: refuses a directory without a manifest,
+/// a complete run and a run that stopped before its first checkpoint, each saying what to do.
+pub fn resumable(dir: &Path) -> Result<Manifest> {
+    let paths = RunPaths::new(dir);
+    if !paths.manifest().is_file() {
+        return Err(Error::Unsupported {
+            problem: format!(
+                "{} holds no manifest.json: it is not a fitrnn run, or its run stopped before it began",
+                dir.display()
+            ),
+            fix: "start the run with fitrnn --config".into(),
+        });
+    }
+    let manifest = Manifest::read(&paths.manifest())?;
+    if manifest.status == Status::Complete {
+        return Err(Error::Unsupported {
+            problem: format!("the run in {} is already complete", dir.display()),
+            fix: "nothing to resume; start a new run with fitrnn --config".into(),
+        });
+    }
+    if !paths.checkpoint_json().is_file() {
+        return Err(Error::Unsupported {
+            problem: format!(
+                "{} has no checkpoint (the run stopped before its first checkpoint)",
+                dir.display()
+            ),
+            fix: "start the run again with fitrnn --config".into(),
+        });
+    }
+    Ok(manifest)
 }
 
 /// The manifest of the run directory `dir`.
