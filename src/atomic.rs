@@ -21,10 +21,69 @@ pub fn write_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Resul
     write(&tmp).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })?;
+    let kill_here = fault::kill_point(path);
+    if kill_here == Some(fault::When::BeforeRename) {
+        std::process::abort();
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, "renaming the finished file", e)
-    })
+    })?;
+    if kill_here == Some(fault::When::AfterRename) {
+        std::process::abort();
+    }
+    Ok(())
+}
+
+/// Fault injection, for the tests that prove a killed run never leaves a wrong result: with
+/// `FITRNN_KILL_AT=<file name>:<n>:<before|after>` in the environment, the process aborts (as a
+/// `kill -9` or a power cut would stop it) at the `n`-th atomic write of a file of that name,
+/// just before or just after its rename. Without the variable nothing changes.
+mod fault {
+    use std::path::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::OnceLock;
+
+    /// Where in a write the process is killed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum When {
+        BeforeRename,
+        AfterRename,
+    }
+
+    struct Point {
+        file: String,
+        n: usize,
+        when: When,
+    }
+
+    fn point() -> Option<&'static Point> {
+        static POINT: OnceLock<Option<Point>> = OnceLock::new();
+        POINT
+            .get_or_init(|| {
+                let spec = std::env::var("FITRNN_KILL_AT").ok()?;
+                let mut parts = spec.rsplitn(3, ':');
+                let when = match parts.next()? {
+                    "before" => When::BeforeRename,
+                    "after" => When::AfterRename,
+                    _ => return None,
+                };
+                let n = parts.next()?.parse().ok()?;
+                let file = parts.next()?.to_string();
+                Some(Point { file, n, when })
+            })
+            .as_ref()
+    }
+
+    /// Whether (and where) this write of `path` is the one to be killed at.
+    pub fn kill_point(path: &Path) -> Option<When> {
+        static SEEN: AtomicUsize = AtomicUsize::new(0);
+        let p = point()?;
+        if path.file_name()? != p.file.as_str() {
+            return None;
+        }
+        (SEEN.fetch_add(1, Ordering::SeqCst) + 1 == p.n).then_some(p.when)
+    }
 }
 
 /// Write `bytes` to `path` atomically.

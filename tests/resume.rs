@@ -97,13 +97,10 @@ fn a_killed_run_resumes_from_the_command_line() {
         .spawn()
         .unwrap();
     let out = dir.path().join("out");
-    let ck = out.join("model/checkpoint.json");
     let start = std::time::Instant::now();
     loop {
-        let epochs_done = std::fs::read_to_string(&ck)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["epoch"].as_u64())
+        let epochs_done = Checkpoint::load(&RunPaths::new(&out))
+            .map(|c| c.epoch)
             .unwrap_or(0);
         if epochs_done >= 3 {
             break;

@@ -1,4 +1,6 @@
-//! A run never deletes a user's files and never shares its directory with another writer.
+//! A run never deletes a user's files, never shares its directory with another writer, and a kill
+//! at any write leaves a run that is either resumable to the uninterrupted weights or plainly
+//! unfinished, never `complete` with a file missing.
 
 use crate::common;
 
@@ -30,6 +32,25 @@ fn config(dir: &Path, epochs: (usize, usize)) -> PathBuf {
 fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
 }
+
+fn final_weights(dir: &Path) -> Vec<Vec<f32>> {
+    let w = fitrnn::rundir::weights::load(&dir.join("model/final.safetensors")).unwrap();
+    ["w_rec", "w_in", "b", "gain", "offset", "mask"]
+        .iter()
+        .map(|k| w[*k].flatten_all().unwrap().to_vec1::<f32>().unwrap())
+        .collect()
+}
+
+/// The files a complete run of [`config`] must have.
+const COMPLETE_FILES: [&str; 7] = [
+    "config.resolved.yaml",
+    "model/final.safetensors",
+    "model/checkpoint.safetensors",
+    "tables/metrics.parquet",
+    "tables/interactions.parquet",
+    "predictions.h5",
+    "report.html",
+];
 
 #[test]
 fn overwrite_never_replaces_a_directory_that_is_not_a_run() {
@@ -118,4 +139,155 @@ fn a_second_writer_is_refused_while_a_fit_runs() {
         "running",
         "the first run was not replaced"
     );
+}
+
+#[test]
+fn a_replaced_run_stays_on_disk_until_its_replacement_is_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), (2, 1));
+    let out = dir.path().join("out");
+    let previous = dir.path().join("out.previous");
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .success();
+    let first = final_weights(&out);
+    // The replacement is killed after its first checkpoint: the complete run waits aside.
+    Command::new(assert_cmd::cargo::cargo_bin("fitrnn"))
+        .arg("--config")
+        .arg(&cfg)
+        .env("FITRNN_KILL_AT", "checkpoint.safetensors:1:after")
+        .output()
+        .unwrap();
+    assert_eq!(manifest(&out)["status"], "running");
+    assert_eq!(manifest(&previous)["status"], "complete");
+    assert_eq!(final_weights(&previous), first);
+    // A completed replacement removes it.
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .success();
+    assert!(!previous.exists());
+    assert_eq!(manifest(&out)["status"], "complete");
+    assert_eq!(final_weights(&out), first, "same seed, same weights");
+}
+
+/// Where a run of [`config`] can be killed: every write of a checkpoint and of the manifest, just
+/// before and just after its rename.
+fn kill_points(checkpoints: usize, manifest_writes: usize) -> Vec<String> {
+    let mut points = Vec::new();
+    for (file, n) in [
+        ("checkpoint.safetensors", checkpoints),
+        ("manifest.json", manifest_writes),
+    ] {
+        for k in 1..=n {
+            for when in ["before", "after"] {
+                points.push(format!("{file}:{k}:{when}"));
+            }
+        }
+    }
+    points
+}
+
+#[test]
+fn a_kill_at_any_checkpoint_or_manifest_write_resumes_to_the_uninterrupted_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), (3, 2));
+    let out = dir.path().join("out");
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .success();
+    let reference = final_weights(&out);
+    // 3 + 1 (phase end) + 2 + 1 checkpoints; the manifest is written at the start, after the
+    // analyses and at the end.
+    // The points cover every such write: one more of either is never reached.
+    for beyond in ["checkpoint.safetensors:8:before", "manifest.json:4:before"] {
+        std::fs::remove_dir_all(&out).unwrap();
+        let run = Command::new(assert_cmd::cargo::cargo_bin("fitrnn"))
+            .arg("--config")
+            .arg(&cfg)
+            .env("FITRNN_KILL_AT", beyond)
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{beyond} is a write of the run");
+    }
+    let points = kill_points(7, 3);
+    for point in &points {
+        std::fs::remove_dir_all(&out).unwrap();
+        let killed = Command::new(assert_cmd::cargo::cargo_bin("fitrnn"))
+            .arg("--config")
+            .arg(&cfg)
+            .env("FITRNN_KILL_AT", point)
+            .output()
+            .unwrap();
+        assert!(
+            !killed.status.success(),
+            "{point}: the kill point was reached"
+        );
+        let status = std::fs::read_to_string(out.join("manifest.json"))
+            .ok()
+            .map(|t| serde_json::from_str::<serde_json::Value>(&t).unwrap()["status"].clone());
+        if status == Some("complete".into()) {
+            for f in COMPLETE_FILES {
+                assert!(out.join(f).exists(), "{point}: complete without {f}");
+            }
+            assert_eq!(final_weights(&out), reference, "{point}");
+            continue;
+        }
+        let resumed = common::fitrnn().arg("--resume").arg(&out).assert();
+        let code = resumed.get_output().status.code();
+        if code == Some(0) {
+            assert_eq!(manifest(&out)["status"], "complete", "{point}");
+            assert_eq!(
+                final_weights(&out),
+                reference,
+                "{point}: resumed weights differ"
+            );
+        } else {
+            // Killed before anything could be resumed: said so, and a new run starts over it.
+            let stderr = String::from_utf8_lossy(&resumed.get_output().stderr).into_owned();
+            assert_eq!(code, Some(2), "{point}: {stderr}");
+            assert!(
+                stderr.contains("no checkpoint") || stderr.contains("manifest"),
+                "{point}: {stderr}"
+            );
+            common::fitrnn()
+                .arg("--config")
+                .arg(&cfg)
+                .assert()
+                .success();
+            assert_eq!(final_weights(&out), reference, "{point}");
+        }
+    }
+}
+
+#[test]
+fn weights_are_as_readable_as_every_other_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), (1, 1));
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .success();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |rel: &str| {
+        std::fs::metadata(dir.path().join("out").join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let table = mode("tables/metrics.parquet");
+    for weights in [
+        "model/final.safetensors",
+        "model/dense.safetensors",
+        "model/checkpoint.safetensors",
+    ] {
+        assert_eq!(mode(weights), table, "{weights}");
+    }
 }

@@ -1,7 +1,9 @@
 //! The state of a fit at an epoch boundary, saved so an interrupted run resumes exactly:
 //! parameters, optimiser moments, best parameters of the phase, mask, the random stream's position,
-//! the window order and the history. Stored as `model/checkpoint.safetensors` (tensors) and
-//! `model/checkpoint.json` (everything else), each written atomically.
+//! the window order and the history. Stored as one file, `model/checkpoint.safetensors`: the
+//! tensors, with everything else as JSON in its metadata under [`METADATA_KEY`], written
+//! atomically, so a checkpoint on disk is always one whole epoch boundary (runs written by fitrnn
+//! 0.1 kept the JSON in `model/checkpoint.json`, which is still read).
 
 use super::paths::RunPaths;
 use super::tables::HistoryRow;
@@ -11,6 +13,9 @@ use candle_core::{Device, Tensor};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+
+/// The metadata key of the checkpoint's JSON (counters, window order, history).
+pub const METADATA_KEY: &str = "fitrnn.checkpoint";
 
 /// Optimiser moments of one variable: its shape, first and second moments (flattened).
 pub type OptimSlot = (Vec<usize>, Vec<f32>, Vec<f32>);
@@ -143,8 +148,7 @@ impl Checkpoint {
         }
     }
 
-    /// Write to the run's `model/checkpoint.safetensors` and `model/checkpoint.json` (each
-    /// atomically).
+    /// Write to the run's `model/checkpoint.safetensors`, atomically.
     pub fn save(&self, paths: &RunPaths) -> Result<()> {
         let mut t: HashMap<String, Tensor> = HashMap::new();
         let cpu = Device::Cpu;
@@ -189,9 +193,12 @@ impl Checkpoint {
         }
         let dir = paths.model_dir();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "creating", e))?;
-        crate::atomic::write_with(&paths.checkpoint_tensors(), |tmp| {
-            Ok(candle_core::safetensors::save(&t, tmp)?)
-        })?;
+        let metadata = HashMap::from([(METADATA_KEY.to_string(), self.scalars_json()?)]);
+        super::weights::write(&paths.checkpoint(), &t, Some(metadata))
+    }
+
+    /// Everything but the tensors, as JSON.
+    fn scalars_json(&self) -> Result<String> {
         let scalars = Scalars {
             phase: self.phase,
             started: self.started,
@@ -220,25 +227,29 @@ impl Checkpoint {
             phase_seconds: self.phase_seconds.clone(),
             has_dense: self.dense.is_some(),
         };
-        let text = serde_json::to_string(&scalars)
-            .map_err(|e| Error::internal("writing the checkpoint", e))?;
-        crate::atomic::write_bytes(&paths.checkpoint_json(), text.as_bytes())
+        serde_json::to_string(&scalars).map_err(|e| Error::internal("writing the checkpoint", e))
     }
 
     /// Read a state written by [`Checkpoint::save`].
     pub fn load(paths: &RunPaths) -> Result<Checkpoint> {
-        let json_path = paths.checkpoint_json();
-        let text = std::fs::read_to_string(&json_path)
-            .map_err(|e| Error::io(&json_path, "reading the checkpoint", e))?;
+        let t = super::weights::TensorFile::open(&paths.checkpoint())?;
+        let (json_path, text) = match t.metadata(METADATA_KEY) {
+            Some(text) => (paths.checkpoint(), text.to_string()),
+            None => {
+                let legacy = paths.legacy_checkpoint_json();
+                let text = std::fs::read_to_string(&legacy)
+                    .map_err(|e| Error::io(&legacy, "reading the checkpoint", e))?;
+                (legacy, text)
+            }
+        };
         let s: Scalars = serde_json::from_str(&text).map_err(|e| {
             Error::data(
                 &json_path,
-                "/",
+                METADATA_KEY,
                 format!("not a fitrnn checkpoint: {e}"),
                 "resume only run directories written by fitrnn",
             )
         })?;
-        let t = super::weights::TensorFile::open(&paths.checkpoint_tensors())?;
         let mut opt_slots = Vec::new();
         for k in 0..s.n_slots {
             let (shape, m) = t.flat(&format!("opt.{k}.m"))?;

@@ -204,7 +204,7 @@ pub fn resumable(dir: &Path) -> Result<Manifest> {
             fix: "nothing to resume; start a new run with fitrnn --config".into(),
         });
     }
-    if !paths.checkpoint_json().is_file() {
+    if !paths.checkpoint().is_file() {
         return Err(Error::Unsupported {
             problem: format!(
                 "{} has no checkpoint (the run stopped before its first checkpoint)",

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! manifest.json  config.resolved.yaml  predictions.h5  currents.h5  report.html
-//! model/{dense,final}.safetensors  model/checkpoint.{safetensors,json}
+//! model/{dense,final,checkpoint}.safetensors
 //! tables/<table>.parquet  figures/<figure>.{png,svg}
 //! ensemble/member_<k>/  selfcheck/recording_<k>.h5  selfcheck/refit_<k>/
 //! ```
@@ -74,12 +74,14 @@ impl RunPaths {
             Weights::Final => "final.safetensors",
         })
     }
-    /// `model/checkpoint.safetensors`: the checkpoint's tensors.
-    pub fn checkpoint_tensors(&self) -> PathBuf {
+    /// `model/checkpoint.safetensors`: the whole checkpoint (tensors, and its counters, window
+    /// order and history in the metadata).
+    pub fn checkpoint(&self) -> PathBuf {
         self.model_dir().join("checkpoint.safetensors")
     }
-    /// `model/checkpoint.json`: the checkpoint's counters, order and history.
-    pub fn checkpoint_json(&self) -> PathBuf {
+    /// `model/checkpoint.json`: where fitrnn 0.1 kept the checkpoint's counters, order and
+    /// history, read when the checkpoint's metadata does not hold them.
+    pub fn legacy_checkpoint_json(&self) -> PathBuf {
         self.model_dir().join("checkpoint.json")
     }
     /// `tables/`.

@@ -32,25 +32,36 @@ pub fn save(path: &Path, p: &ParamsCpu, mask: &Array2<f32>, signs: &[f32]) -> Re
     }
     m.insert("mask".to_string(), t2(mask)?);
     m.insert("sign".to_string(), v(signs)?);
-    crate::atomic::write_with(path, |tmp| {
-        candle_core::safetensors::save(&m, tmp)
-            .map_err(|e| Error::internal(format!("{}: writing weights", path.display()), e))
-    })
+    write(path, &m, None)
+}
+
+/// Write `tensors` (and string `metadata`, if any) to `path` as one safetensors file, atomically
+/// and with the mode every other output gets (the user's umask decides who may read it).
+pub fn write(
+    path: &Path,
+    tensors: &HashMap<String, Tensor>,
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
+    let bytes = safetensors::serialize(tensors.iter(), metadata)
+        .map_err(|e| Error::internal(format!("{}: writing tensors", path.display()), e))?;
+    crate::atomic::write_bytes(path, &bytes)
 }
 
 /// Read `w_rec` (and the other tensors) back from a safetensors file.
 pub fn load(path: &Path) -> Result<HashMap<String, Tensor>> {
-    candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| {
-        Error::data(
-            path,
-            "/",
-            format!(
-                "not a readable safetensors file: {}",
-                e.to_string().lines().next().unwrap_or_default()
-            ),
-            "use the weights a fitrnn run wrote, or run the fit again",
-        )
-    })
+    Ok(TensorFile::open(path)?.tensors)
+}
+
+fn unreadable(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::data(
+        path,
+        "/",
+        format!(
+            "not a readable safetensors file: {}",
+            e.to_string().lines().next().unwrap_or_default()
+        ),
+        "use the weights a fitrnn run wrote, or run the fit again",
+    )
 }
 
 /// A safetensors file read back as named float32 arrays, with errors that name the file and the
@@ -58,15 +69,28 @@ pub fn load(path: &Path) -> Result<HashMap<String, Tensor>> {
 pub struct TensorFile {
     path: std::path::PathBuf,
     tensors: HashMap<String, Tensor>,
+    metadata: HashMap<String, String>,
 }
 
 impl TensorFile {
-    /// Read `path`.
+    /// Read `path`: its tensors and its string metadata.
     pub fn open(path: &Path) -> Result<TensorFile> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "reading", e))?;
+        let (_, header) =
+            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| unreadable(path, e))?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+            .map_err(|e| unreadable(path, e))?;
         Ok(TensorFile {
             path: path.to_path_buf(),
-            tensors: load(path)?,
+            tensors,
+            metadata,
         })
+    }
+
+    /// The string metadata stored under `key`, if any.
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).map(String::as_str)
     }
 
     fn get(&self, k: &str) -> Result<&Tensor> {
