@@ -90,6 +90,29 @@ fn default_run_learns_beyond_the_mean_baseline_and_writes_the_run_directory() {
     assert_eq!(manifest["status"], "complete");
     assert_eq!(manifest["data"]["sha256"].as_str().unwrap().len(), 64);
     assert!(manifest["git_commit"].is_string() && manifest["seed"].is_u64());
+    // The default checkpoint policy (every 60 s and at each of the 2 phase ends) writes a few
+    // checkpoints, not one per epoch.
+    let fit_s: f64 = manifest["wall_s_per_phase"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    let written = manifest["checkpoints_written"].as_u64().unwrap();
+    assert!(
+        written as f64 <= 2.0 + fit_s / 60.0 + 2.0,
+        "{written} checkpoints in a fit of {fit_s:.0} s"
+    );
+    let checkpoint = std::fs::metadata(out_dir.join("model/checkpoint.safetensors"))
+        .unwrap()
+        .len();
+    // A checkpoint holds at most the current, best and dense parameters with the moments.
+    let bytes = manifest["checkpoint_bytes_written"].as_u64().unwrap();
+    assert!(
+        bytes >= checkpoint && bytes <= 2 * written * checkpoint,
+        "{bytes} bytes in {written} checkpoints of about {checkpoint}"
+    );
+    assert!(manifest["run_dir_bytes"].as_u64().unwrap() > checkpoint);
 
     let metrics = read_parquet(&out_dir.join("tables/metrics.parquet"));
     let names: Vec<String> = metrics

@@ -20,6 +20,7 @@ fn setup(dir: &Path, epochs: (usize, usize)) -> (PathBuf, Config, Dataset) {
          model:\n  tau_ms: {{default: 400}}\n  inputs: [image_flash]\n\
          constraints:\n  mask: {{table: {}, realisation: topprob}}\n\
          training:\n  dense_epochs: {}\n  finetune_epochs: {}\n  lr: 0.01\n  batch_size: 3\n\
+         \x20 checkpoint: {{every_epochs: 1}}\n\
          output: {{dir: out}}\n",
         data.display(),
         table.display(),

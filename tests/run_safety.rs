@@ -8,7 +8,8 @@ use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A small, quick fit of `epochs` (dense, fine-tune) into `dir/out`; returns the config's path.
+/// A small, quick fit of `epochs` (dense, fine-tune) writing a checkpoint after every epoch into
+/// `dir/out`; returns the config's path.
 fn config(dir: &Path, epochs: (usize, usize)) -> PathBuf {
     let data = dir.join("small.h5");
     if !data.exists() {
@@ -19,6 +20,7 @@ fn config(dir: &Path, epochs: (usize, usize)) -> PathBuf {
          model:\n  tau_ms: {{default: 400}}\n  inputs: [image_flash]\n\
          constraints:\n  mask: {{table: {}, realisation: topprob}}\n\
          training:\n  dense_epochs: {}\n  finetune_epochs: {}\n  lr: 0.01\n  batch_size: 3\n\
+         \x20 checkpoint: {{every_epochs: 1}}\n\
          analysis: {{perturbations: [], spectra: final}}\n\
          output: {{dir: out, overwrite: true}}\n",
         data.display(),
@@ -202,10 +204,11 @@ fn a_kill_at_any_checkpoint_or_manifest_write_resumes_to_the_uninterrupted_weigh
         .assert()
         .success();
     let reference = final_weights(&out);
-    // 3 + 1 (phase end) + 2 + 1 checkpoints; the manifest is written at the start, after the
-    // analyses and at the end.
+    let m = manifest(&out);
+    // 3 + 1 (phase end) + 2 + 1 checkpoints.
+    assert_eq!(m["checkpoints_written"], 7);
     // The points cover every such write: one more of either is never reached.
-    for beyond in ["checkpoint.safetensors:8:before", "manifest.json:4:before"] {
+    for beyond in ["checkpoint.safetensors:8:before", "manifest.json:5:before"] {
         std::fs::remove_dir_all(&out).unwrap();
         let run = Command::new(assert_cmd::cargo::cargo_bin("fitrnn"))
             .arg("--config")
@@ -215,7 +218,7 @@ fn a_kill_at_any_checkpoint_or_manifest_write_resumes_to_the_uninterrupted_weigh
             .unwrap();
         assert!(run.status.success(), "{beyond} is a write of the run");
     }
-    let points = kill_points(7, 3);
+    let points = kill_points(7, 4);
     for point in &points {
         std::fs::remove_dir_all(&out).unwrap();
         let killed = Command::new(assert_cmd::cargo::cargo_bin("fitrnn"))

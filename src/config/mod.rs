@@ -21,7 +21,7 @@ pub use data::{DataConfig, DataPaths, Normalisation, SplitBy, SplitConfig, Windo
 pub use ensemble::EnsembleConfig;
 pub use load::{load_yaml, parse_yaml};
 pub use model::{ModelConfig, ModelMode, Readout};
-pub use training::{Optimiser, Schedule, TrainingConfig, WarmStart};
+pub use training::{CheckpointPolicy, Optimiser, Schedule, TrainingConfig, WarmStart};
 
 use crate::device::DeviceChoice;
 use crate::error::{Error, Result};

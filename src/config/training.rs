@@ -45,6 +45,36 @@ pub struct TrainingConfig {
     /// signs and the mask as bounds; see `src/estimate.rs`).
     #[serde(default)]
     pub warm_start: WarmStart,
+    /// When the fit's state is saved for `--resume`.
+    #[serde(default)]
+    pub checkpoint: CheckpointPolicy,
+}
+
+/// `training.checkpoint`: when the fit's state is written to `model/checkpoint.safetensors`.
+/// A checkpoint is written at the end of every phase, and in between when either limit is reached;
+/// a killed fit loses at most the work since the last one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointPolicy {
+    /// Wall time between checkpoints within a phase, s.
+    #[serde(default = "default_checkpoint_s")]
+    pub every_s: f64,
+    /// Epochs between checkpoints within a phase (none: time alone decides).
+    #[serde(default)]
+    pub every_epochs: Option<usize>,
+}
+
+fn default_checkpoint_s() -> f64 {
+    60.0
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        CheckpointPolicy {
+            every_s: default_checkpoint_s(),
+            every_epochs: None,
+        }
+    }
 }
 
 /// The start of the recorded units' weights.
@@ -109,6 +139,7 @@ impl Default for TrainingConfig {
             schedule: Schedule::Constant,
             patience: None,
             warm_start: WarmStart::None,
+            checkpoint: CheckpointPolicy::default(),
         }
     }
 }
@@ -135,6 +166,20 @@ impl TrainingConfig {
     pub(super) fn validate(&self, file: &Path) -> Result<()> {
         let bad =
             |key: &str, problem: String, fix: &str| Err(Error::config(file, key, problem, fix));
+        if self.checkpoint.every_s.is_nan() || self.checkpoint.every_s < 0.0 {
+            return bad(
+                "training.checkpoint.every_s",
+                format!("{}", self.checkpoint.every_s),
+                "use seconds ≥ 0 (0 writes a checkpoint after every epoch)",
+            );
+        }
+        if self.checkpoint.every_epochs == Some(0) {
+            return bad(
+                "training.checkpoint.every_epochs",
+                "0".into(),
+                "use 1 or more, or leave it out",
+            );
+        }
         if self.weight_decay < 0.0 || !self.weight_decay.is_finite() {
             return bad(
                 "training.weight_decay",

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 pub use crate::evaluate::{evaluate, Evaluation, Headline};
 use crate::network::Fitted;
 use crate::report::ReportSummary;
-use crate::rundir::checkpoint::Checkpoint;
+use crate::rundir::checkpoint::{Checkpoint, CheckpointWriter};
 use crate::rundir::tables::{HistoryRow, SplitRow, UnitRow};
 use crate::rundir::{weights, DataEntry, Manifest, RunDir, Status, Weights};
 use candle_core::Device;
@@ -72,6 +72,9 @@ fn new_manifest(config: &Config, device: &Device) -> Result<Manifest> {
         wall_s_per_phase: BTreeMap::new(),
         analysis_wall_s: BTreeMap::new(),
         calcium_decay_ms: BTreeMap::new(),
+        checkpoints_written: 0,
+        checkpoint_bytes_written: 0,
+        run_dir_bytes: None,
     })
 }
 
@@ -208,8 +211,13 @@ fn fit_and_write(
 ) -> Result<RunOutcome> {
     rd.write_config(config)?;
     rd.write_table(&split_rows(ds))?;
-    let paths = rd.paths().clone();
-    let out = crate::train::fit(config, ds, device, state, on_epoch, |st| st.save(&paths))?;
+    let mut saver = CheckpointWriter::new(rd.paths(), &config.training.checkpoint);
+    let fitted = crate::train::fit(config, ds, device, state, on_epoch, |st| saver.offer(st));
+    rd.update(|m| {
+        m.checkpoints_written += saver.written;
+        m.checkpoint_bytes_written += saver.bytes;
+    })?;
+    let out = fitted?;
     let fitted = &out.fitted;
     rd.write_table(&unit_rows(ds, fitted))?;
     write_weights(rd, fitted)?;

@@ -302,3 +302,56 @@ impl Checkpoint {
         })
     }
 }
+
+/// Writes the checkpoints of one fit as `training.checkpoint` asks: at every phase end, and within
+/// a phase once `every_s` seconds or `every_epochs` epochs have passed since the last one. Counts
+/// what it wrote.
+#[derive(Debug)]
+pub struct CheckpointWriter {
+    paths: RunPaths,
+    policy: crate::config::CheckpointPolicy,
+    last: std::time::Instant,
+    epochs_since: usize,
+    /// Checkpoints written.
+    pub written: u64,
+    /// Bytes written in checkpoints.
+    pub bytes: u64,
+}
+
+impl CheckpointWriter {
+    /// A writer into the run at `paths` with `policy`, whose clock starts now.
+    pub fn new(paths: &RunPaths, policy: &crate::config::CheckpointPolicy) -> Self {
+        CheckpointWriter {
+            paths: paths.clone(),
+            policy: policy.clone(),
+            last: std::time::Instant::now(),
+            epochs_since: 0,
+            written: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Offered the state after an epoch or at a phase end (a state whose phase has not started):
+    /// save it if the policy says so.
+    pub fn offer(&mut self, st: &Checkpoint) -> Result<()> {
+        self.epochs_since += 1;
+        let phase_end = !st.started;
+        let due = phase_end
+            || self.last.elapsed().as_secs_f64() >= self.policy.every_s
+            || self
+                .policy
+                .every_epochs
+                .is_some_and(|n| self.epochs_since >= n);
+        if !due {
+            return Ok(());
+        }
+        st.save(&self.paths)?;
+        self.written += 1;
+        self.bytes += std::fs::metadata(self.paths.checkpoint())
+            .map(|m| m.len())
+            .unwrap_or(0);
+        self.last = std::time::Instant::now();
+        self.epochs_since = 0;
+        Ok(())
+    }
+}

@@ -146,6 +146,16 @@ pub struct Manifest {
     /// The learned indicator decay per cell type, ms (`observation: calcium`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub calcium_decay_ms: BTreeMap<String, f64>,
+    /// Checkpoints written (over every resume).
+    #[serde(default)]
+    pub checkpoints_written: u64,
+    /// Bytes written in checkpoints (over every resume); the fit wrote about this plus
+    /// `run_dir_bytes` in all.
+    #[serde(default)]
+    pub checkpoint_bytes_written: u64,
+    /// Size of the run directory when the run completed, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_dir_bytes: Option<u64>,
 }
 
 impl Manifest {

@@ -125,8 +125,10 @@ impl RunDir {
 
     /// Mark the run complete (the last write of a run), then remove the earlier run it replaced.
     pub fn complete(&mut self) -> Result<()> {
+        let size = dir_bytes(self.path());
         self.update(|m| {
             m.finished_unix_s = Some(unix_now());
+            m.run_dir_bytes = Some(size);
             m.status = Status::Complete;
         })?;
         // The run is complete either way; an earlier run left aside is only disk space.
@@ -214,6 +216,22 @@ pub fn resumable(dir: &Path) -> Result<Manifest> {
         });
     }
     Ok(manifest)
+}
+
+/// The bytes of every file under `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => stack.push(entry.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
 }
 
 /// The manifest of the run directory `dir`.
