@@ -43,6 +43,10 @@ pub struct RunArgs {
     /// ends with the same weights as an uninterrupted run.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "set"])]
     pub resume: Option<PathBuf>,
+    /// With --resume: go on although the recording's sha256 differs from the one the run was fitted on (a warning
+    /// is recorded in the manifest).
+    #[arg(long)]
+    pub allow_changed_data: bool,
 }
 
 /// fitrnn's commands.
@@ -251,6 +255,10 @@ pub struct AnalyseArgs {
     /// Device for the analyses: cpu, cuda or cuda:N (default: the device the run used).
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<String>,
+    /// Go on although the recording's sha256 differs from the one the run was fitted on (a warning
+    /// is recorded in the manifest).
+    #[arg(long)]
+    pub allow_changed_data: bool,
 }
 
 /// `fitrnn selfcheck`.
@@ -265,6 +273,10 @@ pub struct SelfcheckArgs {
     /// Fits at the same time, one thread each (default: the run's ensemble.jobs; 0 = one per core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Go on although the recording's sha256 differs from the one the run was fitted on (a warning
+    /// is recorded in the manifest).
+    #[arg(long)]
+    pub allow_changed_data: bool,
 }
 
 /// `fitrnn check`.

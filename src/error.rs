@@ -265,6 +265,26 @@ impl Error {
     }
 }
 
+/// Refuse to read `path` unless it is a regular file (or a link to one): opening a named pipe
+/// would block for ever, and a directory or device is never a recording, config or table.
+/// `what` names the file for the message (e.g. "the recording").
+pub fn require_regular_file(path: &Path, what: &str) -> Result<()> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::io(path, format!("opening {what}"), e))?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let kind = if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a named pipe, socket or device)"
+    };
+    Err(Error::Unsupported {
+        problem: format!("{} is {kind}, not {what}", path.display()),
+        fix: format!("give the path of {what} itself"),
+    })
+}
+
 /// "did you mean `x`? valid keys: a, b, c" for the closest of `valid` to `got`.
 pub fn suggest(got: &str, valid: &[String], what: &str) -> String {
     let best = valid

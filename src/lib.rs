@@ -37,6 +37,7 @@ pub mod estimate;
 pub mod evaluate;
 pub mod jobs;
 pub mod linalg;
+pub mod memory;
 pub mod model;
 pub mod network;
 pub mod pipeline;

@@ -205,6 +205,60 @@ fn inputs_with_too_few_names() {
 }
 
 #[test]
+fn traces_declared_larger_than_memory() {
+    bad_file(
+        "bad_huge_traces.h5",
+        &["/traces", "[100000000000, 6]", "needs 2400.0 GB of memory"],
+    );
+}
+
+#[test]
+fn a_label_that_is_not_utf8() {
+    bad_file(
+        "bad_label_not_utf8.h5",
+        &["/neurons/area", "entry 0", "not valid UTF-8"],
+    );
+}
+
+#[test]
+fn a_neuron_id_twice() {
+    bad_file(
+        "bad_duplicate_ids.h5",
+        &["/neurons/id", "104 appears twice", "columns 1 and 4"],
+    );
+}
+
+#[test]
+fn a_frame_rate_that_is_no_rate() {
+    bad_file("bad_frame_rate.h5", &["frame_rate_hz", "1e-300 Hz"]);
+}
+
+#[test]
+fn a_named_pipe_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("recording.h5");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    fitrnn()
+        .args(["check", "--data"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(contains("not a regular file"));
+    fitrnn()
+        .args(["check", "--data"])
+        .arg(dir.path())
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(contains("is a directory"));
+}
+
+#[test]
 fn not_an_hdf5_file() {
     bad_file("not_hdf5.h5", &["not an HDF5 file"]);
 }
@@ -222,7 +276,7 @@ fn missing_file() {
 fn config_over_fixture(dir: &std::path::Path, data_extra: &str, rest: &str) -> std::path::PathBuf {
     let data = fixture("recordings/valid_vlen_utf8_f32_gzip.h5");
     let text = format!(
-        "seed: 1\ndata:\n  path: {}\n  windows: {{length_s: 1.0}}\n{data_extra}{rest}",
+        "seed: 1\ndata:\n  path: {}\n  windows: {{length_s: 0.5}}\n{data_extra}{rest}",
         data.display()
     );
     write(dir, "run.yaml", &text)
@@ -417,7 +471,7 @@ fn paths_resolve_relative_to_the_config_file() {
     let cfg = write(
         &sub,
         "run.yaml",
-        "data:\n  path: ../rec.h5\n  windows: {length_s: 1.0}\n",
+        "data:\n  path: ../rec.h5\n  windows: {length_s: 0.5}\n",
     );
     fitrnn()
         .current_dir(std::env::temp_dir())
@@ -426,4 +480,35 @@ fn paths_resolve_relative_to_the_config_file() {
         .assert()
         .success()
         .stdout(contains("rec.h5"));
+}
+
+#[test]
+fn a_split_whose_validation_frames_hold_no_window_is_refused() {
+    bad_config(
+        "  split: {validation_fraction: 0.1}\n",
+        "",
+        &[],
+        &[
+            "data.split.validation_fraction",
+            "held-out frames hold no validation window",
+        ],
+    );
+}
+
+#[test]
+fn a_network_too_large_for_the_machine_is_refused_before_it_is_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_over_fixture(dir.path(), "", "");
+    fitrnn()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .args(["--set", "model.hidden_units.Pvalb=100000000"])
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stderr(
+            contains("a network of 600000006 units needs")
+                .and(contains("GB of memory"))
+                .and(contains("model.hidden_units")),
+        );
 }

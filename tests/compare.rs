@@ -234,3 +234,68 @@ fn compare_refuses_bad_groups_with_a_fix() {
         .code(2)
         .stderr(contains("cannot compare the run").and(contains("--resume")));
 }
+
+#[test]
+fn compare_refuses_resampling_that_measures_nothing_and_runs_that_share_no_block() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs: Vec<PathBuf> = (0..4)
+        .map(|k| {
+            fake_run(&tmp.path().join(format!("r{k}")), &|i, j| {
+                (i + j + k) as f64
+            })
+        })
+        .collect();
+    let group = |name: &str, r: &[PathBuf]| {
+        let list: Vec<String> = r.iter().map(|p| p.display().to_string()).collect();
+        format!("{name}={}", list.join(","))
+    };
+    let (a, b) = (group("A", &runs[..2]), group("B", &runs[2..]));
+    let out = tmp.path().join("out");
+    for (flag, value, says) in [
+        (
+            "--permutations",
+            "0",
+            "--permutations 0 cannot give a useful p-value",
+        ),
+        (
+            "--bootstrap",
+            "100000000",
+            "--bootstrap 100000000 is more resamples",
+        ),
+    ] {
+        common::fitrnn()
+            .args([
+                "compare", "--group", &a, "--group", &b, flag, value, "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(contains(says));
+    }
+    // Runs of other areas: no block in common.
+    let other: Vec<PathBuf> = (0..2)
+        .map(|k| {
+            let mut run = common::RunDirBuilder::new(&tmp.path().join(format!("o{k}")));
+            for (pre, post) in [("LM/L2/3", "LM/L4"), ("LM/L4", "LM/L2/3")] {
+                run = run
+                    .interaction(("area_layer", "final"), (pre, post), 1.0, 1.0)
+                    .current(("area_layer", "validation"), (pre, post, "E"), 1.0);
+            }
+            run.write()
+        })
+        .collect();
+    common::fitrnn()
+        .args([
+            "compare",
+            "--group",
+            &a,
+            "--group",
+            &group("C", &other),
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(contains("share no interaction block"));
+    assert!(!out.join("contrasts.parquet").exists());
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// The layers, bottom first (ARCHITECTURE.md draws them).
 const LAYERS: &[&[&str]] = &[
     &["error"],
-    &["atomic", "linalg", "progress", "stats"],
+    &["atomic", "linalg", "memory", "progress", "stats"],
     &["device", "data", "model"],
     &["connectivity"],
     &["config"],

@@ -294,3 +294,58 @@ fn weights_are_as_readable_as_every_other_output() {
         assert_eq!(mode(weights), table, "{weights}");
     }
 }
+
+#[test]
+fn analyse_refuses_a_changed_recording_and_weights_the_run_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), (1, 1));
+    let out = dir.path().join("out");
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .success();
+    let other = dir.path().join("other");
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--set", "seed=12", "--set"])
+        .arg(format!("output.dir={}", other.display()))
+        .assert()
+        .success();
+    // Weights from another run.
+    let own = out.join("model/final.safetensors");
+    let kept = std::fs::read(&own).unwrap();
+    std::fs::copy(other.join("model/final.safetensors"), &own).unwrap();
+    common::fitrnn()
+        .arg("analyse")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not the weights this run wrote"));
+    std::fs::write(&own, kept).unwrap();
+    common::fitrnn().arg("analyse").arg(&out).assert().success();
+    // A recording that changed since the fit.
+    common::simulate_small(dir.path(), 41.0, 0.1);
+    for command in ["analyse", "selfcheck"] {
+        common::fitrnn()
+            .arg(command)
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("the recording changed"));
+    }
+    assert!(manifest(&out).get("warnings").is_none());
+    common::fitrnn()
+        .args(["analyse", "--allow-changed-data"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("warning:"));
+    let warnings = manifest(&out)["warnings"].as_array().unwrap().clone();
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0]
+        .as_str()
+        .unwrap()
+        .contains("--allow-changed-data"));
+}

@@ -392,7 +392,7 @@ fn nan_in_the_data_stops_a_run_before_it_creates_anything() {
         dir.path(),
         "run.yaml",
         &format!(
-            "data:\n  path: {}\n  windows: {{length_s: 1}}\noutput: {{dir: out}}\n",
+            "data:\n  path: {}\n  windows: {{length_s: 0.5}}\noutput: {{dir: out}}\n",
             data.display()
         ),
     );

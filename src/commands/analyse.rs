@@ -22,7 +22,8 @@ pub fn analyse(args: &AnalyseArgs) -> Result<String> {
     };
     let device = choice.open()?;
     let (ds, _) = super::check::check_config(&config, &cfg_path)?;
-    let (times, report) = crate::pipeline::reanalyse(dir, &config, &ds, &device)?;
+    let (times, report) =
+        crate::pipeline::reanalyse(dir, &config, &ds, &device, args.allow_changed_data)?;
     let seconds: f64 = times.iter().map(|t| t.1).sum();
     let steps: Vec<String> = times.iter().map(|(k, v)| format!("{k} {v:.2} s")).collect();
     Ok(format!(

@@ -62,6 +62,7 @@ pub fn check_data(path: &std::path::Path) -> Result<String> {
 /// Returns the dataset and the summary text.
 pub fn check_config(config: &Config, config_path: &std::path::Path) -> Result<(Dataset, String)> {
     let ds = Dataset::from_config(config, config_path)?;
+    crate::network::require_model_memory(crate::network::planned_units(config, &ds))?;
     let text = summary(config, config_path, &ds);
     Ok((ds, text))
 }
@@ -85,6 +86,20 @@ pub fn summary(config: &Config, config_path: &std::path::Path, ds: &Dataset) -> 
         format!("{:?}", d.split.by).to_lowercase(),
         format!("{:?}", d.normalisation).to_lowercase()
     );
+    let held_out = rec.n_frames() - n_train;
+    let scored: usize = ds.validation_windows.iter().map(|w| w.len).sum();
+    if held_out == 0 {
+        let _ = writeln!(
+            s,
+            "note        no validation frames (validation_fraction: 0): every metric is on the training data"
+        );
+    } else if scored < held_out {
+        let _ = writeln!(
+            s,
+            "note        {} of the {held_out} validation frames lie outside whole validation windows and are not scored",
+            held_out - scored
+        );
+    }
     let _ = writeln!(s, "\nok: config and data are valid");
     s
 }

@@ -62,6 +62,9 @@ fn same(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The most bootstrap resamples or permutations `compare` runs.
+const MAX_RESAMPLES: usize = 100_000;
+
 /// Run `fitrnn compare`.
 pub fn compare(args: &CompareArgs) -> Result<String> {
     let parsed = parse_groups(&args.groups)?;
@@ -97,9 +100,27 @@ pub fn compare(args: &CompareArgs) -> Result<String> {
             "use at least 1000 (default 2000)",
         ));
     }
+    if args.bootstrap > MAX_RESAMPLES {
+        return Err(bad(
+            format!(
+                "--bootstrap {} is more resamples than an interval needs",
+                args.bootstrap
+            ),
+            "use 2000 to 100000",
+        ));
+    }
+    if !(100..=MAX_RESAMPLES).contains(&args.permutations) {
+        return Err(bad(
+            format!(
+                "--permutations {} cannot give a useful p-value (the smallest p is 1 / (permutations + 1), and the test is exact anyway when all relabellings fit)",
+                args.permutations
+            ),
+            "use 1000 to 100000 (default 10000)",
+        ));
+    }
     let settings = Settings {
         bootstrap: args.bootstrap,
-        permutations: args.permutations.max(1),
+        permutations: args.permutations,
         seed: args.seed,
     };
     let o = crate::compare::run(&parsed, settings, &args.out)?;

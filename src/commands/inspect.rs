@@ -281,6 +281,7 @@ fn render(v: &Value) -> String {
                 .max()
                 .unwrap_or(0)
                 .max(head[k].len())
+                .min(60) // a padding width above u16::MAX would panic
         })
         .collect();
     let _ = writeln!(s);

@@ -15,7 +15,7 @@ use std::path::Path;
 /// Run the pipeline described by `args.config`, or resume `args.resume`.
 pub fn run(args: &RunArgs) -> Result<String> {
     if let Some(dir) = &args.resume {
-        return resume(dir, args.threads);
+        return resume(dir, args.threads, args.allow_changed_data);
     }
     let Some(path) = &args.config else {
         return Err(Error::Unsupported {
@@ -48,13 +48,14 @@ fn prepare(config: &Config, config_path: &Path) -> Result<(Dataset, candle_core:
 }
 
 /// `fitrnn --resume RUN_DIR`: the run's own resolved config and data, from its last checkpoint.
-fn resume(dir: &Path, threads: Option<usize>) -> Result<String> {
+fn resume(dir: &Path, threads: Option<usize>, allow_changed_data: bool) -> Result<String> {
     crate::rundir::resumable(dir)?;
     let cfg_path = RunPaths::new(dir).config();
     let config = with_threads(Config::load(&cfg_path, &[])?, threads);
     let (ds, device, mut text) = prepare(&config, &cfg_path)?;
-    let outcome =
-        with_progress(|on_epoch| crate::pipeline::resume(dir, &config, &ds, &device, on_epoch))?;
+    let outcome = with_progress(|on_epoch| {
+        crate::pipeline::resume(dir, &config, &ds, &device, allow_changed_data, on_epoch)
+    })?;
     text.push_str(&render(&outcome));
     Ok(text)
 }

@@ -24,7 +24,8 @@ pub fn selfcheck(args: &SelfcheckArgs) -> Result<String> {
     let config = Config::load(&cfg_path, &sets)?;
     let device = manifest.device_choice().open()?;
     let (ds, _) = super::check::check_config(&config, &cfg_path)?;
-    let (e, report) = crate::pipeline::selfcheck(dir, &config, &ds, &device)?;
+    let (e, report) =
+        crate::pipeline::selfcheck(dir, &config, &ds, &device, args.allow_changed_data)?;
     Ok(format!(
         "self-checked {}: {}\n{report}\n",
         dir.display(),

@@ -47,6 +47,14 @@ pub fn run(
         });
     }
     let (rows, left_out) = contrasts(&groups, settings);
+    if rows.is_empty() {
+        return Err(Error::Unsupported {
+            problem: format!(
+                "the runs share no interaction block, so there is nothing to contrast ({left_out} blocks are missing from some run)"
+            ),
+            fix: "compare runs fitted with the same areas, layers and cell types (see tables/interactions.parquet of each)".into(),
+        });
+    }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating the folder", e))?;
     let table = out.join(format!("{}.parquet", ContrastRow::NAME));
     tables::write(&table, &rows)?;

@@ -40,6 +40,7 @@ pub fn load_yaml<T: DeserializeOwned>(
     overrides: &[String],
     cwd_path_keys: &[&str],
 ) -> Result<T> {
+    crate::error::require_regular_file(file, "the config")?;
     let text =
         std::fs::read_to_string(file).map_err(|e| Error::io(file, "reading the config", e))?;
     parse_yaml(file, &text, overrides, cwd_path_keys)

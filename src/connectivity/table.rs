@@ -46,6 +46,7 @@ pub struct ProbabilityTable {
 impl ProbabilityTable {
     /// Read a tidy or Balwani-format CSV (detected from its header).
     pub fn read(path: &Path) -> Result<ProbabilityTable> {
+        crate::error::require_regular_file(path, "the connectivity table")?;
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(path, "reading the connectivity table", e))?;
         Self::parse(path, &text)

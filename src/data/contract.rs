@@ -97,6 +97,7 @@ pub fn read_recording(path: &Path, opts: &ReadOptions) -> Result<Recording> {
 
 /// Open an HDF5 file, with distinct messages for a missing file and for a file that is not HDF5.
 pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
+    crate::error::require_regular_file(path, "the recording")?;
     let mut head = [0u8; 8];
     match std::fs::File::open(path) {
         Err(e) => {
@@ -205,6 +206,7 @@ fn read_time(path: &Path, root: &hdf5::Group, n_frames: usize) -> Result<(Vec<f6
         let mut d: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
         d.sort_by(|a, b| a.total_cmp(b));
         let rate = 1.0 / d[d.len() / 2];
+        check_rate(path, "/timestamps", rate, "write /timestamps in seconds")?;
         Ok((t, rate))
     } else if let Some(rate) = attr_rate {
         if !(rate.is_finite() && rate > 0.0) {
@@ -215,6 +217,12 @@ fn read_time(path: &Path, root: &hdf5::Group, n_frames: usize) -> Result<(Vec<f6
                 "set f.attrs['frame_rate_hz'] to the imaging rate, e.g. 30.0",
             ));
         }
+        check_rate(
+            path,
+            "/ attribute frame_rate_hz",
+            rate,
+            "set f.attrs['frame_rate_hz'] to the imaging rate in Hz, e.g. 30.0",
+        )?;
         Ok(((0..n_frames).map(|i| i as f64 / rate).collect(), rate))
     } else {
         Err(Error::data(
@@ -224,6 +232,45 @@ fn read_time(path: &Path, root: &hdf5::Group, n_frames: usize) -> Result<(Vec<f6
             "write /timestamps (float64 seconds, one per frame) or f.attrs['frame_rate_hz']",
         ))
     }
+}
+
+/// Frame rates fitrnn accepts, Hz: wide enough for any imaging or binned data, narrow enough to
+/// catch times written in the wrong unit.
+const FRAME_RATE_HZ: (f64, f64) = (1e-3, 1e5);
+
+/// Refuse a frame rate outside [`FRAME_RATE_HZ`] (`at` says where it came from).
+fn check_rate(path: &Path, at: &str, rate: f64, fix: &str) -> Result<()> {
+    if (FRAME_RATE_HZ.0..=FRAME_RATE_HZ.1).contains(&rate) {
+        return Ok(());
+    }
+    Err(Error::data(
+        path,
+        at,
+        format!(
+            "the frame rate is {rate:e} Hz, outside the {:e}–{:e} Hz any recording has (times in the wrong unit?)",
+            FRAME_RATE_HZ.0, FRAME_RATE_HZ.1
+        ),
+        fix,
+    ))
+}
+
+/// Refuse a neuron id that appears twice, naming both columns.
+fn check_unique_ids(path: &Path, id: &NeuronIds) -> Result<()> {
+    let mut seen = std::collections::HashMap::new();
+    for i in 0..id.len() {
+        if let Some(first) = seen.insert(id.label(i), i) {
+            return Err(Error::data(
+                path,
+                "/neurons/id",
+                format!(
+                    "neuron id {} appears twice, for columns {first} and {i} of /traces",
+                    id.label(i)
+                ),
+                "give every neuron its own id (e.g. its ROI index, or plane and ROI for several planes)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn read_neurons(path: &Path, root: &hdf5::Group, n_neurons: usize) -> Result<NeuronTable> {
@@ -258,6 +305,7 @@ fn read_neurons(path: &Path, root: &hdf5::Group, n_neurons: usize) -> Result<Neu
         None => NeuronIds::Text(read_strings(path, &id_ds, "[n_neurons]")?),
     };
     check_len("id", id.len())?;
+    check_unique_ids(path, &id)?;
     let mut cols = Vec::new();
     for name in ["area", "layer", "cell_type"] {
         let ds = dataset(path, &g, name, &fix(name))?;

@@ -99,6 +99,17 @@ pub fn read_f32_2d(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Array2<
             "store the values as floating point (numpy float32 or float64)",
         ));
     }
+    let cells = ds.shape().iter().map(|&d| d as u128).product::<u128>();
+    crate::memory::require(
+        cells * 4,
+        &format!(
+            "{}: {} ({:?} as float32)",
+            file.display(),
+            ds.name(),
+            ds.shape()
+        ),
+        "check the dataset's declared shape, or read a shorter excerpt of the recording",
+    )?;
     ds.read_2d::<f32>().map_err(read_err(file, ds))
 }
 
@@ -137,9 +148,9 @@ pub fn read_strings(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Vec<St
     check_rank(file, ds, 1, shape_doc)?;
     let desc = ds.dtype().and_then(|t| t.to_descriptor());
     let e = read_err(file, ds);
-    let out: Vec<String> = match desc {
-        Ok(TypeDescriptor::VarLenUnicode) => strings_of(ds.read_raw::<VarLenUnicode>(), &e)?,
-        Ok(TypeDescriptor::VarLenAscii) => strings_of(ds.read_raw::<VarLenAscii>(), &e)?,
+    let raw: Vec<Vec<u8>> = match desc {
+        Ok(TypeDescriptor::VarLenUnicode) => bytes_of(ds.read_raw::<VarLenUnicode>(), &e)?,
+        Ok(TypeDescriptor::VarLenAscii) => bytes_of(ds.read_raw::<VarLenAscii>(), &e)?,
         Ok(TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n)) if n > MAX_FIXED => {
             return Err(Error::data(
                 file,
@@ -148,9 +159,9 @@ pub fn read_strings(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Vec<St
                 "store labels as variable-length strings (h5py's default for Python str)",
             ))
         }
-        Ok(TypeDescriptor::FixedAscii(_)) => strings_of(ds.read_raw::<FixedAscii<MAX_FIXED>>(), &e)?,
+        Ok(TypeDescriptor::FixedAscii(_)) => bytes_of(ds.read_raw::<FixedAscii<MAX_FIXED>>(), &e)?,
         Ok(TypeDescriptor::FixedUnicode(_)) => {
-            strings_of(ds.read_raw::<FixedUnicode<MAX_FIXED>>(), &e)?
+            bytes_of(ds.read_raw::<FixedUnicode<MAX_FIXED>>(), &e)?
         }
         _ => {
             return Err(Error::data(
@@ -161,44 +172,70 @@ pub fn read_strings(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Vec<St
             ))
         }
     };
-    Ok(out
-        .into_iter()
-        .map(|s| s.trim_end_matches('\0').trim().to_string())
-        .collect())
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, b)| text_of(file, ds, i, b))
+        .collect()
 }
 
-fn strings_of<T: H5Type + AsStr>(
+/// Entry `i` of the string dataset `ds` as text: the padding NULs of a fixed-length string are
+/// dropped and surrounding blanks trimmed; a NUL inside the label (which would cut it short) and
+/// bytes that are not UTF-8 are refused rather than silently altered.
+fn text_of(file: &Path, ds: &Dataset, i: usize, mut bytes: Vec<u8>) -> Result<String> {
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    if let Some(k) = bytes.iter().position(|&b| b == 0) {
+        return Err(Error::data(
+            file,
+            ds.name(),
+            format!("entry {i} has a NUL byte at position {k}, which would cut the label short"),
+            "write labels without NUL characters",
+        ));
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s.trim().to_string()),
+        Err(err) => Err(Error::data(
+            file,
+            ds.name(),
+            format!(
+                "entry {i} is not valid UTF-8 (byte {} of the label)",
+                err.utf8_error().valid_up_to()
+            ),
+            "write labels as UTF-8 text (h5py does for Python str)",
+        )),
+    }
+}
+
+fn bytes_of<T: H5Type + AsBytes>(
     r: hdf5::Result<Vec<T>>,
     e: &impl Fn(hdf5::Error) -> Error,
-) -> Result<Vec<String>> {
-    Ok(r.map_err(e)?
-        .iter()
-        .map(|s| s.as_text().to_string())
-        .collect())
+) -> Result<Vec<Vec<u8>>> {
+    Ok(r.map_err(e)?.iter().map(|s| s.raw().to_vec()).collect())
 }
 
-/// Common view of hdf5's string types.
-trait AsStr {
-    fn as_text(&self) -> &str;
+/// Common view of hdf5's string types, as the bytes stored.
+trait AsBytes {
+    fn raw(&self) -> &[u8];
 }
-impl AsStr for VarLenUnicode {
-    fn as_text(&self) -> &str {
-        self.as_str()
+impl AsBytes for VarLenUnicode {
+    fn raw(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
-impl AsStr for VarLenAscii {
-    fn as_text(&self) -> &str {
-        self.as_str()
+impl AsBytes for VarLenAscii {
+    fn raw(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
-impl<const N: usize> AsStr for FixedAscii<N> {
-    fn as_text(&self) -> &str {
-        self.as_str()
+impl<const N: usize> AsBytes for FixedAscii<N> {
+    fn raw(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
-impl<const N: usize> AsStr for FixedUnicode<N> {
-    fn as_text(&self) -> &str {
-        self.as_str()
+impl<const N: usize> AsBytes for FixedUnicode<N> {
+    fn raw(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
@@ -277,13 +314,13 @@ pub fn scalar_string(file: &Path, group: &Group, name: &str) -> Result<Option<St
         .map_err(|e| Error::hdf5(file, join(group, name), e))?;
     let e = read_err(file, &ds);
     let s = match ds.dtype().and_then(|t| t.to_descriptor()) {
-        Ok(TypeDescriptor::VarLenUnicode) => strings_of(ds.read_raw::<VarLenUnicode>(), &e)?,
-        Ok(TypeDescriptor::VarLenAscii) => strings_of(ds.read_raw::<VarLenAscii>(), &e)?,
+        Ok(TypeDescriptor::VarLenUnicode) => bytes_of(ds.read_raw::<VarLenUnicode>(), &e)?,
+        Ok(TypeDescriptor::VarLenAscii) => bytes_of(ds.read_raw::<VarLenAscii>(), &e)?,
         Ok(TypeDescriptor::FixedAscii(n)) if n <= MAX_FIXED => {
-            strings_of(ds.read_raw::<FixedAscii<MAX_FIXED>>(), &e)?
+            bytes_of(ds.read_raw::<FixedAscii<MAX_FIXED>>(), &e)?
         }
         Ok(TypeDescriptor::FixedUnicode(n)) if n <= MAX_FIXED => {
-            strings_of(ds.read_raw::<FixedUnicode<MAX_FIXED>>(), &e)?
+            bytes_of(ds.read_raw::<FixedUnicode<MAX_FIXED>>(), &e)?
         }
         _ => {
             return Err(Error::data(
@@ -294,9 +331,10 @@ pub fn scalar_string(file: &Path, group: &Group, name: &str) -> Result<Option<St
             ))
         }
     };
-    Ok(s.into_iter()
+    s.into_iter()
         .next()
-        .map(|s| s.trim_end_matches('\0').trim().to_string()))
+        .map(|b| text_of(file, &ds, 0, b))
+        .transpose()
 }
 
 /// A scalar numeric dataset read as f64, or `None` when absent.

@@ -24,9 +24,12 @@ pub use contract::{read_recording, write_recording, NanPolicy, ReadOptions, SCHE
 /// sidecars.
 pub fn sha256_file(path: &std::path::Path) -> crate::error::Result<String> {
     use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path)
-        .map_err(|e| crate::error::Error::io(path, "reading for its checksum", e))?;
-    Ok(format!("{:x}", Sha256::digest(&bytes)))
+    crate::error::require_regular_file(path, "a data file")?;
+    let read_err = |e| crate::error::Error::io(path, "reading for its checksum", e);
+    let mut file = std::fs::File::open(path).map_err(read_err)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(read_err)?;
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 /// One recording session held in memory.

@@ -85,7 +85,8 @@ pub fn render(rec: &Recording, signs: &SignMap, sign_note: &str) -> String {
         "neurons     {n_e} excitatory, {n_i} inhibitory{sign_note}"
     );
     let w = |f: &dyn Fn(&PopulationCount) -> usize, h: usize| {
-        rows.iter().map(f).max().unwrap_or(0).max(h)
+        // Capped: a padding width above u16::MAX would panic, and a long label needs no padding.
+        rows.iter().map(f).max().unwrap_or(0).max(h).min(60)
     };
     let (wa, wl, wc) = (
         w(&|r| r.area.len(), 4),

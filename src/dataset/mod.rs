@@ -170,6 +170,18 @@ impl Dataset {
             train_windows = bootstrap(&train_windows, seed);
         }
         let validation_windows = split.windows(&rec, false, win, win);
+        if d.split.validation_fraction > 0.0 && validation_windows.is_empty() {
+            let held_out = split.is_train.iter().filter(|t| !**t).count();
+            return Err(Error::config(
+                config_path,
+                "data.split.validation_fraction",
+                format!(
+                    "the {held_out} held-out frames hold no validation window of {} s ({win} frames), so nothing would be validated",
+                    d.windows.length_s
+                ),
+                "raise validation_fraction, use fewer data.split.blocks, or shorten data.windows.length_s (validation_fraction: 0 fits without validation)",
+            ));
+        }
         if train_windows.is_empty() {
             return Err(Error::config(
                 config_path,

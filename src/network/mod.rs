@@ -92,6 +92,7 @@ fn calcium_readout(
 impl Network {
     /// Build the structure for `cfg` over the neurons of `ds`.
     pub fn new(cfg: &Config, ds: &Dataset, device: &Device) -> Result<Network> {
+        require_model_memory(planned_units(cfg, ds))?;
         if cfg.model.mode == ModelMode::Populations {
             return Self::new_populations(cfg, ds, device);
         }
@@ -288,4 +289,40 @@ impl Network {
         };
         Ok((mask, w, params))
     }
+}
+
+/// The units the network for `cfg` and `ds` will have, counted before anything is allocated:
+/// the recorded neurons plus `hidden_units` per recorded area and layer, or
+/// `units_per_population` per fitted population.
+pub fn planned_units(cfg: &Config, ds: &Dataset) -> u128 {
+    let per_type = |map: &std::collections::BTreeMap<String, usize>, t: &str| {
+        map.get(t).copied().unwrap_or(0) as u128
+    };
+    if cfg.model.mode == ModelMode::Populations {
+        return ds
+            .targets
+            .iter()
+            .map(|t| per_type(&cfg.model.units_per_population, &t.cell_type))
+            .sum();
+    }
+    let nt = &ds.recording.neurons;
+    let mut area_layers: Vec<(&str, &str)> = (0..nt.len())
+        .map(|i| (nt.area[i].as_str(), nt.layer[i].as_str()))
+        .collect();
+    area_layers.sort();
+    area_layers.dedup();
+    let hidden: u128 = cfg.model.hidden_units.values().map(|&c| c as u128).sum();
+    nt.len() as u128 + area_layers.len() as u128 * hidden
+}
+
+/// Refuse a network of `n_units` whose recurrent weights, with the copies a fit keeps of them
+/// (gradient, two optimiser moments, mask, best, dense and initial weights, the checkpoint being
+/// written), cannot fit in this machine's memory.
+pub fn require_model_memory(n_units: u128) -> Result<()> {
+    const COPIES: u128 = 10;
+    crate::memory::require(
+        n_units * n_units * 4 * COPIES,
+        &format!("a network of {n_units} units"),
+        "use fewer model.hidden_units (or model.units_per_population)",
+    )
 }

@@ -14,7 +14,7 @@ pub use analyse::{analyse, Analyses};
 
 use crate::config::Config;
 use crate::dataset::Dataset;
-use crate::error::{Error, Result};
+use crate::error::Result;
 pub use crate::evaluate::{evaluate, Evaluation, Headline};
 use crate::network::Fitted;
 use crate::report::ReportSummary;
@@ -74,6 +74,8 @@ fn new_manifest(config: &Config, device: &Device) -> Result<Manifest> {
         calcium_decay_ms: BTreeMap::new(),
         checkpoints_written: 0,
         checkpoint_bytes_written: 0,
+        final_weights_sha256: None,
+        warnings: Vec::new(),
         run_dir_bytes: None,
     })
 }
@@ -94,24 +96,20 @@ pub fn run(
 }
 
 /// Continue the interrupted run in `dir`, whose own resolved `config` and dataset `ds` the caller
-/// has read: refuses a recording that changed since the run started, then fits from the last
-/// checkpoint and writes everything, ending with the weights of an uninterrupted run.
+/// has read: refuses a recording that changed since the run started (unless
+/// `allow_changed_data`, with a warning), then fits from the last checkpoint and writes
+/// everything, ending with the weights of an uninterrupted run.
 pub fn resume(
     dir: &Path,
     config: &Config,
     ds: &Dataset,
     device: &Device,
+    allow_changed_data: bool,
     on_epoch: OnEpoch,
 ) -> Result<RunOutcome> {
-    let rd = RunDir::open_for_resume(dir)?;
-    let sha = DataEntry::of(config.data.path.files())?.sha256;
-    if rd.manifest().data.sha256 != sha {
-        return Err(Error::data(
-            config.data.path.first(),
-            "/",
-            "the recording changed since the run started (its sha256 differs from the manifest's)",
-            "resume with the original file, or start a new run",
-        ));
+    let mut rd = RunDir::open_for_resume(dir)?;
+    if let Some(w) = rd.check_data(config, allow_changed_data)? {
+        eprintln!("warning: {w}");
     }
     let state = Checkpoint::load(rd.paths())?;
     finish(config, ds, device, rd, Some(state), on_epoch)
@@ -236,6 +234,7 @@ fn fit_and_write(
         .zip(&fitted.params.calcium_log_tau)
         .map(|((g, l0), l)| (g.clone(), l0.exp(), l.exp()))
         .collect();
+    rd.seal_final_weights()?;
     rd.update(|m| {
         m.analysis_wall_s = analyses.wall_s();
         m.wall_s_per_phase = out.phase_seconds.iter().cloned().collect();
@@ -269,15 +268,20 @@ fn fit_and_write(
 }
 
 /// `fitrnn analyse`: recompute the analysis tables of the complete run in `dir` from its saved
-/// config, data and weights, on `device`, and write its report again. Returns the analysis step
+/// config, data and weights, on `device`, and write its report again (a changed recording is
+/// refused unless `allow_changed_data`). Returns the analysis step
 /// times and the report.
 pub fn reanalyse(
     dir: &Path,
     config: &Config,
     ds: &Dataset,
     device: &Device,
+    allow_changed_data: bool,
 ) -> Result<(Vec<(&'static str, f64)>, ReportSummary)> {
-    let rd = RunDir::open_complete(dir, "analyse")?;
+    let mut rd = RunDir::open_complete(dir, "analyse")?;
+    if let Some(w) = rd.check_data(config, allow_changed_data)? {
+        eprintln!("warning: {w}");
+    }
     let fitted = rd.load_fitted(config, ds, device)?;
     let analyses = analyse(config, ds, &fitted)?;
     analyses.write(&rd)?;
@@ -293,8 +297,12 @@ pub fn selfcheck(
     config: &Config,
     ds: &Dataset,
     device: &Device,
+    allow_changed_data: bool,
 ) -> Result<(crate::ensemble::EnsembleOutcome, ReportSummary)> {
-    let rd = RunDir::open_complete(dir, "self-check")?;
+    let mut rd = RunDir::open_complete(dir, "self-check")?;
+    if let Some(w) = rd.check_data(config, allow_changed_data)? {
+        eprintln!("warning: {w}");
+    }
     let fitted = rd.load_fitted(config, ds, device)?;
     let outcome = crate::ensemble::run(config, ds, &fitted, &rd)?;
     rd.write_config(config)?;

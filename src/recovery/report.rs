@@ -198,7 +198,7 @@ pub fn summary_text(cfg: &RecoveryConfig, rows: &[Row]) -> String {
         .map(|c| c.name.len())
         .max()
         .unwrap_or(9)
-        .max(9);
+        .clamp(9, 60);
     for sim in &cfg.simulators {
         let _ = writeln!(
             s,

@@ -153,6 +153,13 @@ pub struct Manifest {
     /// `run_dir_bytes` in all.
     #[serde(default)]
     pub checkpoint_bytes_written: u64,
+    /// sha256 of `model/final.safetensors` as the run wrote it; `analyse` and `selfcheck` refuse
+    /// weights that differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_weights_sha256: Option<String>,
+    /// What the user was warned about and chose to go on with (e.g. a changed recording).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Size of the run directory when the run completed, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_dir_bytes: Option<u64>,

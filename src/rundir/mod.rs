@@ -136,6 +136,38 @@ impl RunDir {
         Ok(())
     }
 
+    /// Check that `config`'s recording is the one the run was fitted on (the manifest's sha256).
+    /// A changed recording is refused, or with `allow_changed` accepted with a warning that is
+    /// recorded in the manifest and returned for the user.
+    pub fn check_data(&mut self, config: &Config, allow_changed: bool) -> Result<Option<String>> {
+        let now = DataEntry::of(config.data.path.files())?;
+        if now.sha256 == self.manifest.data.sha256 {
+            return Ok(None);
+        }
+        if !allow_changed {
+            return Err(Error::data(
+                config.data.path.first(),
+                "/",
+                "the recording changed since the run was fitted (its sha256 differs from the manifest's)",
+                "use the original file, start a new run, or pass --allow-changed-data to go on with this one",
+            ));
+        }
+        let warning = format!(
+            "{}: the recording changed since the run was fitted (sha256 {} then, {} now); went on with --allow-changed-data",
+            now.path, self.manifest.data.sha256, now.sha256
+        );
+        let w = warning.clone();
+        self.update(|m| m.warnings.push(w))?;
+        Ok(Some(warning))
+    }
+
+    /// Record the sha256 of the final weights just written, so they are recognised later.
+    pub fn seal_final_weights(&mut self) -> Result<()> {
+        let sha = crate::data::sha256_file(&self.paths.weights(Weights::Final))?;
+        self.manifest.final_weights_sha256 = Some(sha);
+        Ok(())
+    }
+
     /// Write the resolved config.
     pub fn write_config(&self, config: &Config) -> Result<()> {
         let yaml = serde_yaml::to_string(config)
@@ -153,7 +185,18 @@ impl RunDir {
     /// phases from the checkpoint.
     pub fn load_fitted(&self, config: &Config, ds: &Dataset, device: &Device) -> Result<Fitted> {
         let network = Network::new(config, ds, device)?;
-        let fin = weights::TensorFile::open(&self.paths.weights(Weights::Final))?;
+        let final_path = self.paths.weights(Weights::Final);
+        if let Some(sealed) = &self.manifest.final_weights_sha256 {
+            if crate::data::sha256_file(&final_path)? != *sealed {
+                return Err(Error::data(
+                    &final_path,
+                    "/",
+                    "these are not the weights this run wrote (their sha256 differs from the manifest's final_weights_sha256)",
+                    "restore the run's own model/final.safetensors, or fit again",
+                ));
+            }
+        }
+        let fin = weights::TensorFile::open(&final_path)?;
         let params = fin.params("")?;
         let mask = fin.array2("mask")?;
         let n = network.signs.len();
