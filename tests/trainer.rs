@@ -429,3 +429,32 @@ fn nan_in_the_data_stops_a_run_before_it_creates_anything() {
     assert_eq!(m["status"], "complete");
     assert_eq!(m["threads"], 1);
 }
+
+#[test]
+fn a_dead_roi_at_the_readout_offset_trains_without_nan() {
+    // A constant trace of exact zeros with `normalisation: none`: the state taken from the data
+    // sits at the softplus inverse's clip, whose derivative used to be ∞ · 0 = NaN.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cfg) = small_setup(dir.path(), "");
+    let mut rec = read_recording(cfg.data.path.first(), &ReadOptions::default()).unwrap();
+    rec.traces.column_mut(0).fill(0.0);
+    let dead = dir.path().join("dead.h5");
+    rec.path = dead.clone();
+    fitrnn::data::write_recording(&rec, &dead).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("run.yaml"))
+        .unwrap()
+        .replace(
+            &cfg.data.path.first().display().to_string(),
+            &dead.display().to_string(),
+        )
+        .replace("  windows:", "  normalisation: none\n  windows:")
+        .replace("dense_epochs: 25", "dense_epochs: 3")
+        .replace("finetune_epochs: 15", "finetune_epochs: 2");
+    let cfg_path = common::write(dir.path(), "dead.yaml", &text);
+    let cfg = Config::load(&cfg_path, &[]).unwrap();
+    assert_eq!(cfg.data.normalisation, fitrnn::config::Normalisation::None);
+    let ds = dataset(&cfg, &cfg_path);
+    assert!(ds.y.column(0).iter().all(|v| *v == 0.0));
+    let out = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
+    assert!(out.history.iter().all(|h| h.train_loss.is_finite()));
+}

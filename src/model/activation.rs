@@ -76,7 +76,9 @@ impl Activation {
         }
     }
 
-    /// d φ⁻¹(ρ) / dρ of [`Activation::phi_inverse`], 0 where its clip is active.
+    /// d φ⁻¹(ρ) / dρ of [`Activation::phi_inverse`], 0 where its clip is active. The formula is
+    /// evaluated at ρ clipped into the range, so a rate exactly at the clip (a constant trace at
+    /// the readout offset gives ρ = 0) yields 0, never ∞ · 0 = NaN.
     pub fn phi_inverse_prime(self, rho: &Tensor) -> Result<Tensor> {
         let (lo, hi) = inverse_clip(self);
         let inside = || -> Result<Tensor> {
@@ -87,10 +89,14 @@ impl Activation {
         match self {
             Activation::Relu => rho.gt(0f32)?.to_dtype(rho.dtype()),
             Activation::Tanh | Activation::TanhRelu => {
-                (rho.sqr()?.neg()? + 1.0)?.recip()?.mul(&inside()?)
+                let r = rho.clamp(lo, hi)?;
+                (r.sqr()?.neg()? + 1.0)?.recip()?.mul(&inside()?)
             }
             // d/dρ [ρ + ln(1 − e^{−ρ})] = 1 / (1 − e^{−ρ})
-            Activation::Softplus => (rho.neg()?.exp()?.neg()? + 1.0)?.recip()?.mul(&inside()?),
+            Activation::Softplus => {
+                let r = rho.clamp(lo, hi)?;
+                (r.neg()?.exp()?.neg()? + 1.0)?.recip()?.mul(&inside()?)
+            }
         }
     }
 
@@ -216,6 +222,32 @@ mod tests {
 
     /// φ on tensors and scalars against f64 φ; both φ′ forms against central finite differences;
     /// φ⁻¹(φ(x)) = x inside the clip range, and φ⁻¹′ against finite differences of φ⁻¹.
+    #[test]
+    fn the_inverse_derivative_is_finite_at_the_clip() {
+        // A dead ROI at the readout offset gives ρ = 0 exactly (and ±1 for the tanh family).
+        let rho = Tensor::new(
+            &[0f32, 1.0, -1.0, 1e-3, 0.999, 2.0],
+            &candle_core::Device::Cpu,
+        )
+        .unwrap();
+        for a in [
+            Activation::Softplus,
+            Activation::Tanh,
+            Activation::TanhRelu,
+            Activation::Relu,
+        ] {
+            let d = a.phi_inverse_prime(&rho).unwrap().to_vec1::<f32>().unwrap();
+            assert!(d.iter().all(|v| v.is_finite()), "{a:?}: {d:?}");
+        }
+        let soft = Activation::Softplus
+            .phi_inverse_prime(&rho)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(soft[0], 0.0, "clipped: no gradient");
+        assert!((soft[5] - 1.0 / (1.0 - (-2f32).exp())).abs() < 1e-6);
+    }
+
     #[test]
     fn phi_its_derivative_and_its_inverse_agree_everywhere() {
         let xs: Vec<f32> = (-60..=60).map(|k| k as f32 * 0.05 + 0.013).collect();
