@@ -111,8 +111,19 @@ pub fn choice_of(device: &candle_core::Device) -> DeviceChoice {
     }
 }
 
-/// Set the CPU threads candle uses (0 = all cores); call before any tensor operation.
+/// Set the CPU threads candle uses (0 = all cores); call before any tensor operation. More
+/// threads than the machine has cores are capped at its core count, with a note on stderr (a
+/// pool of 100,000 threads would take minutes to start and gain nothing).
 pub fn set_threads(threads: usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if threads > cores {
+        eprintln!(
+            "note: threads: {threads} is more than this machine's {cores} cores; using {cores}"
+        );
+        cores
+    } else {
+        threads
+    };
     if threads > 0 {
         // Read by candle when it first sizes its thread pool.
         std::env::set_var("RAYON_NUM_THREADS", threads.to_string());

@@ -175,3 +175,44 @@ fn resampling_a_linear_signal_is_exact() {
     }
     assert_eq!(r.frame_rate_hz, 10.0);
 }
+
+#[test]
+fn no_window_crosses_a_pause_between_joined_sessions() {
+    // Two sessions of 500 frames at 10 Hz joined with 600 s between them.
+    let mut rec = recording(1000, 10.0);
+    for t in rec.timestamps_s.iter_mut().skip(500) {
+        *t += 600.0;
+    }
+    assert_eq!(rec.gaps().len(), 1);
+    let (frame, seconds) = rec.gaps()[0];
+    assert_eq!(frame, 500);
+    assert!((seconds - 600.1).abs() < 1e-9);
+    let summary = fitrnn::data::summary::render(&rec, &Default::default(), "");
+    assert!(
+        summary.contains("gaps        1 pause(s)")
+            && summary.contains("600.10 s, before frame 500"),
+        "{summary}"
+    );
+    // Resampling invents nothing inside the pause, and keeps it.
+    let slow = resample(&rec, 5.0);
+    assert!(slow
+        .timestamps_s
+        .iter()
+        .all(|&t| t <= 49.9 + 1e-9 || t >= 650.0 - 1e-9));
+    assert_eq!(slow.n_frames(), 250 + 250);
+    assert_eq!(slow.gaps().len(), 1);
+    // Windows of 2 s (20 frames) every 15 frames: frames 495..515 would cross the pause.
+    let text = "data:\n  path: mem.h5\n  windows: {length_s: 2.0, stride_s: 1.5}\n";
+    let cfg = Config::parse(Path::new("t.yaml"), text, &[]).unwrap();
+    let ds = Dataset::build(&cfg, rec, Path::new("t.yaml")).unwrap();
+    for w in ds.train_windows.iter().chain(&ds.validation_windows) {
+        assert!(
+            w.start + w.len <= 500 || w.start >= 500,
+            "{w:?} crosses the pause before frame 500"
+        );
+    }
+    assert!(
+        ds.train_windows.iter().any(|w| w.start == 500),
+        "the second session starts a window"
+    );
+}

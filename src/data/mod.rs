@@ -61,6 +61,18 @@ pub struct Recording {
 }
 
 impl Recording {
+    /// The pauses in the frame clock: `(frame, seconds)` for every frame that follows the one
+    /// before it by more than 1.5 frame periods (joined sessions, frames dropped for NaN).
+    /// Training and validation windows never cross one.
+    pub fn gaps(&self) -> Vec<(usize, f64)> {
+        let limit = 1.5 / self.frame_rate_hz;
+        let t = &self.timestamps_s;
+        (1..t.len())
+            .filter(|&f| t[f] - t[f - 1] > limit)
+            .map(|f| (f, t[f] - t[f - 1]))
+            .collect()
+    }
+
     /// Number of frames (rows of `traces`).
     pub fn n_frames(&self) -> usize {
         self.traces.nrows()

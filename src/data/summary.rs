@@ -73,6 +73,14 @@ pub fn render(rec: &Recording, signs: &SignMap, sign_note: &str) -> String {
         rec.duration_s(),
         rec.duration_s() / 60.0
     );
+    let gaps = rec.gaps();
+    if let Some(&(frame, longest)) = gaps.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        let _ = writeln!(
+            s,
+            "gaps        {} pause(s) longer than 1.5 frame periods in the clock (longest {longest:.2} s, before frame {frame}); no window crosses one",
+            gaps.len()
+        );
+    }
     if !rec.dropped_frames.is_empty() {
         let _ = writeln!(
             s,

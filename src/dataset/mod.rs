@@ -320,18 +320,41 @@ fn neuron_normalisation(mut v: Vec<f32>, how: Normalisation, percentile: f64) ->
     }
 }
 
-/// Linear interpolation of traces and inputs onto a regular clock at `hz`, from the first to the
-/// last timestamp. Trials keep their times (seconds).
+/// Linear interpolation of traces and inputs onto a regular clock at `hz`, within each stretch of
+/// the recording between pauses in its clock ([`Recording::gaps`]): each stretch gets its own
+/// grid from its first to its last timestamp, so nothing is invented across a pause, and the pause
+/// stays in the new timestamps (windows still break there). Trials keep their times (seconds).
 pub fn resample(rec: &Recording, hz: f64) -> Recording {
     let t = &rec.timestamps_s;
-    let (t0, t1) = (t[0], t[t.len() - 1]);
-    let n_new = ((t1 - t0) * hz).floor() as usize + 1;
-    let new_t: Vec<f64> = (0..n_new).map(|k| t0 + k as f64 / hz).collect();
-    let interp = |a: &Array2<f32>| crate::data::interp::columns(t, a, &new_t);
+    let mut bounds: Vec<usize> = vec![0];
+    bounds.extend(rec.gaps().iter().map(|g| g.0));
+    bounds.push(t.len());
+    let mut new_t: Vec<f64> = Vec::new();
+    let mut traces: Vec<Array2<f32>> = Vec::new();
+    let mut inputs: Vec<Array2<f32>> = Vec::new();
+    for seg in bounds.windows(2) {
+        let (a, b) = (seg[0], seg[1]);
+        let (t0, t1) = (t[a], t[b - 1]);
+        let n_new = ((t1 - t0) * hz).floor() as usize + 1;
+        let seg_t: Vec<f64> = (0..n_new).map(|k| t0 + k as f64 / hz).collect();
+        let interp = |v: &Array2<f32>| {
+            let part = v.slice(ndarray::s![a..b, ..]).to_owned();
+            crate::data::interp::columns(&t[a..b], &part, &seg_t)
+        };
+        traces.push(interp(&rec.traces));
+        if let Some(inp) = &rec.inputs {
+            inputs.push(interp(&inp.values));
+        }
+        new_t.extend(seg_t);
+    }
+    let stack = |parts: &[Array2<f32>]| {
+        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        ndarray::concatenate(Axis(0), &views).expect("segments share their columns")
+    };
     let mut out = rec.clone();
-    out.traces = interp(&rec.traces);
+    out.traces = stack(&traces);
     if let Some(inp) = out.inputs.as_mut() {
-        inp.values = interp(&rec.inputs.as_ref().expect("cloned").values);
+        inp.values = stack(&inputs);
     }
     out.timestamps_s = new_t;
     out.frame_rate_hz = hz;

@@ -94,17 +94,16 @@ impl FrameSplit {
     }
 
     /// Windows of `len` frames every `stride` frames inside contiguous runs of training
-    /// (`train = true`) or validation frames; a run also ends at a time gap (frames dropped for
-    /// NaN), detected as an interval over 1.5 frame periods.
+    /// (`train = true`) or validation frames; a run also ends at a pause in the clock
+    /// ([`Recording::gaps`]: joined sessions, frames dropped for NaN).
     pub fn windows(&self, rec: &Recording, train: bool, len: usize, stride: usize) -> Vec<Window> {
-        let t = &rec.timestamps_s;
-        let gap = 1.5 / rec.frame_rate_hz;
+        let after_gap: std::collections::HashSet<usize> = rec.gaps().iter().map(|g| g.0).collect();
         let mut out = Vec::new();
         let mut start = None;
         for f in 0..=self.is_train.len() {
             let inside = f < self.is_train.len()
                 && self.is_train[f] == train
-                && start.is_none_or(|_| f == 0 || t[f] - t[f - 1] <= gap);
+                && start.is_none_or(|_| !after_gap.contains(&f));
             match (inside, start) {
                 (true, None) => start = Some(f),
                 (false, Some(s)) => {
