@@ -135,7 +135,7 @@ fn fix_suffix(fix: &str) -> String {
 }
 
 /// A number as written in a config: plain when short (`0.01`), else in exponent form (`1e30`).
-fn short_number(x: f64) -> String {
+pub fn short_number(x: f64) -> String {
     let plain = x.to_string();
     if plain.len() <= 10 {
         plain

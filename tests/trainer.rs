@@ -272,10 +272,75 @@ fn a_diverging_fit_names_the_step_and_the_learning_rate_and_exits_1() {
         .stderr(
             predicates::str::contains("phase dense, epoch 1, step ")
                 .and(predicates::str::contains("training.lr is 1e30"))
-                .and(predicates::str::contains("Fix: lower training.lr")),
+                .and(predicates::str::contains("Fix: lower training.lr"))
+                .and(predicates::str::contains("rolled back 3 times"))
+                .and(predicates::str::contains("down to 1.25e29")),
         );
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"failed\""), "{manifest}");
+}
+
+#[test]
+fn a_fit_whose_loss_goes_non_finite_rolls_back_and_halves_the_learning_rate() {
+    // The demo at lr 0.3 diverges in its first epoch; at a quarter or an eighth of it, it trains.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = |out: &Path| {
+        common::fitrnn()
+            .arg("--config")
+            .arg(common::root().join("configs/mouse_v1.yaml"))
+            .args(common::NO_ENSEMBLE)
+            .args([
+                "--set",
+                "training.lr=0.3",
+                "--set",
+                "training.dense_epochs=3",
+                "--set",
+                "training.finetune_epochs=1",
+                "--set",
+                "training.checkpoint.every_s=0",
+            ])
+            .arg("--set")
+            .arg(format!("output.dir={}", out.display()))
+            .assert()
+            .success();
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
+                .unwrap();
+        m
+    };
+    let m = run(&out);
+    let retries = m["training_retries"].as_array().unwrap();
+    assert!((1..=3).contains(&retries.len()), "{retries:?}");
+    assert!(retries[0]
+        .as_str()
+        .unwrap()
+        .contains("at learning rate 0.3; rolled back"));
+    let history = read_history(&out);
+    let lr0 = history[0].1;
+    assert!(
+        (lr0 - 0.3 / 2f64.powi(retries.len() as i32)).abs() < 1e-12,
+        "the first epoch ran at the halved rate, {lr0}"
+    );
+    assert!(history.iter().all(|h| h.0.is_finite()));
+    // The same seed retries the same way.
+    let again = dir.path().join("again");
+    assert_eq!(run(&again)["training_retries"], m["training_retries"]);
+    let w = |d: &Path| {
+        fitrnn::rundir::weights::load(&d.join("model/final.safetensors")).unwrap()["w_rec"]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    };
+    assert_eq!(w(&out), w(&again));
+}
+
+/// `(train_loss, lr)` per epoch of a run's history table.
+fn read_history(dir: &Path) -> Vec<(f64, f64)> {
+    let rows: Vec<fitrnn::rundir::tables::HistoryRow> =
+        fitrnn::rundir::tables::read(&dir.join("tables/history.parquet")).unwrap();
+    rows.iter().map(|r| (r.train_loss, r.lr)).collect()
 }
 
 #[test]

@@ -76,6 +76,7 @@ fn new_manifest(config: &Config, device: &Device) -> Result<Manifest> {
         checkpoint_bytes_written: 0,
         final_weights_sha256: None,
         warnings: Vec::new(),
+        training_retries: Vec::new(),
         run_dir_bytes: None,
     })
 }
@@ -238,6 +239,7 @@ fn fit_and_write(
     rd.update(|m| {
         m.analysis_wall_s = analyses.wall_s();
         m.wall_s_per_phase = out.phase_seconds.iter().cloned().collect();
+        m.training_retries = out.retries.clone();
         m.calcium_decay_ms = calcium_decays_ms
             .iter()
             .map(|(g, _, to)| (g.clone(), *to as f64))

@@ -57,6 +57,10 @@ pub struct Checkpoint {
     pub history: Vec<HistoryRow>,
     /// Wall time per phase so far, s.
     pub phase_seconds: Vec<(String, f64)>,
+    /// The factor on the scheduled learning rate (halved at every retry after a non-finite loss).
+    pub lr_scale: f64,
+    /// Every retry after a non-finite loss: where it happened and what went wrong.
+    pub retries: Vec<String>,
 }
 
 /// A history row as JSON (a NaN validation loss becomes null).
@@ -87,6 +91,14 @@ struct Scalars {
     history: Vec<HistoryJson>,
     phase_seconds: Vec<(String, f64)>,
     has_dense: bool,
+    #[serde(default = "one")]
+    lr_scale: f64,
+    #[serde(default)]
+    retries: Vec<String>,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Checkpoint {
@@ -115,6 +127,8 @@ impl Checkpoint {
             rng_word_pos: 0,
             history: vec![],
             phase_seconds: vec![],
+            lr_scale: 1.0,
+            retries: vec![],
         }
     }
 
@@ -226,6 +240,8 @@ impl Checkpoint {
                 .collect(),
             phase_seconds: self.phase_seconds.clone(),
             has_dense: self.dense.is_some(),
+            lr_scale: self.lr_scale,
+            retries: self.retries.clone(),
         };
         serde_json::to_string(&scalars).map_err(|e| Error::internal("writing the checkpoint", e))
     }
@@ -299,6 +315,8 @@ impl Checkpoint {
                 })
                 .collect(),
             phase_seconds: s.phase_seconds,
+            lr_scale: s.lr_scale,
+            retries: s.retries,
         })
     }
 }

@@ -157,6 +157,9 @@ pub struct Manifest {
     /// weights that differ.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_weights_sha256: Option<String>,
+    /// Every roll-back after a non-finite training loss (each halved the learning rate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub training_retries: Vec<String>,
     /// What the user was warned about and chose to go on with (e.g. a changed recording).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

@@ -11,7 +11,7 @@ pub mod warm_start;
 use crate::config::{Config, MaskRealisation, ModelMode, Readout, Schedule, WarmStart};
 use crate::constraints::prune::{prune_mask, PruneMethod};
 use crate::dataset::{Dataset, Window};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{to_array2, InitialState, Params, ParamsCpu};
 use crate::network::{Fitted, Network};
 use crate::rundir::checkpoint::Checkpoint;
@@ -32,7 +32,12 @@ pub struct FitOutput {
     pub history: Vec<HistoryRow>,
     /// Wall time per phase, s.
     pub phase_seconds: Vec<(String, f64)>,
+    /// Every roll-back after a non-finite loss (empty for a fit that never needed one).
+    pub retries: Vec<String>,
 }
+
+/// Roll-backs (each halving the learning rate) after a non-finite loss before a fit fails.
+pub const MAX_RETRIES: usize = 3;
 
 /// A fresh optimiser for `params` as the config asks (EG acts on `W_rec`, the first variable).
 pub fn new_optimiser(cfg: &Config, params: &Params) -> Result<Optim> {
@@ -148,6 +153,7 @@ pub fn fit(
         },
         history: st.history,
         phase_seconds: st.phase_seconds,
+        retries: st.retries,
     })
 }
 
@@ -182,7 +188,42 @@ impl Trainer<'_> {
         let dale = self.cfg.constraints.dale;
         step::project(self.params, &self.network.sign_row, dale, &mask)?;
         while st.epoch < epochs && !st.stopped {
-            let row = self.run_epoch(st, &mut opt, &mask, phase)?;
+            let (order, step) = (st.order.clone(), st.step);
+            let row = match self.run_epoch(st, &mut opt, &mask, phase) {
+                Ok(row) => row,
+                Err(Error::Diverged {
+                    place, what, lr, ..
+                }) if st.retries.len() < MAX_RETRIES => {
+                    // Back to the end of the last good epoch, at half the learning rate.
+                    st.retries.push(format!(
+                        "{place}: {what} at learning rate {}; rolled back to the end of epoch {} and halved the learning rate",
+                        crate::error::short_number(lr),
+                        st.epoch
+                    ));
+                    st.lr_scale /= 2.0;
+                    (st.order, st.step) = (order, step);
+                    self.roll_back(st, &mut opt, &mask)?;
+                    continue;
+                }
+                Err(Error::Diverged {
+                    place,
+                    what,
+                    lr,
+                    fix,
+                }) if !st.retries.is_empty() => {
+                    return Err(Error::Diverged {
+                        place,
+                        what,
+                        lr: self.cfg.training.lr,
+                        fix: format!(
+                            "{fix} (the fit already rolled back {} times, each time to its last good epoch at half the learning rate, down to {})",
+                            st.retries.len(),
+                            crate::error::short_number(lr)
+                        ),
+                    })
+                }
+                Err(e) => return Err(e),
+            };
             on_epoch(phase, st.epoch, epochs, &row);
             st.history.push(row);
             self.keep_best(st)?;
@@ -194,6 +235,20 @@ impl Trainer<'_> {
         }
         self.end_phase(st, phase, epochs)?;
         on_checkpoint(st)
+    }
+
+    /// Restore the parameters, optimiser state and random stream saved in `st` at the end of its
+    /// last epoch (or at the phase start), with Dale's signs and the mask applied again.
+    fn roll_back(&mut self, st: &Checkpoint, opt: &mut Optim, mask: &Tensor) -> Result<()> {
+        self.params.assign(&st.params.to_params(self.device)?)?;
+        if st.opt_slots.is_empty() {
+            *opt = new_optimiser(self.cfg, self.params)?;
+        } else {
+            optim::restore(opt, st, self.device)?;
+        }
+        self.rng.set_word_pos(st.rng_word_pos);
+        let dale = self.cfg.constraints.dale;
+        step::project(self.params, &self.network.sign_row, dale, mask)
     }
 
     /// At the start of fine-tuning: prune the dense weights to the mask the config's realisation
@@ -225,7 +280,7 @@ impl Trainer<'_> {
     ) -> Result<HistoryRow> {
         let t0 = std::time::Instant::now();
         let (cfg, ds, device) = (self.cfg, self.ds, self.device);
-        let lr = lr_at(cfg, st.epoch);
+        let lr = lr_at(cfg, st.epoch) * st.lr_scale;
         opt.cfg.lr = lr;
         st.order.shuffle(&mut self.rng);
         let mut losses = Vec::new();
