@@ -5,7 +5,7 @@
 pub mod workload;
 
 use crate::config::{Dale, Optimiser};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::train::{train_step, Backward, Optim, OptimConfig};
 use serde::Serialize;
 use std::time::Instant;
@@ -134,6 +134,42 @@ pub struct BenchResult {
     pub gflops: f64,
     /// Peak resident memory of the process, MiB (Linux; 0 elsewhere).
     pub peak_rss_mib: f64,
+    /// Size of one checkpoint of this workload (parameters, best and dense copies, optimiser
+    /// moments), MiB: what a fit writes every time its checkpoint policy fires.
+    pub checkpoint_mib: f64,
+    /// Wall time to write that checkpoint, ms.
+    pub checkpoint_ms: f64,
+}
+
+/// Write one checkpoint of `w` as a fit would (current, best and dense parameters, the mask, the
+/// initial weights and both Adam moments of every trainable variable) into a temporary run
+/// directory; returns its size in MiB and the time it took in ms.
+pub fn checkpoint_cost(w: &Workload) -> Result<(f64, f64)> {
+    use crate::rundir::checkpoint::Checkpoint;
+    use crate::rundir::RunPaths;
+    let params = crate::model::ParamsCpu::from_params(&w.params)?;
+    let mask = crate::model::to_array2(&w.mask)?;
+    let mut st = Checkpoint::fresh(params.clone(), mask, params.w_rec.clone(), w.shape.b);
+    st.best = Some((0.0, params.clone()));
+    st.dense = Some(params);
+    st.opt_slots = w
+        .trainable
+        .iter()
+        .map(|v| {
+            let n = v.as_tensor().elem_count();
+            (v.as_tensor().dims().to_vec(), vec![0f32; n], vec![0f32; n])
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("fitrnn-bench-checkpoint-{}", std::process::id()));
+    let paths = RunPaths::new(&dir);
+    let t0 = Instant::now();
+    let saved = st.save(&paths);
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    let bytes = std::fs::metadata(paths.checkpoint()).map(|m| m.len());
+    let _ = std::fs::remove_dir_all(&dir);
+    saved?;
+    let bytes = bytes.map_err(|e| Error::io(&paths.checkpoint(), "measuring the checkpoint", e))?;
+    Ok((bytes as f64 / (1024.0 * 1024.0), ms))
 }
 
 /// Peak resident set size of this process in MiB, from /proc (0 where unavailable).
@@ -225,6 +261,7 @@ pub fn measure(w: &Workload, kind: Kind, m: Measure) -> Result<BenchResult> {
     let (ms, warmup_s, first, last) = run(w, m.warmup, m.steps, m.backward)?;
     let (med, min, max) = summary(&ms);
     let gflop = w.shape.gflop(kind);
+    let (checkpoint_mib, checkpoint_ms) = checkpoint_cost(w)?;
     Ok(BenchResult {
         workload: kind.name(),
         small: m.small,
@@ -257,6 +294,8 @@ pub fn measure(w: &Workload, kind: Kind, m: Measure) -> Result<BenchResult> {
         gflop_per_step: gflop,
         gflops: gflop / (med / 1e3),
         peak_rss_mib: peak_rss_mib(),
+        checkpoint_mib,
+        checkpoint_ms,
     })
 }
 

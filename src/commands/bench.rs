@@ -86,7 +86,7 @@ fn timings(args: &BenchArgs, device: &candle_core::Device, backward: Backward) -
     if !args.json {
         let _ = writeln!(
             s,
-            "{:<9} {:>5} {:>4} {:>4} {:>6} {:>10} {:>10} {:>10} {:>8} {:>9}",
+            "{:<9} {:>5} {:>4} {:>4} {:>6} {:>10} {:>10} {:>10} {:>8} {:>9} {:>14} {:>13}",
             "workload",
             "N",
             "B",
@@ -96,7 +96,9 @@ fn timings(args: &BenchArgs, device: &candle_core::Device, backward: Backward) -
             "ms min",
             "ms max",
             "GFLOP/s",
-            "peak MiB"
+            "peak MiB",
+            "checkpoint MiB",
+            "checkpoint ms"
         );
     }
     let custom = args.units.zip(args.frames);
@@ -143,7 +145,7 @@ fn timings(args: &BenchArgs, device: &candle_core::Device, backward: Backward) -
         } else {
             let _ = writeln!(
                 s,
-                "{:<9} {:>5} {:>4} {:>4} {:>6} {:>10.1} {:>10.1} {:>10.1} {:>8.1} {:>9.0}",
+                "{:<9} {:>5} {:>4} {:>4} {:>6} {:>10.1} {:>10.1} {:>10.1} {:>8.1} {:>9.0} {:>14.1} {:>13.1}",
                 r.workload,
                 r.n,
                 r.b,
@@ -153,7 +155,9 @@ fn timings(args: &BenchArgs, device: &candle_core::Device, backward: Backward) -
                 r.ms_min,
                 r.ms_max,
                 r.gflops,
-                r.peak_rss_mib
+                r.peak_rss_mib,
+                r.checkpoint_mib,
+                r.checkpoint_ms
             );
         }
     }
