@@ -522,4 +522,14 @@ fn a_dead_roi_at_the_readout_offset_trains_without_nan() {
     assert!(ds.y.column(0).iter().all(|v| *v == 0.0));
     let out = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
     assert!(out.history.iter().all(|h| h.train_loss.is_finite()));
+    // `check` names it.
+    let id = ds.recording.neurons.id.label(0);
+    common::fitrnn()
+        .args(["check", "--config"])
+        .arg(&cfg_path)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "1 neuron(s) never change (ids {id})"
+        )));
 }

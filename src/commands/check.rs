@@ -86,6 +86,21 @@ pub fn summary(config: &Config, config_path: &std::path::Path, ds: &Dataset) -> 
         format!("{:?}", d.split.by).to_lowercase(),
         format!("{:?}", d.normalisation).to_lowercase()
     );
+    let constant = constant_neurons(rec);
+    if !constant.is_empty() {
+        let shown: Vec<String> = constant
+            .iter()
+            .take(5)
+            .map(|&i| rec.neurons.id.label(i))
+            .collect();
+        let _ = writeln!(
+            s,
+            "note        {} neuron(s) never change (ids {}{}): they carry no signal to fit; leave them out with data.select or by removing them from the file",
+            constant.len(),
+            shown.join(", "),
+            if constant.len() > shown.len() { ", ..." } else { "" }
+        );
+    }
     let held_out = rec.n_frames() - n_train;
     let scored: usize = ds.validation_windows.iter().map(|w| w.len).sum();
     if held_out == 0 {
@@ -102,4 +117,18 @@ pub fn summary(config: &Config, config_path: &std::path::Path, ds: &Dataset) -> 
     }
     let _ = writeln!(s, "\nok: config and data are valid");
     s
+}
+
+/// The neurons whose trace never changes over the recording (a dead ROI, or a column of zeros).
+fn constant_neurons(rec: &crate::data::Recording) -> Vec<usize> {
+    rec.traces
+        .columns()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, col)| {
+            let first = col[0];
+            col.iter().all(|&v| v == first)
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
