@@ -31,6 +31,16 @@ fn config(dir: &Path, epochs: (usize, usize)) -> PathBuf {
     common::write(dir, "run.yaml", &text)
 }
 
+/// Run the fit of `cfg`, killed at `point` (`<file>:<n>:<before|after>`, see `FITRNN_KILL_AT`).
+fn fit_killed_at(cfg: &Path, point: &str) -> std::process::Output {
+    Command::new(assert_cmd::cargo::cargo_bin("fitrnn"))
+        .arg("--config")
+        .arg(cfg)
+        .env("FITRNN_KILL_AT", point)
+        .output()
+        .unwrap()
+}
+
 fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
 }
@@ -156,12 +166,7 @@ fn a_replaced_run_stays_on_disk_until_its_replacement_is_complete() {
         .success();
     let first = final_weights(&out);
     // The replacement is killed after its first checkpoint: the complete run waits aside.
-    Command::new(assert_cmd::cargo::cargo_bin("fitrnn"))
-        .arg("--config")
-        .arg(&cfg)
-        .env("FITRNN_KILL_AT", "checkpoint.safetensors:1:after")
-        .output()
-        .unwrap();
+    fit_killed_at(&cfg, "checkpoint.safetensors:1:after");
     assert_eq!(manifest(&out)["status"], "running");
     assert_eq!(manifest(&previous)["status"], "complete");
     assert_eq!(final_weights(&previous), first);
@@ -210,23 +215,13 @@ fn a_kill_at_any_checkpoint_or_manifest_write_resumes_to_the_uninterrupted_weigh
     // The points cover every such write: one more of either is never reached.
     for beyond in ["checkpoint.safetensors:8:before", "manifest.json:5:before"] {
         std::fs::remove_dir_all(&out).unwrap();
-        let run = Command::new(assert_cmd::cargo::cargo_bin("fitrnn"))
-            .arg("--config")
-            .arg(&cfg)
-            .env("FITRNN_KILL_AT", beyond)
-            .output()
-            .unwrap();
+        let run = fit_killed_at(&cfg, beyond);
         assert!(run.status.success(), "{beyond} is a write of the run");
     }
     let points = kill_points(7, 4);
     for point in &points {
         std::fs::remove_dir_all(&out).unwrap();
-        let killed = Command::new(assert_cmd::cargo::cargo_bin("fitrnn"))
-            .arg("--config")
-            .arg(&cfg)
-            .env("FITRNN_KILL_AT", point)
-            .output()
-            .unwrap();
+        let killed = fit_killed_at(&cfg, point);
         assert!(
             !killed.status.success(),
             "{point}: the kill point was reached"

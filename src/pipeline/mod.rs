@@ -109,11 +109,18 @@ pub fn resume(
     on_epoch: OnEpoch,
 ) -> Result<RunOutcome> {
     let mut rd = RunDir::open_for_resume(dir)?;
-    if let Some(w) = rd.check_data(config, allow_changed_data)? {
-        eprintln!("warning: {w}");
-    }
+    check_data(&mut rd, config, allow_changed_data)?;
     let state = Checkpoint::load(rd.paths())?;
     finish(config, ds, device, rd, Some(state), on_epoch)
+}
+
+/// Refuse a recording that changed since the run in `rd` was fitted, or with `allow_changed`
+/// go on, printing the warning the manifest now records.
+fn check_data(rd: &mut RunDir, config: &Config, allow_changed: bool) -> Result<()> {
+    if let Some(w) = rd.check_data(config, allow_changed)? {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
 }
 
 /// Fit and write everything; marks the manifest complete last, or failed with the error.
@@ -281,9 +288,7 @@ pub fn reanalyse(
     allow_changed_data: bool,
 ) -> Result<(Vec<(&'static str, f64)>, ReportSummary)> {
     let mut rd = RunDir::open_complete(dir, "analyse")?;
-    if let Some(w) = rd.check_data(config, allow_changed_data)? {
-        eprintln!("warning: {w}");
-    }
+    check_data(&mut rd, config, allow_changed_data)?;
     let fitted = rd.load_fitted(config, ds, device)?;
     let analyses = analyse(config, ds, &fitted)?;
     analyses.write(&rd)?;
@@ -302,9 +307,7 @@ pub fn selfcheck(
     allow_changed_data: bool,
 ) -> Result<(crate::ensemble::EnsembleOutcome, ReportSummary)> {
     let mut rd = RunDir::open_complete(dir, "self-check")?;
-    if let Some(w) = rd.check_data(config, allow_changed_data)? {
-        eprintln!("warning: {w}");
-    }
+    check_data(&mut rd, config, allow_changed_data)?;
     let fitted = rd.load_fitted(config, ds, device)?;
     let outcome = crate::ensemble::run(config, ds, &fitted, &rd)?;
     rd.write_config(config)?;
