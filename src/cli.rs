@@ -47,6 +47,18 @@ pub struct RunArgs {
     /// is recorded in the manifest).
     #[arg(long)]
     pub allow_changed_data: bool,
+    /// Where the ensemble's extra fits and the self-check's refits run: `local` or `slurm` (one
+    /// job array; the fit itself runs here). Overrides the config's `ensemble.backend`.
+    #[arg(long, value_enum, conflicts_with = "resume")]
+    pub backend: Option<crate::config::BackendKind>,
+    /// An sbatch option for every task with --backend slurm, e.g. `partition=gpu` (repeatable;
+    /// over the config's `slurm.sbatch`).
+    #[arg(
+        long = "slurm-opt",
+        value_name = "KEY=VALUE",
+        conflicts_with = "resume"
+    )]
+    pub slurm_opts: Vec<String>,
 }
 
 /// fitrnn's commands.
@@ -93,6 +105,12 @@ pub struct RecoveryArgs {
     /// same folder skips finished cells.
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// With --backend slurm: return once the fits are submitted; run the command again after
+    /// they end to score them.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// `fitrnn inspect`.
@@ -122,12 +140,25 @@ pub struct DatasetArgs {
     pub out: PathBuf,
 }
 
+/// Where a many-fit command runs its fits.
+#[derive(Debug, Args, Clone, Default)]
+pub struct BackendArgs {
+    /// Where the fits run: `local` (child processes on this machine) or `slurm` (one Slurm job
+    /// array, one task per fit, submitted with sbatch and waited for with squeue).
+    #[arg(long, value_enum, default_value = "local")]
+    pub backend: crate::config::BackendKind,
+    /// An sbatch option for every task with --backend slurm, e.g. `partition=gpu`,
+    /// `time=04:00:00`, `mem=8G` (repeatable; over the config's `slurm.sbatch`).
+    #[arg(long = "slurm-opt", value_name = "KEY=VALUE")]
+    pub slurm_opts: Vec<String>,
+}
+
 /// `fitrnn sweep`.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
     /// The run config every fit starts from.
-    #[arg(long, short = 'c', value_name = "FILE")]
-    pub config: PathBuf,
+    #[arg(long, short = 'c', value_name = "FILE", required_unless_present_any = ["collect", "cancel"])]
+    pub config: Option<PathBuf>,
     /// Seeds, e.g. `0,1,2,3` or `0-7`.
     #[arg(long, default_value = "0-3", value_name = "LIST")]
     pub seeds: String,
@@ -138,13 +169,27 @@ pub struct SweepArgs {
     /// Overrides for every fit, as in `fitrnn --set`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Fits run at the same time (each with one CPU thread); 1 runs them one after another
-    /// with all threads.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub jobs: usize,
+    /// Fits run at the same time (local: default 1, which runs them one after another with all
+    /// threads, more share the cores one thread each; slurm: the array's `%` throttle, default
+    /// none).
+    #[arg(long, visible_alias = "max-parallel", value_name = "N")]
+    pub jobs: Option<usize>,
     /// Output folder: one run directory per condition and seed, DIR/NAME/seed_S.
-    #[arg(long, short = 'o', value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, short = 'o', value_name = "DIR", required_unless_present_any = ["collect", "cancel"])]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// With --backend slurm: return once the job array is submitted (gather the results later
+    /// with --collect DIR).
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Gather the results of the sweep in DIR (submitted earlier) into DIR/sweep.parquet, with
+    /// each fit's state: done, pending, running or failed.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "out", "cancel"])]
+    pub collect: Option<PathBuf>,
+    /// Cancel the Slurm tasks of the sweep in DIR that have not finished (scancel).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "out"])]
+    pub cancel: Option<PathBuf>,
 }
 
 /// Which benchmark workload(s).
@@ -273,6 +318,12 @@ pub struct SelfcheckArgs {
     /// Fits at the same time, one thread each (default: the run's ensemble.jobs; 0 = one per core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Where the refits run: `local` or `slurm` (overrides the run's `ensemble.backend`).
+    #[arg(long, value_enum)]
+    pub backend: Option<crate::config::BackendKind>,
+    /// An sbatch option for every refit with --backend slurm, e.g. `partition=gpu` (repeatable).
+    #[arg(long = "slurm-opt", value_name = "KEY=VALUE")]
+    pub slurm_opts: Vec<String>,
     /// Go on although the recording's sha256 differs from the one the run was fitted on (a warning
     /// is recorded in the manifest).
     #[arg(long)]

@@ -27,7 +27,13 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Sweep(args)) => sweep::sweep(&args),
         Some(Command::Inspect(args)) => inspect::inspect(&args),
         Some(Command::Dataset(args)) => dataset::dataset(&args),
-        Some(Command::Recovery(args)) => crate::recovery::run(&args.config, &args.out),
+        Some(Command::Recovery(args)) => crate::recovery::run(
+            &args.config,
+            &args.out,
+            args.backend.backend,
+            &args.backend.slurm_opts,
+            !args.no_wait,
+        ),
         None => {
             if cli.run.config.is_some() || cli.run.resume.is_some() {
                 run::run(&cli.run)

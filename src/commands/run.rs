@@ -23,12 +23,29 @@ pub fn run(args: &RunArgs) -> Result<String> {
             fix: "fitrnn --config configs/mouse_v1.yaml".into(),
         });
     };
-    let config = with_threads(Config::load(path, &args.set)?, args.threads);
+    let config = with_backend(
+        with_threads(Config::load(path, &args.set)?, args.threads),
+        args.backend,
+        &args.slurm_opts,
+    )?;
     let (ds, device, mut text) = prepare(&config, path)?;
     let outcome =
         with_progress(|on_epoch| crate::pipeline::run(&config, path, &ds, &device, on_epoch))?;
     text.push_str(&render(&outcome));
     Ok(text)
+}
+
+/// `config` with the command line's choice of where its extra fits run.
+pub fn with_backend(
+    mut config: Config,
+    backend: Option<crate::config::BackendKind>,
+    slurm_opts: &[String],
+) -> Result<Config> {
+    if let Some(b) = backend {
+        config.ensemble.backend = b;
+    }
+    config.slurm = crate::jobs::with_slurm_opts(config.slurm, slurm_opts)?;
+    Ok(config)
 }
 
 fn with_threads(mut config: Config, threads: Option<usize>) -> Config {

@@ -21,7 +21,11 @@ pub fn selfcheck(args: &SelfcheckArgs) -> Result<String> {
     if let Some(j) = args.jobs {
         sets.push(format!("ensemble.jobs={j}"));
     }
-    let config = Config::load(&cfg_path, &sets)?;
+    let config = super::run::with_backend(
+        Config::load(&cfg_path, &sets)?,
+        args.backend,
+        &args.slurm_opts,
+    )?;
     let device = manifest.device_choice().open()?;
     let (ds, _) = super::check::check_config(&config, &cfg_path)?;
     let (e, report) =

@@ -23,9 +23,25 @@ pub struct EnsembleConfig {
     /// config and scored against it (0: none).
     #[serde(default)]
     pub selfcheck: usize,
-    /// Fits at the same time, one CPU thread each (0: one per core).
+    /// Fits at the same time, one CPU thread each (0: one per core); on Slurm, the most tasks
+    /// running at once (0: no limit).
     #[serde(default)]
     pub jobs: usize,
+    /// Where the extra fits run: `local` (child processes here) or `slurm` (one job array on the
+    /// cluster, with the `slurm:` section's options); never changes a fit's numbers.
+    #[serde(default)]
+    pub backend: BackendKind,
+}
+
+/// Where many fits run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    /// Child processes on this machine.
+    #[default]
+    Local,
+    /// One Slurm job array, one task per fit (`sbatch --array`), waited for with `squeue`.
+    Slurm,
 }
 
 impl EnsembleConfig {

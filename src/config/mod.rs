@@ -13,14 +13,16 @@ mod data;
 mod ensemble;
 mod load;
 mod model;
+mod slurm;
 mod training;
 
 pub use analysis::{AnalysisConfig, PerturbationKind, PerturbationSpec, SpectraStages};
 pub use constraints::{ConstraintsConfig, Dale, InitConfig, InitKind, MaskConfig, MaskRealisation};
 pub use data::{DataConfig, DataPaths, Normalisation, SplitBy, SplitConfig, WindowsConfig};
-pub use ensemble::EnsembleConfig;
+pub use ensemble::{BackendKind, EnsembleConfig};
 pub use load::{load_yaml, parse_yaml};
 pub use model::{ModelConfig, ModelMode, Readout};
+pub use slurm::{check_option as check_slurm_option, SlurmConfig};
 pub use training::{CheckpointPolicy, Optimiser, Schedule, TrainingConfig, WarmStart};
 
 use crate::device::DeviceChoice;
@@ -65,6 +67,9 @@ pub struct RawConfig {
     /// Extra fits that give every interaction an interval and say whether the data determine it.
     #[serde(default)]
     pub ensemble: EnsembleConfig,
+    /// How fits run on a Slurm cluster (`--backend slurm`); never changes a fit's numbers.
+    #[serde(default)]
+    pub slurm: SlurmConfig,
 }
 
 /// `output:` as written.
@@ -104,6 +109,8 @@ pub struct Config {
     pub output: OutputConfig,
     /// Extra fits for intervals and the self-check.
     pub ensemble: EnsembleConfig,
+    /// How fits run on a Slurm cluster; never changes a fit's numbers.
+    pub slurm: SlurmConfig,
     /// The device `device` names, on this machine and build.
     #[serde(skip)]
     pub device_choice: DeviceChoice,
@@ -171,6 +178,7 @@ impl Config {
             ));
         }
         self.ensemble.validate(file, self.data.split.folds())?;
+        self.slurm.validate(file)?;
         if self.ensemble.selfcheck > 0
             && (self.model.mode == ModelMode::Populations || self.model.traces_as_inputs)
         {
@@ -264,6 +272,7 @@ impl RawConfig {
                 overwrite: self.output.overwrite,
             },
             ensemble: self.ensemble,
+            slurm: self.slurm,
             device_choice,
         };
         config.validate(config_path)?;

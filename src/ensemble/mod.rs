@@ -15,11 +15,11 @@ pub mod members;
 pub mod selfcheck;
 
 use crate::analysis::tables::levels_of;
-use crate::config::Config;
+use crate::config::{BackendKind, Config};
 use crate::data::write_recording;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::jobs::{fitrnn_binary, FitSpec, Local};
+use crate::jobs::{BackendChoice, FitSpec};
 use crate::network::Fitted;
 use crate::rundir::tables::{self, EnsembleMemberRow, MetricRow, SelfcheckRow, Table};
 use crate::rundir::{RunDir, RunPaths};
@@ -97,13 +97,28 @@ fn simulate_recordings(
     first.ok_or_else(|| Error::bug("self-check", "no recording simulated"))
 }
 
-/// Run every fit of `specs`, `parallel` at a time; an error naming each failed fit's log.
-fn run_all(specs: &[FitSpec], parallel: usize) -> Result<()> {
-    let backend = Local {
-        binary: fitrnn_binary()?,
-        parallel,
-    };
-    let results = crate::jobs::run_fits(&backend, specs, "ensemble fits")?;
+/// Where the extra fits of the run in `run` run: `ensemble.backend`, `parallel` at a time.
+fn backend_choice(cfg: &Config, run: &RunPaths, parallel: usize) -> BackendChoice {
+    BackendChoice {
+        kind: cfg.ensemble.backend,
+        parallel: match cfg.ensemble.backend {
+            BackendKind::Local => parallel,
+            BackendKind::Slurm => cfg.ensemble.jobs,
+        },
+        slurm: cfg.slurm.clone(),
+        wait: true,
+        dir: run
+            .root()
+            .join(crate::rundir::paths::ENSEMBLE)
+            .join("slurm"),
+        name: "fitrnn-ensemble".into(),
+    }
+}
+
+/// Run every fit of `specs` on `choice`'s backend; an error naming each failed fit's log.
+fn run_all(specs: &[FitSpec], choice: &BackendChoice) -> Result<()> {
+    let backend = choice.backend(specs)?;
+    let results = crate::jobs::run_fits(backend.as_ref(), specs, "ensemble fits")?;
     let jobs: Vec<_> = specs.iter().map(FitSpec::job).collect();
     let failed = crate::jobs::failures(&jobs, &results);
     if failed.is_empty() {
@@ -186,7 +201,12 @@ fn selfcheck_rows(
 pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<EnsembleOutcome> {
     let t0 = std::time::Instant::now();
     let run = rd.paths();
-    let (parallel, threads) = parallelism(cfg.ensemble.jobs);
+    let (parallel, local_threads) = parallelism(cfg.ensemble.jobs);
+    let choice = backend_choice(cfg, run, parallel);
+    let threads = match choice.kind {
+        BackendKind::Local => local_threads,
+        BackendKind::Slurm => choice.threads(),
+    };
     let ms = members::members(cfg, run);
     let mut specs: Vec<FitSpec> = ms[1..]
         .iter()
@@ -199,7 +219,7 @@ pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<Ensemb
         None
     };
     specs.extend((0..refits).map(|k| refit_spec(run, cfg, k, threads)));
-    run_all(&specs, parallel)?;
+    run_all(&specs, &choice)?;
     let check = match &rates {
         Some(r) => Some(selfcheck_rows(f, r, run, refits, cfg)?),
         None => None,

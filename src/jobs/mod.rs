@@ -9,11 +9,16 @@
 //! the same jobs without touching the commands that make them.
 
 mod binary;
+mod choice;
 mod local;
+pub mod resources;
+pub mod slurm;
 pub mod sweep;
 
 pub use binary::fitrnn_binary;
+pub use choice::{with_slurm_opts, BackendChoice};
 pub use local::Local;
+pub use slurm::Slurm;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -40,6 +45,8 @@ pub enum Outcome {
     Skipped,
     /// It ran and failed (exit code, or `None` when killed by a signal or not started).
     Failed(Option<i32>),
+    /// It was handed to a scheduler that runs it later (`--no-wait`).
+    Submitted,
 }
 
 /// One finished job.
@@ -87,13 +94,25 @@ impl FitSpec {
         sets
     }
 
-    /// The child's command line after the binary.
+    /// The child's command line after the binary: a new fit, or `--resume` of an interrupted
+    /// fit of exactly this config in its run directory (killed mid-fit, e.g. by a scheduler), which
+    /// ends with the same weights.
     pub fn job(&self) -> Job {
-        let mut args = vec!["--config".to_string(), self.config.display().to_string()];
-        for s in self.all_overrides() {
-            args.push("--set".into());
-            args.push(s);
-        }
+        let args = if self.is_resumable() {
+            vec![
+                "--resume".to_string(),
+                self.out.display().to_string(),
+                "--threads".into(),
+                self.threads.to_string(),
+            ]
+        } else {
+            let mut args = vec!["--config".to_string(), self.config.display().to_string()];
+            for s in self.all_overrides() {
+                args.push("--set".into());
+                args.push(s);
+            }
+            args
+        };
         Job {
             name: self.name.clone(),
             args,
@@ -110,19 +129,35 @@ impl FitSpec {
         })
     }
 
-    /// Whether its run directory holds a complete run of exactly this resolved config.
+    /// Whether its run directory holds a complete run of exactly this fit.
     pub fn is_finished(&self) -> bool {
-        let paths = RunPaths::new(&self.out);
         let complete =
             crate::rundir::read_manifest(&self.out).is_ok_and(|m| m.status == Status::Complete);
-        complete
-            && match (self.check(), std::fs::read_to_string(paths.config())) {
-                (Ok(cfg), Ok(written)) => {
-                    serde_yaml::to_string(&cfg).is_ok_and(|resolved| resolved == written)
-                }
-                _ => false,
-            }
+        complete && self.same_fit_in_run_dir()
     }
+
+    /// Whether its run directory holds an interrupted run of exactly this fit, with a checkpoint.
+    pub fn is_resumable(&self) -> bool {
+        crate::rundir::resumable(&self.out).is_ok() && self.same_fit_in_run_dir()
+    }
+
+    /// Whether the config written in its run directory is this fit's: the same resolved config,
+    /// apart from where fits run (`slurm:`, `ensemble.backend`), which never changes a number.
+    fn same_fit_in_run_dir(&self) -> bool {
+        let written = RunPaths::new(&self.out).config();
+        match (self.check(), Config::load(&written, &[])) {
+            (Ok(a), Ok(b)) => fit_identity(&a) == fit_identity(&b),
+            _ => false,
+        }
+    }
+}
+
+/// `cfg` as YAML without what never changes a fit's numbers (where its extra fits run).
+fn fit_identity(cfg: &Config) -> Option<String> {
+    let mut c = cfg.clone();
+    c.slurm = Default::default();
+    c.ensemble.backend = Default::default();
+    serde_yaml::to_string(&c).ok()
 }
 
 /// Run `jobs` on `backend` with a progress bar labelled `what`; `skip[k]` marks jobs that need not

@@ -76,6 +76,68 @@ fn pooled_pvar(metrics: &[MetricRow], mode: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// What a sweep asked for, written as `OUT/sweep.json` so that `fitrnn sweep --collect OUT`
+/// can find its fits again.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Request {
+    /// The run config every fit starts from (absolute).
+    pub config: PathBuf,
+    /// The seeds.
+    pub seeds: Vec<u64>,
+    /// Each condition's name and overrides, in order.
+    pub conditions: Vec<(String, Vec<String>)>,
+    /// Overrides for every fit.
+    pub common: Vec<String>,
+    /// Threads per fit.
+    pub threads: usize,
+}
+
+impl Request {
+    /// The conditions as [`Condition`]s.
+    pub fn conditions(&self) -> Vec<Condition> {
+        self.conditions
+            .iter()
+            .map(|(name, overrides)| Condition {
+                name: name.clone(),
+                overrides: overrides.clone(),
+            })
+            .collect()
+    }
+
+    /// The fits, with their run directories under `out`.
+    pub fn specs(&self, out: &Path) -> Vec<FitSpec> {
+        specs(
+            &self.config,
+            out,
+            &self.seeds,
+            &self.conditions(),
+            &self.common,
+            self.threads,
+        )
+    }
+
+    /// Write it as `out/sweep.json`.
+    pub fn write(&self, out: &Path) -> Result<()> {
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating", e))?;
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::internal("writing sweep.json", e))?;
+        crate::atomic::write_bytes(&out.join("sweep.json"), &json)
+    }
+
+    /// Read `out/sweep.json`.
+    pub fn read(out: &Path) -> Result<Request> {
+        let path = out.join("sweep.json");
+        let text = std::fs::read(&path).map_err(|e| Error::io(&path, "reading", e))?;
+        serde_json::from_slice(&text).map_err(|e| Error::Unsupported {
+            problem: format!(
+                "{} is not a sweep request fitrnn wrote: {e}",
+                path.display()
+            ),
+            fix: "give the output folder of a fitrnn sweep".into(),
+        })
+    }
+}
+
 /// What a sweep did.
 #[derive(Debug)]
 pub struct SweepOutcome {
@@ -87,6 +149,54 @@ pub struct SweepOutcome {
     pub wall_s: f64,
     /// `OUT/sweep.parquet`.
     pub table: PathBuf,
+}
+
+/// A sweep row's status word for a job's outcome.
+pub fn status_word(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Done => "done",
+        Outcome::Skipped => "skipped",
+        Outcome::Failed(_) => "failed",
+        Outcome::Submitted => "submitted",
+    }
+}
+
+/// One row per fit of `specs` (every condition × every seed, in order), with each fit's status
+/// and wall time.
+pub fn rows(
+    specs: &[FitSpec],
+    seeds: &[u64],
+    conditions: &[Condition],
+    status: &[(String, f64)],
+) -> Vec<SweepRow> {
+    let keys = conditions
+        .iter()
+        .flat_map(|c| seeds.iter().map(move |&seed| (c.name.clone(), seed)));
+    keys.zip(specs)
+        .zip(status)
+        .map(|(((condition, seed), spec), (status, wall_s))| {
+            let metrics: Vec<MetricRow> =
+                tables::read(&RunPaths::new(&spec.out).table(MetricRow::NAME)).unwrap_or_default();
+            SweepRow {
+                condition,
+                seed,
+                run_dir: spec.out.display().to_string(),
+                status: status.clone(),
+                wall_s: *wall_s,
+                log: spec.out.with_extension("log").display().to_string(),
+                pvar_free_running: pooled_pvar(&metrics, "free_running"),
+                pvar_teacher_forced: pooled_pvar(&metrics, "teacher_forced"),
+            }
+        })
+        .collect()
+}
+
+/// Write `out/sweep.parquet`; returns its path.
+pub fn write_table(out: &Path, rows: &[SweepRow]) -> Result<PathBuf> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating", e))?;
+    let table = out.join(format!("{}.parquet", SweepRow::NAME));
+    tables::write(&table, rows)?;
+    Ok(table)
 }
 
 /// Check every fit's config, run the fits not finished before, and write `OUT/sweep.parquet`.
@@ -102,37 +212,15 @@ pub fn run(
         s.check()?;
     }
     let t0 = std::time::Instant::now();
+    let jobs: Vec<_> = specs.iter().map(FitSpec::job).collect();
     let results = run_fits(backend, specs, "fits")?;
     let wall_s = t0.elapsed().as_secs_f64();
-    let mut rows = Vec::new();
-    let mut k = 0;
-    for c in conditions {
-        for &seed in seeds {
-            let (spec, r) = (&specs[k], &results[k]);
-            k += 1;
-            let metrics: Vec<MetricRow> =
-                tables::read(&RunPaths::new(&spec.out).table(MetricRow::NAME)).unwrap_or_default();
-            rows.push(SweepRow {
-                condition: c.name.clone(),
-                seed,
-                run_dir: spec.out.display().to_string(),
-                status: match r.outcome {
-                    Outcome::Done => "done",
-                    Outcome::Skipped => "skipped",
-                    Outcome::Failed(_) => "failed",
-                }
-                .into(),
-                wall_s: r.wall_s,
-                log: spec.job().log.display().to_string(),
-                pvar_free_running: pooled_pvar(&metrics, "free_running"),
-                pvar_teacher_forced: pooled_pvar(&metrics, "teacher_forced"),
-            });
-        }
-    }
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating", e))?;
-    let table = out.join(format!("{}.parquet", SweepRow::NAME));
-    tables::write(&table, &rows)?;
-    let jobs: Vec<_> = specs.iter().map(FitSpec::job).collect();
+    let status: Vec<(String, f64)> = results
+        .iter()
+        .map(|r| (status_word(&r.outcome).to_string(), r.wall_s))
+        .collect();
+    let rows = rows(specs, seeds, conditions, &status);
+    let table = write_table(out, &rows)?;
     let failed = failures(&jobs, &results);
     let outcome = SweepOutcome {
         rows,

@@ -22,7 +22,7 @@ use crate::analysis::blocks::Level;
 use crate::connectivity::ProbabilityTable;
 use crate::data::{read_recording, write_recording, ReadOptions, SignMap};
 use crate::error::{Error, Result};
-use crate::jobs::{fitrnn_binary, FitSpec, Local};
+use crate::jobs::{with_slurm_opts, BackendChoice, FitSpec};
 use crate::rundir::tables::{Table, UnitRow};
 use crate::rundir::{RunPaths, Weights};
 use crate::simulate::{simulate, SimConfig};
@@ -492,7 +492,24 @@ fn cells(cfg: &RecoveryConfig) -> Vec<Cell<'_>> {
 /// Run the study: make the recordings, fit every method on them through the job runner (one fit
 /// per core; finished fits are kept), score every cell, then collect the tables and figures. A
 /// rerun redoes only what is missing.
-pub fn run(config: &Path, out: &Path) -> Result<String> {
+///
+/// With `backend` Slurm, the fits run as one job array (`slurm_opts` its sbatch options; at most
+/// the study's `jobs` tasks at once when it is not 0); with `wait` false the command returns once
+/// they are submitted, and running it again after they end scores them.
+pub fn run(
+    config: &Path,
+    out: &Path,
+    backend: crate::config::BackendKind,
+    slurm_opts: &[String],
+    wait: bool,
+) -> Result<String> {
+    if !wait && backend == crate::config::BackendKind::Local {
+        return Err(Error::Unsupported {
+            problem: "--no-wait needs --backend slurm (local fits run while the command runs)"
+                .into(),
+            fix: "drop --no-wait, or add --backend slurm".into(),
+        });
+    }
     let cfg = RecoveryConfig::load(config)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating the output folder", e))?;
     crate::atomic::write_bytes(
@@ -518,11 +535,27 @@ pub fn run(config: &Path, out: &Path) -> Result<String> {
         .filter(|c| !paths.cell(c).is_file() && paths.recording_of(c).is_file())
         .filter_map(|c| c.fit(&cfg, &paths))
         .collect();
-    let backend = Local {
-        binary: fitrnn_binary()?,
-        parallel: workers,
+    let choice = BackendChoice {
+        kind: backend,
+        parallel: match backend {
+            crate::config::BackendKind::Local => workers,
+            crate::config::BackendKind::Slurm => cfg.jobs,
+        },
+        slurm: with_slurm_opts(Default::default(), slurm_opts)?,
+        wait,
+        dir: out.join("slurm"),
+        name: "fitrnn-recovery".into(),
     };
-    let results = crate::jobs::run_fits(&backend, &specs, "fits")?;
+    let results = crate::jobs::run_fits(choice.backend(&specs)?.as_ref(), &specs, "fits")?;
+    if !wait {
+        let submitted = results
+            .iter()
+            .filter(|r| r.outcome == crate::jobs::Outcome::Submitted)
+            .count();
+        return Ok(format!(
+            "submitted {submitted} fits of the study; when they have ended (squeue), run the same command again without --no-wait to score them\n"
+        ));
+    }
     let jobs: Vec<_> = specs.iter().map(FitSpec::job).collect();
     failures.extend(crate::jobs::failures(&jobs, &results));
     failures.extend(score_cells(&cfg, &cells, &paths));
