@@ -23,6 +23,7 @@ mod report;
 mod resume;
 mod run_safety;
 mod simulate;
+mod slurm;
 mod sweep;
 mod torch_bench;
 mod torch_steps;
