@@ -204,3 +204,45 @@ fn a_cancelled_fit_resumes_on_resubmission_and_a_failing_one_is_reported_with_it
         "the resumed fit's weights differ"
     );
 }
+
+#[test]
+fn the_recovery_study_runs_its_fits_on_slurm_and_scores_them() {
+    if !cluster() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::root();
+    let cfg = common::write(
+        tmp.path(),
+        "recovery.yaml",
+        &format!(
+            "simulate: {}\nfit: {}\nseeds: [0]\njobs: 2\n\
+             defaults: {{stimulus.duration_s: 300, network.weights.block_log_std: 0.5, observation.save_rates: true}}\n\
+             conditions:\n  - {{name: default}}\n\
+             methods:\n  - {{name: dale_topprob}}\n  - {{name: prior_only, baseline: prior_only}}\n",
+            root.join("configs/simulate_mouse_v1.yaml").display(),
+            root.join("configs/recovery_fit.yaml").display()
+        ),
+    );
+    let out = tmp.path().join("study");
+    common::fitrnn()
+        .env("FITRNN_SLURM_POLL_S", "0.5")
+        .args(["recovery", "--backend", "slurm", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(contains("submitted Slurm job"));
+    let script = std::fs::read_to_string(out.join("slurm/array.sh")).unwrap();
+    assert!(script.contains("#SBATCH --array=0-0"), "{script}");
+    let md = std::fs::read_to_string(out.join("recovery.md")).unwrap();
+    assert!(
+        md.contains("dale_topprob") && md.contains("prior_only"),
+        "{md}"
+    );
+    let manifest = out.join("runs/rate/default/dale_topprob/seed_0/manifest.json");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+    assert_eq!(m["status"], "complete");
+}
