@@ -88,6 +88,13 @@ fn a_sweep_on_slurm_gives_the_weights_and_table_of_the_same_sweep_run_here() {
     for (x, y) in a.iter().zip(&b) {
         assert_eq!((x.status.as_str(), y.status.as_str()), ("done", "done"));
         assert_eq!((&x.condition, x.seed), (&y.condition, y.seed));
+        let (job, task) = x.job.split_once('_').unwrap_or_default();
+        assert!(
+            job.parse::<u64>().is_ok() && task.parse::<u64>().is_ok(),
+            "job id {:?}",
+            x.job
+        );
+        assert_eq!(y.job, "", "a local fit has no scheduler id");
         assert_eq!(x.pvar_free_running, y.pvar_free_running, "{x:?} vs {y:?}");
         let run = |root: &Path| root.join(&x.condition).join(format!("seed_{}", x.seed));
         assert!(

@@ -200,14 +200,17 @@ fn collect(dir: &Path) -> Result<String> {
         Some(s) => slurm::states(s)?,
         None => vec![],
     };
-    let status: Vec<(String, f64)> = specs
+    let status: Vec<sweep::FitStatus> = specs
         .iter()
         .map(|spec| {
             let task = submission
                 .as_ref()
                 .and_then(|s| s.tasks.iter().position(|t| t.name == spec.name));
-            let state = task.and_then(|k| states.get(k));
-            match state {
+            let job = match (&submission, task) {
+                (Some(s), Some(k)) => format!("{}_{k}", s.job_id),
+                _ => String::new(),
+            };
+            let (word, wall): (String, f64) = match task.and_then(|k| states.get(k)) {
                 Some(slurm::TaskState::Queued(word)) => (word.to_lowercase(), 0.0),
                 Some(slurm::TaskState::Ended(_, wall)) if spec.is_finished() => {
                     ("done".into(), *wall)
@@ -216,7 +219,8 @@ fn collect(dir: &Path) -> Result<String> {
                 Some(slurm::TaskState::Ended(_, wall)) => ("failed".into(), *wall),
                 None if spec.is_resumable() => ("interrupted".into(), 0.0),
                 None => ("not run".into(), 0.0),
-            }
+            };
+            (word, wall, job)
         })
         .collect();
     let rows = sweep::rows(&specs, &request.seeds, &conditions, &status);

@@ -49,6 +49,7 @@ impl Local {
             outcome,
             wall_s: t0.elapsed().as_secs_f64(),
             stdout,
+            scheduler_id: String::new(),
         }
     }
 }

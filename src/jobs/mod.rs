@@ -58,6 +58,8 @@ pub struct JobResult {
     pub wall_s: f64,
     /// What it printed on standard output (its log holds both streams).
     pub stdout: String,
+    /// The scheduler's id of the job (Slurm: `JOB_TASK`); empty when it ran here.
+    pub scheduler_id: String,
 }
 
 /// Runs jobs somewhere: on this machine ([`Local`]), or on a cluster.
@@ -177,6 +179,7 @@ pub fn run_jobs(
                 outcome: Outcome::Skipped,
                 wall_s: 0.0,
                 stdout: String::new(),
+                scheduler_id: String::new(),
             });
             bar.inc(1);
         }

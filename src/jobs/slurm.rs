@@ -414,6 +414,7 @@ impl Backend for Slurm {
                         outcome: Outcome::Submitted,
                         wall_s: 0.0,
                         stdout: String::new(),
+                        scheduler_id: format!("{}_{k}", submission.job_id),
                     },
                 );
             }
@@ -459,6 +460,7 @@ impl Backend for Slurm {
                             outcome,
                             wall_s,
                             stdout,
+                            scheduler_id: format!("{}_{k}", submission.job_id),
                         },
                     );
                 }

@@ -29,6 +29,9 @@ table! {
         status: String,
         /// Wall time of the fit, s (0 when skipped).
         wall_s: f64,
+        /// The scheduler's id of its task (Slurm: `JOB_TASK`, for `sacct` or `scontrol`); empty
+        /// when it ran here or was skipped.
+        job: String,
         /// Its log.
         log: String,
         /// Pooled validation pVar, free-running (NaN when unavailable).
@@ -161,20 +164,23 @@ pub fn status_word(outcome: &Outcome) -> &'static str {
     }
 }
 
-/// One row per fit of `specs` (every condition × every seed, in order), with each fit's status
-/// and wall time.
+/// How one fit of a sweep stands: its status word, wall time (s) and scheduler id.
+pub type FitStatus = (String, f64, String);
+
+/// One row per fit of `specs` (every condition × every seed, in order), with each fit's status,
+/// wall time and scheduler id.
 pub fn rows(
     specs: &[FitSpec],
     seeds: &[u64],
     conditions: &[Condition],
-    status: &[(String, f64)],
+    status: &[FitStatus],
 ) -> Vec<SweepRow> {
     let keys = conditions
         .iter()
         .flat_map(|c| seeds.iter().map(move |&seed| (c.name.clone(), seed)));
     keys.zip(specs)
         .zip(status)
-        .map(|(((condition, seed), spec), (status, wall_s))| {
+        .map(|(((condition, seed), spec), (status, wall_s, job))| {
             let metrics: Vec<MetricRow> =
                 tables::read(&RunPaths::new(&spec.out).table(MetricRow::NAME)).unwrap_or_default();
             SweepRow {
@@ -183,6 +189,7 @@ pub fn rows(
                 run_dir: spec.out.display().to_string(),
                 status: status.clone(),
                 wall_s: *wall_s,
+                job: job.clone(),
                 log: spec.out.with_extension("log").display().to_string(),
                 pvar_free_running: pooled_pvar(&metrics, "free_running"),
                 pvar_teacher_forced: pooled_pvar(&metrics, "teacher_forced"),
@@ -215,9 +222,15 @@ pub fn run(
     let jobs: Vec<_> = specs.iter().map(FitSpec::job).collect();
     let results = run_fits(backend, specs, "fits")?;
     let wall_s = t0.elapsed().as_secs_f64();
-    let status: Vec<(String, f64)> = results
+    let status: Vec<FitStatus> = results
         .iter()
-        .map(|r| (status_word(&r.outcome).to_string(), r.wall_s))
+        .map(|r| {
+            (
+                status_word(&r.outcome).to_string(),
+                r.wall_s,
+                r.scheduler_id.clone(),
+            )
+        })
         .collect();
     let rows = rows(specs, seeds, conditions, &status);
     let table = write_table(out, &rows)?;
