@@ -20,11 +20,28 @@ pub fn eigenvalues(w: &Array2<f32>) -> Result<Vec<(f64, f64)>> {
     if n == 0 {
         return Ok(vec![]);
     }
+    require_finite(w, "eigenvalues")?;
     let a = faer::Mat::<f64>::from_fn(n, n, |i, j| w[[i, j]] as f64);
     let ev = a.eigenvalues().map_err(|e| {
         Error::internal("the eigenvalue solver failed to converge", format!("{e:?}"))
     })?;
     Ok(ev.iter().map(|z| (z.re, z.im)).collect())
+}
+
+/// Refuse a matrix with NaN or infinite entries before a solver sees it (its failure to converge
+/// would hide the cause), naming how many and the first.
+fn require_finite(w: &Array2<f32>, what: &str) -> Result<()> {
+    let bad = w.iter().filter(|v| !v.is_finite()).count();
+    match w.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some(((i, j), v)) => Err(Error::internal(
+            format!("computing {what}"),
+            format!(
+                "the weights are not finite: {bad} of {} entries are NaN or infinite, the first W[{i}, {j}] = {v}; they come from a fit that diverged or a damaged weights file",
+                w.len()
+            ),
+        )),
+    }
 }
 
 /// Largest |eigenvalue| of `w`.
@@ -41,6 +58,7 @@ pub fn singular_values(w: &Array2<f32>) -> Result<Vec<f64>> {
     if n == 0 || m == 0 {
         return Ok(vec![]);
     }
+    require_finite(w, "singular values")?;
     let a = faer::Mat::<f64>::from_fn(n, m, |i, j| w[[i, j]] as f64);
     a.singular_values()
         .map_err(|e| Error::internal("the SVD failed to converge", format!("{e:?}")))
@@ -87,6 +105,21 @@ mod tests {
         ev.sort_by(|a, b| a.1.total_cmp(&b.1));
         assert!((ev[0].0).abs() < 1e-12 && (ev[0].1 + 2.0).abs() < 1e-12);
         assert!((spectral_radius(&w).unwrap() - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn non_finite_weights_are_named_not_passed_to_the_solver() {
+        let w = ndarray::array![[0.0f32, f32::NAN], [1.0, f32::INFINITY]];
+        for e in [
+            eigenvalues(&w).unwrap_err().to_string(),
+            singular_values(&w).unwrap_err().to_string(),
+        ] {
+            assert!(
+                e.contains("2 of 4 entries") && e.contains("W[0, 1] = NaN"),
+                "{e}"
+            );
+            assert!(!e.contains("converge"), "{e}");
+        }
     }
 
     #[test]

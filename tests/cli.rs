@@ -229,6 +229,20 @@ fn a_neuron_id_twice() {
 }
 
 #[test]
+fn traces_stored_neurons_by_time() {
+    bad_file(
+        "bad_traces_transposed.h5",
+        &[
+            "/traces",
+            "[6, 40]",
+            "looks transposed",
+            "/neurons/id has 6 rows",
+            "traces.T",
+        ],
+    );
+}
+
+#[test]
 fn a_frame_rate_that_is_no_rate() {
     bad_file("bad_frame_rate.h5", &["frame_rate_hz", "1e-300 Hz"]);
 }
@@ -395,6 +409,61 @@ fn cell_type_missing_from_the_config_sign_map() {
         &[],
         &["data.cell_types", "has no sign"],
     );
+}
+
+#[test]
+fn cell_type_in_another_letter_case_is_named_as_such() {
+    bad_config(
+        "  cell_types: {Slc17a7: E, PVALB: I, Sst: I, Vip: I, unknown: E}\n",
+        "",
+        &[],
+        &[
+            "has `PVALB`",
+            "the recording `Pvalb`",
+            "letter case",
+            "`Pvalb: I`",
+        ],
+    );
+}
+
+#[test]
+fn a_data_path_that_is_no_path_says_what_it_is() {
+    bad_config(
+        "",
+        "",
+        &["data.path=5"],
+        &["data.path must be a file path", "not a number"],
+    );
+    bad_config(
+        "",
+        "",
+        &["data.path=[a.h5, {x: 1}]"],
+        &["entry 1 of the list is a mapping"],
+    );
+}
+
+#[test]
+fn yaml_faults_get_their_own_fix_not_layout_advice() {
+    bad_config(
+        "",
+        "training:\n  lr: 0.1\n  lr: 0.2\n",
+        &[],
+        &["duplicate entry", "each key appears once"],
+    );
+    bad_config(
+        "",
+        "---\nseed: 2\n",
+        &[],
+        &["more than one document", "one YAML document"],
+    );
+    let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for k in 1..9 {
+        let p = k - 1;
+        bomb.push_str(&format!(
+            "l{k}: &l{k} [*l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}]\n"
+        ));
+    }
+    bad_config("", &bomb, &[], &["anchors and aliases"]);
 }
 
 #[test]

@@ -39,8 +39,8 @@ pub fn check_data(path: &std::path::Path) -> Result<String> {
                 rec.neurons.id.label(i)
             ),
             format!(
-                "check it with a run config whose data.cell_types gives `{}: E` or `{}: I` (fitrnn check --config FILE)",
-                rec.neurons.cell_type[i], rec.neurons.cell_type[i]
+                "check it with a run config whose data.cell_types gives its sign (fitrnn check --config FILE): {}",
+                crate::data::celltypes::missing_sign_fix(&rec.neurons.cell_type[i], &signs, "data.cell_types")
             ),
         ));
     }

@@ -104,18 +104,40 @@ impl Serialize for DataPaths {
 
 impl<'de> Deserialize<'de> for DataPaths {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum OneOrMany {
-            One(PathBuf),
-            Many(Vec<PathBuf>),
-        }
-        match OneOrMany::deserialize(d)? {
-            OneOrMany::One(p) => Ok(DataPaths(vec![p])),
-            OneOrMany::Many(v) if !v.is_empty() => Ok(DataPaths(v)),
-            OneOrMany::Many(_) => Err(serde::de::Error::custom(
+        use serde::de::Error as _;
+        use serde_yaml::Value;
+        let what = |v: &Value| match v {
+            Value::Null => "nothing",
+            Value::Bool(_) => "a true/false value",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a path",
+            Value::Sequence(_) => "a list",
+            Value::Mapping(_) => "a mapping (key: value)",
+            Value::Tagged(_) => "a tagged value",
+        };
+        let expected =
+            "data.path must be a file path, or a list of file paths (the planes imaged together)";
+        match Value::deserialize(d)? {
+            Value::String(p) => Ok(DataPaths(vec![PathBuf::from(p)])),
+            Value::Sequence(items) if items.is_empty() => Err(D::Error::custom(
                 "data.path is an empty list: give one file, or a list of planes",
             )),
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .map(|(k, v)| match v {
+                    Value::String(p) => Ok(PathBuf::from(p)),
+                    other => Err(D::Error::custom(format!(
+                        "{expected}; entry {k} of the list is {}",
+                        what(other)
+                    ))),
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map(DataPaths),
+            other => Err(D::Error::custom(format!(
+                "{expected}, not {}",
+                what(&other)
+            ))),
         }
     }
 }

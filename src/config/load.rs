@@ -55,8 +55,22 @@ fn syntax_error(file: &Path, e: &serde_yaml::Error) -> Error {
         file,
         at,
         format!("not valid YAML: {e}"),
-        "check indentation (spaces, not tabs) and that every `key: value` is on its own line",
+        syntax_fix(&e.to_string()),
     )
+}
+
+/// The fix for a YAML error, by its kind: a key written twice, several documents in one file, an
+/// alias expansion that explodes, or (the usual case) layout.
+fn syntax_fix(message: &str) -> &'static str {
+    if message.contains("duplicate entry") {
+        "each key appears once per section: remove the second one, or merge the two"
+    } else if message.contains("more than one document") {
+        "a config is one YAML document: remove the `---` line and what follows, or split it into two config files"
+    } else if message.contains("repetition limit") || message.contains("recursion limit") {
+        "the file's anchors and aliases (&name, *name) expand past any config's size: write the values out"
+    } else {
+        "check indentation (spaces, not tabs) and that every `key: value` is on its own line"
+    }
 }
 
 fn apply_override(file: &Path, root: &mut Value, ov: &str, cwd_path_keys: &[&str]) -> Result<()> {

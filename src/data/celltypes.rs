@@ -54,3 +54,22 @@ pub fn default_sign_map() -> SignMap {
     m.insert("unknown".to_string(), Sign::E);
     m
 }
+
+/// The key of `signs` that names `cell_type` but for its letter case (`PVALB` for `Pvalb`), for an
+/// error that says so instead of asking for a sign the user already gave.
+pub fn case_mismatch<'a>(cell_type: &str, signs: &'a SignMap) -> Option<(&'a String, Sign)> {
+    signs
+        .iter()
+        .find(|(k, _)| k.as_str() != cell_type && k.eq_ignore_ascii_case(cell_type))
+        .map(|(k, &s)| (k, s))
+}
+
+/// What to do about `cell_type` missing from `signs`, where the map is written under `key`.
+pub fn missing_sign_fix(cell_type: &str, signs: &SignMap, key: &str) -> String {
+    match case_mismatch(cell_type, signs) {
+        Some((k, sign)) => format!(
+            "{key} has `{k}`, the recording `{cell_type}`; cell types match exactly, letter case included: write `{cell_type}: {sign}` under {key}"
+        ),
+        None => format!("add `{cell_type}: E` or `{cell_type}: I` under {key}"),
+    }
+}

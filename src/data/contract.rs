@@ -63,6 +63,7 @@ pub fn read_recording(path: &Path, opts: &ReadOptions) -> Result<Recording> {
         ));
     }
     let kind = h5util::string_attr(path, &traces_ds, "kind")?.unwrap_or_else(|| "dff".into());
+    refuse_transposed(path, root, n_frames, n_neurons)?;
 
     let (mut timestamps_s, frame_rate_hz) = read_time(path, root, n_frames)?;
     let neurons = read_neurons(path, root, n_neurons)?;
@@ -164,6 +165,42 @@ fn check_schema(path: &Path, file: &hdf5::File) -> Result<()> {
             ))
         }
     }
+}
+
+/// The length of the 1-D dataset at `name` under `root`, when there is one.
+fn length_of(root: &hdf5::Group, name: &str) -> Option<usize> {
+    root.dataset(name)
+        .ok()
+        .map(|d| d.shape())
+        .filter(|s| s.len() == 1)
+        .map(|s| s[0])
+}
+
+/// Refuse `/traces` stored neurons × time, recognised by `/neurons` having as many rows as
+/// `/traces` has rows (or `/timestamps` as many entries as it has columns) but not as many as the
+/// other way round.
+fn refuse_transposed(path: &Path, root: &hdf5::Group, rows: usize, cols: usize) -> Result<()> {
+    if rows == cols {
+        return Ok(());
+    }
+    let neurons = length_of(root, "neurons/id");
+    let times = length_of(root, "timestamps");
+    let by_neurons = neurons == Some(rows);
+    let by_times = times == Some(cols);
+    if !(by_neurons || by_times) || neurons == Some(cols) || times == Some(rows) {
+        return Ok(());
+    }
+    let evidence = match (by_neurons, by_times) {
+        (true, true) => format!("/neurons/id has {rows} rows and /timestamps {cols} entries"),
+        (true, false) => format!("/neurons/id has {rows} rows"),
+        _ => format!("/timestamps has {cols} entries"),
+    };
+    Err(Error::data(
+        path,
+        "/traces",
+        format!("has shape [{rows}, {cols}] and looks transposed: {evidence}"),
+        "store /traces as time × neurons, shape [n_frames, n_neurons] (in numpy: traces.T)",
+    ))
 }
 
 fn read_time(path: &Path, root: &hdf5::Group, n_frames: usize) -> Result<(Vec<f64>, f64)> {

@@ -83,9 +83,8 @@ pub fn select_neurons(
                 rec.path.display()
             ),
             format!(
-                "add `{}: E` or `{}: I` under data.cell_types, or leave it out with data.select.cell_types (known: {})",
-                n.cell_type[i],
-                n.cell_type[i],
+                "{}, or leave it out with data.select.cell_types (known: {})",
+                crate::data::celltypes::missing_sign_fix(&n.cell_type[i], signs, "data.cell_types"),
                 known.join(", ")
             ),
         ));
