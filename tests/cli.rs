@@ -213,6 +213,18 @@ fn traces_declared_larger_than_memory() {
 }
 
 #[test]
+fn any_dataset_declared_larger_than_memory() {
+    bad_file(
+        "bad_huge_trials.h5",
+        &[
+            "/trials/stop_time",
+            "[10000000000]",
+            "needs 80.0 GB of memory",
+        ],
+    );
+}
+
+#[test]
 fn a_label_that_is_not_utf8() {
     bad_file(
         "bad_label_not_utf8.h5",

@@ -99,18 +99,24 @@ pub fn read_f32_2d(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Array2<
             "store the values as floating point (numpy float32 or float64)",
         ));
     }
+    require_declared(file, ds, 4, "float32")?;
+    ds.read_2d::<f32>().map_err(read_err(file, ds))
+}
+
+/// Refuse to read `ds` when its declared shape, at `bytes` per element read as `as_type`, needs
+/// more memory than the machine has: a small or damaged file can declare 10¹¹ elements.
+fn require_declared(file: &Path, ds: &Dataset, bytes: u128, as_type: &str) -> Result<()> {
     let cells = ds.shape().iter().map(|&d| d as u128).product::<u128>();
     crate::memory::require(
-        cells * 4,
+        cells * bytes,
         &format!(
-            "{}: {} ({:?} as float32)",
+            "{}: {} ({:?} as {as_type})",
             file.display(),
             ds.name(),
             ds.shape()
         ),
         "check the dataset's declared shape, or read a shorter excerpt of the recording",
-    )?;
-    ds.read_2d::<f32>().map_err(read_err(file, ds))
+    )
 }
 
 /// A 1-D numeric dataset read as f64, with rank and type checks.
@@ -124,6 +130,7 @@ pub fn read_f64_1d(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Vec<f64
             "store the values as float64",
         ));
     }
+    require_declared(file, ds, 8, "float64")?;
     Ok(ds
         .read_1d::<f64>()
         .map_err(read_err(file, ds))?
@@ -136,6 +143,7 @@ pub fn read_i64_1d(file: &Path, ds: &Dataset) -> Result<Option<Vec<i64>>> {
     match ds.dtype().and_then(|t| t.to_descriptor()) {
         Ok(TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)) => {
             check_rank(file, ds, 1, "[n]")?;
+            require_declared(file, ds, 8, "int64")?;
             let v: Array1<i64> = ds.read_1d().map_err(read_err(file, ds))?;
             Ok(Some(v.into_raw_vec_and_offset().0))
         }
@@ -147,6 +155,12 @@ pub fn read_i64_1d(file: &Path, ds: &Dataset) -> Result<Option<Vec<i64>>> {
 pub fn read_strings(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Vec<String>> {
     check_rank(file, ds, 1, shape_doc)?;
     let desc = ds.dtype().and_then(|t| t.to_descriptor());
+    // A variable-length string is at least a pointer and a short text; a fixed one its width.
+    let per_entry = match &desc {
+        Ok(TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n)) => *n as u128 + 24,
+        _ => 32,
+    };
+    require_declared(file, ds, per_entry, "strings")?;
     let e = read_err(file, ds);
     let raw: Vec<Vec<u8>> = match desc {
         Ok(TypeDescriptor::VarLenUnicode) => bytes_of(ds.read_raw::<VarLenUnicode>(), &e)?,
