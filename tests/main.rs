@@ -14,6 +14,7 @@ mod contract;
 mod dataset;
 mod default_config;
 mod ensemble;
+mod fuzz;
 mod hostile;
 mod layers;
 mod nwb;
