@@ -212,6 +212,14 @@ fn malformed_nwb_files_fail_with_their_specific_message() {
         ],
     );
     refused(
+        "bad_duplicate_roi_id.nwb",
+        &[
+            "PlaneSegmentation/id",
+            "ROI id 3 appears twice",
+            "rows 3 and 7",
+        ],
+    );
+    refused(
         "bad_rois_out_of_range.nwb",
         &["rois", "entry 5 is row 57", "has 20 rows"],
     );

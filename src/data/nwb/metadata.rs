@@ -287,7 +287,7 @@ pub fn neuron_table(
     if let Some(ds) = column(table, "cell_specimen_id", n_rows) {
         if let Some(cs) = h5util::read_i64_1d(file, &ds)? {
             let kept: Vec<i64> = rows.iter().map(|&r| cs[r]).collect();
-            if kept.iter().all(|&v| v >= 0) {
+            if kept.iter().all(|&v| v >= 0) && first_repeat(&kept).is_none() {
                 ids = kept;
                 notes.push(format!(
                     "{}: neuron ids are Allen cell_specimen_id ({tpath}/cell_specimen_id)",
@@ -295,11 +295,22 @@ pub fn neuron_table(
                 ));
             } else {
                 notes.push(format!(
-                    "{}: neuron ids are ROI ids ({tpath}/id): some kept ROIs have no cell_specimen_id",
+                    "{}: neuron ids are ROI ids ({tpath}/id): some kept ROIs have no cell_specimen_id, or share one",
                     sd.series.path
                 ));
             }
         }
+    }
+    if let Some((a, b)) = first_repeat(&ids) {
+        return Err(Error::data(
+            file,
+            format!("{tpath}/id"),
+            format!(
+                "ROI id {} appears twice, for rows {} and {} of the table",
+                ids[a], rows[a], rows[b]
+            ),
+            "give every ROI of the plane segmentation its own id (pynwb numbers them 0, 1, 2, ... by default)",
+        ));
     }
     Ok((
         NeuronTable {
@@ -312,4 +323,12 @@ pub fn neuron_table(
         keep,
         notes,
     ))
+}
+
+/// The positions of the first value of `v` that occurs twice, if any.
+fn first_repeat(v: &[i64]) -> Option<(usize, usize)> {
+    let mut seen = std::collections::HashMap::new();
+    v.iter()
+        .enumerate()
+        .find_map(|(i, x)| seen.insert(*x, i).map(|first| (first, i)))
 }
