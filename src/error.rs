@@ -214,12 +214,22 @@ impl Error {
         }
     }
 
-    /// An HDF5 library failure at `location` in `file`.
+    /// An HDF5 library failure at `location` in `file`. A failure of the storage under it (a
+    /// full disk, a quota, a read-only or failing file system, which HDF5 reports as an `errno`
+    /// in a long message) is an I/O error naming the file, not bad input.
     pub fn hdf5(file: &Path, location: impl Into<String>, err: hdf5::Error) -> Self {
+        let message = err.to_string();
+        if let Some(source) = storage_failure(&message) {
+            return Error::Io {
+                path: file.to_path_buf(),
+                action: "writing".into(),
+                source,
+            };
+        }
         Error::Hdf5 {
             file: file.to_path_buf(),
             location: location.into(),
-            message: err.to_string(),
+            message,
         }
     }
 
@@ -263,6 +273,22 @@ impl Error {
             | Error::Internal { .. } => EXIT_FAILED,
         }
     }
+}
+
+/// The operating system's error inside an HDF5 message (`errno = 28, error message = 'No space
+/// left on device'`) when it is a failure of the storage: no space, a quota, a read-only file
+/// system, an I/O error.
+fn storage_failure(message: &str) -> Option<std::io::Error> {
+    const STORAGE: [i32; 4] = [28, 122, 30, 5]; // ENOSPC, EDQUOT, EROFS, EIO
+    let at = message.find("errno = ")? + "errno = ".len();
+    let digits: String = message[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let errno: i32 = digits.parse().ok()?;
+    STORAGE
+        .contains(&errno)
+        .then(|| std::io::Error::from_raw_os_error(errno))
 }
 
 /// Refuse to read `path` unless it is a regular file (or a link to one): opening a named pipe
@@ -309,6 +335,24 @@ pub fn suggest(got: &str, valid: &[String], what: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_disk_under_hdf5_is_an_io_failure_naming_the_file() {
+        let raw = "H5Dwrite(): can't write data: file write failed: time = Mon Dec  7 03:54:18 2026\n, filename = '/r/predictions.h5.partial', file descriptor = 4, errno = 28, error message = 'No space left on device', buf = 0x1";
+        let e = Error::hdf5(Path::new("/r/predictions.h5"), "/", hdf5::Error::from(raw));
+        assert_eq!(e.exit_code(), EXIT_FAILED);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("/r/predictions.h5: writing:") && !text.contains('\n'),
+            "{text}"
+        );
+        let bad_file = Error::hdf5(
+            Path::new("r.h5"),
+            "/traces",
+            hdf5::Error::from("unable to open dataset"),
+        );
+        assert_eq!(bad_file.exit_code(), EXIT_BAD_INPUT);
+    }
 
     #[test]
     fn exit_codes_follow_the_kind_of_failure() {

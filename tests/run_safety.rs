@@ -344,3 +344,52 @@ fn analyse_refuses_a_changed_recording_and_weights_the_run_did_not_write() {
         .unwrap()
         .contains("--allow-changed-data"));
 }
+
+/// A small tmpfs mounted at a folder for the life of the value (needs root; `None` elsewhere).
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        ok.then(|| SmallDisk(at.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_run_naming_the_file_never_complete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), (2, 1));
+    let Some(disk) = SmallDisk::mount(&tmp.path().join("disk"), "384k") else {
+        eprintln!("not run: mounting a small tmpfs needs root");
+        return;
+    };
+    let out = disk.0.join("out");
+    let run = common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--set")
+        .arg(format!("output.dir={}", out.display()))
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("No space left on device") && stderr.contains(&out.display().to_string()),
+        "the message names the file that could not be written:\n{stderr}"
+    );
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line:\n{stderr}");
+    if out.join("manifest.json").is_file() {
+        assert_ne!(manifest(&out)["status"], "complete");
+    }
+}
