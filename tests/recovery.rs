@@ -52,19 +52,14 @@ fn column_str(df: &DataFrame, name: &str) -> Vec<String> {
 #[test]
 fn small_sweep_scores_existing_blocks_beside_the_prior_alone() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = common::root();
-    let cfg = common::write(
+    let cfg = common::small_study_config(
         tmp.path(),
-        "recovery.yaml",
-        &format!(
-            "simulate: {}\nfit: {}\nseeds: [0, 1]\njobs: 2\n\
-             defaults: {{stimulus.duration_s: 300, network.weights.block_log_std: 0.5, observation.save_rates: true}}\n\
-             conditions:\n  - {{name: default}}\n\
-             methods:\n  - {{name: dale_topprob}}\n  - {{name: correlation, baseline: correlation}}\n  \
-             - {{name: prior_only, baseline: prior_only}}\n",
-            root.join("configs/simulate_mouse_v1.yaml").display(),
-            root.join("configs/recovery_fit.yaml").display()
-        ),
+        "[0, 1]",
+        &[
+            "{name: dale_topprob}",
+            "{name: correlation, baseline: correlation}",
+            "{name: prior_only, baseline: prior_only}",
+        ],
     );
     let out = tmp.path().join("study");
     common::fitrnn()

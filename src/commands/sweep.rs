@@ -210,12 +210,11 @@ fn collect(dir: &Path) -> Result<String> {
                 (Some(s), Some(k)) => format!("{}_{k}", s.job_id),
                 _ => String::new(),
             };
+            let finished = spec.is_finished();
             let (word, wall): (String, f64) = match task.and_then(|k| states.get(k)) {
                 Some(slurm::TaskState::Queued(word)) => (word.to_lowercase(), 0.0),
-                Some(slurm::TaskState::Ended(_, wall)) if spec.is_finished() => {
-                    ("done".into(), *wall)
-                }
-                _ if spec.is_finished() => ("done".into(), 0.0),
+                Some(slurm::TaskState::Ended(_, wall)) if finished => ("done".into(), *wall),
+                _ if finished => ("done".into(), 0.0),
                 Some(slurm::TaskState::Ended(_, wall)) => ("failed".into(), *wall),
                 None if spec.is_resumable() => ("interrupted".into(), 0.0),
                 None => ("not run".into(), 0.0),

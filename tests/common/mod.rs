@@ -131,3 +131,23 @@ pub const NO_ENSEMBLE: [&str; 6] = [
     "--set",
     "ensemble.selfcheck=0",
 ];
+
+/// A small recovery study (5-minute simulated recordings of the demo network, one condition) over
+/// `seeds` (YAML list, e.g. `[0, 1]`) and `methods` (YAML list items), written as
+/// `dir/recovery.yaml`.
+pub fn small_study_config(dir: &Path, seeds: &str, methods: &[&str]) -> PathBuf {
+    let root = root();
+    let methods: String = methods.iter().map(|m| format!("  - {m}\n")).collect();
+    write(
+        dir,
+        "recovery.yaml",
+        &format!(
+            "simulate: {}\nfit: {}\nseeds: {seeds}\njobs: 2\n\
+             defaults: {{stimulus.duration_s: 300, network.weights.block_log_std: 0.5, observation.save_rates: true}}\n\
+             conditions:\n  - {{name: default}}\n\
+             methods:\n{methods}",
+            root.join("configs/simulate_mouse_v1.yaml").display(),
+            root.join("configs/recovery_fit.yaml").display()
+        ),
+    )
+}
