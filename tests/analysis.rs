@@ -205,11 +205,13 @@ fn silencing_removes_exactly_the_outgoing_currents_and_magnitude_zero_changes_no
         offset: var(1, n, &|_, _| 0.0),
         x0: var(1, n, &|_, j| 0.2 * j as f32 - 0.3),
         calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
+        log_tau: Params::fixed_tau(&candle_core::Device::Cpu).unwrap(),
     };
     let rnn = Rnn {
         n_units: n,
         n_rec: n,
         alpha: Tensor::full(0.5f32, (1, n), &dev).unwrap(),
+        tau: None,
         activation: Activation::Softplus,
         initial_state: InitialState::Learned,
         readout: None,

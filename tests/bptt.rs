@@ -1,6 +1,6 @@
 //! The hand-written backward (the one the trainer uses) against candle's autograd on the same loss
 //! (the slow reference): same loss and same gradients for every parameter, across nonlinearities,
-//! readouts, initial states, inputs and training noise.
+//! readouts, initial states, inputs, training noise and learned time constants.
 
 use crate::common;
 use candle_core::{Device, Tensor, Var};
@@ -18,6 +18,8 @@ struct Case {
     n_rec: usize,
     inputs: usize,
     noise: bool,
+    /// Learned time constants in this many groups.
+    learned_tau: Option<usize>,
 }
 
 fn randn(shape: &[usize], scale: f64, rng: &mut ChaCha8Rng) -> Tensor {
@@ -40,6 +42,7 @@ fn check(case: &Case, seed: u64, device: &Device) -> f32 {
         initial_state: case.initial_state,
         readout_input: case.readout_input,
         populations: case.populations,
+        learned_tau: case.learned_tau,
         ..common::NetBuilder::new(12)
     };
     let (n, n_out) = (net.n, net.n_out());
@@ -73,12 +76,13 @@ fn check(case: &Case, seed: u64, device: &Device) -> f32 {
         ("gain", &p.gain),
         ("offset", &p.offset),
         ("x0", &p.x0),
+        ("log_tau", &p.log_tau),
     ] {
         let Some(ours) = grads.get(v.as_tensor()) else {
             assert_eq!(
                 v.elem_count(),
                 0,
-                "{name}: only an empty W_in has no gradient"
+                "{name}: only an empty W_in or fixed time constants have no gradient"
             );
             continue;
         };
@@ -117,8 +121,15 @@ fn check(case: &Case, seed: u64, device: &Device) -> f32 {
 
 fn label(c: &Case) -> String {
     format!(
-        "{:?}/{:?}/{:?}/pop {:?}/n_rec {}/inputs {}/noise {}",
-        c.activation, c.initial_state, c.readout_input, c.populations, c.n_rec, c.inputs, c.noise
+        "{:?}/{:?}/{:?}/pop {:?}/n_rec {}/inputs {}/noise {}/learned tau {:?}",
+        c.activation,
+        c.initial_state,
+        c.readout_input,
+        c.populations,
+        c.n_rec,
+        c.inputs,
+        c.noise,
+        c.learned_tau
     )
 }
 
@@ -128,7 +139,7 @@ crate::device_test!(
     |device| all_variants_match(device)
 );
 
-/// The 80 model variants, each the hand-written backward against autograd on `device`.
+/// The 120 model variants, each the hand-written backward against autograd on `device`.
 fn all_variants_match(device: &Device) {
     let mut seed = 0;
     let mut cases = 0;
@@ -152,7 +163,9 @@ fn all_variants_match(device: &Device) {
                     if populations.is_none() && readout_input == ReadoutInput::Unrectified {
                         continue;
                     }
-                    for (inputs, noise) in [(0, false), (3, true)] {
+                    for (inputs, noise, learned_tau) in
+                        [(0, false, None), (3, true, None), (3, true, Some(3))]
+                    {
                         seed += 1;
                         cases += 1;
                         worst = worst.max(check(
@@ -164,6 +177,7 @@ fn all_variants_match(device: &Device) {
                                 n_rec,
                                 inputs,
                                 noise,
+                                learned_tau,
                             },
                             seed,
                             device,
@@ -173,8 +187,9 @@ fn all_variants_match(device: &Device) {
             }
         }
     }
-    // 4 nonlinearities × (2 initial states × 4 readouts + data start × 2 readouts) × 2 drives.
-    assert_eq!(cases, 80);
+    // 4 nonlinearities × (2 initial states × 4 readouts + data start × 2 readouts) × 3 drives
+    // (no inputs; inputs and noise; the same with learned time constants).
+    assert_eq!(cases, 120);
     eprintln!("largest relative gradient difference over {cases} cases: {worst:.1e}");
 }
 
@@ -199,11 +214,13 @@ fn sparse_products_give_the_dense_gradients_on_the_mask() {
         offset: var(randn(&[1, n], 0.1, rng)),
         x0: var(randn(&[1, n], 0.5, rng)),
         calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
+        log_tau: Params::fixed_tau(&candle_core::Device::Cpu).unwrap(),
     };
     let rnn = Rnn {
         n_units: n,
         n_rec: n,
         alpha: uniform(&[1, n], 0.2, 1.0, rng),
+        tau: None,
         activation: Activation::Softplus,
         initial_state: InitialState::Learned,
         readout: None,

@@ -31,6 +31,7 @@ fn net(beta: Vec<f32>) -> Net {
         n_units: n,
         n_rec,
         alpha: uniform(&[1, n], 0.3, 0.9, rng),
+        tau: None,
         activation: Activation::Softplus,
         initial_state: InitialState::Data,
         readout: None,
@@ -63,6 +64,7 @@ fn net(beta: Vec<f32>) -> Net {
         offset: var(uniform(&[1, n_rec], -0.1, 0.1, rng)),
         x0: var(Tensor::zeros((1, n), candle_core::DType::F32, &Device::Cpu).unwrap()),
         calcium_log_tau: var(Tensor::from_slice(&log_tau, (1, n_rec), &Device::Cpu).unwrap()),
+        log_tau: Params::fixed_tau(&candle_core::Device::Cpu).unwrap(),
     };
     let y = (uniform(&[t_len, batch, n_rec], 0.1, 0.8, rng)
         .broadcast_mul(p.gain.as_tensor())

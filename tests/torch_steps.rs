@@ -54,6 +54,7 @@ impl Case {
             offset: v("offset"),
             x0: v("x0"),
             calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
+            log_tau: Params::fixed_tau(&candle_core::Device::Cpu).unwrap(),
         }
     }
     fn rnn(&self) -> Rnn {
@@ -72,6 +73,7 @@ impl Case {
             n_units: self.meta["n"].as_u64().unwrap() as usize,
             n_rec: self.meta["n_rec"].as_u64().unwrap() as usize,
             alpha: self.t["alpha"].clone(),
+            tau: None,
             activation: act,
             initial_state: init,
             readout: self.t.get("readout_t").cloned(),

@@ -44,6 +44,7 @@ fn gradients_match_finite_differences() {
                 offset: var((1, n), |_, j| -0.02 * j as f64),
                 x0: var((1, n), |_, j| 0.1 * j as f64 - 0.15),
                 calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
+                log_tau: Params::fixed_tau(&candle_core::Device::Cpu).unwrap(),
             };
             let alpha = Tensor::from_vec(
                 (0..n).map(|j| 0.3 + 0.1 * j as f64).collect(),
@@ -55,6 +56,7 @@ fn gradients_match_finite_differences() {
                 n_units: n,
                 n_rec: n,
                 alpha,
+                tau: None,
                 activation: act,
                 initial_state: init,
                 readout: None,
@@ -532,4 +534,61 @@ fn a_dead_roi_at_the_readout_offset_trains_without_nan() {
         .stdout(predicates::str::contains(format!(
             "1 neuron(s) never change (ids {id})"
         )));
+}
+
+/// `model.learn_tau`: fitted to rates simulated with time constants of 150 ms (Slc17a7), 80 ms
+/// (Pvalb) and 120 ms (Sst, Vip), a fit that starts every type at 400 ms learns time constants
+/// near the truth, keeps them per cell type, writes them to the manifest, and saves them with the
+/// weights so that `analyse` rebuilds the same network.
+#[test]
+fn learned_time_constants_move_from_a_wrong_start_to_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = common::small_sim_config(dir.path(), 300.0, 0.1);
+    let data = dir.path().join("rates.h5");
+    common::fitrnn()
+        .args(["simulate", "--config"])
+        .arg(&sim)
+        .arg("--out")
+        .arg(&data)
+        .args(["--set", "observation.indicator=false"])
+        .assert()
+        .success();
+    let out = dir.path().join("run");
+    let text = format!(
+        "seed: 3\ndevice: cpu\nthreads: 1\ndata:\n  path: {}\n  windows: {{length_s: 4}}\n  split: {{validation_fraction: 0.25}}\n\
+         model:\n  tau_ms: {{default: 400}}\n  learn_tau: true\n  inputs: [image_flash, image_change, omission, running_speed]\n\
+         constraints:\n  mask:\n    table: {}\n    realisation: topprob\n\
+         training:\n  dense_epochs: 25\n  finetune_epochs: 15\n  lr: 0.01\n  batch_size: 2\noutput: {{dir: {}}}\n",
+        data.display(),
+        common::celltype_table().display(),
+        out.display()
+    );
+    let cfg = common::write(dir.path(), "run.yaml", &text);
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("learned time constants: Pvalb"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let tau = |t: &str| manifest["tau_ms"][t].as_f64().unwrap();
+    assert!(
+        (tau("Slc17a7") - 150.0).abs() < 0.25 * 150.0,
+        "excitatory τ {} ms, truth 150",
+        tau("Slc17a7")
+    );
+    for t in ["Pvalb", "Sst", "Vip"] {
+        assert!(
+            tau(t) < 0.6 * 400.0,
+            "{t}: τ {} ms moved from 400 towards the truth (80-120)",
+            tau(t)
+        );
+    }
+    let weights = fitrnn::rundir::weights::load(&out.join("model/final.safetensors")).unwrap();
+    let log_tau = weights["log_tau"].to_vec1::<f32>().unwrap();
+    assert_eq!(log_tau.len(), 4, "one time constant per cell type");
+    assert!((log_tau[1].exp() as f64 - tau("Slc17a7")).abs() < 1e-3 * tau("Slc17a7"));
+    // `analyse` reads the learned time constants back: the Jacobian uses them, and it finishes.
+    common::fitrnn().arg("analyse").arg(&out).assert().success();
 }

@@ -163,12 +163,6 @@ pub fn spectra(
     let units = &f.network.units.units;
     let signs = &f.network.signs;
     let mut t = SpectralRows::default();
-    let alpha = f
-        .network
-        .rnn
-        .alpha
-        .flatten_all()
-        .and_then(|a| a.to_vec1::<f32>())?;
     for (stage, w) in f.stages() {
         let with_spectra = spectra.includes(stage, w.nrows());
         let sp = if with_spectra {
@@ -203,8 +197,9 @@ pub fn spectra(
         }
         if let Some((_, run)) = runs.iter().find(|r| r.0 == stage && with_spectra) {
             let act = f.network.rnn.activation;
-            let w_stage = &f.params_of(stage).w_rec;
-            let j = jacobian(w_stage, &alpha, &mean_state(run.states.view()), act);
+            let p_stage = f.params_of(stage);
+            let alpha = f.network.alpha_values(p_stage)?;
+            let j = jacobian(&p_stage.w_rec, &alpha, &mean_state(run.states.view()), act);
             let sp = Spectrum::of(&j)?;
             t.spectrum(stage, "jacobian", &sp);
             t.diagnostic(stage, "all", "jacobian_spectral_radius", sp.radius());

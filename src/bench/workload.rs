@@ -284,6 +284,7 @@ impl Workload {
                     n_units: n,
                     n_rec: n,
                     alpha: ones_row(n)?,
+                    tau: None,
                     activation: Activation::TanhRelu,
                     initial_state: InitialState::Zero,
                     readout: Some(to(&rm.t().and_then(|x| x.contiguous())?)?),
@@ -298,6 +299,7 @@ impl Workload {
                     offset: Var::from_tensor(&row(get(ts, "readout_c")?)?)?,
                     x0: Var::from_tensor(&zeros_row(n)?)?,
                     calcium_log_tau: Params::no_calcium(device)?,
+                    log_tau: Params::fixed_tau(device)?,
                 };
                 let tr = params.trainable(false, false, false);
                 (rnn, params, tr)
@@ -307,6 +309,7 @@ impl Workload {
                     n_units: n,
                     n_rec: n_out,
                     alpha: (ones_row(n)? * 0.5)?,
+                    tau: None,
                     activation: Activation::Relu,
                     initial_state: InitialState::Zero,
                     readout: None,
@@ -321,6 +324,7 @@ impl Workload {
                     offset: Var::from_tensor(&row(get(ts, "readout_c")?)?)?,
                     x0: Var::from_tensor(&zeros_row(n)?)?,
                     calcium_log_tau: Params::no_calcium(device)?,
+                    log_tau: Params::fixed_tau(device)?,
                 };
                 let tr = params.trainable(true, true, false);
                 (rnn, params, tr)

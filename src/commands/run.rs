@@ -186,6 +186,14 @@ fn render(o: &RunOutcome) -> String {
             text.join(", ")
         );
     }
+    if !o.taus_ms.is_empty() {
+        let text: Vec<String> = o
+            .taus_ms
+            .iter()
+            .map(|(g, from, to)| format!("{g} {to:.0} ms (from {from:.0})"))
+            .collect();
+        let _ = writeln!(s, "tau         learned time constants: {}", text.join(", "));
+    }
     for h in &o.headline {
         let _ = writeln!(s, "{}", headline_line(h));
     }

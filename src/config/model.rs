@@ -24,6 +24,10 @@ pub struct ModelConfig {
     /// Time constant per cell type in ms; `default` applies to types not listed.
     #[serde(default = "default_tau_ms")]
     pub tau_ms: BTreeMap<String, f64>,
+    /// Learn one time constant per cell type, starting from `tau_ms` (bounded between one frame
+    /// and 10 s); the learned values are in the manifest's `tau_ms` and the report.
+    #[serde(default)]
+    pub learn_tau: bool,
     /// Nonlinearity φ.
     #[serde(default)]
     pub activation: Activation,
@@ -94,6 +98,7 @@ impl Default for ModelConfig {
             hidden_units: BTreeMap::new(),
             units_per_population: BTreeMap::new(),
             tau_ms: default_tau_ms(),
+            learn_tau: false,
             activation: Activation::Softplus,
             inputs: vec![],
             bias: true,

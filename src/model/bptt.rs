@@ -78,7 +78,8 @@ impl SparseW {
 
 impl Rnn {
     /// The free-running training loss (as [`Rnn::loss_with`]) and the gradients of every
-    /// parameter in `p` (`w_rec`, `w_in`, `b`, `gain`, `offset`, `x0`), by hand-written BPTT.
+    /// parameter in `p` (`w_rec`, `w_in`, `b`, `gain`, `offset`, `x0`, and `log_tau` when the
+    /// time constants are learned), by hand-written BPTT.
     /// `y` is `[T, batch, n_targets]`, `u` `[T, batch, n_inputs]`, `noise` `[T, batch, n_units]`.
     pub fn loss_and_grads(
         &self,
@@ -117,7 +118,7 @@ impl Rnn {
         let y = &y.detach();
         let u = &u.detach();
         let d_in = w_in.dim(1)?;
-        let alpha = &self.alpha;
+        let alpha = &self.alpha_of(p)?.detach();
         let keep = (alpha.neg()? + 1.0)?;
         let dev = y.device();
 
@@ -158,6 +159,10 @@ impl Rnn {
         };
         let mut rs: Vec<Tensor> = Vec::with_capacity(steps);
         let mut sources: Vec<Tensor> = Vec::with_capacity(steps);
+        // The states x_0..x_T, kept only when the time constants are learned (their gradient
+        // needs each update x_{t+1} − x_t).
+        let mut states: Vec<Tensor> = Vec::new();
+        let learn_tau = self.tau.is_some();
         let mut x = x0;
         let mut r = self.activation.phi(&x)?;
         for t in 0..steps {
@@ -186,7 +191,14 @@ impl Rnn {
             )?;
             rs.push(std::mem::replace(&mut r, r_next));
             sources.push(src_next);
-            x = next;
+            if learn_tau {
+                states.push(std::mem::replace(&mut x, next));
+            } else {
+                x = next;
+            }
+        }
+        if learn_tau {
+            states.push(x.clone());
         }
         if steps == 0 {
             return Ok((0.0, GradStore::default()));
@@ -272,6 +284,22 @@ impl Rnn {
         };
 
         let mut grads = GradStore::default();
+        if let Some(tau) = &self.tau {
+            // x_{t+1} − x_t − noise_t = α ⊙ (a_t − x_t), and δ_t = α ⊙ ∂L/∂x_{t+1}, so
+            // ∂L/∂α = Σ ∂L/∂x_{t+1} ⊙ (a_t − x_t) = Σ δ_t ⊙ (x_{t+1} − x_t − noise_t) / α²;
+            // with α = dt·exp(−ln τ) per group, ∂L/∂ln τ_g = −Σ_{i∈g} α_i ∂L/∂α_i.
+            let all = Tensor::stack(&states, 0)?;
+            let mut step = (all.narrow(0, 1, steps)? - all.narrow(0, 0, steps)?)?;
+            if let Some(nz) = noise {
+                step = (step - nz.detach().narrow(0, 0, steps)?)?;
+            }
+            let per_unit = fused::sum_rows(&delta_all.mul(&step.reshape((steps * batch, n))?)?)?;
+            let d_log_tau = per_unit
+                .broadcast_div(alpha)?
+                .neg()?
+                .matmul(&tau.groups.t()?)?;
+            grads.insert(p.log_tau.as_tensor(), d_log_tau);
+        }
         let (mut d_gain, mut d_offset) = (d_gain, d_offset);
         let mut d_x0_param = p.x0.as_tensor().zeros_like()?;
         match self.initial_state {

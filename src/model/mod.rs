@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! x(t+1) = (1 − α) ⊙ x(t) + α ⊙ (W_rec r(t) + W_in u(t) + b)      α = dt / τ per unit
+//!                                          (τ fixed, or learned per cell type: [`LearnedTau`])
 //! r(t)   = φ(x(t))
 //! ŷ_i(t) = g_i · r_i(t) + c_i                                      recorded unit i, g_i ≥ 0
 //! ```
@@ -81,11 +82,19 @@ pub struct Params {
     /// Calcium observation: `ln τ_decay` (τ in ms) per indicator group (cell type),
     /// `[1, n_groups]`; empty (`[1, 0]`) for the rate readout.
     pub calcium_log_tau: Var,
+    /// Learned membrane time constants (`model.learn_tau`): `ln τ` (τ in ms) per cell type,
+    /// `[1, n_types]`; empty (`[1, 0]`) when the time constants are fixed.
+    pub log_tau: Var,
 }
 
 impl Params {
     /// An empty `calcium_log_tau` (`[1, 0]`) for a model that reads rates.
     pub fn no_calcium(device: &Device) -> Result<Var> {
+        Var::zeros((1, 0), DType::F32, device)
+    }
+
+    /// An empty `log_tau` (`[1, 0]`) for a model whose time constants are fixed.
+    pub fn fixed_tau(device: &Device) -> Result<Var> {
         Var::zeros((1, 0), DType::F32, device)
     }
 
@@ -108,6 +117,10 @@ impl Params {
         if self.calcium_log_tau.elem_count() > 0 {
             v.push(self.calcium_log_tau.clone());
         }
+        // So are the time constants when they are learned.
+        if self.log_tau.elem_count() > 0 {
+            v.push(self.log_tau.clone());
+        }
         v
     }
 
@@ -122,6 +135,7 @@ impl Params {
             offset: c(&self.offset)?,
             x0: c(&self.x0)?,
             calcium_log_tau: c(&self.calcium_log_tau)?,
+            log_tau: c(&self.log_tau)?,
         })
     }
 
@@ -133,7 +147,9 @@ impl Params {
         self.gain.set(other.gain.as_tensor())?;
         self.offset.set(other.offset.as_tensor())?;
         self.x0.set(other.x0.as_tensor())?;
-        self.calcium_log_tau.set(other.calcium_log_tau.as_tensor())
+        self.calcium_log_tau
+            .set(other.calcium_log_tau.as_tensor())?;
+        self.log_tau.set(other.log_tau.as_tensor())
     }
 }
 
@@ -144,8 +160,11 @@ pub struct Rnn {
     pub n_units: usize,
     /// Number of recorded units (the first `n_rec` units).
     pub n_rec: usize,
-    /// Leak `α = dt / τ` per unit, `[1, n]`.
+    /// Leak `α = dt / τ` per unit, `[1, n]`, from the configured time constants; with learned
+    /// time constants use [`Rnn::alpha_of`], which reads them from the parameters.
     pub alpha: Tensor,
+    /// Learned time constants (`model.learn_tau`); `None` keeps `alpha` fixed.
+    pub tau: Option<LearnedTau>,
     /// Nonlinearity φ.
     pub activation: Activation,
     /// How each window's state starts.
@@ -178,6 +197,31 @@ impl Calcium {
     }
 }
 
+/// Learned membrane time constants: `α = dt / τ` per unit with `τ = exp(Params::log_tau)` per
+/// group (cell type), kept within [`LearnedTau::bounds_ms`] by the trainer's projection.
+#[derive(Debug, Clone)]
+pub struct LearnedTau {
+    /// Frame period in ms.
+    pub dt_ms: f64,
+    /// Group of each unit, one-hot `[n_groups, n_units]`.
+    pub groups: Tensor,
+}
+
+impl LearnedTau {
+    /// Longest time constant a unit may learn, ms.
+    pub const MAX_MS: f64 = 10_000.0;
+
+    /// `α` per unit, `[1, n_units]`, from the parameters (differentiable in `log_tau`).
+    pub fn alpha(&self, p: &Params) -> Result<Tensor> {
+        (p.log_tau.as_tensor().neg()?.exp()? * self.dt_ms)?.matmul(&self.groups)
+    }
+
+    /// The range of τ in ms a unit may take: one frame (α = 1) to [`LearnedTau::MAX_MS`].
+    pub fn bounds_ms(&self) -> (f64, f64) {
+        (self.dt_ms, Self::MAX_MS.max(self.dt_ms))
+    }
+}
+
 /// An in-silico perturbation applied at every step of a free-running simulation:
 /// outgoing rates are multiplied by `keep` (`[1, n]`; 1 − magnitude for silenced units, 1 elsewhere)
 /// and `drive` (`[1, n]`) is added to every unit's input.
@@ -200,6 +244,15 @@ pub enum Drive {
 }
 
 impl Rnn {
+    /// Leak `α = dt / τ` per unit, `[1, n]`: the fixed `alpha`, or the learned time constants
+    /// of `p`.
+    pub fn alpha_of(&self, p: &Params) -> Result<Tensor> {
+        match &self.tau {
+            Some(t) => t.alpha(p),
+            None => Ok(self.alpha.clone()),
+        }
+    }
+
     /// The state that reproduces data frame `y` (`[batch, n_rec]`) through the readout; hidden
     /// units (if any) start at 0. Returns `[batch, n_units]`.
     pub fn state_from_data(&self, p: &Params, y: &Tensor) -> Result<Tensor> {
@@ -305,7 +358,8 @@ impl Rnn {
         let w_t = p.w_rec.as_tensor().t()?;
         let win_t = p.w_in.as_tensor().t()?;
         let has_inputs = p.w_in.as_tensor().dim(1)? > 0;
-        let one_minus_alpha = (self.alpha.neg()? + 1.0)?;
+        let alpha = self.alpha_of(p)?;
+        let one_minus_alpha = (alpha.neg()? + 1.0)?;
         let mut x = match self.initial_state {
             InitialState::Data => self.state_from_data(p, &y.get(0)?)?,
             InitialState::Zero => Tensor::zeros((y.dim(1)?, self.n_units), y.dtype(), y.device())?,
@@ -356,7 +410,7 @@ impl Rnn {
             if has_inputs {
                 total = (total + u.get(t)?.matmul(&win_t)?)?;
             }
-            x = (x.broadcast_mul(&one_minus_alpha)? + total.broadcast_mul(&self.alpha)?)?;
+            x = (x.broadcast_mul(&one_minus_alpha)? + total.broadcast_mul(&alpha)?)?;
             if let Some(nz) = noise {
                 x = (x + nz.get(t)?)?;
             }

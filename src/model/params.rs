@@ -23,6 +23,9 @@ pub struct ParamsCpu {
     pub x0: Vec<f32>,
     /// `[n_groups]`, `ln τ_decay` (ms) of the calcium observation per cell type; empty for rates.
     pub calcium_log_tau: Vec<f32>,
+    /// `[n_types]`, `ln τ` (ms) per cell type when the time constants are learned; empty when
+    /// they are fixed.
+    pub log_tau: Vec<f32>,
 }
 
 /// A 2-D f32 tensor as an array (copied to the CPU).
@@ -49,6 +52,7 @@ impl ParamsCpu {
             offset: to_vec(p.offset.as_tensor())?,
             x0: to_vec(p.x0.as_tensor())?,
             calcium_log_tau: to_vec(p.calcium_log_tau.as_tensor())?,
+            log_tau: to_vec(p.log_tau.as_tensor())?,
         })
     }
 
@@ -69,6 +73,7 @@ impl ParamsCpu {
             offset: v(&self.offset)?,
             x0: v(&self.x0)?,
             calcium_log_tau: v(&self.calcium_log_tau)?,
+            log_tau: v(&self.log_tau)?,
         })
     }
 }

@@ -15,7 +15,7 @@ use crate::constraints::Blocks;
 use crate::data::Sign;
 use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::model::{Calcium, ParamsCpu, Rnn};
+use crate::model::{Calcium, LearnedTau, ParamsCpu, Rnn};
 use candle_core::{Device, Tensor};
 use ndarray::Array2;
 use rand::Rng;
@@ -41,6 +41,9 @@ pub struct Network {
     pub n_inputs: usize,
     /// Calcium observation: the indicator groups (cell types) and their initial `ln τ_decay` (ms).
     pub calcium_groups: Vec<(String, f32)>,
+    /// Learned time constants (`model.learn_tau`): the cell types and their initial `ln τ` (ms);
+    /// empty when the time constants are fixed.
+    pub tau_groups: Vec<(String, f32)>,
 }
 
 /// The calcium readout, its group (cell type) names and their initial `ln τ_decay`.
@@ -87,6 +90,57 @@ fn calcium_readout(
         groups: Tensor::from_slice(&onehot, (groups.len(), n_t), device)?,
     };
     Ok(Some((c, groups, log_tau)))
+}
+
+/// The configured time constant of `cell_type` in ms (`model.tau_ms`, then its `default`).
+fn configured_tau_ms(cfg: &Config, cell_type: &str) -> f64 {
+    cfg.model
+        .tau_ms
+        .get(cell_type)
+        .or_else(|| cfg.model.tau_ms.get("default"))
+        .copied()
+        .unwrap_or(100.0)
+}
+
+/// Learned time constants and their cell types with initial `ln τ` (ms).
+type TauSetup = (LearnedTau, Vec<(String, f32)>);
+
+/// Learned time constants for `units` (`model.learn_tau`): one group per cell type (sorted),
+/// each starting at its configured τ, raised to one frame where it is shorter. `None` when the
+/// time constants are fixed.
+fn learned_tau(
+    cfg: &Config,
+    units: &UnitPopulations,
+    dt_ms: f64,
+    device: &Device,
+) -> Result<Option<TauSetup>> {
+    if !cfg.model.learn_tau {
+        return Ok(None);
+    }
+    let mut types: Vec<String> = units.units.iter().map(|u| u.cell_type.clone()).collect();
+    types.sort();
+    types.dedup();
+    let n = units.units.len();
+    let mut onehot = vec![0f32; types.len() * n];
+    for (i, u) in units.units.iter().enumerate() {
+        let g = types
+            .iter()
+            .position(|t| *t == u.cell_type)
+            .expect("listed");
+        onehot[g * n + i] = 1.0;
+    }
+    let groups = types
+        .into_iter()
+        .map(|t| {
+            let tau = configured_tau_ms(cfg, &t).max(dt_ms);
+            (t, tau.ln() as f32)
+        })
+        .collect();
+    let tau = LearnedTau {
+        dt_ms,
+        groups: Tensor::from_slice(&onehot, (onehot.len() / n.max(1), n), device)?,
+    };
+    Ok(Some((tau, groups)))
 }
 
 impl Network {
@@ -206,22 +260,15 @@ impl Network {
         let alpha: Vec<f32> = units
             .units
             .iter()
-            .map(|u| {
-                let tau = cfg
-                    .model
-                    .tau_ms
-                    .get(&u.cell_type)
-                    .or_else(|| cfg.model.tau_ms.get("default"))
-                    .copied()
-                    .unwrap_or(100.0);
-                (dt_ms / tau).min(1.0) as f32
-            })
+            .map(|u| (dt_ms / configured_tau_ms(cfg, &u.cell_type)).min(1.0) as f32)
             .collect();
         let calcium = calcium_readout(cfg, ds, dt_ms, device)?;
+        let tau = learned_tau(cfg, &units, dt_ms, device)?;
         let rnn = Rnn {
             n_units: n,
             n_rec,
             alpha: Tensor::from_slice(&alpha, (1, n), device)?,
+            tau: tau.as_ref().map(|(t, _)| t.clone()),
             activation: cfg.model.activation,
             initial_state: cfg.model.initial_state,
             readout,
@@ -239,7 +286,32 @@ impl Network {
             calcium_groups: calcium
                 .map(|(_, g, l)| g.into_iter().zip(l).collect())
                 .unwrap_or_default(),
+            tau_groups: tau.map(|(_, g)| g).unwrap_or_default(),
         })
+    }
+
+    /// Leak `α = dt / τ` per unit under the parameters `p` (`[n]`): the learned time constants
+    /// of `p` (`model.learn_tau`), or the configured ones.
+    pub fn alpha_values(&self, p: &ParamsCpu) -> Result<Vec<f32>> {
+        let alpha = match &self.rnn.tau {
+            Some(t) => {
+                let device = t.groups.device();
+                let log_tau = Tensor::from_slice(&p.log_tau, (1, p.log_tau.len()), device)?;
+                (log_tau.neg()?.exp()? * t.dt_ms)?.matmul(&t.groups)?
+            }
+            None => self.rnn.alpha.clone(),
+        };
+        Ok(alpha.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    /// The learned time constants of `p` per cell type, `(cell type, initial ms, learned ms)`;
+    /// empty when they are fixed.
+    pub fn learned_tau_ms(&self, p: &ParamsCpu) -> Vec<(String, f32, f32)> {
+        self.tau_groups
+            .iter()
+            .zip(&p.log_tau)
+            .map(|((g, l0), l)| (g.clone(), l0.exp(), l.exp()))
+            .collect()
     }
 
     /// The mask the dense phase starts with and the initial parameters.
@@ -286,6 +358,7 @@ impl Network {
                 .unwrap_or_else(|| vec![0.0; self.rnn.n_rec]),
             x0: vec![0.0; n],
             calcium_log_tau: self.calcium_groups.iter().map(|g| g.1).collect(),
+            log_tau: self.tau_groups.iter().map(|g| g.1).collect(),
         };
         Ok((mask, w, params))
     }

@@ -43,6 +43,9 @@ pub struct RunOutcome {
     /// The learned indicator decays per cell type, `(cell type, initial ms, learned ms)` (empty
     /// for rate readouts).
     pub calcium_decays_ms: Vec<(String, f32, f32)>,
+    /// The learned time constants per cell type, `(cell type, initial ms, learned ms)` (empty
+    /// when they are fixed).
+    pub taus_ms: Vec<(String, f32, f32)>,
     /// The validation headline of the evaluation.
     pub headline: Vec<Headline>,
     /// Wall time of each analysis step, s.
@@ -72,6 +75,7 @@ fn new_manifest(config: &Config, device: &Device) -> Result<Manifest> {
         wall_s_per_phase: BTreeMap::new(),
         analysis_wall_s: BTreeMap::new(),
         calcium_decay_ms: BTreeMap::new(),
+        tau_ms: BTreeMap::new(),
         checkpoints_written: 0,
         checkpoint_bytes_written: 0,
         final_weights_sha256: None,
@@ -242,12 +246,17 @@ fn fit_and_write(
         .zip(&fitted.params.calcium_log_tau)
         .map(|((g, l0), l)| (g.clone(), l0.exp(), l.exp()))
         .collect();
+    let taus_ms = fitted.network.learned_tau_ms(&fitted.params);
     rd.seal_final_weights()?;
     rd.update(|m| {
         m.analysis_wall_s = analyses.wall_s();
         m.wall_s_per_phase = out.phase_seconds.iter().cloned().collect();
         m.training_retries = out.retries.clone();
         m.calcium_decay_ms = calcium_decays_ms
+            .iter()
+            .map(|(g, _, to)| (g.clone(), *to as f64))
+            .collect();
+        m.tau_ms = taus_ms
             .iter()
             .map(|(g, _, to)| (g.clone(), *to as f64))
             .collect();
@@ -269,6 +278,7 @@ fn fit_and_write(
             / epochs.max(1) as f64,
         density: density(&fitted.params.w_rec),
         calcium_decays_ms,
+        taus_ms,
         headline: evaluation.headline,
         analysis_seconds: analyses.seconds.clone(),
         ensemble,

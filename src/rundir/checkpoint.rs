@@ -184,6 +184,9 @@ impl Checkpoint {
                     vec(&p.calcium_log_tau)?,
                 );
             }
+            if !p.log_tau.is_empty() {
+                t.insert(format!("{prefix}.log_tau"), vec(&p.log_tau)?);
+            }
             Ok(())
         };
         put("params", &self.params)?;

@@ -146,6 +146,9 @@ pub struct Manifest {
     /// The learned indicator decay per cell type, ms (`observation: calcium`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub calcium_decay_ms: BTreeMap<String, f64>,
+    /// The learned membrane time constant per cell type, ms (`model.learn_tau`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tau_ms: BTreeMap<String, f64>,
     /// Checkpoints written (over every resume).
     #[serde(default)]
     pub checkpoints_written: u64,

@@ -1,6 +1,7 @@
 //! `model/*.safetensors`: `w_rec [N, N]` (`W[post, pre]`), `w_in [N, D]`, `b [N]`, `gain [n_rec]`,
 //! `offset [n_rec]`, `x0 [N]` (learned initial state; zeros otherwise), `mask [N, N]` (0/1),
-//! `sign [N]` (±1), all float32.
+//! `sign [N]` (±1), and where learned `calcium_log_tau [n_types]` (indicator decay) and
+//! `log_tau [n_types]` (membrane time constant), ln of ms per cell type; all float32.
 
 use crate::error::{Error, Result};
 use crate::model::ParamsCpu;
@@ -29,6 +30,9 @@ pub fn save(path: &Path, p: &ParamsCpu, mask: &Array2<f32>, signs: &[f32]) -> Re
     m.insert("x0".to_string(), v(&p.x0)?);
     if !p.calcium_log_tau.is_empty() {
         m.insert("calcium_log_tau".to_string(), v(&p.calcium_log_tau)?);
+    }
+    if !p.log_tau.is_empty() {
+        m.insert("log_tau".to_string(), v(&p.log_tau)?);
     }
     m.insert("mask".to_string(), t2(mask)?);
     m.insert("sign".to_string(), v(signs)?);
@@ -148,6 +152,12 @@ impl TensorFile {
                 .contains_key(&format!("{prefix}calcium_log_tau"))
             {
                 v("calcium_log_tau")?
+            } else {
+                vec![]
+            },
+            // Present only when the time constants were learned.
+            log_tau: if self.tensors.contains_key(&format!("{prefix}log_tau")) {
+                v("log_tau")?
             } else {
                 vec![]
             },

@@ -186,7 +186,13 @@ impl Trainer<'_> {
             self.device,
         )?;
         let dale = self.cfg.constraints.dale;
-        step::project(self.params, &self.network.sign_row, dale, &mask)?;
+        step::project(
+            &self.network.rnn,
+            self.params,
+            &self.network.sign_row,
+            dale,
+            &mask,
+        )?;
         while st.epoch < epochs && !st.stopped {
             let (order, step) = (st.order.clone(), st.step);
             let row = match self.run_epoch(st, &mut opt, &mask, phase) {
@@ -248,7 +254,13 @@ impl Trainer<'_> {
         }
         self.rng.set_word_pos(st.rng_word_pos);
         let dale = self.cfg.constraints.dale;
-        step::project(self.params, &self.network.sign_row, dale, mask)
+        step::project(
+            &self.network.rnn,
+            self.params,
+            &self.network.sign_row,
+            dale,
+            mask,
+        )
     }
 
     /// At the start of fine-tuning: prune the dense weights to the mask the config's realisation
@@ -290,6 +302,7 @@ impl Trainer<'_> {
             let noise = step::training_noise(
                 cfg.model.noise_std,
                 self.network,
+                self.params,
                 y.dim(0)?,
                 wins.len(),
                 &mut self.rng,

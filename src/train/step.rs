@@ -64,12 +64,19 @@ pub fn train_step(
         clip_gradients(&mut grads, &opt.vars, clip)?;
     }
     opt.step(&grads)?;
-    project(params, sign_row, dale, mask)?;
+    project(rnn, params, sign_row, dale, mask)?;
     Ok(lv)
 }
 
-/// After an optimiser step: Dale's projection and the mask on `W_rec`, gain ≥ 0.
-pub(super) fn project(p: &Params, sign_row: &Tensor, dale: Dale, mask: &Tensor) -> Result<()> {
+/// After an optimiser step: Dale's projection and the mask on `W_rec`, gain ≥ 0, and learned time
+/// constants within their bounds.
+pub(super) fn project(
+    rnn: &Rnn,
+    p: &Params,
+    sign_row: &Tensor,
+    dale: Dale,
+    mask: &Tensor,
+) -> Result<()> {
     let w = p.w_rec.as_tensor();
     let w = match dale {
         Dale::Projection => crate::constraints::project_dale_tensor(w, sign_row, Some(mask)),
@@ -77,7 +84,13 @@ pub(super) fn project(p: &Params, sign_row: &Tensor, dale: Dale, mask: &Tensor) 
     }?;
     p.w_rec.set(&w)?;
     let g = p.gain.as_tensor().relu()?;
-    p.gain.set(&g).map_err(Error::from)
+    p.gain.set(&g)?;
+    if let Some(tau) = &rnn.tau {
+        let (lo, hi) = tau.bounds_ms();
+        let l = p.log_tau.as_tensor().clamp(lo.ln(), hi.ln())?;
+        p.log_tau.set(&l)?;
+    }
+    Ok(())
 }
 
 /// The invariants promised after every step. A non-finite loss or `W_rec` is a divergence (a
@@ -155,6 +168,7 @@ pub(super) fn check_invariants(
 pub(super) fn training_noise(
     sigma: f64,
     network: &Network,
+    params: &Params,
     t_len: usize,
     batch: usize,
     rng: &mut ChaCha8Rng,
@@ -166,7 +180,7 @@ pub(super) fn training_noise(
     use rand_distr::{Distribution, StandardNormal};
     let alpha = network
         .rnn
-        .alpha
+        .alpha_of(params)?
         .flatten_all()
         .and_then(|a| a.to_vec1::<f32>())?;
     let n = alpha.len();

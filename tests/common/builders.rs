@@ -139,6 +139,9 @@ pub struct NetBuilder {
     pub readout_input: fitrnn::model::ReadoutInput,
     /// A random population readout onto this many traces, instead of one to one.
     pub populations: Option<usize>,
+    /// Learned time constants in this many groups (unit i in group i mod k, 100-ms frames,
+    /// τ U(100, 500) ms), instead of fixed leaks.
+    pub learned_tau: Option<usize>,
 }
 
 impl NetBuilder {
@@ -152,6 +155,7 @@ impl NetBuilder {
             initial_state: fitrnn::model::InitialState::Learned,
             readout_input: fitrnn::model::ReadoutInput::Rate,
             populations: None,
+            learned_tau: None,
         }
     }
 
@@ -175,6 +179,7 @@ impl NetBuilder {
             n_units: n,
             n_rec: self.n_rec,
             alpha: uniform(&[1, n], 0.2, 1.0, rng, device),
+            tau: None,
             activation: self.activation,
             initial_state: self.initial_state,
             readout,
@@ -191,7 +196,21 @@ impl NetBuilder {
             offset: var(randn(&[1, n_out], 0.1, rng, device)),
             x0: var(randn(&[1, n], 0.5, rng, device)),
             calcium_log_tau: fitrnn::model::Params::no_calcium(device).unwrap(),
+            log_tau: fitrnn::model::Params::fixed_tau(device).unwrap(),
         };
+        // Drawn last, so that the other parameters do not depend on it.
+        let (mut rnn, mut p) = (rnn, p);
+        if let Some(k) = self.learned_tau {
+            let mut onehot = vec![0f32; k * n];
+            for i in 0..n {
+                onehot[(i % k) * n + i] = 1.0;
+            }
+            rnn.tau = Some(fitrnn::model::LearnedTau {
+                dt_ms: 100.0,
+                groups: candle_core::Tensor::from_vec(onehot, (k, n), device).unwrap(),
+            });
+            p.log_tau = var(uniform(&[1, k], 100f32.ln(), 500f32.ln(), rng, device));
+        }
         (rnn, p)
     }
 }
