@@ -217,6 +217,44 @@ fn check_ensemble(out_dir: &Path, stdout: &str) {
         "{first_h2}"
     );
     assert!(html.contains("are determined by the data"));
+    // Every interaction the report lists carries an interval and a verdict: the strongest
+    // area/layer interactions and the largest perturbation effects too.
+    for heading in [
+        "Strongest area/layer interactions",
+        "Largest effects on other populations",
+    ] {
+        let at = html.find(heading).unwrap_or_else(|| panic!("{heading}"));
+        let section = &html[at..at + html[at..].find("</table>").unwrap()];
+        assert!(
+            section.contains("95 % interval") && section.contains("determined"),
+            "{heading}: {section}"
+        );
+        assert!(!section.contains("No ensemble ran"), "{heading}");
+    }
+    check_perturbation_intervals(out_dir);
+}
+
+/// `perturbations_ensemble.parquet`: every effect of the fit with the 4 members' interval around
+/// it and the 2 refits' verdict on each effect that is not 0.
+fn check_perturbation_intervals(out_dir: &Path) {
+    use fitrnn::rundir::tables::{self, PerturbationEnsembleRow, PerturbationRow};
+    let effects: Vec<PerturbationRow> =
+        tables::read(&out_dir.join("tables/perturbations.parquet")).unwrap();
+    let rows: Vec<PerturbationEnsembleRow> =
+        tables::read(&out_dir.join("tables/perturbations_ensemble.parquet")).unwrap();
+    assert_eq!(rows.len(), effects.len(), "one row per effect of the fit");
+    for r in rows.iter().filter(|r| r.estimate.is_finite()) {
+        assert!(
+            r.ci_low <= r.estimate && r.estimate <= r.ci_high && r.n_members == 4,
+            "{r:?}"
+        );
+        assert_eq!(r.identifiable.is_some(), r.estimate != 0.0, "{r:?}");
+    }
+    let verdicts: Vec<bool> = rows.iter().filter_map(|r| r.identifiable).collect();
+    assert!(
+        verdicts.iter().any(|&v| v) && verdicts.iter().any(|&v| !v),
+        "the refits tell reproduced effects from the others"
+    );
 }
 
 /// The demo is simulated, so the self-check's flags can be checked against the truth: the blocks

@@ -92,6 +92,14 @@ fn ensemble_intervals_repeat_for_a_seed_and_hold_the_fit() {
         feedback.sign_determined && feedback.estimate.abs() > 0.3 * forward.estimate.abs(),
         "feedback {feedback:?}, forward {forward:?}"
     );
+    // Perturbation effects get intervals over the same members, and no verdict without refits.
+    let effects: Vec<fitrnn::rundir::tables::PerturbationEnsembleRow> =
+        tables::read(&RunPaths::new(&a).table("perturbations_ensemble")).unwrap();
+    assert!(!effects.is_empty());
+    for r in effects.iter().filter(|r| r.estimate.is_finite()) {
+        assert!(r.ci_low <= r.estimate && r.estimate <= r.ci_high && r.n_members == 4);
+        assert!(r.identifiable.is_none() && r.refit_median.is_nan(), "{r:?}");
+    }
     let members: Vec<fitrnn::rundir::tables::EnsembleMemberRow> =
         tables::read(&RunPaths::new(&a).table("ensemble_members")).unwrap();
     assert_eq!(
@@ -139,6 +147,11 @@ fn selfcheck_command_flags_the_blocks_of_a_finished_run_and_rewrites_its_report(
     assert!(paths.selfcheck_recording(0).is_file() && paths.selfcheck_refit(0).is_dir());
     let html = std::fs::read_to_string(paths.report()).unwrap();
     assert!(html.contains("are determined by the data"));
+    let effects: Vec<fitrnn::rundir::tables::PerturbationEnsembleRow> =
+        tables::read(&paths.table("perturbations_ensemble")).unwrap();
+    assert!(effects
+        .iter()
+        .any(|r| r.n_members == 1 && r.identifiable.is_some() && r.refit_median.is_finite()));
     // The resolved config now says what the run directory holds.
     let cfg = std::fs::read_to_string(paths.config()).unwrap();
     assert!(cfg.contains("selfcheck: 1"), "{cfg}");

@@ -150,6 +150,13 @@ fn report_of_a_finished_run_is_complete_and_self_contained() {
     );
     // The pooled validation metrics, taken from the table.
     assert!(html.contains("<td>free running</td>") && html.contains("<td>teacher forced</td>"));
+    // Without an ensemble the interaction and perturbation tables say that their values have no
+    // interval, under each of the two tables.
+    assert_eq!(
+        html.matches("No ensemble ran, so these values have no interval")
+            .count(),
+        2
+    );
     // Written atomically: no temporary files left behind.
     for entry in std::fs::read_dir(&run)
         .unwrap()

@@ -12,6 +12,7 @@
 
 pub mod consensus;
 pub mod members;
+pub mod perturbations;
 pub mod selfcheck;
 
 use crate::analysis::tables::levels_of;
@@ -197,7 +198,8 @@ fn selfcheck_rows(
 }
 
 /// Run the ensemble `cfg.ensemble` asks for around the fit `f` of `ds`, written in `rd`, and write
-/// its tables: `interactions_ensemble`, `ensemble_members` and (with a self-check) `selfcheck`.
+/// its tables: `interactions_ensemble`, `perturbations_ensemble`, `ensemble_members` and (with a
+/// self-check) `selfcheck`.
 pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<EnsembleOutcome> {
     let t0 = std::time::Instant::now();
     let run = rd.paths();
@@ -232,11 +234,28 @@ pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<Ensemb
     let identifiable = check.as_deref().map(flags).unwrap_or_default();
     let rows = consensus::rows(&values[0], &values, &identifiable);
     rd.write_table(&rows)?;
+    rd.write_table(&perturbation_rows(&ms, run, refits)?)?;
     rd.write_table(&member_rows(&ms)?)?;
     if let Some(c) = &check {
         rd.write_table(c)?;
     }
     Ok(summarise(&rows, &levels, ms.len(), refits, parallel, t0))
+}
+
+/// The fit's perturbation effects with the members' intervals and the refits' verdicts.
+fn perturbation_rows(
+    ms: &[Member],
+    run: &RunPaths,
+    refits: usize,
+) -> Result<Vec<crate::rundir::tables::PerturbationEnsembleRow>> {
+    let members = ms
+        .iter()
+        .map(|m| perturbations::effects(&m.dir))
+        .collect::<Result<Vec<_>>>()?;
+    let refit = (0..refits)
+        .map(|k| perturbations::effects(&run.selfcheck_refit(k)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(perturbations::rows(&members[0], &members, &refit))
 }
 
 /// Counts of the first level's existing blocks for the summary.

@@ -8,7 +8,7 @@ use crate::rundir::paths::{table_file, RunPaths, Weights};
 use crate::rundir::series::Predictions;
 use crate::rundir::tables::{
     self, CurrentRow, DiagnosticRow, HistoryRow, InteractionEnsembleRow, InteractionRow, MetricRow,
-    PerturbationRow, SelfcheckRow, SpectrumRow, SplitRow, Table, UnitRow,
+    PerturbationEnsembleRow, PerturbationRow, SelfcheckRow, SpectrumRow, SplitRow, Table, UnitRow,
 };
 use crate::rundir::Manifest;
 use ndarray::Array2;
@@ -35,6 +35,7 @@ pub struct RunFiles {
     spectrum: Need<Vec<SpectrumRow>>,
     diagnostics: Need<Vec<DiagnosticRow>>,
     ensemble: Need<Vec<InteractionEnsembleRow>>,
+    perturbations_ensemble: Need<Vec<PerturbationEnsembleRow>>,
     selfcheck: Need<Vec<SelfcheckRow>>,
 }
 
@@ -75,6 +76,7 @@ impl RunFiles {
             spectrum: load(&paths),
             diagnostics: load(&paths),
             ensemble: load(&paths),
+            perturbations_ensemble: load(&paths),
             selfcheck: load(&paths),
             paths,
         })
@@ -120,6 +122,10 @@ impl RunFiles {
     /// `tables/interactions_ensemble.parquet` (runs with an ensemble).
     pub fn ensemble(&self) -> Need<&[InteractionEnsembleRow]> {
         rows(&self.ensemble)
+    }
+    /// `tables/perturbations_ensemble.parquet` (runs with an ensemble).
+    pub fn perturbations_ensemble(&self) -> Need<&[PerturbationEnsembleRow]> {
+        rows(&self.perturbations_ensemble)
     }
     /// `tables/selfcheck.parquet` (runs with a self-check).
     pub fn selfcheck(&self) -> Need<&[SelfcheckRow]> {

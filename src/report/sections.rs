@@ -188,7 +188,32 @@ pub fn fit_by_population(run: &RunFiles) -> Need<String> {
     ))
 }
 
-/// The ten strongest final area/layer interactions by |mean weight|.
+/// `[low, high]` of an interval, or `–` without one.
+fn interval_text(ci: Option<(f64, f64)>) -> String {
+    ci.map_or("–".into(), |(lo, hi)| {
+        format!("[{}, {}]", num(lo), num(hi))
+    })
+}
+
+/// Whether the data determine a value: `yes` / `no` from the self-check, `not checked` without
+/// one, and `–` without an ensemble.
+fn determined_text(flag: Option<Option<bool>>) -> String {
+    match flag {
+        Some(Some(true)) => "yes".into(),
+        Some(Some(false)) => "no".into(),
+        Some(None) => "not checked".into(),
+        None => "–".into(),
+    }
+}
+
+/// The note under a table whose rows lack intervals because the run had no ensemble.
+const NO_ENSEMBLE: &str =
+    "<p class=\"note\">No ensemble ran, so these values have no interval and \
+    nothing says whether the data determine them (set <code>ensemble.seeds</code>, \
+    <code>ensemble.bootstrap</code> and <code>ensemble.selfcheck</code>).</p>\n";
+
+/// The ten strongest final area/layer interactions by |mean weight|, each with its interval over
+/// the ensemble and whether the self-check determined it.
 pub fn top_interactions(run: &RunFiles) -> Need<String> {
     let mut rows: Vec<_> = run
         .interactions()?
@@ -201,15 +226,26 @@ pub fn top_interactions(run: &RunFiles) -> Need<String> {
             table_file("interactions")
         ));
     }
+    let ensemble = run.ensemble().ok();
+    let consensus = |pre: &str, post: &str| {
+        ensemble.and_then(|e| {
+            e.iter().find(|c| {
+                c.level == "area_layer" && c.metric == "mean_w" && c.pre == pre && c.post == post
+            })
+        })
+    };
     rows.sort_by(|a, b| b.mean_w.abs().total_cmp(&a.mean_w.abs()));
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .take(10)
         .map(|r| {
+            let c = consensus(&r.pre, &r.post);
             vec![
                 r.pre.clone(),
                 r.post.clone(),
                 num(r.mean_w),
+                interval_text(c.map(|c| (c.ci_low, c.ci_high))),
+                determined_text(ensemble.map(|_| c.and_then(|c| c.identifiable))),
                 if r.mean_w >= 0.0 {
                     "excitatory".into()
                 } else {
@@ -220,17 +256,24 @@ pub fn top_interactions(run: &RunFiles) -> Need<String> {
             ]
         })
         .collect();
-    Ok(table(
+    let t = table(
         &[
             "from (pre)",
             "to (post)",
             "#mean weight",
+            "95 % interval",
+            "determined",
             "net effect",
             "#non-zero / possible",
             "#density",
         ],
         &rows,
-    ))
+    );
+    Ok(if ensemble.is_some() {
+        t
+    } else {
+        t + NO_ENSEMBLE
+    })
 }
 
 /// Whole-network diagnostics (scope `all`), one column per stage.
@@ -277,7 +320,8 @@ pub fn diagnostics(run: &RunFiles) -> Need<String> {
     Ok(table(&header, &rows))
 }
 
-/// The ten largest perturbation effects on other populations, by |relative change|.
+/// The ten largest perturbation effects on other populations, by |relative change|, each with
+/// its interval over the ensemble and whether the self-check's refits reproduced it.
 pub fn perturbation_effects(run: &RunFiles) -> Need<String> {
     let mut rows: Vec<_> = run
         .perturbations()?
@@ -290,22 +334,39 @@ pub fn perturbation_effects(run: &RunFiles) -> Need<String> {
             table_file("perturbations")
         ));
     }
+    let ensemble = run.perturbations_ensemble().ok();
+    let consensus = |r: &crate::rundir::tables::PerturbationRow| {
+        ensemble.and_then(|e| {
+            e.iter().find(|c| {
+                c.kind == r.kind
+                    && c.perturbed == r.perturbed
+                    && c.magnitude == r.magnitude
+                    && c.target == r.target
+            })
+        })
+    };
+    let pct = |v: f64| format!("{:+.1} %", 100.0 * v);
     rows.sort_by(|a, b| b.delta_rel.abs().total_cmp(&a.delta_rel.abs()));
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .take(10)
         .map(|r| {
+            let c = consensus(r);
             vec![
                 format!("{} {}", r.kind, r.perturbed),
                 num(r.magnitude),
                 r.target.clone(),
                 num(r.baseline_mean_rate),
                 num(r.perturbed_mean_rate),
-                format!("{:+.1} %", 100.0 * r.delta_rel),
+                pct(r.delta_rel),
+                c.map_or("–".into(), |c| {
+                    format!("[{}, {}]", pct(c.ci_low), pct(c.ci_high))
+                }),
+                determined_text(ensemble.map(|_| c.and_then(|c| c.identifiable))),
             ]
         })
         .collect();
-    Ok(table(
+    let t = table(
         &[
             "perturbation",
             "#magnitude",
@@ -313,9 +374,16 @@ pub fn perturbation_effects(run: &RunFiles) -> Need<String> {
             "#baseline rate",
             "#perturbed rate",
             "#change",
+            "95 % interval",
+            "determined",
         ],
         &rows,
-    ))
+    );
+    Ok(if ensemble.is_some() {
+        t
+    } else {
+        t + NO_ENSEMBLE
+    })
 }
 
 /// The run's name for the title: the directory's name.

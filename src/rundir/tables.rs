@@ -413,6 +413,37 @@ table! {
 }
 
 table! {
+    /// `perturbations_ensemble.parquet`: each perturbation effect of the fit (`delta_rel` of
+    /// `perturbations.parquet`) with its interval over the ensemble's members, and whether the
+    /// self-check's refits reproduced it.
+    PerturbationEnsembleRow = "perturbations_ensemble" {
+        /// The perturbed pattern, e.g. `VISp/*/*`.
+        perturbed: String,
+        /// `silence` or `drive`.
+        kind: String,
+        /// Its magnitude.
+        magnitude: f64,
+        /// Target population.
+        target: String,
+        /// The fit's relative change of the target's mean rate.
+        estimate: f64,
+        /// 2.5 % percentile over the members (the fit among them).
+        ci_low: f64,
+        /// 97.5 % percentile over the members.
+        ci_high: f64,
+        /// Members (the fit included).
+        n_members: u32,
+        /// The interval excludes 0.
+        sign_determined: bool,
+        /// Median of the refits' effects (NaN without a self-check).
+        refit_median: f64,
+        /// The refits reproduced the effect: median within 50 % of the fit's and its sign in at
+        /// least 80 % of them (null without a self-check, or for an effect that is 0 or NaN).
+        identifiable: Option<bool>,
+    }
+}
+
+table! {
     /// `selfcheck.parquet`: each block of the fitted network scored as the truth against refits of
     /// recordings simulated from it (and, with `level` = `network`, its spectral radii).
     SelfcheckRow = "selfcheck" {
@@ -466,7 +497,7 @@ table! {
 }
 
 /// Every table of a run directory, for the schema snapshot and the layout documentation.
-pub const RUN_TABLES: [(&str, &[&str]); 12] = [
+pub const RUN_TABLES: [(&str, &[&str]); 13] = [
     (UnitRow::NAME, UnitRow::COLUMNS),
     (SplitRow::NAME, SplitRow::COLUMNS),
     (HistoryRow::NAME, HistoryRow::COLUMNS),
@@ -481,6 +512,10 @@ pub const RUN_TABLES: [(&str, &[&str]); 12] = [
         InteractionEnsembleRow::COLUMNS,
     ),
     (SelfcheckRow::NAME, SelfcheckRow::COLUMNS),
+    (
+        PerturbationEnsembleRow::NAME,
+        PerturbationEnsembleRow::COLUMNS,
+    ),
     (EnsembleMemberRow::NAME, EnsembleMemberRow::COLUMNS),
 ];
 
@@ -595,6 +630,19 @@ mod tests {
                 ci_high: 0.0,
                 n_members: 1,
                 sign_determined: true,
+                identifiable: None,
+            }]),
+            schema(&[PerturbationEnsembleRow {
+                perturbed: text(),
+                kind: text(),
+                magnitude: 1.0,
+                target: text(),
+                estimate: 0.0,
+                ci_low: 0.0,
+                ci_high: 0.0,
+                n_members: 1,
+                sign_determined: true,
+                refit_median: 0.0,
                 identifiable: None,
             }]),
             schema(&[SelfcheckRow {
