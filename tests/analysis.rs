@@ -212,6 +212,7 @@ fn silencing_removes_exactly_the_outgoing_currents_and_magnitude_zero_changes_no
         n_rec: n,
         alpha: Tensor::full(0.5f32, (1, n), &dev).unwrap(),
         tau: None,
+        forcing: 0.0,
         activation: Activation::Softplus,
         initial_state: InitialState::Learned,
         readout: None,

@@ -1,6 +1,6 @@
 //! The hand-written backward (the one the trainer uses) against candle's autograd on the same loss
 //! (the slow reference): same loss and same gradients for every parameter, across nonlinearities,
-//! readouts, initial states, inputs, training noise and learned time constants.
+//! readouts, initial states, inputs, training noise, learned time constants and teacher forcing.
 
 use crate::common;
 use candle_core::{Device, Tensor, Var};
@@ -20,6 +20,8 @@ struct Case {
     noise: bool,
     /// Learned time constants in this many groups.
     learned_tau: Option<usize>,
+    /// Generalized teacher forcing (γ) of the loss.
+    forcing: f64,
 }
 
 fn randn(shape: &[usize], scale: f64, rng: &mut ChaCha8Rng) -> Tensor {
@@ -43,6 +45,7 @@ fn check(case: &Case, seed: u64, device: &Device) -> f32 {
         readout_input: case.readout_input,
         populations: case.populations,
         learned_tau: case.learned_tau,
+        forcing: case.forcing,
         ..common::NetBuilder::new(12)
     };
     let (n, n_out) = (net.n, net.n_out());
@@ -121,7 +124,7 @@ fn check(case: &Case, seed: u64, device: &Device) -> f32 {
 
 fn label(c: &Case) -> String {
     format!(
-        "{:?}/{:?}/{:?}/pop {:?}/n_rec {}/inputs {}/noise {}/learned tau {:?}",
+        "{:?}/{:?}/{:?}/pop {:?}/n_rec {}/inputs {}/noise {}/learned tau {:?}/forcing {}",
         c.activation,
         c.initial_state,
         c.readout_input,
@@ -129,7 +132,8 @@ fn label(c: &Case) -> String {
         c.n_rec,
         c.inputs,
         c.noise,
-        c.learned_tau
+        c.learned_tau,
+        c.forcing
     )
 }
 
@@ -139,7 +143,7 @@ crate::device_test!(
     |device| all_variants_match(device)
 );
 
-/// The 120 model variants, each the hand-written backward against autograd on `device`.
+/// The 168 model variants, each the hand-written backward against autograd on `device`.
 fn all_variants_match(device: &Device) {
     let mut seed = 0;
     let mut cases = 0;
@@ -163,8 +167,20 @@ fn all_variants_match(device: &Device) {
                     if populations.is_none() && readout_input == ReadoutInput::Unrectified {
                         continue;
                     }
-                    for (inputs, noise, learned_tau) in
-                        [(0, false, None), (3, true, None), (3, true, Some(3))]
+                    // Teacher forcing pulls recorded units towards their traces: not for
+                    // population readouts.
+                    let forced: &[_] = if populations.is_none() {
+                        &[(3, true, Some(3), 0.6), (0, false, None, 1.0)]
+                    } else {
+                        &[]
+                    };
+                    for &(inputs, noise, learned_tau, forcing) in [
+                        (0, false, None, 0.0),
+                        (3, true, None, 0.0),
+                        (3, true, Some(3), 0.0),
+                    ]
+                    .iter()
+                    .chain(forced)
                     {
                         seed += 1;
                         cases += 1;
@@ -178,6 +194,7 @@ fn all_variants_match(device: &Device) {
                                 inputs,
                                 noise,
                                 learned_tau,
+                                forcing,
                             },
                             seed,
                             device,
@@ -188,8 +205,9 @@ fn all_variants_match(device: &Device) {
         }
     }
     // 4 nonlinearities × (2 initial states × 4 readouts + data start × 2 readouts) × 3 drives
-    // (no inputs; inputs and noise; the same with learned time constants).
-    assert_eq!(cases, 120);
+    // (no inputs; inputs and noise; the same with learned time constants), and 2 teacher-forced
+    // drives (γ 0.6 with learned time constants, γ 1) for the 6 one-to-one readouts of each.
+    assert_eq!(cases, 120 + 4 * 6 * 2);
     eprintln!("largest relative gradient difference over {cases} cases: {worst:.1e}");
 }
 
@@ -221,6 +239,7 @@ fn sparse_products_give_the_dense_gradients_on_the_mask() {
         n_rec: n,
         alpha: uniform(&[1, n], 0.2, 1.0, rng),
         tau: None,
+        forcing: 0.0,
         activation: Activation::Softplus,
         initial_state: InitialState::Learned,
         readout: None,

@@ -32,6 +32,7 @@ fn net(beta: Vec<f32>) -> Net {
         n_rec,
         alpha: uniform(&[1, n], 0.3, 0.9, rng),
         tau: None,
+        forcing: 0.0,
         activation: Activation::Softplus,
         initial_state: InitialState::Data,
         readout: None,

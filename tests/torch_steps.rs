@@ -74,6 +74,7 @@ impl Case {
             n_rec: self.meta["n_rec"].as_u64().unwrap() as usize,
             alpha: self.t["alpha"].clone(),
             tau: None,
+            forcing: 0.0,
             activation: act,
             initial_state: init,
             readout: self.t.get("readout_t").cloned(),

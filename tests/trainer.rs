@@ -57,6 +57,7 @@ fn gradients_match_finite_differences() {
                 n_rec: n,
                 alpha,
                 tau: None,
+                forcing: 0.0,
                 activation: act,
                 initial_state: init,
                 readout: None,

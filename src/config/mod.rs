@@ -177,6 +177,22 @@ impl Config {
                 "use warm_start: none with dale: none",
             ));
         }
+        if self.training.teacher_forcing > 0.0 {
+            let refuse = |problem: &str| {
+                Err(Error::config(
+                    file,
+                    "training.teacher_forcing",
+                    problem.to_string(),
+                    "use teacher_forcing: 0 (free-running) for this model",
+                ))
+            };
+            if self.model.mode == ModelMode::Populations {
+                return refuse("teacher forcing pulls each recorded neuron's unit towards its trace, and population units have no recorded neuron");
+            }
+            if self.model.observation == crate::model::Observation::Calcium {
+                return refuse("teacher forcing needs a unit's state from one frame of its trace, and the calcium readout cannot give it (the indicator integrates over many frames)");
+            }
+        }
         self.ensemble.validate(file, self.data.split.folds())?;
         self.slurm.validate(file)?;
         if self.ensemble.selfcheck > 0

@@ -45,6 +45,12 @@ pub struct TrainingConfig {
     /// signs and the mask as bounds; see `src/estimate.rs`).
     #[serde(default)]
     pub warm_start: WarmStart,
+    /// Generalized teacher forcing of the training loss, γ in [0, 1]: at every step each recorded
+    /// unit's state is pulled towards the state its trace implies, `x ← (1 − γ) x + γ x̂(y)`,
+    /// before the network runs on (0: free-running; 1: one-step-ahead prediction). The
+    /// validation loss uses the same objective; the evaluation's metrics do not.
+    #[serde(default)]
+    pub teacher_forcing: f64,
     /// When the fit's state is saved for `--resume`.
     #[serde(default)]
     pub checkpoint: CheckpointPolicy,
@@ -139,6 +145,7 @@ impl Default for TrainingConfig {
             schedule: Schedule::Constant,
             patience: None,
             warm_start: WarmStart::None,
+            teacher_forcing: 0.0,
             checkpoint: CheckpointPolicy::default(),
         }
     }
@@ -204,6 +211,13 @@ impl TrainingConfig {
                     "use t_max ≥ 1 and eta_min ≥ 0",
                 );
             }
+        }
+        if !(0.0..=1.0).contains(&self.teacher_forcing) {
+            return bad(
+                "training.teacher_forcing",
+                format!("{}", self.teacher_forcing),
+                "use a fraction between 0 (free-running) and 1 (one-step-ahead)",
+            );
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad(

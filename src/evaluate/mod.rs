@@ -175,7 +175,7 @@ pub fn evaluate(cfg: &Config, ds: &Dataset, fitted: &Fitted) -> Result<Evaluatio
             if let Some(var) = &var {
                 let every = match drive {
                     Drive::TeacherForced(k) => Some(k),
-                    Drive::FreeRunning => None,
+                    Drive::FreeRunning | Drive::Blended(_) => None,
                 };
                 let var_mode = match every {
                     Some(_) => "ar1_teacher_forced",

@@ -3,7 +3,9 @@
 //!
 //! Forward, for t = 0..T−2 (rates stored, inputs projected for all frames in one product):
 //! `r_t = φ(x_t)`, `a_t = W r_t + W_in u_t + b`, `x_{t+1} = (1 − α) x_t + α a_t [+ noise_t]`,
-//! `ŷ_t = g ⊙ readout(x_{t+1}) + c`; loss `L = mean((ŷ − y[1..])²)`.
+//! `ŷ_t = g ⊙ readout(x_{t+1}) + c`; loss `L = mean((ŷ − y[1..])²)`. With generalized teacher
+//! forcing (γ), `x_{t+1} ← x_{t+1} + γ_i (x̂_{t+1} − x_{t+1})` on recorded units after the
+//! prediction is read, so the backward sweep passes `(1 − γ)` of each state's gradient back.
 //!
 //! Backward: the readout's gradient for every frame at once, then one sweep back in time that
 //! carries `∂L/∂x_t` and stores `δ_t = ∂L/∂a_t = α ⊙ ∂L/∂x_{t+1}`. The weight gradients are then
@@ -159,10 +161,20 @@ impl Rnn {
         };
         let mut rs: Vec<Tensor> = Vec::with_capacity(steps);
         let mut sources: Vec<Tensor> = Vec::with_capacity(steps);
-        // The states x_0..x_T, kept only when the time constants are learned (their gradient
-        // needs each update x_{t+1} − x_t).
-        let mut states: Vec<Tensor> = Vec::new();
+        // Each update x_{t+1} − x_t (before any forcing of x_{t+1}), kept only when the time
+        // constants are learned: their gradient needs it.
+        let mut updates: Vec<Tensor> = Vec::new();
         let learn_tau = self.tau.is_some();
+        // Generalized teacher forcing: the states every frame implies ([T, batch, n], through the
+        // readout without gradient) and the pull towards them ([1, n]: γ on recorded units).
+        let forcing = if self.forcing > 0.0 {
+            let target = self
+                .state_from_readout(g, &offset, &y.reshape((t_len * batch, n_out))?)?
+                .reshape((t_len, batch, n))?;
+            Some((target, self.forcing_weights(self.forcing, dev)?))
+        } else {
+            None
+        };
         let mut x = x0;
         let mut r = self.activation.phi(&x)?;
         for t in 0..steps {
@@ -189,16 +201,22 @@ impl Rnn {
                 self.activation,
                 self.readout_input,
             )?;
+            if learn_tau {
+                updates.push((&next - &x)?);
+            }
+            // The prediction reads x_{t+1} as the network left it; the network runs on from the
+            // forced state.
+            let (next, r_next) = match &forcing {
+                Some((target, pull)) if t + 1 < steps => {
+                    let forced = (&next + (target.get(t + 1)? - &next)?.broadcast_mul(pull)?)?;
+                    let r = self.activation.phi(&forced)?;
+                    (forced, r)
+                }
+                _ => (next, r_next),
+            };
             rs.push(std::mem::replace(&mut r, r_next));
             sources.push(src_next);
-            if learn_tau {
-                states.push(std::mem::replace(&mut x, next));
-            } else {
-                x = next;
-            }
-        }
-        if learn_tau {
-            states.push(x.clone());
+            x = next;
         }
         if steps == 0 {
             return Ok((0.0, GradStore::default()));
@@ -248,13 +266,13 @@ impl Rnn {
                     None => matmul(&delta, w)?,
                 })
             };
-            carry = Some(fused::backward_carry(
-                &d_x_next,
-                &keep,
-                back.as_ref(),
-                &rs[t],
-                self.activation,
-            )?);
+            let d_x =
+                fused::backward_carry(&d_x_next, &keep, back.as_ref(), &rs[t], self.activation)?;
+            // Forcing x_t ← x_t + pull ⊙ (x̂_t − x_t) passes (1 − pull) of the gradient back.
+            carry = Some(match &forcing {
+                Some((_, pull)) if t > 0 => d_x.broadcast_mul(&(pull.neg()? + 1.0)?)?,
+                _ => d_x,
+            });
             deltas.push(delta);
         }
         deltas.reverse();
@@ -288,8 +306,7 @@ impl Rnn {
             // x_{t+1} − x_t − noise_t = α ⊙ (a_t − x_t), and δ_t = α ⊙ ∂L/∂x_{t+1}, so
             // ∂L/∂α = Σ ∂L/∂x_{t+1} ⊙ (a_t − x_t) = Σ δ_t ⊙ (x_{t+1} − x_t − noise_t) / α²;
             // with α = dt·exp(−ln τ) per group, ∂L/∂ln τ_g = −Σ_{i∈g} α_i ∂L/∂α_i.
-            let all = Tensor::stack(&states, 0)?;
-            let mut step = (all.narrow(0, 1, steps)? - all.narrow(0, 0, steps)?)?;
+            let mut step = Tensor::stack(&updates, 0)?;
             if let Some(nz) = noise {
                 step = (step - nz.detach().narrow(0, 0, steps)?)?;
             }

@@ -165,6 +165,11 @@ pub struct Rnn {
     pub alpha: Tensor,
     /// Learned time constants (`model.learn_tau`); `None` keeps `alpha` fixed.
     pub tau: Option<LearnedTau>,
+    /// Generalized teacher forcing of the training loss (`training.teacher_forcing`, γ): at
+    /// every step after the first, each recorded unit's state is pulled towards the state its
+    /// trace implies, `x ← (1 − γ) x + γ x̂(y)`, with `x̂` from the readout held fixed (no
+    /// gradient flows through it); 0 trains free-running.
+    pub forcing: f64,
     /// Nonlinearity φ.
     pub activation: Activation,
     /// How each window's state starts.
@@ -234,13 +239,16 @@ pub struct Perturbation {
 }
 
 /// How the state is set from data during a forward pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Drive {
     /// State set from the first frame only, then the network runs on its own (free-running).
     FreeRunning,
     /// State reset from the data every `k` frames (teacher-forced; `k = 1` is one-step-ahead);
     /// needs one unit per recorded trace (`mode: neurons`).
     TeacherForced(usize),
+    /// Generalized teacher forcing with γ (see [`Rnn::forcing`]): the recorded units' states
+    /// are pulled by γ towards the data at every step, through a readout without gradient.
+    Blended(f64),
 }
 
 impl Rnn {
@@ -387,13 +395,19 @@ impl Rnn {
             None => None,
         };
         for t in 0..t_len.saturating_sub(1) {
-            if let Drive::TeacherForced(k) = drive {
-                if t > 0 && t % k.max(1) == 0 {
+            match drive {
+                Drive::TeacherForced(k) if t > 0 && t % k.max(1) == 0 => {
                     x = self.state_from_data(p, &y.get(t)?)?;
                     if cal.is_some() {
                         cal = Some(self.source(&x)?);
                     }
                 }
+                Drive::Blended(gamma) if t > 0 => {
+                    let target = self.forcing_target(p, &y.get(t)?)?;
+                    let pull = self.forcing_weights(gamma, x.device())?;
+                    x = (&x + (target - &x)?.broadcast_mul(&pull)?)?;
+                }
+                _ => {}
             }
             let mut r = self.activation.phi(&x)?;
             if let Some(pt) = pert {
@@ -427,6 +441,34 @@ impl Rnn {
         Ok((out, rates, states))
     }
 
+    /// The state a frame `y` (`[batch, n_rec]`) implies through the readout, held fixed (no
+    /// gradient through the readout): what generalized teacher forcing pulls towards.
+    pub fn forcing_target(&self, p: &Params, y: &Tensor) -> Result<Tensor> {
+        self.state_from_readout(
+            &p.gain.as_tensor().detach(),
+            &p.offset.as_tensor().detach(),
+            y,
+        )
+    }
+
+    /// How far each unit is pulled towards the data, `[1, n_units]`: γ on recorded units, 0 on
+    /// hidden ones.
+    pub fn forcing_weights(&self, gamma: f64, device: &Device) -> Result<Tensor> {
+        let w: Vec<f32> = (0..self.n_units)
+            .map(|i| if i < self.n_rec { gamma as f32 } else { 0.0 })
+            .collect();
+        Tensor::from_vec(w, (1, self.n_units), device)
+    }
+
+    /// The drive of the training loss: blended when [`Rnn::forcing`] is above 0.
+    fn training_drive(&self) -> Drive {
+        if self.forcing > 0.0 {
+            Drive::Blended(self.forcing)
+        } else {
+            Drive::FreeRunning
+        }
+    }
+
     /// Predictions `[batch, n_targets]` from the state `x` `[batch, n_units]`.
     pub fn read_out(&self, p: &Params, x: &Tensor) -> Result<Tensor> {
         self.affine(p, &self.source(x)?)
@@ -453,7 +495,8 @@ impl Rnn {
     }
 
     /// Mean squared error of `forward`'s predictions against `y[1..]`, averaged over frames,
-    /// windows and neurons.
+    /// windows and neurons: free-running, or with the training's teacher forcing
+    /// ([`Rnn::forcing`]).
     pub fn loss(&self, p: &Params, y: &Tensor, u: &Tensor) -> Result<Tensor> {
         self.loss_with(p, y, u, None)
     }
@@ -466,7 +509,7 @@ impl Rnn {
         u: &Tensor,
         noise: Option<&Tensor>,
     ) -> Result<Tensor> {
-        let preds = self.forward_with(p, y, u, Drive::FreeRunning, noise)?;
+        let preds = self.forward_with(p, y, u, self.training_drive(), noise)?;
         let n = preds.len();
         let mut total: Option<Tensor> = None;
         for (t, pred) in preds.iter().enumerate() {

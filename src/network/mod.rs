@@ -269,6 +269,7 @@ impl Network {
             n_rec,
             alpha: Tensor::from_slice(&alpha, (1, n), device)?,
             tau: tau.as_ref().map(|(t, _)| t.clone()),
+            forcing: cfg.training.teacher_forcing,
             activation: cfg.model.activation,
             initial_state: cfg.model.initial_state,
             readout,

@@ -142,6 +142,8 @@ pub struct NetBuilder {
     /// Learned time constants in this many groups (unit i in group i mod k, 100-ms frames,
     /// τ U(100, 500) ms), instead of fixed leaks.
     pub learned_tau: Option<usize>,
+    /// Generalized teacher forcing of the training loss (γ).
+    pub forcing: f64,
 }
 
 impl NetBuilder {
@@ -156,6 +158,7 @@ impl NetBuilder {
             readout_input: fitrnn::model::ReadoutInput::Rate,
             populations: None,
             learned_tau: None,
+            forcing: 0.0,
         }
     }
 
@@ -180,6 +183,7 @@ impl NetBuilder {
             n_rec: self.n_rec,
             alpha: uniform(&[1, n], 0.2, 1.0, rng, device),
             tau: None,
+            forcing: self.forcing,
             activation: self.activation,
             initial_state: self.initial_state,
             readout,
