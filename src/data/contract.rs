@@ -697,7 +697,7 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
         .chunk((nf.min(1024), nn.max(1)))
         .shuffle()
         .deflate(4)
-        .with_data(&rec.traces)
+        .with_data(&rec.traces.as_standard_layout())
         .create("traces")
         .map_err(h("/traces"))?;
     put_str_attr(&ds, "kind", &rec.kind).map_err(h("/traces"))?;
@@ -731,7 +731,7 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
         g.new_dataset_builder()
             .chunk((nf.min(1024), inp.values.ncols().max(1)))
             .deflate(4)
-            .with_data(&inp.values)
+            .with_data(&inp.values.as_standard_layout())
             .create("values")
             .map_err(h("/inputs/values"))?;
         put_strings(&g, "names", &inp.names).map_err(h("/inputs/names"))?;
@@ -754,12 +754,12 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
         g.new_dataset_builder()
             .chunk((n.clamp(1, 256), n.clamp(1, 256)))
             .deflate(4)
-            .with_data(&gt.w_rec)
+            .with_data(&gt.w_rec.as_standard_layout())
             .create("w_rec")
             .map_err(h("/ground_truth/w_rec"))?;
         put_str_attr(&g, "w_rec_layout", "[post, pre]").map_err(h("/ground_truth"))?;
         g.new_dataset_builder()
-            .with_data(&gt.w_in)
+            .with_data(&gt.w_in.as_standard_layout())
             .create("w_in")
             .map_err(h("/ground_truth/w_in"))?;
         let tau: Vec<f64> = gt.tau_ms.iter().map(|&v| v as f64).collect();
@@ -783,7 +783,7 @@ fn write_to(rec: &Recording, path: &Path) -> Result<()> {
             g.new_dataset_builder()
                 .chunk((frames.clamp(1, 1024), n.clamp(1, 256)))
                 .deflate(4)
-                .with_data(r)
+                .with_data(&r.as_standard_layout())
                 .create("rates")
                 .map_err(h("/ground_truth/rates"))?;
         }
