@@ -181,3 +181,66 @@ fn selfcheck_of_a_population_model_is_refused_with_the_reason() {
                 .and(predicates::str::contains("needs mode: neurons")),
         );
 }
+
+/// `ensemble.subsample`: recordings simulated from the fitted network that keep half of each
+/// population's neurons (at least one) are refitted, and the fitted network's spectral radius is
+/// reported beside theirs; with no other self-check, nothing claims which blocks are determined.
+#[test]
+fn subsample_refits_keep_part_of_each_population_and_report_the_spectral_shift() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = simulate(tmp.path(), 120.0, 0.1, &[]);
+    let run = tmp.path().join("run");
+    fit(
+        &data,
+        &run,
+        &[
+            "training.dense_epochs=4",
+            "training.finetune_epochs=2",
+            "ensemble.seeds=0",
+            "ensemble.bootstrap=0",
+            "ensemble.selfcheck=0",
+            "ensemble.subsample=1",
+            "ensemble.observed_fraction=0.5",
+        ],
+    );
+    let paths = RunPaths::new(&run);
+    let full = fitrnn::data::read_recording(&data, &Default::default()).unwrap();
+    let part =
+        fitrnn::data::read_recording(&paths.subsample_recording(0), &Default::default()).unwrap();
+    let count = |r: &fitrnn::data::Recording| {
+        let mut c = std::collections::BTreeMap::<String, usize>::new();
+        for i in 0..r.n_neurons() {
+            *c.entry(r.neurons.population(i)).or_default() += 1;
+        }
+        c
+    };
+    let (all, kept) = (count(&full), count(&part));
+    assert_eq!(
+        all.keys().collect::<Vec<_>>(),
+        kept.keys().collect::<Vec<_>>(),
+        "every population keeps a neuron"
+    );
+    for (p, &n) in &all {
+        let want = ((n as f64 * 0.5).round() as usize).clamp(1, n);
+        assert_eq!(kept[p], want, "{p}: {n} neurons");
+    }
+    assert_eq!(part.n_frames(), full.n_frames());
+    let check: Vec<fitrnn::rundir::tables::SelfcheckRow> =
+        tables::read(&paths.table("selfcheck")).unwrap();
+    let row = check
+        .iter()
+        .find(|r| r.pre == "subsample")
+        .expect("a subsample row");
+    assert_eq!(
+        (row.level.as_str(), row.post.as_str(), row.n_refits),
+        ("network", "0.5", 1)
+    );
+    assert!(row.truth > 0.0 && row.refit_median > 0.0, "{row:?}");
+    let html = std::fs::read_to_string(paths.report()).unwrap();
+    assert!(html.contains("Partial observation: refitting 1 recordings"));
+    assert!(html.contains("keep 50 % of each population"));
+    assert!(
+        html.contains("No self-check ran"),
+        "no block is claimed determined"
+    );
+}

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// `ensemble:`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnsembleConfig {
     /// Seeds per (bootstrap, fold): the fit itself is the first member of the first seed.
@@ -23,6 +23,15 @@ pub struct EnsembleConfig {
     /// config and scored against it (0: none).
     #[serde(default)]
     pub selfcheck: usize,
+    /// Self-check refits of subsampled recordings: simulated from the fitted network like the
+    /// self-check's, but keeping only `observed_fraction` of the recorded neurons of every
+    /// population, as a recording holds only part of a circuit; they show how far fitting part of
+    /// a network moves its spectrum (0: none).
+    #[serde(default)]
+    pub subsample: usize,
+    /// Fraction of each population's neurons a subsampled recording keeps (at least one).
+    #[serde(default = "default_observed_fraction")]
+    pub observed_fraction: f64,
     /// Fits at the same time, one CPU thread each (0: one per core); on Slurm, the most tasks
     /// running at once (0: no limit).
     #[serde(default)]
@@ -31,6 +40,25 @@ pub struct EnsembleConfig {
     /// cluster, with the `slurm:` section's options); never changes a fit's numbers.
     #[serde(default)]
     pub backend: BackendKind,
+}
+
+fn default_observed_fraction() -> f64 {
+    0.5
+}
+
+impl Default for EnsembleConfig {
+    fn default() -> Self {
+        EnsembleConfig {
+            seeds: 0,
+            bootstrap: 0,
+            folds: 0,
+            selfcheck: 0,
+            subsample: 0,
+            observed_fraction: default_observed_fraction(),
+            jobs: 0,
+            backend: BackendKind::Local,
+        }
+    }
 }
 
 /// Where many fits run.
@@ -47,7 +75,7 @@ pub enum BackendKind {
 impl EnsembleConfig {
     /// Whether any extra fit runs.
     pub fn enabled(&self) -> bool {
-        self.members() > 1 || self.selfcheck > 0
+        self.members() > 1 || self.selfcheck > 0 || self.subsample > 0
     }
 
     /// Members, the fit included: seeds × max(1, bootstrap) × max(1, folds) (at least 1).
@@ -68,7 +96,15 @@ impl EnsembleConfig {
                 "use at most round(1 / validation_fraction) folds",
             ));
         }
-        if self.members() > 1000 || self.selfcheck > 100 {
+        if !(self.observed_fraction > 0.0 && self.observed_fraction < 1.0) {
+            return Err(Error::config(
+                file,
+                "ensemble.observed_fraction",
+                format!("{}", self.observed_fraction),
+                "use a fraction above 0 and below 1, e.g. 0.5",
+            ));
+        }
+        if self.members() > 1000 || self.selfcheck > 100 || self.subsample > 100 {
             return Err(Error::config(
                 file,
                 "ensemble",

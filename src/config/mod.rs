@@ -195,7 +195,7 @@ impl Config {
         }
         self.ensemble.validate(file, self.data.split.folds())?;
         self.slurm.validate(file)?;
-        if self.ensemble.selfcheck > 0
+        if (self.ensemble.selfcheck > 0 || self.ensemble.subsample > 0)
             && (self.model.mode == ModelMode::Populations || self.model.traces_as_inputs)
         {
             return Err(Error::config(

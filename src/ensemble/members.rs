@@ -65,7 +65,7 @@ pub fn member_overrides(m: &Member) -> Vec<String> {
 
 /// Overrides that switch a child fit's own ensemble and self-check off.
 pub fn no_ensemble() -> Vec<String> {
-    ["seeds", "bootstrap", "folds", "selfcheck"]
+    ["seeds", "bootstrap", "folds", "selfcheck", "subsample"]
         .iter()
         .map(|k| format!("ensemble.{k}=0"))
         .collect()

@@ -56,22 +56,62 @@ fn parallelism(jobs: usize) -> (usize, usize) {
     (parallel.max(1), (cores / parallel.max(1)).max(1))
 }
 
-/// The self-check's refit of recording `k` of the run in `run`.
-fn refit_spec(run: &RunPaths, cfg: &Config, k: usize, threads: usize) -> FitSpec {
+/// The self-check's refit of recording `k` of the run in `run` (`subsampled`: of subsampled
+/// recording `k`).
+fn refit_spec(run: &RunPaths, cfg: &Config, k: usize, threads: usize, subsampled: bool) -> FitSpec {
+    let (data, out, name) = if subsampled {
+        (
+            run.subsample_recording(k),
+            run.subsample_refit(k),
+            format!("self-check subsample refit {k}"),
+        )
+    } else {
+        (
+            run.selfcheck_recording(k),
+            run.selfcheck_refit(k),
+            format!("self-check refit {k}"),
+        )
+    };
     // The simulated recording is a contract file whatever the user's was (NWB, several planes).
     let mut overrides = vec![
-        format!("data.path={}", run.selfcheck_recording(k).display()),
+        format!("data.path={}", data.display()),
         "data.format=contract".to_string(),
         format!("seed={}", cfg.seed + 1 + k as u64),
     ];
     overrides.extend(members::no_ensemble());
     FitSpec {
-        name: format!("self-check refit {k}"),
+        name,
         config: run.config(),
         overrides,
-        out: run.selfcheck_refit(k),
+        out,
         threads,
     }
+}
+
+/// Simulate the self-check's `count` subsampled recordings from the fit (each keeping
+/// `ensemble.observed_fraction` of every population's neurons) and write them.
+fn simulate_subsamples(
+    cfg: &Config,
+    ds: &Dataset,
+    f: &Fitted,
+    run: &RunPaths,
+    count: usize,
+) -> Result<()> {
+    let noise = selfcheck::noise_levels(f, ds)?;
+    for k in 0..count {
+        let path = run.subsample_recording(k);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating", e))?;
+        }
+        let seed = cfg
+            .seed
+            .wrapping_mul(6271)
+            .wrapping_add(15_485_863 + k as u64);
+        let (rec, _) = selfcheck::simulate_recording(f, ds, &noise, seed, &path)?;
+        let rec = selfcheck::subsample(&rec, cfg.ensemble.observed_fraction, seed);
+        write_recording(&rec, &path)?;
+    }
+    Ok(())
 }
 
 /// Simulate the self-check's `refits` recordings from the fit and write them; returns the rates of
@@ -220,12 +260,24 @@ pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<Ensemb
     } else {
         None
     };
-    specs.extend((0..refits).map(|k| refit_spec(run, cfg, k, threads)));
+    specs.extend((0..refits).map(|k| refit_spec(run, cfg, k, threads, false)));
+    let subsamples = cfg.ensemble.subsample;
+    if subsamples > 0 {
+        simulate_subsamples(cfg, ds, f, run, subsamples)?;
+        specs.extend((0..subsamples).map(|k| refit_spec(run, cfg, k, threads, true)));
+    }
     run_all(&specs, &choice)?;
-    let check = match &rates {
+    let mut check = match &rates {
         Some(r) => Some(selfcheck_rows(f, r, run, refits, cfg)?),
         None => None,
     };
+    if subsamples > 0 {
+        let dirs: Vec<std::path::PathBuf> =
+            (0..subsamples).map(|k| run.subsample_refit(k)).collect();
+        let dirs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
+        let row = selfcheck::subsample_row(f, &dirs, cfg.ensemble.observed_fraction)?;
+        check.get_or_insert_with(Vec::new).push(row);
+    }
     let levels = levels_of(&cfg.analysis.levels);
     let values = ms
         .iter()

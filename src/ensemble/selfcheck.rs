@@ -239,8 +239,55 @@ pub fn score(
     rows
 }
 
-/// The spectral radius of the fitted network beside its refits' (`level` = `network`).
+/// `rec` keeping `fraction` of each population's neurons (at least one, drawn with `seed`), in
+/// their order: a recording of part of the circuit.
+pub fn subsample(rec: &Recording, fraction: f64, seed: u64) -> Recording {
+    use rand::seq::SliceRandom;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut by_population: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for i in 0..rec.n_neurons() {
+        by_population
+            .entry(rec.neurons.population(i))
+            .or_default()
+            .push(i);
+    }
+    let mut keep: Vec<usize> = Vec::new();
+    for members in by_population.values_mut() {
+        members.shuffle(&mut rng);
+        let n = ((fraction * members.len() as f64).round() as usize).clamp(1, members.len());
+        keep.extend_from_slice(&members[..n]);
+    }
+    keep.sort_unstable();
+    let mut out = rec.clone();
+    out.neurons = rec.neurons.select(&keep);
+    out.traces = rec.traces.select(Axis(1), &keep);
+    out.notes.push(format!(
+        "subsampled: {} of {} neurons ({:.0} % of each population, at least one)",
+        keep.len(),
+        rec.n_neurons(),
+        100.0 * fraction
+    ));
+    out
+}
+
+/// The spectral radius of the fitted network beside its refits' (`level` = `network`, `pre`
+/// = `all`): the refits of `refit_dirs`.
 pub fn spectral_row(f: &Fitted, refit_dirs: &[&Path]) -> Result<SelfcheckRow> {
+    spectral_row_of(f, refit_dirs, "all", "all")
+}
+
+/// The spectral radius of the fitted network beside the refits of subsampled recordings that
+/// kept `fraction` of the neurons (`pre` = `subsample`, `post` = the fraction).
+pub fn subsample_row(f: &Fitted, refit_dirs: &[&Path], fraction: f64) -> Result<SelfcheckRow> {
+    spectral_row_of(f, refit_dirs, "subsample", &format!("{fraction}"))
+}
+
+fn spectral_row_of(
+    f: &Fitted,
+    refit_dirs: &[&Path],
+    pre: &str,
+    post: &str,
+) -> Result<SelfcheckRow> {
     let truth = crate::linalg::spectral_radius(&f.params.w_rec)?;
     let refit = refit_dirs
         .iter()
@@ -251,12 +298,5 @@ pub fn spectral_row(f: &Fitted, refit_dirs: &[&Path]) -> Result<SelfcheckRow> {
             crate::linalg::spectral_radius(&file.array2("w_rec")?)
         })
         .collect::<Result<Vec<f64>>>()?;
-    Ok(row(
-        "network",
-        "all",
-        "all",
-        "spectral_radius",
-        truth,
-        &refit,
-    ))
+    Ok(row("network", pre, post, "spectral_radius", truth, &refit))
 }

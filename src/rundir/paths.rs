@@ -120,6 +120,16 @@ impl RunPaths {
     pub fn selfcheck_refit(&self, k: usize) -> PathBuf {
         self.root.join(SELFCHECK).join(format!("refit_{k}"))
     }
+    /// `selfcheck/subsample_<k>.h5`: the self-check's subsampled recording `k`.
+    pub fn subsample_recording(&self, k: usize) -> PathBuf {
+        self.root.join(SELFCHECK).join(format!("subsample_{k}.h5"))
+    }
+    /// `selfcheck/subsample_refit_<k>`: the run directory of the refit of subsampled recording `k`.
+    pub fn subsample_refit(&self, k: usize) -> PathBuf {
+        self.root
+            .join(SELFCHECK)
+            .join(format!("subsample_refit_{k}"))
+    }
 }
 
 /// `tables/<name>.parquet` as a user reads it in messages.

@@ -449,9 +449,10 @@ table! {
     SelfcheckRow = "selfcheck" {
         /// `population`, `area_layer`, `area`, or `network` for the spectral radii.
         level: String,
-        /// Presynaptic block (`all` for the network).
+        /// Presynaptic block; for the network, `all` (refits of the self-check's recordings)
+        /// or `subsample` (refits of recordings that keep part of each population).
         pre: String,
-        /// Postsynaptic block (`all` for the network).
+        /// Postsynaptic block; for the network, `all`, or the fraction a subsample kept.
         post: String,
         /// `input_share`, `mean_w`, `spectral_radius` or `jacobian_spectral_radius`.
         metric: String,
