@@ -61,6 +61,7 @@ fn ensemble_intervals_repeat_for_a_seed_and_hold_the_fit() {
         "ensemble.seeds=2",
         "ensemble.bootstrap=2",
         "ensemble.selfcheck=0",
+        "ensemble.subsample=0",
         "ensemble.jobs=2",
         "threads=1",
     ];
@@ -120,6 +121,7 @@ fn selfcheck_command_flags_the_blocks_of_a_finished_run_and_rewrites_its_report(
         "ensemble.seeds=0",
         "ensemble.bootstrap=0",
         "ensemble.selfcheck=0",
+        "ensemble.subsample=0",
     ];
     fit(&data, &run, &quick);
     let paths = RunPaths::new(&run);

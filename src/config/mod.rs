@@ -198,11 +198,16 @@ impl Config {
         if (self.ensemble.selfcheck > 0 || self.ensemble.subsample > 0)
             && (self.model.mode == ModelMode::Populations || self.model.traces_as_inputs)
         {
+            let key = if self.ensemble.selfcheck > 0 {
+                "ensemble.selfcheck"
+            } else {
+                "ensemble.subsample"
+            };
             return Err(Error::config(
                 file,
-                "ensemble.selfcheck",
+                key,
                 "the self-check simulates recorded neurons from the fitted network, which needs mode: neurons and traces that are not also inputs",
-                "set ensemble.selfcheck: 0 for this model",
+                "set ensemble.selfcheck: 0 and ensemble.subsample: 0 for this model",
             ));
         }
         self.analysis.validate(file)

@@ -35,9 +35,10 @@ pub fn estimate(cfg: &Config, ds: &Dataset, cpus: usize) -> Resources {
     let traces = ds.y.ncols() as f64 + ds.u.ncols() as f64;
     let window = ds.train_windows.first().map_or(0, |w| w.len) as f64;
     let batch = cfg.training.batch_size as f64;
-    // Fits per task: the fit, and its ensemble members and self-check refits when it has any.
+    // Fits per task: the fit, and its ensemble members and self-check refits (subsampled ones
+    // too) when it has any.
     let fits = if cfg.ensemble.enabled() {
-        (cfg.ensemble.members() + cfg.ensemble.selfcheck) as f64
+        (cfg.ensemble.members() + cfg.ensemble.selfcheck + cfg.ensemble.subsample) as f64
     } else {
         1.0
     };
@@ -153,7 +154,11 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/mouse_v1.yaml");
         let plain = Config::load(
             &path,
-            &["ensemble.seeds=0".into(), "ensemble.selfcheck=0".into()],
+            &[
+                "ensemble.seeds=0".into(),
+                "ensemble.selfcheck=0".into(),
+                "ensemble.subsample=0".into(),
+            ],
         )
         .unwrap();
         let ds = Dataset::from_config(&plain, &path).unwrap();

@@ -175,9 +175,10 @@ pub fn spectral_shift(run: &RunFiles) -> Need<String> {
         s += &format!(
             "<p>Partial observation: refitting {} recordings simulated from this network that keep \
              {} of each population's neurons, as a recording keeps part of a circuit, gave a spectral \
-             radius of {} (range {} to {}) against {}: {} {}. Fitting an unobserved remainder can \
-             inflate eigenvalues and invent slow modes, so read the spectrum of this fit with that \
-             shift in mind.</p>\n",
+             radius of {} (range {} to {}) against {}: {} {}. The spectrum of a fit depends on how \
+             much of the circuit was recorded (fitting part of a network can inflate its eigenvalues \
+             and invent slow modes, or shrink them), so read the spectrum above with that shift in \
+             mind.</p>\n",
             r.n_refits,
             escape(&kept),
             num(r.refit_median),

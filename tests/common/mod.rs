@@ -123,13 +123,15 @@ pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
 
 /// `--set` arguments that switch off the ensemble and self-check of configs/mouse_v1.yaml, for
 /// tests about something else.
-pub const NO_ENSEMBLE: [&str; 6] = [
+pub const NO_ENSEMBLE: [&str; 8] = [
     "--set",
     "ensemble.seeds=0",
     "--set",
     "ensemble.bootstrap=0",
     "--set",
     "ensemble.selfcheck=0",
+    "--set",
+    "ensemble.subsample=0",
 ];
 
 /// A small recovery study (5-minute simulated recordings of the demo network, one condition) over
