@@ -590,6 +590,15 @@ fn learned_time_constants_move_from_a_wrong_start_to_the_truth() {
     let log_tau = weights["log_tau"].to_vec1::<f32>().unwrap();
     assert_eq!(log_tau.len(), 4, "one time constant per cell type");
     assert!((log_tau[1].exp() as f64 - tau("Slc17a7")).abs() < 1e-3 * tau("Slc17a7"));
-    // `analyse` reads the learned time constants back: the Jacobian uses them, and it finishes.
+    // `analyse` reads the learned time constants back: the Jacobian uses them, and it finishes;
+    // the report lists them.
     common::fitrnn().arg("analyse").arg(&out).assert().success();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains(&format!(
+            "Learned time constants per cell type: Pvalb {:.0} ms",
+            tau("Pvalb")
+        )),
+        "the report lists the learned time constants"
+    );
 }

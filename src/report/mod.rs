@@ -111,6 +111,7 @@ fn page(run: &RunFiles, figs: &[Figure]) -> String {
     b += &or_note(data_summary(run), "The data summary");
     b += "</section>\n<section id=\"fit\">\n<h2>Fit</h2>\n";
     b += &or_note(metrics(run), "Fit metrics");
+    b += &learned_constants(run);
     b += &or_note(fit_by_population(run), "The fit per population");
     b += &fig("loss");
     b += &fig("traces");

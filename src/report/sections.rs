@@ -43,6 +43,32 @@ pub fn provenance(run: &RunFiles) -> String {
     key_values(&rows)
 }
 
+/// The time constants the fit learned (`model.learn_tau`) and the indicator decays of a calcium
+/// readout, per cell type, from the manifest; empty when nothing was learned.
+pub fn learned_constants(run: &RunFiles) -> String {
+    let m = &run.manifest;
+    let list = |map: &std::collections::BTreeMap<String, f64>| {
+        map.iter()
+            .map(|(t, ms)| format!("{} {:.0} ms", escape(t), ms))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = String::new();
+    if !m.tau_ms.is_empty() {
+        s += &format!(
+            "<p>Learned time constants per cell type: {}.</p>\n",
+            list(&m.tau_ms)
+        );
+    }
+    if !m.calcium_decay_ms.is_empty() {
+        s += &format!(
+            "<p>Learned indicator decay per cell type: {}.</p>\n",
+            list(&m.calcium_decay_ms)
+        );
+    }
+    s
+}
+
 /// Units per area, layer, cell type and sign, and frames per split.
 pub fn data_summary(run: &RunFiles) -> Need<String> {
     let units = run.units()?;
