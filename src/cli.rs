@@ -304,6 +304,10 @@ pub struct AnalyseArgs {
     /// is recorded in the manifest).
     #[arg(long)]
     pub allow_changed_data: bool,
+    /// Analyse a failed fit from its last checkpoint (the best parameters of the phase it reached):
+    /// the run stays `failed`, and its manifest and report say what was analysed.
+    #[arg(long)]
+    pub allow_failed: bool,
 }
 
 /// `fitrnn selfcheck`.

@@ -602,3 +602,88 @@ fn learned_time_constants_move_from_a_wrong_start_to_the_truth() {
         "the report lists the learned time constants"
     );
 }
+
+/// A fit that fails after its first checkpoint keeps it: `analyse` refuses the failed run and
+/// names `--allow-failed`, which analyses the checkpoint's best parameters, writes every table and
+/// a report that opens by saying the fit failed, and leaves the run `failed`.
+#[test]
+fn a_failed_fit_is_analysed_from_its_last_checkpoint_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg_path, _) = small_setup(dir.path(), "");
+    let out = dir.path().join("out");
+    // The learning rate grows a million-fold every epoch: epoch 1 trains, epoch 2 diverges.
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg_path)
+        .args([
+            "--set",
+            "training.schedule={kind: step, step_size: 1, gamma: 1000000}",
+            "--set",
+            "training.checkpoint.every_s=0",
+            "--set",
+            "model.activation=relu",
+        ])
+        .arg("--set")
+        .arg(format!("output.dir={}", out.display()))
+        .assert()
+        .code(1);
+    assert!(out.join("model/checkpoint.safetensors").is_file());
+    common::fitrnn()
+        .arg("analyse")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("analyse --allow-failed"));
+    common::fitrnn()
+        .arg("analyse")
+        .arg(&out)
+        .arg("--allow-failed")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "is a failed fit; analysing the best parameters of its last checkpoint (phase dense",
+        ));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["status"], "failed");
+    assert!(manifest["analysed_from_checkpoint"]
+        .as_str()
+        .unwrap()
+        .contains("validation loss"));
+    for table in [
+        "interactions",
+        "metrics",
+        "history",
+        "units",
+        "perturbations",
+    ] {
+        assert!(
+            out.join(format!("tables/{table}.parquet")).is_file(),
+            "{table}"
+        );
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("This fit failed (phase dense, epoch 2"));
+    assert!(html.contains("not a finished fit"));
+    // A finished run has nothing to fail from.
+    let ok = dir.path().join("ok");
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg_path)
+        .args([
+            "--set",
+            "training.dense_epochs=1",
+            "--set",
+            "training.finetune_epochs=0",
+        ])
+        .arg("--set")
+        .arg(format!("output.dir={}", ok.display()))
+        .assert()
+        .success();
+    common::fitrnn()
+        .arg("analyse")
+        .arg(&ok)
+        .arg("--allow-failed")
+        .assert()
+        .success();
+}

@@ -10,7 +10,13 @@ use crate::rundir::paths::RunPaths;
 /// Run `fitrnn analyse`.
 pub fn analyse(args: &AnalyseArgs) -> Result<String> {
     let dir = &args.run_dir;
-    let manifest = crate::rundir::read_complete_manifest(dir, "analyse")?;
+    let failed = args.allow_failed
+        && crate::rundir::read_manifest(dir)?.status == crate::rundir::Status::Failed;
+    let manifest = if failed {
+        crate::rundir::read_manifest(dir)?
+    } else {
+        crate::rundir::read_complete_manifest(dir, "analyse")?
+    };
     let cfg_path = RunPaths::new(dir).config();
     let config = Config::load(&cfg_path, &[])?;
     let choice = match &args.device {
@@ -22,8 +28,17 @@ pub fn analyse(args: &AnalyseArgs) -> Result<String> {
     };
     let device = choice.open()?;
     let (ds, _) = super::check::check_config(&config, &cfg_path)?;
-    let (times, report) =
-        crate::pipeline::reanalyse(dir, &config, &ds, &device, args.allow_changed_data)?;
+    let (times, report) = if failed {
+        let (what, times, report) =
+            crate::pipeline::reanalyse_failed(dir, &config, &ds, &device, args.allow_changed_data)?;
+        eprintln!(
+            "warning: {} is a failed fit; analysing {what}",
+            dir.display()
+        );
+        (times, report)
+    } else {
+        crate::pipeline::reanalyse(dir, &config, &ds, &device, args.allow_changed_data)?
+    };
     let seconds: f64 = times.iter().map(|t| t.1).sum();
     let steps: Vec<String> = times.iter().map(|(k, v)| format!("{k} {v:.2} s")).collect();
     Ok(format!(

@@ -80,6 +80,7 @@ fn new_manifest(config: &Config, device: &Device) -> Result<Manifest> {
         checkpoint_bytes_written: 0,
         final_weights_sha256: None,
         warnings: Vec::new(),
+        analysed_from_checkpoint: None,
         training_retries: Vec::new(),
         run_dir_bytes: None,
     })
@@ -304,6 +305,38 @@ pub fn reanalyse(
     analyses.write(&rd)?;
     let report = crate::report::write_report(dir)?;
     Ok((analyses.seconds, report))
+}
+
+/// Wall time of each analysis step, s.
+pub type AnalysisSeconds = Vec<(&'static str, f64)>;
+
+/// `fitrnn analyse --allow-failed` on a failed run in `dir`: the best parameters of the phase its
+/// last checkpoint was in (its current parameters when the phase had no validation loss yet) are
+/// written as the run's weights and analysed, and the manifest and the report say so; the run
+/// stays `failed`. Returns what was analysed, the analysis step times and the report.
+pub fn reanalyse_failed(
+    dir: &Path,
+    config: &Config,
+    ds: &Dataset,
+    device: &Device,
+    allow_changed_data: bool,
+) -> Result<(String, AnalysisSeconds, ReportSummary)> {
+    let mut rd = RunDir::open_failed(dir)?;
+    check_data(&mut rd, config, allow_changed_data)?;
+    let (fitted, what, history) = rd.fitted_from_checkpoint(config, ds, device)?;
+    rd.write_table(&unit_rows(ds, &fitted))?;
+    write_weights(&rd, &fitted)?;
+    rd.write_table(&history)?;
+    rd.update(|m| m.analysed_from_checkpoint = Some(what.clone()))?;
+    let evaluation = evaluate(config, ds, &fitted)?;
+    rd.write_table(&evaluation.metrics)?;
+    if let Some(p) = &evaluation.predictions {
+        p.write(&rd.paths().predictions())?;
+    }
+    let analyses = analyse(config, ds, &fitted)?;
+    analyses.write(&rd)?;
+    let report = crate::report::write_report_of_failed_run(dir)?;
+    Ok((what, analyses.seconds, report))
 }
 
 /// The self-check (and any ensemble member not run yet) of the complete run in `dir`, with its own

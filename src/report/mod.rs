@@ -62,6 +62,12 @@ pub fn write_report_of_finishing_run(dir: &Path) -> Result<ReportSummary> {
     write(dir, true)
 }
 
+/// [`write_report`] for a failed run analysed from its last checkpoint (`analyse
+/// --allow-failed`): the page opens by saying so.
+pub fn write_report_of_failed_run(dir: &Path) -> Result<ReportSummary> {
+    write(dir, true)
+}
+
 fn write(dir: &Path, finishing: bool) -> Result<ReportSummary> {
     let t0 = std::time::Instant::now();
     let run = RunFiles::open(dir, finishing)?;
@@ -98,6 +104,7 @@ fn page(run: &RunFiles, figs: &[Figure]) -> String {
     let name = run_name(run);
     let mut b = format!("<h1>fitrnn report: {}</h1>\n", html::escape(&name));
     b += &lead(run);
+    b += &failed_note(run);
     b += "<nav><a href=\"#determined\">Determined</a><a href=\"#provenance\">Provenance</a><a href=\"#data\">Data</a><a href=\"#fit\">Fit</a>\
           <a href=\"#connectivity\">Connectivity</a><a href=\"#dynamics\">Dynamics</a>\
           <a href=\"#perturbations\">Perturbations</a></nav>\n";

@@ -420,6 +420,22 @@ pub fn run_name(run: &RunFiles) -> String {
         .unwrap_or_else(|| dir.display().to_string())
 }
 
+/// For a failed fit analysed from its last checkpoint: what failed and what the page shows.
+pub fn failed_note(run: &RunFiles) -> String {
+    let m = &run.manifest;
+    if m.status != crate::rundir::Status::Failed {
+        return String::new();
+    }
+    note(&format!(
+        "This fit failed ({}). The page analyses {}, not a finished fit: read it to see how far \
+         the fit got, not as a result.",
+        m.error.as_deref().unwrap_or("no error recorded"),
+        m.analysed_from_checkpoint
+            .as_deref()
+            .unwrap_or("whatever its run directory holds")
+    ))
+}
+
 /// The lead line under the title.
 pub fn lead(run: &RunFiles) -> String {
     let m = &run.manifest;

@@ -166,6 +166,10 @@ pub struct Manifest {
     /// What the user was warned about and chose to go on with (e.g. a changed recording).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// For a failed fit analysed with `analyse --allow-failed`: which parameters of its last
+    /// checkpoint were analysed (the weights files then hold them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysed_from_checkpoint: Option<String>,
     /// Size of the run directory when the run completed, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_dir_bytes: Option<u64>,

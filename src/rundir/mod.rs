@@ -93,6 +93,92 @@ impl RunDir {
         })
     }
 
+    /// Open the failed run in `path` (to analyse its last checkpoint), holding its lock; refuses a
+    /// run that did not fail.
+    pub fn open_failed(path: &Path) -> Result<RunDir> {
+        let manifest = read_manifest(path)?;
+        if manifest.status != Status::Failed {
+            return Err(Error::Unsupported {
+                problem: format!(
+                    "--allow-failed analyses a failed run, and the run in {} is `{}`",
+                    path.display(),
+                    manifest.status
+                ),
+                fix: "leave out --allow-failed".into(),
+            });
+        }
+        let lock = claim::lock(path)?;
+        Ok(RunDir {
+            paths: RunPaths::new(path),
+            manifest,
+            _lock: lock,
+        })
+    }
+
+    /// The fit a failed run's last checkpoint holds: the best parameters of the phase it was in
+    /// (its current parameters when no validation loss was scored yet), with what they are and
+    /// the training history up to the checkpoint.
+    pub fn fitted_from_checkpoint(
+        &self,
+        config: &Config,
+        ds: &Dataset,
+        device: &Device,
+    ) -> Result<(Fitted, String, Vec<tables::HistoryRow>)> {
+        if !self.paths.checkpoint().is_file() {
+            return Err(Error::Unsupported {
+                problem: format!(
+                    "the fit in {} failed before its first checkpoint: there are no parameters to analyse",
+                    self.path().display()
+                ),
+                fix: "fix the cause named in its manifest.json `error` and run the fit again".into(),
+            });
+        }
+        let network = Network::new(config, ds, device)?;
+        let state = checkpoint::Checkpoint::load(&self.paths)?;
+        let phase = if state.phase == 0 {
+            "dense"
+        } else {
+            "finetune"
+        };
+        let (params, what) = match &state.best {
+            Some((loss, p)) => (
+                p.clone(),
+                format!(
+                    "the best parameters of its last checkpoint (phase {phase}, validation loss {loss:.4}, after epoch {})",
+                    state.epoch
+                ),
+            ),
+            None => (
+                state.params.clone(),
+                format!(
+                    "the parameters of its last checkpoint (phase {phase}, epoch {})",
+                    state.epoch
+                ),
+            ),
+        };
+        let n = network.signs.len();
+        if params.w_rec.dim() != (n, n) {
+            return Err(Error::data(
+                &self.paths.checkpoint(),
+                "params.w_rec",
+                format!(
+                    "the checkpoint's weights are {:?} but the run's config and data make a network of {n} units",
+                    params.w_rec.dim()
+                ),
+                "analyse the run with the config and recording it was fitted with",
+            ));
+        }
+        let fitted = Fitted {
+            network,
+            params,
+            mask: state.mask,
+            w_init: state.w_init,
+            dense: state.dense,
+            finetuned: state.history.iter().any(|h| h.phase == "finetune"),
+        };
+        Ok((fitted, what, state.history))
+    }
+
     /// Where its files live.
     pub fn paths(&self) -> &RunPaths {
         &self.paths
@@ -294,7 +380,10 @@ pub fn read_complete_manifest(dir: &Path, what: &str) -> Result<Manifest> {
                 dir.display()
             ),
             fix: if status == Status::Failed {
-                "look at `error` in its manifest.json, fix the cause and run the fit again".into()
+                format!(
+                    "look at `error` in its manifest.json, fix the cause and run the fit again (or see how far it got with fitrnn analyse --allow-failed {})",
+                    dir.display()
+                )
             } else {
                 format!(
                     "finish the run first with fitrnn --resume {}",
