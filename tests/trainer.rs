@@ -274,6 +274,8 @@ fn a_diverging_fit_names_the_step_and_the_learning_rate_and_exits_1() {
         .code(1)
         .stderr(
             predicates::str::contains("phase dense, epoch 1, step ")
+                .and(predicates::str::contains("after the update ("))
+                .and(predicates::str::contains("'s input from unit "))
                 .and(predicates::str::contains("training.lr is 1e30"))
                 .and(predicates::str::contains("Fix: lower training.lr"))
                 .and(predicates::str::contains("rolled back 3 times"))
@@ -611,7 +613,8 @@ fn a_failed_fit_is_analysed_from_its_last_checkpoint_only_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg_path, _) = small_setup(dir.path(), "");
     let out = dir.path().join("out");
-    // The learning rate grows a million-fold every epoch: epoch 1 trains, epoch 2 diverges.
+    // The learning rate grows a million-fold every epoch: epoch 1 trains, epoch 2 diverges, and
+    // the error names what left the finite numbers first and where.
     common::fitrnn()
         .arg("--config")
         .arg(&cfg_path)
@@ -626,7 +629,10 @@ fn a_failed_fit_is_analysed_from_its_last_checkpoint_only_when_asked() {
         .arg("--set")
         .arg(format!("output.dir={}", out.display()))
         .assert()
-        .code(1);
+        .code(1)
+        .stderr(predicates::str::contains(
+            "the training loss became NaN (the network's state first left the finite numbers at step ",
+        ));
     assert!(out.join("model/checkpoint.safetensors").is_file());
     common::fitrnn()
         .arg("analyse")

@@ -326,6 +326,7 @@ impl Trainer<'_> {
             step::check_invariants(
                 self.params,
                 self.network,
+                (&y, &u),
                 cfg.constraints.dale,
                 mask,
                 loss,

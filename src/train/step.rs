@@ -60,6 +60,11 @@ pub fn train_step(
             (l, loss.backward()?)
         }
     };
+    if !lv.is_finite() {
+        // No update from a non-finite loss: the caller rolls back, and the parameters that gave
+        // it stay in place to be diagnosed.
+        return Ok(lv);
+    }
     if let Some(clip) = grad_clip {
         clip_gradients(&mut grads, &opt.vars, clip)?;
     }
@@ -94,11 +99,14 @@ pub(super) fn project(
 }
 
 /// The invariants promised after every step. A non-finite loss or `W_rec` is a divergence (a
-/// setting to change, named with the learning rate `lr`); a weight against Dale's law or outside
-/// the mask after the projection is a bug in fitrnn.
+/// setting to change, named with the learning rate `lr` and diagnosed on the step's `batch`: what
+/// left the finite numbers first, and in which units); a weight against Dale's law or outside the
+/// mask after the projection is a bug in fitrnn.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn check_invariants(
     p: &Params,
     s: &Network,
+    batch: (&Tensor, &Tensor),
     dale: Dale,
     mask: &Tensor,
     loss: f64,
@@ -121,7 +129,14 @@ pub(super) fn check_invariants(
         } else {
             "lower training.lr, or set training.grad_clip"
         };
-        return diverged(format!("the training loss became {loss}"), fix);
+        let (y, u) = batch;
+        return diverged(
+            format!(
+                "the training loss became {loss} ({})",
+                diagnose(p, s, y, u)?
+            ),
+            fix,
+        );
     }
     let w = p.w_rec.as_tensor();
     let scalar = |t: candle_core::Result<Tensor>| -> Result<f64> {
@@ -130,10 +145,32 @@ pub(super) fn check_invariants(
     };
     let nonfinite = scalar(w.sqr().and_then(|t| t.sum_all()))?;
     if !nonfinite.is_finite() {
-        return diverged(
-            "W_rec holds NaN or Inf".into(),
-            "lower training.lr, or set training.grad_clip",
-        );
+        let values = w.flatten_all()?.to_vec1::<f32>()?;
+        let n = s.rnn.n_units.max(1);
+        let what = match non_finite_units(&values, n, s) {
+            Some(at) => format!("W_rec holds NaN or Inf after the update ({at})"),
+            None => {
+                // Finite, but too large to square: name the largest weight.
+                let (k, v) = values
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+                    .map(|(k, v)| (k, *v))
+                    .unwrap_or((0, 0.0));
+                let name = |i: usize| {
+                    s.units
+                        .units
+                        .get(i)
+                        .map_or(format!("unit {i}"), |p| format!("unit {i} ({})", p.label()))
+                };
+                format!(
+                    "W_rec's weights overflow after the update (the largest, {v:.1e}, is {}'s input from {})",
+                    name(k / n),
+                    name(k % n)
+                )
+            }
+        };
+        return diverged(what, "lower training.lr, or set training.grad_clip");
     }
     if dale == Dale::Projection {
         let wrong = scalar(
@@ -161,6 +198,68 @@ pub(super) fn check_invariants(
         ));
     }
     Ok(())
+}
+
+/// Up to five unit indices of `v` (`[.., n]`, flattened row-major) whose entries are not finite,
+/// as `unit i (population)`, and how many entries are.
+fn non_finite_units(v: &[f32], n: usize, s: &Network) -> Option<String> {
+    let bad: Vec<usize> = v
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| !x.is_finite())
+        .map(|(k, _)| k)
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    let mut units: Vec<usize> = bad.iter().map(|k| k % n.max(1)).collect();
+    units.sort_unstable();
+    units.dedup();
+    let named: Vec<String> = units
+        .iter()
+        .take(5)
+        .map(|&i| match s.units.units.get(i) {
+            Some(pop) => format!("unit {i} ({})", pop.label()),
+            None => format!("column {i}"),
+        })
+        .collect();
+    Some(format!(
+        "{} entries, first in {}{}",
+        bad.len(),
+        named.join(", "),
+        if units.len() > 5 { ", ..." } else { "" }
+    ))
+}
+
+/// What went non-finite first when the loss of a batch (`y` `[T, batch, n_rec]`, `u` `[T, batch,
+/// n_inputs]`) is not finite under the parameters `p`: a parameter tensor, the state the first
+/// frame implies, or the first time step at which the network's state left the finite numbers,
+/// with the units.
+pub(super) fn diagnose(p: &Params, s: &Network, y: &Tensor, u: &Tensor) -> Result<String> {
+    let flat = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1::<f32>()?) };
+    for (name, v) in [
+        ("W_rec", &p.w_rec),
+        ("W_in", &p.w_in),
+        ("the bias", &p.b),
+        ("the readout gain", &p.gain),
+        ("the readout offset", &p.offset),
+    ] {
+        let n = v.as_tensor().dims().last().copied().unwrap_or(1);
+        if let Some(at) = non_finite_units(&flat(v.as_tensor())?, n, s) {
+            return Ok(format!("{name} is not finite: {at}"));
+        }
+    }
+    let (states, _) = s.rnn.states_and_rates(p, y, u)?;
+    for (t, x) in states.iter().enumerate() {
+        if let Some(at) = non_finite_units(&flat(x)?, s.rnn.n_units, s) {
+            return Ok(if t == 0 {
+                format!("the state the first frame implies is not finite: {at}; a trace at or below its readout offset has no state under a softplus or tanh readout")
+            } else {
+                format!("the network's state first left the finite numbers at step {t} of a window: {at}")
+            });
+        }
+    }
+    Ok("parameters and free-running states are finite; the loss itself overflowed".into())
 }
 
 /// Private noise for one batch, `[T, batch, n]`, scaled by `α · noise_std` per unit and drawn on the
