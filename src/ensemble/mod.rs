@@ -100,18 +100,25 @@ fn simulate_subsamples(
     let noise = selfcheck::noise_levels(f, ds)?;
     for k in 0..count {
         let path = run.subsample_recording(k);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating", e))?;
-        }
         let seed = cfg
             .seed
             .wrapping_mul(6271)
             .wrapping_add(15_485_863 + k as u64);
         let (rec, _) = selfcheck::simulate_recording(f, ds, &noise, seed, &path)?;
-        let rec = selfcheck::subsample(&rec, cfg.ensemble.observed_fraction, seed);
-        write_recording(&rec, &path)?;
+        write_simulated(
+            &selfcheck::subsample(&rec, cfg.ensemble.observed_fraction, seed),
+            &path,
+        )?;
     }
     Ok(())
+}
+
+/// Write a recording the self-check simulated to `path`, creating its folder.
+fn write_simulated(rec: &crate::data::Recording, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating", e))?;
+    }
+    write_recording(rec, path)
 }
 
 /// Simulate the self-check's `refits` recordings from the fit and write them; returns the rates of
@@ -127,12 +134,9 @@ fn simulate_recordings(
     let mut first = None;
     for k in 0..refits {
         let path = run.selfcheck_recording(k);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "creating", e))?;
-        }
         let seed = cfg.seed.wrapping_mul(7919).wrapping_add(104_729 + k as u64);
         let (rec, rates) = selfcheck::simulate_recording(f, ds, &noise, seed, &path)?;
-        write_recording(&rec, &path)?;
+        write_simulated(&rec, &path)?;
         first.get_or_insert(rates);
     }
     first.ok_or_else(|| Error::bug("self-check", "no recording simulated"))

@@ -218,7 +218,12 @@ impl LearnedTau {
 
     /// `α` per unit, `[1, n_units]`, from the parameters (differentiable in `log_tau`).
     pub fn alpha(&self, p: &Params) -> Result<Tensor> {
-        (p.log_tau.as_tensor().neg()?.exp()? * self.dt_ms)?.matmul(&self.groups)
+        self.alpha_of_log_tau(p.log_tau.as_tensor())
+    }
+
+    /// `α` per unit, `[1, n_units]`, from `ln τ` per group (`[1, n_groups]`, τ in ms).
+    pub fn alpha_of_log_tau(&self, log_tau: &Tensor) -> Result<Tensor> {
+        (log_tau.neg()?.exp()? * self.dt_ms)?.matmul(&self.groups)
     }
 
     /// The range of τ in ms a unit may take: one frame (α = 1) to [`LearnedTau::MAX_MS`].

@@ -295,11 +295,11 @@ impl Network {
     /// of `p` (`model.learn_tau`), or the configured ones.
     pub fn alpha_values(&self, p: &ParamsCpu) -> Result<Vec<f32>> {
         let alpha = match &self.rnn.tau {
-            Some(t) => {
-                let device = t.groups.device();
-                let log_tau = Tensor::from_slice(&p.log_tau, (1, p.log_tau.len()), device)?;
-                (log_tau.neg()?.exp()? * t.dt_ms)?.matmul(&t.groups)?
-            }
+            Some(t) => t.alpha_of_log_tau(&Tensor::from_slice(
+                &p.log_tau,
+                (1, p.log_tau.len()),
+                t.groups.device(),
+            )?)?,
             None => self.rnn.alpha.clone(),
         };
         Ok(alpha.flatten_all()?.to_vec1::<f32>()?)
