@@ -128,7 +128,11 @@ fn small_sweep_scores_existing_blocks_beside_the_prior_alone() {
 
 #[test]
 fn shipped_study_configs_load_and_every_fit_method_validates() {
-    for name in ["configs/recovery.yaml", "configs/recovery_length.yaml"] {
+    for name in [
+        "configs/recovery.yaml",
+        "configs/recovery_length.yaml",
+        "configs/recovery_training.yaml",
+    ] {
         let path = common::root().join(name);
         let cfg = fitrnn::recovery::RecoveryConfig::load(&path).unwrap();
         for m in cfg.methods.iter().filter(|m| m.baseline.is_none()) {
