@@ -174,25 +174,17 @@ fn render(o: &RunOutcome) -> String {
         "\nfit         {} epochs, {:.2} s per epoch; density of W {:.3}",
         o.epochs, o.seconds_per_epoch, o.density
     );
-    if !o.calcium_decays_ms.is_empty() {
-        let text: Vec<String> = o
-            .calcium_decays_ms
-            .iter()
-            .map(|(g, from, to)| format!("{g} {to:.0} ms (from {from:.0})"))
-            .collect();
-        let _ = writeln!(
-            s,
-            "calcium     learned indicator decay: {}",
-            text.join(", ")
-        );
-    }
-    if !o.taus_ms.is_empty() {
-        let text: Vec<String> = o
-            .taus_ms
-            .iter()
-            .map(|(g, from, to)| format!("{g} {to:.0} ms (from {from:.0})"))
-            .collect();
-        let _ = writeln!(s, "tau         learned time constants: {}", text.join(", "));
+    for (label, what, values) in [
+        ("calcium", "learned indicator decay", &o.calcium_decays_ms),
+        ("tau", "learned time constants", &o.taus_ms),
+    ] {
+        if !values.is_empty() {
+            let text: Vec<String> = values
+                .iter()
+                .map(|(g, from, to)| format!("{g} {to:.0} ms (from {from:.0})"))
+                .collect();
+            let _ = writeln!(s, "{label:<11} {what}: {}", text.join(", "));
+        }
     }
     for h in &o.headline {
         let _ = writeln!(s, "{}", headline_line(h));

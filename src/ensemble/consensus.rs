@@ -59,6 +59,14 @@ pub fn interval(values: &[f64]) -> (f64, f64) {
     }
 }
 
+/// What the members say of one value: the 95 % [`interval`] over their values, how many are
+/// finite, and whether the interval settles the sign (excludes 0).
+pub fn spread(values: &[f64]) -> (f64, f64, u32, bool) {
+    let (lo, hi) = interval(values);
+    let n = values.iter().filter(|v| v.is_finite()).count() as u32;
+    (lo, hi, n, lo > 0.0 || hi < 0.0)
+}
+
 /// Consensus rows from the fit's values `fit` and every member's (the fit among them): the
 /// estimate is the fit's value, the interval [`interval`] over the members, and a sign is
 /// determined when the interval excludes 0. `identifiable` comes from the self-check (`None`
@@ -71,7 +79,7 @@ pub fn rows(
     fit.iter()
         .map(|(k, &estimate)| {
             let values: Vec<f64> = members.iter().filter_map(|m| m.get(k).copied()).collect();
-            let (lo, hi) = interval(&values);
+            let (lo, hi, n_members, sign_determined) = spread(&values);
             InteractionEnsembleRow {
                 level: k.0.clone(),
                 pre: k.1.clone(),
@@ -80,8 +88,8 @@ pub fn rows(
                 estimate,
                 ci_low: lo,
                 ci_high: hi,
-                n_members: values.iter().filter(|v| v.is_finite()).count() as u32,
-                sign_determined: lo > 0.0 || hi < 0.0,
+                n_members,
+                sign_determined,
                 identifiable: identifiable.get(k).copied(),
             }
         })

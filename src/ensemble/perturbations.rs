@@ -6,7 +6,7 @@
 //! and length are the user's; the fit's effect on the user's recording stands in for the fitted
 //! network's effect on the simulated ones (the same inputs drive both).
 
-use super::consensus::interval;
+use super::consensus::spread;
 use super::selfcheck::{MAX_REL_ERROR, MIN_SIGN_AGREEMENT};
 use crate::error::Result;
 use crate::rundir::tables::{self, PerturbationEnsembleRow, PerturbationRow, Table};
@@ -58,7 +58,7 @@ pub fn rows(
     fit.iter()
         .map(|(k, &estimate)| {
             let values: Vec<f64> = members.iter().filter_map(|m| m.get(k).copied()).collect();
-            let (lo, hi) = interval(&values);
+            let (lo, hi, n_members, sign_determined) = spread(&values);
             let refit: Vec<f64> = refits
                 .iter()
                 .filter_map(|m| m.get(k).copied())
@@ -72,8 +72,8 @@ pub fn rows(
                 estimate,
                 ci_low: lo,
                 ci_high: hi,
-                n_members: values.iter().filter(|v| v.is_finite()).count() as u32,
-                sign_determined: lo > 0.0 || hi < 0.0,
+                n_members,
+                sign_determined,
                 refit_median: if refit.is_empty() {
                     f64::NAN
                 } else {

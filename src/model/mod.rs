@@ -399,6 +399,11 @@ impl Rnn {
             Some(_) => Some(self.source(&x)?),
             None => None,
         };
+        // How far teacher forcing pulls each unit, built once per forward pass.
+        let pull = match drive {
+            Drive::Blended(gamma) => Some(self.forcing_weights(gamma, y.device())?),
+            _ => None,
+        };
         for t in 0..t_len.saturating_sub(1) {
             match drive {
                 Drive::TeacherForced(k) if t > 0 && t % k.max(1) == 0 => {
@@ -407,10 +412,10 @@ impl Rnn {
                         cal = Some(self.source(&x)?);
                     }
                 }
-                Drive::Blended(gamma) if t > 0 => {
+                Drive::Blended(_) if t > 0 => {
                     let target = self.forcing_target(p, &y.get(t)?)?;
-                    let pull = self.forcing_weights(gamma, x.device())?;
-                    x = (&x + (target - &x)?.broadcast_mul(&pull)?)?;
+                    let pull = pull.as_ref().expect("set for a blended drive");
+                    x = (&x + (target - &x)?.broadcast_mul(pull)?)?;
                 }
                 _ => {}
             }

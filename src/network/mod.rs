@@ -46,6 +46,21 @@ pub struct Network {
     pub tau_groups: Vec<(String, f32)>,
 }
 
+/// The sorted distinct `labels` (groups) and the one-hot `[n_groups, n_labels]` matrix (row-major)
+/// that puts each label in its group.
+fn one_hot_groups<'a>(labels: impl Iterator<Item = &'a str> + Clone) -> (Vec<String>, Vec<f32>) {
+    let mut groups: Vec<String> = labels.clone().map(str::to_string).collect();
+    groups.sort();
+    groups.dedup();
+    let n = labels.clone().count();
+    let mut onehot = vec![0f32; groups.len() * n];
+    for (j, l) in labels.enumerate() {
+        let g = groups.iter().position(|x| x == l).expect("listed");
+        onehot[g * n + j] = 1.0;
+    }
+    (groups, onehot)
+}
+
 /// The calcium readout, its group (cell type) names and their initial `ln τ_decay`.
 type CalciumSetup = (Calcium, Vec<String>, Vec<f32>);
 
@@ -60,18 +75,8 @@ fn calcium_readout(
     if cfg.model.observation != crate::model::Observation::Calcium {
         return Ok(None);
     }
-    let mut groups: Vec<String> = ds.targets.iter().map(|t| t.cell_type.clone()).collect();
-    groups.sort();
-    groups.dedup();
+    let (groups, onehot) = one_hot_groups(ds.targets.iter().map(|t| t.cell_type.as_str()));
     let n_t = ds.targets.len();
-    let mut onehot = vec![0f32; groups.len() * n_t];
-    for (j, t) in ds.targets.iter().enumerate() {
-        let g = groups
-            .iter()
-            .position(|x| *x == t.cell_type)
-            .expect("listed");
-        onehot[g * n_t + j] = 1.0;
-    }
     let log_tau: Vec<f32> = groups
         .iter()
         .map(|g| {
@@ -90,6 +95,16 @@ fn calcium_readout(
         groups: Tensor::from_slice(&onehot, (groups.len(), n_t), device)?,
     };
     Ok(Some((c, groups, log_tau)))
+}
+
+/// `(group, initial ms, learned ms)` from the groups with their initial `ln τ` and the learned
+/// `ln τ` per group.
+fn learned_ms(groups: &[(String, f32)], learned: &[f32]) -> Vec<(String, f32, f32)> {
+    groups
+        .iter()
+        .zip(learned)
+        .map(|((g, l0), l)| (g.clone(), l0.exp(), l.exp()))
+        .collect()
 }
 
 /// The configured time constant of `cell_type` in ms (`model.tau_ms`, then its `default`).
@@ -117,18 +132,8 @@ fn learned_tau(
     if !cfg.model.learn_tau {
         return Ok(None);
     }
-    let mut types: Vec<String> = units.units.iter().map(|u| u.cell_type.clone()).collect();
-    types.sort();
-    types.dedup();
+    let (types, onehot) = one_hot_groups(units.units.iter().map(|u| u.cell_type.as_str()));
     let n = units.units.len();
-    let mut onehot = vec![0f32; types.len() * n];
-    for (i, u) in units.units.iter().enumerate() {
-        let g = types
-            .iter()
-            .position(|t| *t == u.cell_type)
-            .expect("listed");
-        onehot[g * n + i] = 1.0;
-    }
     let groups = types
         .into_iter()
         .map(|t| {
@@ -308,11 +313,13 @@ impl Network {
     /// The learned time constants of `p` per cell type, `(cell type, initial ms, learned ms)`;
     /// empty when they are fixed.
     pub fn learned_tau_ms(&self, p: &ParamsCpu) -> Vec<(String, f32, f32)> {
-        self.tau_groups
-            .iter()
-            .zip(&p.log_tau)
-            .map(|((g, l0), l)| (g.clone(), l0.exp(), l.exp()))
-            .collect()
+        learned_ms(&self.tau_groups, &p.log_tau)
+    }
+
+    /// The learned indicator decays of `p` per cell type, `(cell type, initial ms, learned ms)`;
+    /// empty for a rate readout.
+    pub fn learned_calcium_ms(&self, p: &ParamsCpu) -> Vec<(String, f32, f32)> {
+        learned_ms(&self.calcium_groups, &p.calcium_log_tau)
     }
 
     /// The mask the dense phase starts with and the initial parameters.

@@ -240,13 +240,7 @@ fn fit_and_write(
     }
     let analyses = analyse(config, ds, fitted)?;
     analyses.write(rd)?;
-    let calcium_decays_ms: Vec<(String, f32, f32)> = fitted
-        .network
-        .calcium_groups
-        .iter()
-        .zip(&fitted.params.calcium_log_tau)
-        .map(|((g, l0), l)| (g.clone(), l0.exp(), l.exp()))
-        .collect();
+    let calcium_decays_ms = fitted.network.learned_calcium_ms(&fitted.params);
     let taus_ms = fitted.network.learned_tau_ms(&fitted.params);
     rd.seal_final_weights()?;
     rd.update(|m| {
