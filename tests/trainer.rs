@@ -254,33 +254,39 @@ fn same_seed_same_weights(device: &Device) {
     assert_ne!(a.fitted.params.w_rec, c.fitted.params.w_rec);
 }
 
+/// `fitrnn --config CFG --set K=V ... --set output.dir=OUT`, not yet run.
+fn fit_into(cfg: &Path, out: &Path, sets: &[&str]) -> assert_cmd::Command {
+    let mut cmd = common::fitrnn();
+    cmd.arg("--config").arg(cfg);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    cmd.arg("--set")
+        .arg(format!("output.dir={}", out.display()));
+    cmd
+}
+
 #[test]
 fn a_diverging_fit_names_the_step_and_the_learning_rate_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg_path, _) = small_setup(dir.path(), "");
     let out = dir.path().join("out");
-    common::fitrnn()
-        .arg("--config")
-        .arg(&cfg_path)
-        .args([
-            "--set",
-            "training.lr=1e30",
-            "--set",
-            "model.activation=relu",
-        ])
-        .arg("--set")
-        .arg(format!("output.dir={}", out.display()))
-        .assert()
-        .code(1)
-        .stderr(
-            predicates::str::contains("phase dense, epoch 1, step ")
-                .and(predicates::str::contains("after the update ("))
-                .and(predicates::str::contains("'s input from unit "))
-                .and(predicates::str::contains("training.lr is 1e30"))
-                .and(predicates::str::contains("Fix: lower training.lr"))
-                .and(predicates::str::contains("rolled back 3 times"))
-                .and(predicates::str::contains("down to 1.25e29")),
-        );
+    fit_into(
+        &cfg_path,
+        &out,
+        &["training.lr=1e30", "model.activation=relu"],
+    )
+    .assert()
+    .code(1)
+    .stderr(
+        predicates::str::contains("phase dense, epoch 1, step ")
+            .and(predicates::str::contains("after the update ("))
+            .and(predicates::str::contains("'s input from unit "))
+            .and(predicates::str::contains("training.lr is 1e30"))
+            .and(predicates::str::contains("Fix: lower training.lr"))
+            .and(predicates::str::contains("rolled back 3 times"))
+            .and(predicates::str::contains("down to 1.25e29")),
+    );
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"failed\""), "{manifest}");
 }
@@ -615,24 +621,20 @@ fn a_failed_fit_is_analysed_from_its_last_checkpoint_only_when_asked() {
     let out = dir.path().join("out");
     // The learning rate grows a million-fold every epoch: epoch 1 trains, epoch 2 diverges, and
     // the error names what left the finite numbers first and where.
-    common::fitrnn()
-        .arg("--config")
-        .arg(&cfg_path)
-        .args([
-            "--set",
+    fit_into(
+        &cfg_path,
+        &out,
+        &[
             "training.schedule={kind: step, step_size: 1, gamma: 1000000}",
-            "--set",
             "training.checkpoint.every_s=0",
-            "--set",
             "model.activation=relu",
-        ])
-        .arg("--set")
-        .arg(format!("output.dir={}", out.display()))
-        .assert()
-        .code(1)
-        .stderr(predicates::str::contains(
-            "the training loss became NaN (the network's state first left the finite numbers at step ",
-        ));
+        ],
+    )
+    .assert()
+    .code(1)
+    .stderr(predicates::str::contains(
+        "the training loss became NaN (the network's state first left the finite numbers at step ",
+    ));
     assert!(out.join("model/checkpoint.safetensors").is_file());
     common::fitrnn()
         .arg("analyse")
@@ -673,19 +675,13 @@ fn a_failed_fit_is_analysed_from_its_last_checkpoint_only_when_asked() {
     assert!(html.contains("not a finished fit"));
     // A finished run has nothing to fail from.
     let ok = dir.path().join("ok");
-    common::fitrnn()
-        .arg("--config")
-        .arg(&cfg_path)
-        .args([
-            "--set",
-            "training.dense_epochs=1",
-            "--set",
-            "training.finetune_epochs=0",
-        ])
-        .arg("--set")
-        .arg(format!("output.dir={}", ok.display()))
-        .assert()
-        .success();
+    fit_into(
+        &cfg_path,
+        &ok,
+        &["training.dense_epochs=1", "training.finetune_epochs=0"],
+    )
+    .assert()
+    .success();
     common::fitrnn()
         .arg("analyse")
         .arg(&ok)
