@@ -430,3 +430,59 @@ fn recovery_study_runs_the_adaptive_simulator_through_its_override() {
     assert!(ad.traces != rate.traces, "the adaptive simulator ran");
     assert!(ga.tau_ms != gr.tau_ms, "with its own time constants");
 }
+
+/// The shipped three-area simulator config.
+fn three_areas() -> std::path::PathBuf {
+    common::root().join("configs/simulate_three_areas.yaml")
+}
+
+/// Mean Pearson r between the area-mean traces of every pair of areas.
+fn area_correlation(rec: &fitrnn::data::Recording) -> f64 {
+    let areas = ["VISp", "VISl", "VISal"];
+    let means: Vec<Vec<f64>> = areas
+        .iter()
+        .map(|a| {
+            let cols: Vec<usize> = (0..rec.neurons.area.len())
+                .filter(|&i| rec.neurons.area[i] == *a)
+                .collect();
+            rec.traces
+                .rows()
+                .into_iter()
+                .map(|r| cols.iter().map(|&c| r[c] as f64).sum::<f64>() / cols.len() as f64)
+                .collect()
+        })
+        .collect();
+    let pairs = [(0, 1), (0, 2), (1, 2)];
+    pairs
+        .iter()
+        .map(|&(a, b)| fitrnn::stats::pearson(&means[a], &means[b]))
+        .sum::<f64>()
+        / 3.0
+}
+
+#[test]
+fn hidden_drive_draws_from_its_own_stream_and_shared_drive_correlates_areas() {
+    let short = ["stimulus.duration_s=120", "network.scale=0.15"];
+    let sim = |extra: &[&str]| {
+        let sets: Vec<String> = short.iter().chain(extra).map(|s| s.to_string()).collect();
+        simulate(&SimConfig::load(&three_areas(), &sets).unwrap())
+            .unwrap()
+            .0
+    };
+    // A drive of size 0 leaves every other draw where it was: the same recording as none.
+    let none = sim(&["network.hidden_drive=null"]);
+    let zero = sim(&["network.hidden_drive.std=0"]);
+    assert_eq!(none.traces, zero.traces);
+    assert!(
+        none.inputs.as_ref().unwrap().names.len() == 4,
+        "the drive is never an input"
+    );
+    // Shared drive correlates the areas; each area's own drive does not.
+    let shared = area_correlation(&sim(&["network.hidden_drive.shared_fraction=1"]));
+    let own = area_correlation(&sim(&["network.hidden_drive.shared_fraction=0"]));
+    let without = area_correlation(&none);
+    assert!(
+        shared > own + 0.2 && shared > without + 0.2,
+        "area-mean correlation: shared drive {shared:.2}, own drive {own:.2}, none {without:.2}"
+    );
+}

@@ -74,6 +74,31 @@ pub struct NetworkSpec {
     /// Input weights: `input name → [{post: pattern, weight: w}]`.
     #[serde(default)]
     pub input_targets: BTreeMap<String, Vec<InputTarget>>,
+    /// Unrecorded external drive, one independent slow signal per area (not written to
+    /// `/inputs`): what a fit must not explain as connectivity between areas. Absent: none.
+    #[serde(default)]
+    pub hidden_drive: Option<HiddenDrive>,
+}
+
+/// Unrecorded external drive: per area an Ornstein–Uhlenbeck signal
+/// `h_a(t) = √s · g(t) + √(1 − s) · e_a(t)` with `s = shared_fraction`, where `g` is shared by all
+/// areas and each `e_a` is the area's own (each with stationary standard deviation `std` and
+/// correlation time `timescale_s`), added to the input of every unit of the area with weight
+/// `weight` times a log-normal factor (sd 0.3 of its log). A shared part correlates the areas
+/// without any connection between them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HiddenDrive {
+    /// Stationary standard deviation of each area's signal (rate units).
+    pub std: f64,
+    /// Correlation time of the signal, s.
+    pub timescale_s: f64,
+    /// Mean weight of the signal onto each unit of its area.
+    #[serde(default = "one_f")]
+    pub weight: f64,
+    /// Fraction of each area's signal variance that all areas share (0: independent areas).
+    #[serde(default)]
+    pub shared_fraction: f64,
 }
 
 fn one_f() -> f64 {
@@ -368,6 +393,22 @@ impl SimConfig {
                 ),
                 "use a finite log_mean and a log_std and block_log_std ≥ 0",
             );
+        }
+        if let Some(h) = &n.hidden_drive {
+            if !(nonneg(h.std, false)
+                && nonneg(h.timescale_s, true)
+                && h.weight.is_finite()
+                && (0.0..=1.0).contains(&h.shared_fraction))
+            {
+                return bad(
+                    "network.hidden_drive",
+                    format!(
+                        "std {}, timescale_s {}, weight {}, shared_fraction {}",
+                        h.std, h.timescale_s, h.weight, h.shared_fraction
+                    ),
+                    "use a std ≥ 0, a timescale_s > 0, a finite weight and a shared_fraction in [0, 1]",
+                );
+            }
         }
         if n.areas.is_empty() || n.layers.is_empty() || n.cell_types.is_empty() {
             return bad(

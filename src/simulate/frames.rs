@@ -222,6 +222,7 @@ pub(super) fn integrate(
     let rows = sparse_rows(&net.w_rec);
     let mut kernel = Kernel::new(obs, net, clock.dt_s);
     let mut drive = vec![0f32; nu];
+    let mut hidden = super::hidden::HiddenSignal::new(cfg, net, clock.dt_s);
     let mut out = Integrated::new(clock, nu, obs.save_rates);
     let total_steps = clock.total_steps();
     let bar = crate::progress::bar(total_steps as u64, "simulating");
@@ -232,6 +233,9 @@ pub(super) fn integrate(
         let rec_step = clock.recorded_step(step);
         let (u, u_net) = scale.at(session, rec_step);
         drive_into(&mut drive, net, &rows, units.rates(), &u_net);
+        if let Some(h) = hidden.as_mut() {
+            h.step_into(&mut drive);
+        }
         units.step(&drive, rng);
         kernel.step(units.rates());
         if let Some(s) = rec_step {

@@ -18,6 +18,7 @@
 mod adaptive;
 pub mod config;
 mod frames;
+mod hidden;
 pub mod network;
 mod rate;
 pub mod stimulus;
