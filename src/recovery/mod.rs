@@ -35,7 +35,10 @@ use std::sync::Mutex;
 /// The scores of one method's blocks against the true blocks. Strength and sign scores run over
 /// the blocks that truly exist (true `mean_abs_w > 0`; input shares over true shares > 0); the
 /// all-block rank correlation (which credits the zeros the fit and the truth share through the
-/// prior) is kept for comparison only, and the inter-area pathway AUC scores existence.
+/// prior) is kept for comparison only, and the inter-area pathway AUC scores existence. The share
+/// of each target's recurrent input that comes from other areas (mean over targets) is given for
+/// the method and for the truth: drive that the recording does not hold, explained as
+/// connectivity between areas, inflates it.
 pub fn score(inferred: &Blocks, truth: &Blocks) -> Vec<(String, f64)> {
     let finite = |k: &(String, String)| {
         inferred
@@ -62,6 +65,11 @@ pub fn score(inferred: &Blocks, truth: &Blocks) -> Vec<(String, f64)> {
         .iter()
         .copied()
         .filter(|k| area(&k.0) != area(&k.1))
+        .collect();
+    let inter_existing: Vec<&(String, String)> = inter
+        .iter()
+        .copied()
+        .filter(|k| truth[*k].input_share > 0.0 && inferred[*k].input_share.is_finite())
         .collect();
     vec![
         (
@@ -109,8 +117,45 @@ pub fn score(inferred: &Blocks, truth: &Blocks) -> Vec<(String, f64)> {
                     .collect::<Vec<_>>(),
             ),
         ),
+        (
+            "pathway_rho_input_share".into(),
+            crate::stats::spearman(
+                &col(&inter_existing, inferred, |v| v.input_share),
+                &col(&inter_existing, truth, |v| v.input_share),
+            ),
+        ),
+        ("between_area_share".into(), between_area_share(inferred)),
+        ("true_between_area_share".into(), between_area_share(truth)),
         ("n_existing".into(), existing.len() as f64),
     ]
+}
+
+/// The share of each target block's recurrent input that comes from blocks of other areas
+/// (`Σ input_share` over sources in another area), averaged over the targets that receive any;
+/// NaN without targets. Keys are `(pre, post)` labels whose first field is the area.
+pub fn between_area_share(blocks: &Blocks) -> f64 {
+    let area = |label: &str| label.split('/').next().unwrap_or("").to_string();
+    let mut per_target: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for ((pre, post), v) in blocks {
+        if !v.input_share.is_finite() {
+            continue;
+        }
+        let e = per_target.entry(post.as_str()).or_default();
+        e.1 += v.input_share;
+        if area(pre) != area(post) {
+            e.0 += v.input_share;
+        }
+    }
+    let shares: Vec<f64> = per_target
+        .values()
+        .filter(|(_, total)| *total > 0.0)
+        .map(|(between, _)| *between)
+        .collect();
+    if shares.is_empty() {
+        f64::NAN
+    } else {
+        shares.iter().sum::<f64>() / shares.len() as f64
+    }
 }
 
 /// Levels scored.
@@ -634,5 +679,11 @@ mod tests {
         close("all_rho_mean_abs_w", 0.6176470588235294);
         // The one inter-area pathway that exists outranks the one that does not.
         close("pathway_auc", 1.0);
+        // Input from other areas: truth (0 + 0 + 1) / 3 over the targets VISp/a, VISp/b, VISl/c;
+        // the fit puts 0.2 of VISp/a's input on the absent VISl/c → VISp/a: (0.2 + 0 + 0.7) / 3.
+        close("true_between_area_share", 1.0 / 3.0);
+        close("between_area_share", 0.3);
+        // One pathway between areas exists: no rank correlation to give.
+        assert!(s["pathway_rho_input_share"].is_nan());
     }
 }

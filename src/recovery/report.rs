@@ -101,7 +101,7 @@ fn cell(
 }
 
 /// The tables of `recovery.md`, in reading order: `(level, metric, title)`.
-const TABLES: [(&str, &str, &str); 8] = [
+const TABLES: [(&str, &str, &str); 11] = [
     (
         "population",
         "existing_rho_input_share",
@@ -131,6 +131,21 @@ const TABLES: [(&str, &str, &str); 8] = [
         "area_layer",
         "pathway_auc",
         "Existence: AUC of present inter-area pathways against absent ones (area-layer mean |w|)",
+    ),
+    (
+        "area",
+        "between_area_share",
+        "Share of each area's recurrent input that comes from other areas (mean over areas; the truth's is the next table)",
+    ),
+    (
+        "area",
+        "true_between_area_share",
+        "The same share in the truth",
+    ),
+    (
+        "area",
+        "pathway_rho_input_share",
+        "Spearman ρ of the input shares of the pathways between areas that exist",
     ),
     (
         "unit",
