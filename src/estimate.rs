@@ -38,6 +38,8 @@ pub struct OneStepOptions {
     /// Which frame pairs `(t, t+1)` may be used, `[T]` (`false` across a gap or a split
     /// boundary); `None`: every pair.
     pub pairs: Option<Vec<bool>>,
+    /// Inputs each unit may read, `[post, input]` (0 = fixed at 0); `None`: all.
+    pub input_mask: Option<Array2<f32>>,
 }
 
 impl Default for OneStepOptions {
@@ -49,6 +51,7 @@ impl Default for OneStepOptions {
             mask: None,
             iterations: 300,
             pairs: None,
+            input_mask: None,
         }
     }
 }
@@ -80,6 +83,14 @@ fn bounds(i: usize, signs: &[Sign], d: usize, o: &OneStepOptions) -> (Vec<f64>, 
             match signs[j] {
                 Sign::E => lo[j] = 0.0,
                 Sign::I => hi[j] = 0.0,
+            }
+        }
+    }
+    if let Some(m) = &o.input_mask {
+        for k in 0..d {
+            if m[[i, k]] == 0.0 {
+                lo[n + k] = 0.0;
+                hi[n + k] = 0.0;
             }
         }
     }
@@ -215,7 +226,7 @@ pub fn one_step_states(
             // Projection afterwards: disallowed and wrong-signed weights set to 0.
             (0..p)
                 .map(|k| {
-                    let disallowed = k < n && lo[k] == 0.0 && hi[k] == 0.0;
+                    let disallowed = k < n + d && lo[k] == 0.0 && hi[k] == 0.0;
                     let wrong_sign = k < n && free[k] * (signs[k].value() as f64) < 0.0;
                     if disallowed || wrong_sign {
                         0.0

@@ -206,6 +206,7 @@ fn silencing_removes_exactly_the_outgoing_currents_and_magnitude_zero_changes_no
         x0: var(1, n, &|_, j| 0.2 * j as f32 - 0.3),
         calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
         log_tau: Params::fixed_tau(&candle_core::Device::Cpu).unwrap(),
+        latent: Params::no_latent(&candle_core::Device::Cpu).unwrap(),
     };
     let rnn = Rnn {
         n_units: n,
@@ -213,6 +214,7 @@ fn silencing_removes_exactly_the_outgoing_currents_and_magnitude_zero_changes_no
         alpha: Tensor::full(0.5f32, (1, n), &dev).unwrap(),
         tau: None,
         forcing: 0.0,
+        latent: None,
         activation: Activation::Softplus,
         initial_state: InitialState::Learned,
         readout: None,

@@ -233,6 +233,7 @@ fn sparse_products_give_the_dense_gradients_on_the_mask() {
         x0: var(randn(&[1, n], 0.5, rng)),
         calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
         log_tau: Params::fixed_tau(&candle_core::Device::Cpu).unwrap(),
+        latent: Params::no_latent(&candle_core::Device::Cpu).unwrap(),
     };
     let rnn = Rnn {
         n_units: n,
@@ -245,6 +246,7 @@ fn sparse_products_give_the_dense_gradients_on_the_mask() {
         readout: None,
         readout_input: ReadoutInput::Rate,
         calcium: None,
+        latent: None,
     };
     let y = uniform(&[t_len, batch, n], 0.0, 1.0, rng);
     let u = randn(&[t_len, batch, d], 1.0, rng);
@@ -277,4 +279,93 @@ fn sparse_products_give_the_dense_gradients_on_the_mask() {
         let scale = b.iter().fold(0f32, |m, x| m.max(x.abs()));
         assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 1e-5 * scale));
     }
+}
+
+/// The gradient of the inferred inputs' knots and of their input weights, through the
+/// hand-written backward and [`Rnn::pass_to_knots`], against autograd through the knots'
+/// interpolation; with measured inputs or none, free-running or teacher-forced, with noise.
+#[test]
+fn inferred_inputs_get_the_autograd_gradients() {
+    let device = &Device::Cpu;
+    let mut cases = 0;
+    for (seed, (inputs, forcing, activation)) in [
+        (0, 0.0, Activation::Softplus),
+        (3, 0.0, Activation::Relu),
+        (2, 0.6, Activation::Tanh),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut rng = ChaCha8Rng::seed_from_u64(500 + seed as u64);
+        let rng = &mut rng;
+        let (batch, t_len) = (3, 9);
+        let net = common::NetBuilder {
+            inputs,
+            activation,
+            forcing,
+            initial_state: InitialState::Data,
+            latent: Some(4),
+            ..common::NetBuilder::new(10)
+        };
+        let (rnn, p) = net.build(rng, device);
+        let y = (common::uniform(&[t_len, batch, 10], 0.05, 0.6, rng, device)
+            .broadcast_mul(p.gain.as_tensor())
+            .unwrap()
+            .broadcast_add(p.offset.as_tensor()))
+        .unwrap()
+        .detach();
+        let u = common::randn(&[t_len, batch, inputs], 1.0, rng, device);
+        let noise = common::randn(&[t_len, batch, 10], 0.05, rng, device);
+        // Windows starting on and between knots.
+        let starts = [0, 4, 9];
+        let u_full = rnn.with_latent(&p, &u, &starts).unwrap();
+        assert_eq!(u_full.dims(), &[t_len, batch, inputs + 4]);
+
+        let (_, mut ours) = rnn.loss_and_grads(&p, &y, &u_full, Some(&noise)).unwrap();
+        rnn.pass_to_knots(&p, &u_full, &mut ours).unwrap();
+        let mut theirs = rnn
+            .loss_with(&p, &y, &u_full, Some(&noise))
+            .unwrap()
+            .backward()
+            .unwrap();
+        rnn.pass_to_knots(&p, &u_full, &mut theirs).unwrap();
+        for (name, v) in [("latent", &p.latent), ("w_in", &p.w_in)] {
+            let a = ours.get(v.as_tensor()).expect(name);
+            let b = theirs.get(v.as_tensor()).expect(name);
+            let scale = b
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            let diff = (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(scale > 0.0, "{name}: a gradient to compare");
+            assert!(
+                diff <= 2e-5 * scale,
+                "inputs {inputs}, forcing {forcing}: ∂L/∂{name} differs by {diff:.2e} (largest {scale:.2e})"
+            );
+        }
+        // The knots no window reaches get the penalty's gradient alone: 2 · l2 · z / n_knots.
+        let g = ours
+            .get(p.latent.as_tensor())
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        let z = p.latent.as_tensor().to_vec2::<f32>().unwrap();
+        let last = rnn.latent.as_ref().unwrap().n_knots - 1;
+        // Frames reach 9 + 8 = 17, between knots 5 and 6: knot 7 is never read.
+        for (gk, zk) in g[last].iter().zip(&z[last]) {
+            assert!((gk - 2.0 * 0.05 * zk / 8.0).abs() < 1e-6);
+        }
+        cases += 1;
+    }
+    assert_eq!(cases, 3);
 }

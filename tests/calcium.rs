@@ -38,6 +38,7 @@ fn net(beta: Vec<f32>) -> Net {
         readout: None,
         readout_input: ReadoutInput::Rate,
         calcium: None,
+        latent: None,
     };
     // One indicator group per recorded unit, with τ set so that exp(−dt/τ) = β.
     let dt_ms = 100.0;
@@ -66,6 +67,7 @@ fn net(beta: Vec<f32>) -> Net {
         x0: var(Tensor::zeros((1, n), candle_core::DType::F32, &Device::Cpu).unwrap()),
         calcium_log_tau: var(Tensor::from_slice(&log_tau, (1, n_rec), &Device::Cpu).unwrap()),
         log_tau: Params::fixed_tau(&candle_core::Device::Cpu).unwrap(),
+        latent: Params::no_latent(&candle_core::Device::Cpu).unwrap(),
     };
     let y = (uniform(&[t_len, batch, n_rec], 0.1, 0.8, rng)
         .broadcast_mul(p.gain.as_tensor())

@@ -593,3 +593,22 @@ fn a_network_too_large_for_the_machine_is_refused_before_it_is_allocated() {
                 .and(contains("model.hidden_units")),
         );
 }
+
+#[test]
+fn inferred_inputs_need_a_positive_knot_spacing_and_penalty() {
+    bad_config(
+        "",
+        "",
+        &[
+            "model.latent_inputs.per_area=1",
+            "model.latent_inputs.knot_s=0",
+        ],
+        &["model.latent_inputs.knot_s", "positive time in s"],
+    );
+    bad_config(
+        "",
+        "",
+        &["model.latent_inputs.l2=-1"],
+        &["model.latent_inputs.l2", "penalty ≥ 0"],
+    );
+}

@@ -16,6 +16,7 @@ mod default_config;
 mod ensemble;
 mod fuzz;
 mod hostile;
+mod inferred_inputs;
 mod layers;
 mod nwb;
 mod real_data;

@@ -72,9 +72,9 @@ fn small_sweep_scores_existing_blocks_beside_the_prior_alone() {
     let df = ParquetReader::new(std::fs::File::open(out.join("recovery.parquet")).unwrap())
         .finish()
         .unwrap();
-    // 2 recordings × (dale: 3 levels × 7 metrics + the unit-level correlation; correlation and
-    // prior_only: 21 each).
-    assert_eq!(df.height(), 2 * (22 + 21 + 21));
+    // 2 recordings × (dale: 3 levels × 10 metrics + the unit-level correlation; correlation and
+    // prior_only: 30 each).
+    assert_eq!(df.height(), 2 * (31 + 30 + 30));
     let (method, level, metric, value) = (
         column_str(&df, "method"),
         column_str(&df, "level"),

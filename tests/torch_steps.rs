@@ -55,6 +55,7 @@ impl Case {
             x0: v("x0"),
             calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
             log_tau: Params::fixed_tau(&candle_core::Device::Cpu).unwrap(),
+            latent: Params::no_latent(&candle_core::Device::Cpu).unwrap(),
         }
     }
     fn rnn(&self) -> Rnn {
@@ -84,6 +85,7 @@ impl Case {
                 ReadoutInput::Rate
             },
             calcium: None,
+            latent: None,
         }
     }
     fn bias(&self) -> bool {

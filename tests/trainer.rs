@@ -45,6 +45,7 @@ fn gradients_match_finite_differences() {
                 x0: var((1, n), |_, j| 0.1 * j as f64 - 0.15),
                 calcium_log_tau: Params::no_calcium(&candle_core::Device::Cpu).unwrap(),
                 log_tau: Params::fixed_tau(&candle_core::Device::Cpu).unwrap(),
+                latent: Params::no_latent(&candle_core::Device::Cpu).unwrap(),
             };
             let alpha = Tensor::from_vec(
                 (0..n).map(|j| 0.3 + 0.1 * j as f64).collect(),
@@ -63,6 +64,7 @@ fn gradients_match_finite_differences() {
                 readout: None,
                 readout_input: ReadoutInput::Rate,
                 calcium: None,
+                latent: None,
             };
             let y = Tensor::from_vec(
                 (0..t_len * b * n)

@@ -4,6 +4,7 @@ pub mod block_values;
 pub mod blocks;
 pub mod currents;
 pub mod diagnostics;
+pub mod inferred;
 pub mod jacobian;
 pub mod motifs;
 pub mod perturb;

@@ -45,7 +45,7 @@ fn population_rates(
     let mut sum = vec![0f64; n];
     let mut count = 0usize;
     for chunk in windows.chunks(64) {
-        let (y, u) = ds.batch(chunk, &device)?;
+        let (y, u) = f.batch(ds, chunk, &p)?;
         let rates = match pert {
             Some(pt) => f.network.rnn.perturbed_rates(&p, &y, &u, pt),
             None => f.network.rnn.rates(&p, &y, &u),

@@ -286,6 +286,7 @@ impl Workload {
                     alpha: ones_row(n)?,
                     tau: None,
                     forcing: 0.0,
+                    latent: None,
                     activation: Activation::TanhRelu,
                     initial_state: InitialState::Zero,
                     readout: Some(to(&rm.t().and_then(|x| x.contiguous())?)?),
@@ -301,6 +302,7 @@ impl Workload {
                     x0: Var::from_tensor(&zeros_row(n)?)?,
                     calcium_log_tau: Params::no_calcium(device)?,
                     log_tau: Params::fixed_tau(device)?,
+                    latent: Params::no_latent(device)?,
                 };
                 let tr = params.trainable(false, false, false);
                 (rnn, params, tr)
@@ -312,6 +314,7 @@ impl Workload {
                     alpha: (ones_row(n)? * 0.5)?,
                     tau: None,
                     forcing: 0.0,
+                    latent: None,
                     activation: Activation::Relu,
                     initial_state: InitialState::Zero,
                     readout: None,
@@ -327,6 +330,7 @@ impl Workload {
                     x0: Var::from_tensor(&zeros_row(n)?)?,
                     calcium_log_tau: Params::no_calcium(device)?,
                     log_tau: Params::fixed_tau(device)?,
+                    latent: Params::no_latent(device)?,
                 };
                 let tr = params.trainable(true, true, false);
                 (rnn, params, tr)

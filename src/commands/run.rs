@@ -186,6 +186,18 @@ fn render(o: &RunOutcome) -> String {
             let _ = writeln!(s, "{label:<11} {what}: {}", text.join(", "));
         }
     }
+    if !o.inferred_shares.is_empty() {
+        let text: Vec<String> = o
+            .inferred_shares
+            .iter()
+            .map(|(a, share)| format!("{a} {share:.2}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "inferred    share of each area's input from inferred drive (training frames): {}; interactions are net of it",
+            text.join(", ")
+        );
+    }
     for h in &o.headline {
         let _ = writeln!(s, "{}", headline_line(h));
     }

@@ -66,6 +66,49 @@ pub struct ModelConfig {
     /// applies to types not listed (GCaMP6f: 400–600 ms).
     #[serde(default = "default_calcium_decay_ms")]
     pub calcium_decay_ms: BTreeMap<String, f64>,
+    /// Inferred inputs for drive the recording does not measure (off unless `per_area` > 0).
+    #[serde(default)]
+    pub latent_inputs: LatentInputs,
+}
+
+/// `model.latent_inputs`: input channels per area whose time course is learned with the weights,
+/// so that drive from outside the recording (other areas, neuromodulation, arousal) is not
+/// explained as connectivity between the recorded areas. Each channel is a smooth signal,
+/// linear between knots every `knot_s` seconds, with an L2 penalty on its values; only the units
+/// of its own area read it (their weights are learned, like `W_in`). Knots on held-out frames
+/// get no gradient from the data and stay at 0, so validation scores the network without the
+/// drive it cannot see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatentInputs {
+    /// Channels per recorded area; 0 (default) adds none.
+    #[serde(default)]
+    pub per_area: usize,
+    /// Spacing of the knots, s: the shortest time scale the inferred drive can follow.
+    #[serde(default = "default_knot_s")]
+    pub knot_s: f64,
+    /// Weight of the penalty `l2 · Σ z² / n_knots` on the knots' values `z`, in units of the
+    /// training loss.
+    #[serde(default = "default_latent_l2")]
+    pub l2: f64,
+}
+
+fn default_knot_s() -> f64 {
+    1.0
+}
+
+fn default_latent_l2() -> f64 {
+    0.01
+}
+
+impl Default for LatentInputs {
+    fn default() -> Self {
+        Self {
+            per_area: 0,
+            knot_s: default_knot_s(),
+            l2: default_latent_l2(),
+        }
+    }
 }
 
 fn default_calcium_decay_ms() -> BTreeMap<String, f64> {
@@ -109,6 +152,7 @@ impl Default for ModelConfig {
             traces_as_inputs: false,
             observation: Observation::Rate,
             calcium_decay_ms: default_calcium_decay_ms(),
+            latent_inputs: LatentInputs::default(),
         }
     }
 }
@@ -172,6 +216,21 @@ impl ModelConfig {
                 "model.units_per_population",
                 "units_per_population and readout apply to `mode: populations`".into(),
                 "set mode: populations, or remove them",
+            );
+        }
+        let latent = &self.latent_inputs;
+        if !(latent.knot_s.is_finite() && latent.knot_s > 0.0) {
+            return bad(
+                "model.latent_inputs.knot_s",
+                format!("{} s is not a spacing", latent.knot_s),
+                "use a positive time in s, e.g. 1.0",
+            );
+        }
+        if !(latent.l2.is_finite() && latent.l2 >= 0.0) {
+            return bad(
+                "model.latent_inputs.l2",
+                format!("{}", latent.l2),
+                "use a penalty ≥ 0, e.g. 0.01",
             );
         }
         for (t, ms) in &self.calcium_decay_ms {

@@ -86,7 +86,7 @@ pub fn simulate_recording(
         start: 0,
         len: frames,
     };
-    let (y, u) = ds.batch(&[whole], &device)?;
+    let (y, u) = f.batch(ds, &[whole], &p)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut draw = |sd: f32| sd * Distribution::<f32>::sample(&StandardNormal, &mut rng);
     let z: Vec<f32> = (0..frames * n)

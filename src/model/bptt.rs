@@ -81,7 +81,9 @@ impl SparseW {
 impl Rnn {
     /// The free-running training loss (as [`Rnn::loss_with`]) and the gradients of every
     /// parameter in `p` (`w_rec`, `w_in`, `b`, `gain`, `offset`, `x0`, and `log_tau` when the
-    /// time constants are learned), by hand-written BPTT.
+    /// time constants are learned), by hand-written BPTT. With inferred inputs
+    /// ([`Rnn::latent`]) the gradient of the inputs `u` themselves is in the store too (keyed by
+    /// `u`, `[T, batch, n_inputs]`, 0 on the last frame), for the caller to pass on to the knots.
     /// `y` is `[T, batch, n_targets]`, `u` `[T, batch, n_inputs]`, `noise` `[T, batch, n_units]`.
     pub fn loss_and_grads(
         &self,
@@ -117,6 +119,7 @@ impl Rnn {
         let b = p.b.as_tensor().detach();
         let g = &p.gain.as_tensor().detach();
         let offset = p.offset.as_tensor().detach();
+        let u_key = u.clone();
         let y = &y.detach();
         let u = &u.detach();
         let d_in = w_in.dim(1)?;
@@ -302,6 +305,13 @@ impl Rnn {
         };
 
         let mut grads = GradStore::default();
+        if self.latent.is_some() && d_in > 0 {
+            // ∂L/∂u_t = δ_t W_in for the frames that drive an update; the last frame drives none.
+            let d_u = matmul(&delta_all, w_in)?
+                .reshape((steps, batch, d_in))?
+                .pad_with_zeros(0, 0, t_len - steps)?;
+            grads.insert(&u_key, d_u);
+        }
         if let Some(tau) = &self.tau {
             // x_{t+1} − x_t − noise_t = α ⊙ (a_t − x_t), and δ_t = α ⊙ ∂L/∂x_{t+1}, so
             // ∂L/∂α = Σ ∂L/∂x_{t+1} ⊙ (a_t − x_t) = Σ δ_t ⊙ (x_{t+1} − x_t − noise_t) / α²;

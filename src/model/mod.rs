@@ -19,12 +19,14 @@
 pub mod activation;
 mod bptt;
 pub(crate) mod fused;
+pub mod latent;
 mod params;
 pub mod products;
 pub mod sparse;
 
 pub use activation::Activation;
-use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_core::{backprop::GradStore, DType, Device, Result, Tensor, Var};
+pub use latent::LatentDrive;
 pub use params::{to_array2, ParamsCpu};
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +87,9 @@ pub struct Params {
     /// Learned membrane time constants (`model.learn_tau`): `ln τ` (τ in ms) per cell type,
     /// `[1, n_types]`; empty (`[1, 0]`) when the time constants are fixed.
     pub log_tau: Var,
+    /// Knots of the inferred inputs (`model.latent_inputs`), `[n_knots, n_channels]`; empty
+    /// (`[0, 0]`) without them.
+    pub latent: Var,
 }
 
 impl Params {
@@ -96,6 +101,11 @@ impl Params {
     /// An empty `log_tau` (`[1, 0]`) for a model whose time constants are fixed.
     pub fn fixed_tau(device: &Device) -> Result<Var> {
         Var::zeros((1, 0), DType::F32, device)
+    }
+
+    /// Empty knots (`[0, 0]`) for a model without inferred inputs.
+    pub fn no_latent(device: &Device) -> Result<Var> {
+        Var::zeros((0, 0), DType::F32, device)
     }
 
     /// The variables the optimiser updates: `W_rec` first (the EG optimisers act on it), then
@@ -121,6 +131,10 @@ impl Params {
         if self.log_tau.elem_count() > 0 {
             v.push(self.log_tau.clone());
         }
+        // And the inferred inputs' knots when the model has them.
+        if self.latent.elem_count() > 0 {
+            v.push(self.latent.clone());
+        }
         v
     }
 
@@ -136,6 +150,7 @@ impl Params {
             x0: c(&self.x0)?,
             calcium_log_tau: c(&self.calcium_log_tau)?,
             log_tau: c(&self.log_tau)?,
+            latent: c(&self.latent)?,
         })
     }
 
@@ -149,7 +164,8 @@ impl Params {
         self.x0.set(other.x0.as_tensor())?;
         self.calcium_log_tau
             .set(other.calcium_log_tau.as_tensor())?;
-        self.log_tau.set(other.log_tau.as_tensor())
+        self.log_tau.set(other.log_tau.as_tensor())?;
+        self.latent.set(other.latent.as_tensor())
     }
 }
 
@@ -181,6 +197,9 @@ pub struct Rnn {
     pub readout_input: ReadoutInput,
     /// Calcium observation (`observation: calcium`); `None` reads rates.
     pub calcium: Option<Calcium>,
+    /// Inferred inputs (`model.latent_inputs`), appended to the measured inputs by
+    /// [`Rnn::with_latent`]; `None` without them.
+    pub latent: Option<LatentDrive>,
 }
 
 /// The calcium observation: the readout reads `c(t) = β ⊙ c(t−1) + (1 − β) ⊙ s(t)` instead of the
@@ -264,6 +283,46 @@ impl Rnn {
             Some(t) => t.alpha(p),
             None => Ok(self.alpha.clone()),
         }
+    }
+
+    /// The inputs `u` (`[T, batch, n_measured]`) of windows starting at frames `starts`, with the
+    /// inferred inputs of `p` appended (`[T, batch, n_measured + n_channels]`, differentiable in
+    /// [`Params::latent`]); `u` itself without inferred inputs. Every forward pass and loss takes
+    /// inputs in this form.
+    pub fn with_latent(&self, p: &Params, u: &Tensor, starts: &[usize]) -> Result<Tensor> {
+        match &self.latent {
+            None => Ok(u.clone()),
+            Some(l) => {
+                let z = l.values(p.latent.as_tensor(), starts, u.dim(0)?)?;
+                Tensor::cat(&[u, &z], 2)
+            }
+        }
+    }
+
+    /// The knots' gradient, with inferred inputs, into `grads` (nothing without them): the
+    /// hand-written BPTT leaves `∂L/∂u` there, which is passed back through the knots'
+    /// interpolation (`u` built from [`Params::latent`] by [`Rnn::with_latent`]); autograd has
+    /// already reached the knots. Then the penalty's gradient is added.
+    pub fn pass_to_knots(&self, p: &Params, u: &Tensor, grads: &mut GradStore) -> Result<()> {
+        let Some(latent) = &self.latent else {
+            return Ok(());
+        };
+        let knots = p.latent.as_tensor();
+        if let Some(d_u) = grads.remove(u) {
+            if grads.get(knots).is_none() {
+                let through = (u * d_u.detach())?.sum_all()?.backward()?;
+                if let Some(d) = through.get(knots) {
+                    grads.insert(knots, d.clone());
+                }
+            }
+        }
+        let penalty = latent.penalty_grad(&knots.detach())?;
+        let total = match grads.remove(knots) {
+            Some(g) => (g + penalty)?,
+            None => penalty,
+        };
+        grads.insert(knots, total);
+        Ok(())
     }
 
     /// The state that reproduces data frame `y` (`[batch, n_rec]`) through the readout; hidden

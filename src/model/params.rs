@@ -26,6 +26,8 @@ pub struct ParamsCpu {
     /// `[n_types]`, `ln τ` (ms) per cell type when the time constants are learned; empty when
     /// they are fixed.
     pub log_tau: Vec<f32>,
+    /// `[n_knots, n_channels]`, the inferred inputs' knots (`[0, 0]` without them).
+    pub latent: Array2<f32>,
 }
 
 /// A 2-D f32 tensor as an array (copied to the CPU).
@@ -53,6 +55,7 @@ impl ParamsCpu {
             x0: to_vec(p.x0.as_tensor())?,
             calcium_log_tau: to_vec(p.calcium_log_tau.as_tensor())?,
             log_tau: to_vec(p.log_tau.as_tensor())?,
+            latent: to_array2(p.latent.as_tensor())?,
         })
     }
 
@@ -74,6 +77,7 @@ impl ParamsCpu {
             x0: v(&self.x0)?,
             calcium_log_tau: v(&self.calcium_log_tau)?,
             log_tau: v(&self.log_tau)?,
+            latent: m(&self.latent)?,
         })
     }
 }

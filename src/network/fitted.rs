@@ -6,7 +6,7 @@ use super::Network;
 use crate::dataset::{Dataset, Window};
 use crate::error::Result;
 use crate::model::{Drive, Params, ParamsCpu};
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use ndarray::Array2;
 
 /// A network and its fitted parameters: what `train::fit` produces and what
@@ -75,6 +75,15 @@ impl Fitted {
         self.params.to_params(&self.device())
     }
 
+    /// `windows` of `ds` stacked as the network takes them (see [`Dataset::batch`]), with the
+    /// inferred inputs of `p` appended to the measured ones (see [`crate::model::Rnn::with_latent`]).
+    pub fn batch(&self, ds: &Dataset, windows: &[Window], p: &Params) -> Result<(Tensor, Tensor)> {
+        let (y, u) = ds.batch(windows, &self.device())?;
+        let starts: Vec<usize> = windows.iter().map(|w| w.start).collect();
+        let u = self.network.rnn.with_latent(p, &u, &starts)?;
+        Ok((y, u))
+    }
+
     /// Predictions and data on `windows` (`[frames, n_traces]` each, frames 1.. of every window in
     /// order) with the frame index of each row, driven as `drive` says.
     pub fn predict(
@@ -89,7 +98,7 @@ impl Fitted {
         let mut pred = Vec::new();
         let mut frames = Vec::new();
         for w in windows {
-            let (y, u) = ds.batch(std::slice::from_ref(w), &device)?;
+            let (y, u) = self.batch(ds, std::slice::from_ref(w), &p)?;
             let out = self.network.rnn.forward(&p, &y, &u, drive)?;
             for (t, o) in out.iter().enumerate() {
                 pred.extend(o.flatten_all()?.to_vec1::<f32>()?);
@@ -121,7 +130,7 @@ impl Fitted {
         let mut rates = Array2::<f32>::zeros((samples, n));
         let mut base = 0;
         for chunk in windows.chunks(64) {
-            let (y, u) = ds.batch(chunk, &device)?;
+            let (y, u) = self.batch(ds, chunk, &p)?;
             let (xs, rs) = self.network.rnn.states_and_rates(&p, &y, &u)?;
             for (t, (x, r)) in xs.iter().zip(&rs).enumerate() {
                 let x = x.to_vec2::<f32>()?;

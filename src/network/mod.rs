@@ -15,7 +15,7 @@ use crate::constraints::Blocks;
 use crate::data::Sign;
 use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::model::{Calcium, LearnedTau, ParamsCpu, Rnn};
+use crate::model::{to_array2, Calcium, LatentDrive, LearnedTau, ParamsCpu, Rnn};
 use candle_core::{Device, Tensor};
 use ndarray::Array2;
 use rand::Rng;
@@ -37,8 +37,12 @@ pub struct Network {
     pub rnn: Rnn,
     /// Fixed readout offsets of a frozen random readout (`mode: populations`).
     pub readout_offset: Option<Vec<f32>>,
-    /// Input channels (measured inputs, then traces when they are inputs too).
+    /// Measured input channels (measured inputs, then traces when they are inputs too); the
+    /// inferred inputs ([`Network::latent_areas`]) follow them in `W_in`.
     pub n_inputs: usize,
+    /// The area of each inferred input channel (`model.latent_inputs`), in channel order;
+    /// empty without them.
+    pub latent_areas: Vec<String>,
     /// Calcium observation: the indicator groups (cell types) and their initial `ln τ_decay` (ms).
     pub calcium_groups: Vec<(String, f32)>,
     /// Learned time constants (`model.learn_tau`): the cell types and their initial `ln τ` (ms);
@@ -146,6 +150,47 @@ fn learned_tau(
         groups: Tensor::from_slice(&onehot, (onehot.len() / n.max(1), n), device)?,
     };
     Ok(Some((tau, groups)))
+}
+
+/// The inferred inputs of `cfg` (`model.latent_inputs`) for `units` over the frames of `ds`,
+/// with the area of each channel; `None` when the config asks for none.
+fn latent_drive(
+    cfg: &Config,
+    ds: &Dataset,
+    units: &UnitPopulations,
+    device: &Device,
+) -> Result<Option<(LatentDrive, Vec<String>)>> {
+    let spec = &cfg.model.latent_inputs;
+    if spec.per_area == 0 {
+        return Ok(None);
+    }
+    let mut areas: Vec<String> = Vec::new();
+    let area_of: Vec<usize> = units
+        .units
+        .iter()
+        .map(|u| match areas.iter().position(|a| *a == u.area) {
+            Some(k) => k,
+            None => {
+                areas.push(u.area.clone());
+                areas.len() - 1
+            }
+        })
+        .collect();
+    let n_measured = ds.u.ncols();
+    let frames_per_knot = (spec.knot_s * ds.recording.frame_rate_hz).max(1.0);
+    let drive = LatentDrive {
+        n_measured,
+        n_channels: areas.len() * spec.per_area,
+        frames_per_knot,
+        n_knots: LatentDrive::knots_for(ds.y.nrows(), frames_per_knot),
+        input_mask: LatentDrive::mask_for(&area_of, n_measured, spec.per_area, device)?,
+        l2: spec.l2,
+    };
+    let channel_areas = areas
+        .iter()
+        .flat_map(|a| std::iter::repeat_n(a.clone(), spec.per_area))
+        .collect();
+    Ok(Some((drive, channel_areas)))
 }
 
 impl Network {
@@ -269,6 +314,7 @@ impl Network {
             .collect();
         let calcium = calcium_readout(cfg, ds, dt_ms, device)?;
         let tau = learned_tau(cfg, &units, dt_ms, device)?;
+        let latent = latent_drive(cfg, ds, &units, device)?;
         let rnn = Rnn {
             n_units: n,
             n_rec,
@@ -280,6 +326,7 @@ impl Network {
             readout,
             readout_input: cfg.model.readout_input,
             calcium: calcium.as_ref().map(|(c, _, _)| c.clone()),
+            latent: latent.as_ref().map(|(l, _)| l.clone()),
         };
         Ok(Network {
             units,
@@ -289,6 +336,7 @@ impl Network {
             rnn,
             readout_offset: None,
             n_inputs: ds.u.ncols(),
+            latent_areas: latent.map(|(_, a)| a).unwrap_or_default(),
             calcium_groups: calcium
                 .map(|(_, g, l)| g.into_iter().zip(l).collect())
                 .unwrap_or_default(),
@@ -351,10 +399,24 @@ impl Network {
         }
         let d = self.n_inputs;
         let scale = 0.1 / (d.max(1) as f64).sqrt();
-        let w_in = Array2::from_shape_fn((n, d), |_| {
+        let mut w_in = Array2::from_shape_fn((n, d), |_| {
             let z: f64 = StandardNormal.sample(rng);
             (z * scale) as f32
         });
+        let mut latent = Array2::zeros((0, 0));
+        if let Some(l) = &self.rnn.latent {
+            // The inferred channels start at 0, read by their own area's units with weights drawn
+            // after the measured ones (so a config without them draws what it always did).
+            let mask = to_array2(&l.input_mask)?;
+            let lat = Array2::from_shape_fn((n, l.n_channels), |(i, k)| {
+                let z: f64 = StandardNormal.sample(rng);
+                (z * 0.1) as f32 * mask[[i, d + k]]
+            });
+            w_in = ndarray::concatenate![ndarray::Axis(1), w_in, lat]
+                .as_standard_layout()
+                .into_owned();
+            latent = Array2::zeros((l.n_knots, l.n_channels));
+        }
         let params = ParamsCpu {
             w_rec: w.clone(),
             w_in,
@@ -367,6 +429,7 @@ impl Network {
             x0: vec![0.0; n],
             calcium_log_tau: self.calcium_groups.iter().map(|g| g.1).collect(),
             log_tau: self.tau_groups.iter().map(|g| g.1).collect(),
+            latent,
         };
         Ok((mask, w, params))
     }

@@ -9,7 +9,7 @@ use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::network::{Fitted, FreeRun};
 use crate::rundir::series::CurrentCourses;
-use crate::rundir::tables::{CurrentRow, InteractionRow, PerturbationRow};
+use crate::rundir::tables::{CurrentRow, InferredInputRow, InteractionRow, PerturbationRow};
 use crate::rundir::RunDir;
 use std::collections::BTreeMap;
 
@@ -26,6 +26,8 @@ pub struct Analyses {
     pub courses: Option<CurrentCourses>,
     /// `perturbations.parquet`.
     pub perturbations: Vec<PerturbationRow>,
+    /// `inferred_inputs.parquet` (empty, and not written, without inferred inputs).
+    pub inferred_inputs: Vec<InferredInputRow>,
     /// Wall time of each step, s.
     pub seconds: Vec<(&'static str, f64)>,
 }
@@ -39,6 +41,9 @@ impl Analyses {
         rd.write_table(&self.currents)?;
         if let Some(c) = &self.courses {
             c.write(&rd.paths().currents())?;
+        }
+        if !self.inferred_inputs.is_empty() {
+            rd.write_table(&self.inferred_inputs)?;
         }
         rd.write_table(&self.perturbations)
     }
@@ -103,6 +108,7 @@ pub fn analyse(cfg: &Config, ds: &Dataset, f: &Fitted) -> Result<Analyses> {
     lap("spectra_and_diagnostics");
     let runs: Vec<(&str, &FreeRun)> = final_runs.iter().map(|(s, r)| (*s, r)).collect();
     let (currents, courses) = currents(f, &levels, &runs);
+    let inferred_inputs = crate::analysis::inferred::inferred_inputs(f, &runs);
     lap("currents");
     let perturbations = perturbations(f, ds, held_out, &cfg.analysis.perturbations)?;
     lap("perturbations");
@@ -112,6 +118,7 @@ pub fn analyse(cfg: &Config, ds: &Dataset, f: &Fitted) -> Result<Analyses> {
         currents,
         courses,
         perturbations,
+        inferred_inputs,
         seconds,
     })
 }

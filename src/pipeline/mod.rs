@@ -46,6 +46,9 @@ pub struct RunOutcome {
     /// The learned time constants per cell type, `(cell type, initial ms, learned ms)` (empty
     /// when they are fixed).
     pub taus_ms: Vec<(String, f32, f32)>,
+    /// With inferred inputs: per area, the inferred drive's share of its units' input on the
+    /// training frames, `(area, share)` (empty without them).
+    pub inferred_shares: Vec<(String, f64)>,
     /// The validation headline of the evaluation.
     pub headline: Vec<Headline>,
     /// Wall time of each analysis step, s.
@@ -274,6 +277,12 @@ fn fit_and_write(
         density: density(&fitted.params.w_rec),
         calcium_decays_ms,
         taus_ms,
+        inferred_shares: analyses
+            .inferred_inputs
+            .iter()
+            .filter(|r| r.split == "train")
+            .map(|r| (r.area.clone(), r.inferred_share))
+            .collect(),
         headline: evaluation.headline,
         analysis_seconds: analyses.seconds.clone(),
         ensemble,

@@ -7,8 +7,9 @@ use crate::error::Result;
 use crate::rundir::paths::{table_file, RunPaths, Weights};
 use crate::rundir::series::Predictions;
 use crate::rundir::tables::{
-    self, CurrentRow, DiagnosticRow, HistoryRow, InteractionEnsembleRow, InteractionRow, MetricRow,
-    PerturbationEnsembleRow, PerturbationRow, SelfcheckRow, SpectrumRow, SplitRow, Table, UnitRow,
+    self, CurrentRow, DiagnosticRow, HistoryRow, InferredInputRow, InteractionEnsembleRow,
+    InteractionRow, MetricRow, PerturbationEnsembleRow, PerturbationRow, SelfcheckRow, SpectrumRow,
+    SplitRow, Table, UnitRow,
 };
 use crate::rundir::Manifest;
 use ndarray::Array2;
@@ -37,6 +38,7 @@ pub struct RunFiles {
     ensemble: Need<Vec<InteractionEnsembleRow>>,
     perturbations_ensemble: Need<Vec<PerturbationEnsembleRow>>,
     selfcheck: Need<Vec<SelfcheckRow>>,
+    inferred_inputs: Need<Vec<InferredInputRow>>,
 }
 
 /// The rows of table `T`, or why they are unavailable.
@@ -78,6 +80,7 @@ impl RunFiles {
             ensemble: load(&paths),
             perturbations_ensemble: load(&paths),
             selfcheck: load(&paths),
+            inferred_inputs: load(&paths),
             paths,
         })
     }
@@ -130,6 +133,11 @@ impl RunFiles {
     /// `tables/selfcheck.parquet` (runs with a self-check).
     pub fn selfcheck(&self) -> Need<&[SelfcheckRow]> {
         rows(&self.selfcheck)
+    }
+
+    /// `tables/inferred_inputs.parquet` (runs with inferred inputs).
+    pub fn inferred_inputs(&self) -> Need<&[InferredInputRow]> {
+        rows(&self.inferred_inputs)
     }
 
     /// `predictions.h5`.

@@ -44,7 +44,8 @@ pub fn provenance(run: &RunFiles) -> String {
 }
 
 /// The time constants the fit learned (`model.learn_tau`) and the indicator decays of a calcium
-/// readout, per cell type, from the manifest; empty when nothing was learned.
+/// readout, per cell type, from the manifest, and the share of each area's input that the fit
+/// gives to inferred inputs (`model.latent_inputs`); empty when nothing was learned.
 pub fn learned_constants(run: &RunFiles) -> String {
     let m = &run.manifest;
     let list = |map: &std::collections::BTreeMap<String, f64>| {
@@ -64,6 +65,17 @@ pub fn learned_constants(run: &RunFiles) -> String {
         s += &format!(
             "<p>Learned indicator decay per cell type: {}.</p>\n",
             list(&m.calcium_decay_ms)
+        );
+    }
+    if let Ok(rows) = run.inferred_inputs() {
+        let shares: Vec<String> = rows
+            .iter()
+            .filter(|r| r.split == "train")
+            .map(|r| format!("{} {:.2}", escape(&r.area), r.inferred_share))
+            .collect();
+        s += &format!(
+            "<p>Inferred inputs: share of each area's input that comes from drive the recording does not hold (training frames): {}. The interactions and currents in this report are net of it.</p>\n",
+            shares.join(", ")
         );
     }
     s

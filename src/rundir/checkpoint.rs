@@ -187,6 +187,9 @@ impl Checkpoint {
             if !p.log_tau.is_empty() {
                 t.insert(format!("{prefix}.log_tau"), vec(&p.log_tau)?);
             }
+            if !p.latent.is_empty() {
+                t.insert(format!("{prefix}.latent"), arr(&p.latent)?);
+            }
             Ok(())
         };
         put("params", &self.params)?;

@@ -328,6 +328,26 @@ table! {
 }
 
 table! {
+    /// `inferred_inputs.parquet` (only with `model.latent_inputs`): per split and area, how large
+    /// the inferred drive is beside the recurrent input, from the same free-running simulations
+    /// as `currents.parquet`. The interactions and currents are what the network explains net of
+    /// this drive.
+    InferredInputRow = "inferred_inputs" {
+        /// `train` or `validation` (on held-out frames the drive is 0 but at their edges).
+        split: String,
+        /// Area whose units read the drive.
+        area: String,
+        /// Mean over the area's units and time of |Σ_k W_in[i, k] z_k(t)| over its inferred
+        /// channels k.
+        mean_abs_inferred: f64,
+        /// Mean over the same units and time of the total recurrent input |Σ_j W[i, j] r_j(t)|.
+        mean_abs_recurrent: f64,
+        /// `mean_abs_inferred / (mean_abs_inferred + mean_abs_recurrent)`.
+        inferred_share: f64,
+    }
+}
+
+table! {
     /// `perturbations.parquet`: every perturbation × target population.
     PerturbationRow = "perturbations" {
         /// The perturbed pattern, e.g. `VISp/*/*`.
@@ -498,7 +518,7 @@ table! {
 }
 
 /// Every table of a run directory, for the schema snapshot and the layout documentation.
-pub const RUN_TABLES: [(&str, &[&str]); 13] = [
+pub const RUN_TABLES: [(&str, &[&str]); 14] = [
     (UnitRow::NAME, UnitRow::COLUMNS),
     (SplitRow::NAME, SplitRow::COLUMNS),
     (HistoryRow::NAME, HistoryRow::COLUMNS),
@@ -506,6 +526,7 @@ pub const RUN_TABLES: [(&str, &[&str]); 13] = [
     (InteractionRow::NAME, InteractionRow::COLUMNS),
     (CurrentRow::NAME, CurrentRow::COLUMNS),
     (PerturbationRow::NAME, PerturbationRow::COLUMNS),
+    (InferredInputRow::NAME, InferredInputRow::COLUMNS),
     (SpectrumRow::NAME, SpectrumRow::COLUMNS),
     (DiagnosticRow::NAME, DiagnosticRow::COLUMNS),
     (
@@ -596,6 +617,13 @@ mod tests {
                 source_sign: text(),
                 mean_current: 0.0,
                 mean_abs_current: 0.0,
+            }]),
+            schema(&[InferredInputRow {
+                split: text(),
+                area: text(),
+                mean_abs_inferred: 0.0,
+                mean_abs_recurrent: 0.0,
+                inferred_share: 0.0,
             }]),
             schema(&[PerturbationRow {
                 perturbed: text(),

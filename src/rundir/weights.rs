@@ -1,7 +1,9 @@
 //! `model/*.safetensors`: `w_rec [N, N]` (`W[post, pre]`), `w_in [N, D]`, `b [N]`, `gain [n_rec]`,
 //! `offset [n_rec]`, `x0 [N]` (learned initial state; zeros otherwise), `mask [N, N]` (0/1),
 //! `sign [N]` (±1), and where learned `calcium_log_tau [n_types]` (indicator decay) and
-//! `log_tau [n_types]` (membrane time constant), ln of ms per cell type; all float32.
+//! `log_tau [n_types]` (membrane time constant), ln of ms per cell type, and with inferred inputs
+//! `latent [n_knots, n_channels]` (their knots; `w_in` then has their columns after the measured
+//! inputs); all float32.
 
 use crate::error::{Error, Result};
 use crate::model::ParamsCpu;
@@ -33,6 +35,9 @@ pub fn save(path: &Path, p: &ParamsCpu, mask: &Array2<f32>, signs: &[f32]) -> Re
     }
     if !p.log_tau.is_empty() {
         m.insert("log_tau".to_string(), v(&p.log_tau)?);
+    }
+    if !p.latent.is_empty() {
+        m.insert("latent".to_string(), t2(&p.latent)?);
     }
     m.insert("mask".to_string(), t2(mask)?);
     m.insert("sign".to_string(), v(signs)?);
@@ -160,6 +165,12 @@ impl TensorFile {
                 v("log_tau")?
             } else {
                 vec![]
+            },
+            // Present only with inferred inputs.
+            latent: if self.tensors.contains_key(&format!("{prefix}latent")) {
+                self.array2(&format!("{prefix}latent"))?
+            } else {
+                Array2::zeros((0, 0))
             },
         })
     }

@@ -299,6 +299,8 @@ impl Trainer<'_> {
         for chunk in st.order.chunks(cfg.training.batch_size) {
             let wins: Vec<Window> = chunk.iter().map(|&i| ds.train_windows[i]).collect();
             let (y, u) = ds.batch(&wins, device)?;
+            let starts: Vec<usize> = wins.iter().map(|w| w.start).collect();
+            let u = self.network.rnn.with_latent(self.params, &u, &starts)?;
             let noise = step::training_noise(
                 cfg.model.noise_std,
                 self.network,
@@ -394,6 +396,8 @@ impl Trainer<'_> {
             return Ok(f64::NAN);
         }
         let (y, u) = self.ds.batch(windows, self.device)?;
+        let starts: Vec<usize> = windows.iter().map(|w| w.start).collect();
+        let u = self.network.rnn.with_latent(self.params, &u, &starts)?;
         let l = self
             .network
             .rnn

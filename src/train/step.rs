@@ -60,6 +60,7 @@ pub fn train_step(
             (l, loss.backward()?)
         }
     };
+    rnn.pass_to_knots(params, u, &mut grads)?;
     if !lv.is_finite() {
         // No update from a non-finite loss: the caller rolls back, and the parameters that gave
         // it stay in place to be diagnosed.
@@ -90,6 +91,10 @@ pub(super) fn project(
     p.w_rec.set(&w)?;
     let g = p.gain.as_tensor().relu()?;
     p.gain.set(&g)?;
+    if let Some(latent) = &rnn.latent {
+        // Each inferred channel reaches only the units of its own area.
+        p.w_in.set(&p.w_in.as_tensor().mul(&latent.input_mask)?)?;
+    }
     if let Some(tau) = &rnn.tau {
         let (lo, hi) = tau.bounds_ms();
         let l = p.log_tau.as_tensor().clamp(lo.ln(), hi.ln())?;

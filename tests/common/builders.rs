@@ -144,6 +144,10 @@ pub struct NetBuilder {
     pub learned_tau: Option<usize>,
     /// Generalized teacher forcing of the training loss (γ).
     pub forcing: f64,
+    /// Inferred inputs: this many channels (rounded up to even) after the measured `inputs`,
+    /// on 8 knots 3 frames apart (values N(0, 1)); even units read the first half, odd units
+    /// the second (two "areas"); penalty 0.05.
+    pub latent: Option<usize>,
 }
 
 impl NetBuilder {
@@ -159,6 +163,7 @@ impl NetBuilder {
             populations: None,
             learned_tau: None,
             forcing: 0.0,
+            latent: None,
         }
     }
 
@@ -189,6 +194,7 @@ impl NetBuilder {
             readout,
             readout_input: self.readout_input,
             calcium: None,
+            latent: None,
         };
         let var = |t: candle_core::Tensor| Var::from_tensor(&t).unwrap();
         let n_out = self.n_out();
@@ -201,6 +207,7 @@ impl NetBuilder {
             x0: var(randn(&[1, n], 0.5, rng, device)),
             calcium_log_tau: fitrnn::model::Params::no_calcium(device).unwrap(),
             log_tau: fitrnn::model::Params::fixed_tau(device).unwrap(),
+            latent: fitrnn::model::Params::no_latent(device).unwrap(),
         };
         // Drawn last, so that the other parameters do not depend on it.
         let (mut rnn, mut p) = (rnn, p);
@@ -214,6 +221,31 @@ impl NetBuilder {
                 groups: candle_core::Tensor::from_vec(onehot, (k, n), device).unwrap(),
             });
             p.log_tau = var(uniform(&[1, k], 100f32.ln(), 500f32.ln(), rng, device));
+        }
+        if let Some(k) = self.latent {
+            // Two "areas": even units read the first half of the channels, odd units the rest.
+            let per_area = k.div_ceil(2);
+            let area_of: Vec<usize> = (0..n).map(|i| i % 2).collect();
+            let mask =
+                fitrnn::model::LatentDrive::mask_for(&area_of, self.inputs, per_area, device)
+                    .unwrap();
+            let channels = 2 * per_area;
+            let drive = fitrnn::model::LatentDrive {
+                n_measured: self.inputs,
+                n_channels: channels,
+                frames_per_knot: 3.0,
+                n_knots: 8,
+                input_mask: mask.clone(),
+                l2: 0.05,
+            };
+            let w_lat = randn(&[n, channels], 0.5, rng, device);
+            let w_in = candle_core::Tensor::cat(&[p.w_in.as_tensor(), &w_lat], 1)
+                .unwrap()
+                .mul(&mask)
+                .unwrap();
+            p.w_in = var(w_in);
+            p.latent = var(randn(&[drive.n_knots, channels], 1.0, rng, device));
+            rnn.latent = Some(drive);
         }
         (rnn, p)
     }
