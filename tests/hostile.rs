@@ -150,3 +150,44 @@ fn run_directory_commands_end_cleanly_on_hostile_run_directories() {
         );
     }
 }
+
+/// Hold an exclusive lock on `path` (as a program writing it does) for `seconds`.
+fn lock_for(path: &Path, seconds: f64) -> std::process::Child {
+    let child = std::process::Command::new("flock")
+        .args(["-x"])
+        .arg(path)
+        .args(["sleep", &seconds.to_string()])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    child
+}
+
+#[test]
+fn a_recording_another_program_holds_open_is_waited_for_then_named_as_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("rec.h5");
+    std::fs::copy(
+        common::fixture("recordings/valid_vlen_utf8_f32_gzip.h5"),
+        &data,
+    )
+    .unwrap();
+    // Held past the 3-s wait: a clear error, no HDF5 error stack.
+    let mut held = lock_for(&data, 4.5);
+    let out = common::fitrnn().arg("inspect").arg(&data).assert().code(2);
+    held.wait().unwrap();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("locked by another program") && stderr.contains("close the file"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("H5F"), "no HDF5 error stack: {stderr}");
+    // Released within the wait (a writer finishing, or a child that inherited its handle).
+    let mut brief = lock_for(&data, 1.0);
+    common::fitrnn()
+        .arg("inspect")
+        .arg(&data)
+        .assert()
+        .success();
+    brief.wait().unwrap();
+}

@@ -120,15 +120,39 @@ pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
             }
         }
     }
-    hdf5::File::open(path).map_err(|e| {
-        Error::data(
-            path,
-            "/",
-            format!("cannot be opened as HDF5 ({e})"),
-            "check that the file is a complete, uncorrupted HDF5 file",
-        )
-    })
+    // Another program holding the file open for writing (an h5py session, a writer still at work,
+    // or a child process that inherited its handle) locks it for a moment or for good: wait a
+    // little, then say so.
+    let mut waited = 0;
+    loop {
+        match hdf5::File::open(path) {
+            Ok(f) => return Ok(f),
+            Err(e) if e.to_string().contains("unable to lock file") && waited < LOCK_WAIT_TRIES => {
+                waited += 1;
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+            Err(e) if e.to_string().contains("unable to lock file") => {
+                return Err(Error::data(
+                    path,
+                    "/",
+                    "is locked by another program that has it open for writing (an h5py or HDFView session, or a writer that has not finished); waited 3 s",
+                    "close the file in the other program (or let its writer finish) and run again",
+                ))
+            }
+            Err(e) => {
+                return Err(Error::data(
+                    path,
+                    "/",
+                    format!("cannot be opened as HDF5 ({e})"),
+                    "check that the file is a complete, uncorrupted HDF5 file",
+                ))
+            }
+        }
+    }
 }
+
+/// Tries, 250 ms apart, to open a file another program has locked before giving up (3 s).
+const LOCK_WAIT_TRIES: usize = 12;
 
 fn check_schema(path: &Path, file: &hdf5::File) -> Result<()> {
     match h5util::string_attr(path, file, "schema")? {
