@@ -612,3 +612,38 @@ fn inferred_inputs_need_a_positive_knot_spacing_and_penalty() {
         &["model.latent_inputs.l2", "penalty ≥ 0"],
     );
 }
+
+#[test]
+fn a_label_with_a_nul_inside() {
+    bad_file(
+        "bad_label_nul.h5",
+        &["/neurons/area", "entry 0", "NUL byte at position 2"],
+    );
+}
+
+#[test]
+fn complex_traces_are_named_as_complex() {
+    bad_file(
+        "bad_traces_complex.h5",
+        &[
+            "/traces",
+            "complex numbers (float32 real and imaginary parts)",
+        ],
+    );
+}
+
+#[test]
+fn traces_behind_a_dangling_soft_link() {
+    bad_file(
+        "bad_traces_dangling_link.h5",
+        &["/traces", "soft link", "does not exist"],
+    );
+}
+
+#[test]
+fn traces_behind_an_external_link_to_a_missing_file() {
+    bad_file(
+        "bad_traces_external_link.h5",
+        &["/traces", "external link", "cannot be opened"],
+    );
+}

@@ -20,9 +20,31 @@ pub fn dataset(file: &Path, group: &Group, name: &str, fix: &str) -> Result<Data
             fix,
         ));
     }
+    group.dataset(name).map_err(|_| {
+        let problem = match link_type(group, name) {
+            Some(hdf5::LinkType::Soft) => {
+                "is a soft link to an object that does not exist in the file (a dangling link)"
+            }
+            Some(hdf5::LinkType::External) => {
+                "is an external link to another file that cannot be opened (moved, renamed or missing), or to an object that file lacks"
+            }
+            _ if group.group(name).is_ok() => "is a group, not a dataset",
+            _ => "is not a dataset",
+        };
+        Error::data(file, join(group, name), problem, fix)
+    })
+}
+
+/// How `name` is linked into `group` (hard, soft or external); `None` if it cannot be told.
+fn link_type(group: &Group, name: &str) -> Option<hdf5::LinkType> {
     group
-        .dataset(name)
-        .map_err(|_| Error::data(file, join(group, name), "is not a dataset", fix))
+        .find_link(
+            hdf5::IndexType::Name,
+            hdf5::IterationOrder::Increasing,
+            |n, info| Ok((n == name).then_some(info.link_type)),
+        )
+        .ok()
+        .flatten()
 }
 
 /// Full path of `name` inside `group`, for messages.
@@ -52,7 +74,25 @@ fn type_name(d: &TypeDescriptor) -> String {
         TypeDescriptor::FixedUnicode(n) => format!("fixed-length UTF-8 string ({n} bytes)"),
         TypeDescriptor::VarLenAscii => "variable-length ASCII string".into(),
         TypeDescriptor::VarLenUnicode => "variable-length UTF-8 string".into(),
-        other => format!("{other:?}"),
+        TypeDescriptor::Compound(c) => {
+            let names: Vec<&str> = c.fields.iter().map(|f| f.name.as_str()).collect();
+            let floats = c
+                .fields
+                .iter()
+                .all(|f| matches!(f.ty, TypeDescriptor::Float(_)));
+            if floats && matches!(names.as_slice(), ["r", "i"] | ["real", "imag"]) {
+                format!(
+                    "complex numbers ({} real and imaginary parts)",
+                    type_name(&c.fields[0].ty)
+                )
+            } else {
+                format!("a compound type (fields {})", names.join(", "))
+            }
+        }
+        TypeDescriptor::Enum(_) => "an enumeration".into(),
+        TypeDescriptor::FixedArray(t, n) => format!("arrays of {n} × {}", type_name(t)),
+        TypeDescriptor::VarLenArray(t) => format!("variable-length arrays of {}", type_name(t)),
+        TypeDescriptor::Reference(_) => "object references".into(),
     }
 }
 
@@ -173,9 +213,8 @@ pub fn read_strings(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Vec<St
                 "store labels as variable-length strings (h5py's default for Python str)",
             ))
         }
-        Ok(TypeDescriptor::FixedAscii(_)) => bytes_of(ds.read_raw::<FixedAscii<MAX_FIXED>>(), &e)?,
-        Ok(TypeDescriptor::FixedUnicode(_)) => {
-            bytes_of(ds.read_raw::<FixedUnicode<MAX_FIXED>>(), &e)?
+        Ok(TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n)) => {
+            fixed_bytes(file, ds, n)?
         }
         _ => {
             return Err(Error::data(
@@ -190,6 +229,37 @@ pub fn read_strings(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Vec<St
         .enumerate()
         .map(|(i, b)| text_of(file, ds, i, b))
         .collect()
+}
+
+/// Every entry of the fixed-length string dataset `ds` (`size` bytes each) exactly as stored,
+/// read in the file's own string type: a conversion to another length would stop at the first
+/// NUL and silently cut a label such as `VI\0Sp` to `VI`.
+fn fixed_bytes(file: &Path, ds: &Dataset, size: usize) -> Result<Vec<Vec<u8>>> {
+    let n = ds.size();
+    let mut buf = vec![0u8; n * size];
+    let dtype = ds.dtype().map_err(read_err(file, ds))?;
+    // SAFETY: the memory type is the dataset's own fixed-length string type (`size` bytes per
+    // entry, no conversion), `buf` holds exactly `n · size` bytes, and the call runs under the
+    // library's lock like every other hdf5 call.
+    let status = hdf5::sync::sync(|| unsafe {
+        hdf5_sys::h5d::H5Dread(
+            ds.id(),
+            dtype.id(),
+            hdf5_sys::h5s::H5S_ALL,
+            hdf5_sys::h5s::H5S_ALL,
+            hdf5_sys::h5p::H5P_DEFAULT,
+            buf.as_mut_ptr().cast(),
+        )
+    });
+    if status < 0 {
+        return Err(Error::data(
+            file,
+            ds.name(),
+            "could not read its fixed-length strings",
+            "check that the file is complete; h5py names the dataset it cannot read",
+        ));
+    }
+    Ok(buf.chunks(size.max(1)).map(<[u8]>::to_vec).collect())
 }
 
 /// Entry `i` of the string dataset `ds` as text: the padding NULs of a fixed-length string are
@@ -330,11 +400,8 @@ pub fn scalar_string(file: &Path, group: &Group, name: &str) -> Result<Option<St
     let s = match ds.dtype().and_then(|t| t.to_descriptor()) {
         Ok(TypeDescriptor::VarLenUnicode) => bytes_of(ds.read_raw::<VarLenUnicode>(), &e)?,
         Ok(TypeDescriptor::VarLenAscii) => bytes_of(ds.read_raw::<VarLenAscii>(), &e)?,
-        Ok(TypeDescriptor::FixedAscii(n)) if n <= MAX_FIXED => {
-            bytes_of(ds.read_raw::<FixedAscii<MAX_FIXED>>(), &e)?
-        }
-        Ok(TypeDescriptor::FixedUnicode(n)) if n <= MAX_FIXED => {
-            bytes_of(ds.read_raw::<FixedUnicode<MAX_FIXED>>(), &e)?
+        Ok(TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n)) if n <= MAX_FIXED => {
+            fixed_bytes(file, &ds, n)?
         }
         _ => {
             return Err(Error::data(
