@@ -70,7 +70,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Simulate a recording whose true connectivity is known (written with /ground_truth).
     Simulate(SimulateArgs),
-    /// Re-run the analyses (interactions, currents, spectra, diagnostics) on a finished run.
+    /// Re-run the evaluation and the analyses (metrics, interactions, currents, spectra, diagnostics) on a finished run and write its report again.
     Analyse(AnalyseArgs),
     /// Self-check a finished run: simulate recordings like the user's from the fitted network,
     /// refit them, and flag which block interactions the data determine (selfcheck.parquet, the

@@ -393,3 +393,39 @@ fn a_full_disk_fails_the_run_naming_the_file_never_complete() {
         assert_ne!(manifest(&out)["status"], "complete");
     }
 }
+
+#[test]
+fn analyse_writes_again_every_table_the_weights_determine_and_says_which_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), (1, 1));
+    let out = dir.path().join("out");
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .success();
+    let tables = out.join("tables");
+    let kept: Vec<(String, Vec<u8>)> = ["units", "split", "metrics", "interactions"]
+        .iter()
+        .map(|t| {
+            let p = tables.join(format!("{t}.parquet"));
+            (t.to_string(), std::fs::read(&p).unwrap())
+        })
+        .collect();
+    for (t, _) in &kept {
+        std::fs::remove_file(tables.join(format!("{t}.parquet"))).unwrap();
+    }
+    common::fitrnn().arg("analyse").arg(&out).assert().success();
+    for (t, bytes) in &kept {
+        let again = std::fs::read(tables.join(format!("{t}.parquet"))).unwrap();
+        assert!(again == *bytes, "{t}.parquet is written again as it was");
+    }
+    // The training history cannot be rebuilt from the weights: the report says so.
+    std::fs::write(tables.join("history.parquet"), b"not parquet").unwrap();
+    common::fitrnn().arg("analyse").arg(&out).assert().success();
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        report.contains("only a new fit writes it again"),
+        "the report's advice for history.parquet"
+    );
+}

@@ -1,5 +1,5 @@
-//! `fitrnn analyse RUN_DIR`: recompute the analysis tables of a finished run from its saved config,
-//! data and weights, without refitting, on the device the run used (or `--device`).
+//! `fitrnn analyse RUN_DIR`: recompute the evaluation and analysis tables of a finished run from its
+//! saved config, data and weights, without refitting, on the device the run used (or `--device`).
 
 use crate::cli::AnalyseArgs;
 use crate::config::Config;

@@ -290,8 +290,9 @@ fn fit_and_write(
     })
 }
 
-/// `fitrnn analyse`: recompute the analysis tables of the complete run in `dir` from its saved
-/// config, data and weights, on `device`, and write its report again (a changed recording is
+/// `fitrnn analyse`: recompute the tables of the complete run in `dir` from its saved config,
+/// data and weights (units, split, metrics and predictions, and every analysis), on `device`, and
+/// write its report again (a changed recording is
 /// refused unless `allow_changed_data`). Returns the analysis step
 /// times and the report.
 pub fn reanalyse(
@@ -304,6 +305,15 @@ pub fn reanalyse(
     let mut rd = RunDir::open_complete(dir, "analyse")?;
     check_data(&mut rd, config, allow_changed_data)?;
     let fitted = rd.load_fitted(config, ds, device)?;
+    // Every table the weights and the recording determine, so that `analyse` can repair any of
+    // them: units, split, the evaluation and the analyses (the history records the training).
+    rd.write_table(&unit_rows(ds, &fitted))?;
+    rd.write_table(&split_rows(ds))?;
+    let evaluation = evaluate(config, ds, &fitted)?;
+    rd.write_table(&evaluation.metrics)?;
+    if let Some(p) = &evaluation.predictions {
+        p.write(&rd.paths().predictions())?;
+    }
     let analyses = analyse(config, ds, &fitted)?;
     analyses.write(&rd)?;
     let report = crate::report::write_report(dir)?;

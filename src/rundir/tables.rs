@@ -117,22 +117,31 @@ pub trait Table: Sized {
     fn from_frame(df: &DataFrame, path: &Path) -> Result<Vec<Self>>;
 }
 
+/// How to write the table at `path` again, by its file name: the analysis and evaluation tables
+/// with `fitrnn analyse`, the ensemble's with `fitrnn selfcheck`, the training history only by
+/// fitting again.
+pub fn rebuild_advice(path: &Path) -> String {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    match stem {
+        "history" => "history.parquet records the training itself: only a new fit writes it again (fitrnn --config CONFIG)".into(),
+        "interactions_ensemble" | "perturbations_ensemble" | "selfcheck" | "ensemble_members" => {
+            "write it again with this version of fitrnn (fitrnn selfcheck RUN_DIR)".into()
+        }
+        _ => "write it again with this version of fitrnn (fitrnn analyse RUN_DIR)".into(),
+    }
+}
+
 /// The values of column `name` of `df`, read from `path`, as `T`.
 pub fn column<T: Cell>(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<T>> {
-    let col = df.column(name).map_err(|_| {
-        Error::data(
-            path,
-            name,
-            "missing column",
-            "write the table again with this version of fitrnn (fitrnn analyse RUN_DIR)",
-        )
-    })?;
+    let col = df
+        .column(name)
+        .map_err(|_| Error::data(path, name, "missing column", rebuild_advice(path)))?;
     T::values(col).ok_or_else(|| {
         Error::data(
             path,
             name,
             format!("expected {} values (found {})", T::KIND, col.dtype()),
-            "write the table again with this version of fitrnn (fitrnn analyse RUN_DIR)",
+            rebuild_advice(path),
         )
     })
 }
@@ -196,7 +205,7 @@ pub fn read<T: Table>(path: &Path) -> Result<Vec<T>> {
         file: path.to_path_buf(),
         location: "/".into(),
         problem: format!("not a readable Parquet table: {e}"),
-        fix: "write it again with fitrnn analyse RUN_DIR".into(),
+        fix: rebuild_advice(path),
     })?;
     T::from_frame(&df, path)
 }
