@@ -216,3 +216,26 @@ fn no_window_crosses_a_pause_between_joined_sessions() {
         "the second session starts a window"
     );
 }
+
+#[test]
+fn every_validation_frame_is_scored_when_the_blocks_do_not_end_on_a_whole_window() {
+    // 2 blocks of 500 frames, 15 % held out: validation runs of 75 frames, windows of 20.
+    let rec = recording(1000, 10.0);
+    let cfg = config("  split: {by: time, validation_fraction: 0.15, blocks: 2}\n");
+    let ds = Dataset::build(&cfg, rec, Path::new("t.yaml")).unwrap();
+    let val: Vec<usize> = (0..1000).filter(|&f| !ds.split.is_train[f]).collect();
+    assert_eq!(val.len(), 150);
+    // The loss's windows are whole: 3 per run, 15 frames of each run left out.
+    assert_eq!(ds.validation_windows.len(), 6);
+    assert!(ds.validation_windows.iter().all(|w| w.len == 20));
+    // The scored windows cover every validation frame once: 3 whole and one of 15 per run.
+    let mut covered: Vec<usize> = ds
+        .validation_scored
+        .iter()
+        .flat_map(|w| w.start..w.start + w.len)
+        .collect();
+    covered.sort();
+    assert_eq!(covered, val);
+    let lens: Vec<usize> = ds.validation_scored.iter().map(|w| w.len).collect();
+    assert_eq!(lens, [20, 20, 20, 15, 20, 20, 20, 15]);
+}

@@ -35,8 +35,13 @@ pub struct Dataset {
     pub split: FrameSplit,
     /// Training windows (frame ranges).
     pub train_windows: Vec<Window>,
-    /// Validation windows (frame ranges).
+    /// Validation windows (frame ranges), all of the configured length: the validation loss
+    /// scores them in one batch.
     pub validation_windows: Vec<Window>,
+    /// Every validation frame in windows: the validation windows and, where a run of validation
+    /// frames does not end on a whole window, one shorter window over its last frames (at least
+    /// 2). The evaluation's validation metrics and predictions score these.
+    pub validation_scored: Vec<Window>,
     /// What each column of `y` is: a recorded neuron (`mode: neurons`) or a population average
     /// (`mode: populations`).
     pub targets: Vec<Target>,
@@ -170,6 +175,7 @@ impl Dataset {
             train_windows = bootstrap(&train_windows, seed);
         }
         let validation_windows = split.windows(&rec, false, win, win);
+        let validation_scored = split.windows_covering(&rec, false, win);
         if d.split.validation_fraction > 0.0 && validation_windows.is_empty() {
             let held_out = split.is_train.iter().filter(|t| !**t).count();
             return Err(Error::config(
@@ -286,6 +292,7 @@ impl Dataset {
             split,
             train_windows,
             validation_windows,
+            validation_scored,
             targets,
         })
     }

@@ -97,6 +97,24 @@ impl FrameSplit {
     /// (`train = true`) or validation frames; a run also ends at a pause in the clock
     /// ([`Recording::gaps`]: joined sessions, frames dropped for NaN).
     pub fn windows(&self, rec: &Recording, train: bool, len: usize, stride: usize) -> Vec<Window> {
+        self.windows_in_runs(rec, train, len, stride, false)
+    }
+
+    /// [`FrameSplit::windows`] side by side (stride `len`), plus one shorter window over the last
+    /// frames of each run that do not fill a whole window (when they are at least 2): every frame
+    /// of the runs is in a window.
+    pub fn windows_covering(&self, rec: &Recording, train: bool, len: usize) -> Vec<Window> {
+        self.windows_in_runs(rec, train, len, len, true)
+    }
+
+    fn windows_in_runs(
+        &self,
+        rec: &Recording,
+        train: bool,
+        len: usize,
+        stride: usize,
+        cover_tail: bool,
+    ) -> Vec<Window> {
         let after_gap: std::collections::HashSet<usize> = rec.gaps().iter().map(|g| g.0).collect();
         let mut out = Vec::new();
         let mut start = None;
@@ -111,6 +129,12 @@ impl FrameSplit {
                     while w + len <= f {
                         out.push(Window { start: w, len });
                         w += stride;
+                    }
+                    if cover_tail && f >= w + 2 {
+                        out.push(Window {
+                            start: w,
+                            len: f - w,
+                        });
                     }
                     start = if f < self.is_train.len() && self.is_train[f] == train {
                         Some(f)

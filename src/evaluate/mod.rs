@@ -156,7 +156,7 @@ pub fn evaluate(cfg: &Config, ds: &Dataset, fitted: &Fitted) -> Result<Evaluatio
     let var = fit_var1(&ds.y, &ds.u, &training_pairs(&ds.train_windows));
     let splits: [(&str, &Vec<Window>); 2] = [
         ("train", &ds.train_windows),
-        ("validation", &ds.validation_windows),
+        ("validation", &ds.validation_scored),
     ];
     for (split, windows) in splits {
         if windows.is_empty() {
