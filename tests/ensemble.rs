@@ -246,3 +246,52 @@ fn subsample_refits_keep_part_of_each_population_and_report_the_spectral_shift()
         "no block is claimed determined"
     );
 }
+
+#[test]
+fn learned_time_constants_and_inferred_drive_get_the_members_intervals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = simulate(tmp.path(), 120.0, 0.1, &[]);
+    let out = tmp.path().join("run");
+    fit(
+        &data,
+        &out,
+        &[
+            "model.learn_tau=true",
+            "model.latent_inputs.per_area=1",
+            "training.dense_epochs=4",
+            "training.finetune_epochs=0",
+            "ensemble.seeds=2",
+            "ensemble.bootstrap=1",
+            "ensemble.selfcheck=0",
+            "ensemble.subsample=0",
+            "ensemble.jobs=2",
+            "threads=1",
+        ],
+    );
+    let rows: Vec<fitrnn::rundir::tables::ConstantEnsembleRow> =
+        tables::read(&out.join("tables/constants_ensemble.parquet")).unwrap();
+    let manifest = fitrnn::rundir::read_manifest(&out).unwrap();
+    // One row per learned time constant (the manifest's) and per area's inferred share.
+    let taus: Vec<_> = rows.iter().filter(|r| r.quantity == "tau_ms").collect();
+    assert_eq!(taus.len(), manifest.tau_ms.len());
+    assert!(rows.iter().any(|r| r.quantity == "inferred_share"));
+    // The fit and the members run beside it.
+    let members = 1 + std::fs::read_dir(out.join("ensemble"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .count();
+    assert!(members >= 2);
+    for r in &rows {
+        assert_eq!(r.n_members as usize, members, "{r:?}");
+        assert!(r.ci_low <= r.ci_high, "{r:?}");
+        if r.quantity == "tau_ms" {
+            assert_eq!(r.estimate, manifest.tau_ms[&r.group], "the fit's own value");
+        }
+    }
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        report.contains(&format!("over {members} members")),
+        "the report gives the intervals"
+    );
+}

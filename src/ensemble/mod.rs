@@ -11,6 +11,7 @@
 //! ```
 
 pub mod consensus;
+mod constants;
 pub mod members;
 pub mod perturbations;
 pub mod selfcheck;
@@ -242,8 +243,9 @@ fn selfcheck_rows(
 }
 
 /// Run the ensemble `cfg.ensemble` asks for around the fit `f` of `ds`, written in `rd`, and write
-/// its tables: `interactions_ensemble`, `perturbations_ensemble`, `ensemble_members` and (with a
-/// self-check) `selfcheck`.
+/// its tables: `interactions_ensemble`, `perturbations_ensemble`, `ensemble_members`, (with a
+/// self-check) `selfcheck`, and (when the fit learned time constants, indicator decays or inferred
+/// inputs) `constants_ensemble`.
 pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<EnsembleOutcome> {
     let t0 = std::time::Instant::now();
     let run = rd.paths();
@@ -292,6 +294,10 @@ pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<Ensemb
     rd.write_table(&rows)?;
     rd.write_table(&perturbation_rows(&ms, run, refits)?)?;
     rd.write_table(&member_rows(&ms)?)?;
+    let constants = constants::rows(&ms)?;
+    if !constants.is_empty() {
+        rd.write_table(&constants)?;
+    }
     if let Some(c) = &check {
         rd.write_table(c)?;
     }

@@ -7,9 +7,9 @@ use crate::error::Result;
 use crate::rundir::paths::{table_file, RunPaths, Weights};
 use crate::rundir::series::Predictions;
 use crate::rundir::tables::{
-    self, CurrentRow, DiagnosticRow, HistoryRow, InferredInputRow, InteractionEnsembleRow,
-    InteractionRow, MetricRow, PerturbationEnsembleRow, PerturbationRow, SelfcheckRow, SpectrumRow,
-    SplitRow, Table, UnitRow,
+    self, ConstantEnsembleRow, CurrentRow, DiagnosticRow, HistoryRow, InferredInputRow,
+    InteractionEnsembleRow, InteractionRow, MetricRow, PerturbationEnsembleRow, PerturbationRow,
+    SelfcheckRow, SpectrumRow, SplitRow, Table, UnitRow,
 };
 use crate::rundir::Manifest;
 use ndarray::Array2;
@@ -39,6 +39,7 @@ pub struct RunFiles {
     perturbations_ensemble: Need<Vec<PerturbationEnsembleRow>>,
     selfcheck: Need<Vec<SelfcheckRow>>,
     inferred_inputs: Need<Vec<InferredInputRow>>,
+    constants_ensemble: Need<Vec<ConstantEnsembleRow>>,
 }
 
 /// The rows of table `T`, or why they are unavailable.
@@ -81,6 +82,7 @@ impl RunFiles {
             perturbations_ensemble: load(&paths),
             selfcheck: load(&paths),
             inferred_inputs: load(&paths),
+            constants_ensemble: load(&paths),
             paths,
         })
     }
@@ -138,6 +140,11 @@ impl RunFiles {
     /// `tables/inferred_inputs.parquet` (runs with inferred inputs).
     pub fn inferred_inputs(&self) -> Need<&[InferredInputRow]> {
         rows(&self.inferred_inputs)
+    }
+
+    /// `tables/constants_ensemble.parquet` (runs with an ensemble that learned constants).
+    pub fn constants_ensemble(&self) -> Need<&[ConstantEnsembleRow]> {
+        rows(&self.constants_ensemble)
     }
 
     /// `predictions.h5`.

@@ -48,9 +48,30 @@ pub fn provenance(run: &RunFiles) -> String {
 /// gives to inferred inputs (`model.latent_inputs`); empty when nothing was learned.
 pub fn learned_constants(run: &RunFiles) -> String {
     let m = &run.manifest;
-    let list = |map: &std::collections::BTreeMap<String, f64>| {
+    let intervals = run.constants_ensemble().unwrap_or(&[]);
+    // The members' 95 % interval of a value, where the ensemble gave one.
+    let interval = |quantity: &str, group: &str, unit: &str, digits: usize| {
+        intervals
+            .iter()
+            .find(|r| r.quantity == quantity && r.group == group && r.n_members > 1)
+            .map(|r| {
+                format!(
+                    " ({:.digits$}–{:.digits$}{unit} over {} members)",
+                    r.ci_low, r.ci_high, r.n_members
+                )
+            })
+            .unwrap_or_default()
+    };
+    let list = |quantity: &str, map: &std::collections::BTreeMap<String, f64>| {
         map.iter()
-            .map(|(t, ms)| format!("{} {:.0} ms", escape(t), ms))
+            .map(|(t, ms)| {
+                format!(
+                    "{} {:.0} ms{}",
+                    escape(t),
+                    ms,
+                    interval(quantity, t, " ms", 0)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -58,20 +79,27 @@ pub fn learned_constants(run: &RunFiles) -> String {
     if !m.tau_ms.is_empty() {
         s += &format!(
             "<p>Learned time constants per cell type: {}.</p>\n",
-            list(&m.tau_ms)
+            list("tau_ms", &m.tau_ms)
         );
     }
     if !m.calcium_decay_ms.is_empty() {
         s += &format!(
             "<p>Learned indicator decay per cell type: {}.</p>\n",
-            list(&m.calcium_decay_ms)
+            list("calcium_decay_ms", &m.calcium_decay_ms)
         );
     }
     if let Ok(rows) = run.inferred_inputs() {
         let shares: Vec<String> = rows
             .iter()
             .filter(|r| r.split == "train")
-            .map(|r| format!("{} {:.2}", escape(&r.area), r.inferred_share))
+            .map(|r| {
+                format!(
+                    "{} {:.2}{}",
+                    escape(&r.area),
+                    r.inferred_share,
+                    interval("inferred_share", &r.area, "", 2)
+                )
+            })
             .collect();
         s += &format!(
             "<p>Inferred inputs: share of each area's input that comes from drive the recording does not hold (training frames): {}. The interactions and currents in this report are net of it.</p>\n",

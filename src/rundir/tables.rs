@@ -442,6 +442,26 @@ table! {
 }
 
 table! {
+    /// `constants_ensemble.parquet`: each value the fit learned per group, with its interval over
+    /// the ensemble's members (written with an ensemble when the fit learned any).
+    ConstantEnsembleRow = "constants_ensemble" {
+        /// `tau_ms` (learned time constant), `calcium_decay_ms` (learned indicator decay) or
+        /// `inferred_share` (the share of an area's input from inferred inputs, training frames).
+        quantity: String,
+        /// The cell type (`tau_ms`, `calcium_decay_ms`) or the area (`inferred_share`).
+        group: String,
+        /// The fit's value.
+        estimate: f64,
+        /// 2.5 % percentile over the members (the fit among them).
+        ci_low: f64,
+        /// 97.5 % percentile over the members.
+        ci_high: f64,
+        /// Members with a value (the fit included).
+        n_members: u32,
+    }
+}
+
+table! {
     /// `perturbations_ensemble.parquet`: each perturbation effect of the fit (`delta_rel` of
     /// `perturbations.parquet`) with its interval over the ensemble's members, and whether the
     /// self-check's refits reproduced it.
@@ -527,7 +547,7 @@ table! {
 }
 
 /// Every table of a run directory, for the schema snapshot and the layout documentation.
-pub const RUN_TABLES: [(&str, &[&str]); 14] = [
+pub const RUN_TABLES: [(&str, &[&str]); 15] = [
     (UnitRow::NAME, UnitRow::COLUMNS),
     (SplitRow::NAME, SplitRow::COLUMNS),
     (HistoryRow::NAME, HistoryRow::COLUMNS),
@@ -548,6 +568,7 @@ pub const RUN_TABLES: [(&str, &[&str]); 14] = [
         PerturbationEnsembleRow::COLUMNS,
     ),
     (EnsembleMemberRow::NAME, EnsembleMemberRow::COLUMNS),
+    (ConstantEnsembleRow::NAME, ConstantEnsembleRow::COLUMNS),
 ];
 
 #[cfg(test)]
@@ -696,6 +717,14 @@ mod tests {
                 rel_error: 0.0,
                 sign_agreement: 1.0,
                 identifiable: Some(true),
+            }]),
+            schema(&[ConstantEnsembleRow {
+                quantity: text(),
+                group: text(),
+                estimate: 0.0,
+                ci_low: 0.0,
+                ci_high: 0.0,
+                n_members: 1,
             }]),
             schema(&[EnsembleMemberRow {
                 member: 0,
