@@ -14,13 +14,7 @@ pub fn inferred_inputs(f: &Fitted, runs: &[(&str, &FreeRun)]) -> Vec<InferredInp
     };
     let p = &f.params;
     let d = latent.n_measured;
-    let n = f.network.signs.len();
-    let mut areas: Vec<&String> = f.network.latent_areas.iter().collect();
-    areas.dedup();
-    let unit_area: Vec<Option<usize>> = f.network.units.units[..n]
-        .iter()
-        .map(|u| areas.iter().position(|a| **a == u.area))
-        .collect();
+    let (areas, unit_area) = f.network.latent_area_index();
     let mut rows = Vec::new();
     for (split, run) in runs {
         let recurrent = run.rates.dot(&p.w_rec.t()); // [samples, n]
@@ -47,7 +41,7 @@ pub fn inferred_inputs(f: &Fitted, runs: &[(&str, &FreeRun)]) -> Vec<InferredInp
             let (inf, rec) = (inferred_sum[a] / c, recurrent_sum[a] / c);
             rows.push(InferredInputRow {
                 split: split.to_string(),
-                area: area.to_string(),
+                area: area.clone(),
                 mean_abs_inferred: inf,
                 mean_abs_recurrent: rec,
                 inferred_share: inf / (inf + rec),

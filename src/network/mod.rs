@@ -358,6 +358,20 @@ impl Network {
         Ok(alpha.flatten_all()?.to_vec1::<f32>()?)
     }
 
+    /// The areas that have inferred inputs, in channel order, and for every unit the index of its
+    /// area among them (`None` for a unit whose area has none, or without inferred inputs).
+    pub fn latent_area_index(&self) -> (Vec<String>, Vec<Option<usize>>) {
+        let mut areas = self.latent_areas.clone();
+        areas.dedup();
+        let index = self
+            .units
+            .units
+            .iter()
+            .map(|u| areas.iter().position(|a| *a == u.area))
+            .collect();
+        (areas, index)
+    }
+
     /// The learned time constants of `p` per cell type, `(cell type, initial ms, learned ms)`;
     /// empty when they are fixed.
     pub fn learned_tau_ms(&self, p: &ParamsCpu) -> Vec<(String, f32, f32)> {

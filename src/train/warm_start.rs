@@ -175,12 +175,9 @@ fn infer_drive(
     options: &OneStepOptions,
 ) -> (Array2<f32>, Vec<f32>, crate::estimate::OneStep) {
     let n_rec = network.rnn.n_rec;
-    let mut areas: Vec<&String> = network.latent_areas.iter().collect();
-    areas.dedup();
-    let area_of: Vec<usize> = network.units.units[..n_rec]
-        .iter()
-        .map(|u| areas.iter().position(|a| **a == u.area).unwrap_or(0))
-        .collect();
+    let (areas, index) = network.latent_area_index();
+    // Every recorded unit's area has inferred inputs (one set per recorded area).
+    let area_of: Vec<usize> = index[..n_rec].iter().map(|a| a.unwrap_or(0)).collect();
     let (frames, d) = (ds.u.nrows(), ds.u.ncols());
     let mut input_mask = Array2::<f32>::zeros((n_rec, d + areas.len()));
     for (i, &a) in area_of.iter().enumerate() {
