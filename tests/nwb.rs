@@ -220,6 +220,14 @@ fn malformed_nwb_files_fail_with_their_specific_message() {
         ],
     );
     refused(
+        "bad_no_rois.nwb",
+        &[
+            "RoiResponseSeries/rois",
+            "required dataset is missing",
+            "create_roi_table_region",
+        ],
+    );
+    refused(
         "bad_rois_out_of_range.nwb",
         &["rois", "entry 5 is row 57", "has 20 rows"],
     );

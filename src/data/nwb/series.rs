@@ -64,8 +64,10 @@ fn subgroups(g: &Group) -> Vec<(String, Group)> {
         .collect()
 }
 
+/// A series: a group with `data` (its `rois`, which every `RoiResponseSeries` must have, is
+/// checked when it is read, so a series without one is named rather than passed over).
 fn is_series(g: &Group) -> bool {
-    g.link_exists("data") && g.link_exists("rois")
+    g.link_exists("data")
 }
 
 /// Every `RoiResponseSeries` under `/processing/*/`: inside `DfOverF` and `Fluorescence`
@@ -248,9 +250,12 @@ fn read_clock(file: &Path, g: &Group, n_frames: usize) -> Result<(Vec<f64>, f64)
 
 /// The `rois` region: row indices into the `PlaneSegmentation` its `table` attribute references.
 fn read_rois(file: &Path, root: &Group, g: &Group, n_rois: usize) -> Result<(Vec<usize>, Group)> {
-    let ds = g
-        .dataset("rois")
-        .map_err(|e| Error::hdf5(file, join(g, "rois"), e))?;
+    let ds = h5util::dataset(
+        file,
+        g,
+        "rois",
+        "every RoiResponseSeries names the PlaneSegmentation rows its columns are (pynwb: RoiResponseSeries(..., rois=plane_segmentation.create_roi_table_region(...)))",
+    )?;
     let loc = ds.name();
     let rows = h5util::read_i64_1d(file, &ds)?.ok_or_else(|| {
         Error::data(
