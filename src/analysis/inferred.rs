@@ -22,10 +22,7 @@ pub fn inferred_inputs(f: &Fitted, runs: &[(&str, &FreeRun)]) -> Vec<InferredInp
         let mut recurrent_sum = vec![0f64; areas.len()];
         let mut count = vec![0usize; areas.len()];
         for (s, &frame) in run.frame.iter().enumerate() {
-            let (k, w) = latent.locate(frame as usize);
-            let z: Vec<f32> = (0..latent.n_channels)
-                .map(|c| (1.0 - w) * p.latent[[k, c]] + w * p.latent[[k + 1, c]])
-                .collect();
+            let z = latent.at(p.latent.view(), frame as usize);
             for (i, area) in unit_area.iter().enumerate() {
                 let Some(a) = *area else { continue };
                 let drive: f32 = (0..latent.n_channels)

@@ -44,6 +44,12 @@ impl LatentDrive {
         (k, (pos - k as f64).clamp(0.0, 1.0) as f32)
     }
 
+    /// The values at frame `f` of every column of `knots` (`[n_knots, columns]`, on the host).
+    pub fn at(&self, knots: ndarray::ArrayView2<f32>, f: usize) -> ndarray::Array1<f32> {
+        let (k, w) = self.locate(f);
+        &knots.row(k) * (1.0 - w) + &knots.row(k + 1) * w
+    }
+
     /// The channels' values at frames `starts[b] + t` for `t < t_len`: `[t_len, batch,
     /// n_channels]`, differentiable in `knots` (`[n_knots, n_channels]`).
     pub fn values(&self, knots: &Tensor, starts: &[usize], t_len: usize) -> Result<Tensor> {

@@ -259,10 +259,7 @@ fn infer_drive(
             }
         }
         for t in 0..frames {
-            let (k, w) = latent.locate(t);
-            for a in 0..areas.len() {
-                u[[t, d + a]] = (1.0 - w) * drive[[k, a]] + w * drive[[k + 1, a]];
-            }
+            u.slice_mut(s![t, d..]).assign(&latent.at(drive.view(), t));
         }
         est = one_step_states(
             pairs.states.view(),
