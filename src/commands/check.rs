@@ -102,7 +102,8 @@ pub fn summary(config: &Config, config_path: &std::path::Path, ds: &Dataset) -> 
         );
     }
     let held_out = rec.n_frames() - n_train;
-    let scored: usize = ds.validation_windows.iter().map(|w| w.len).sum();
+    let whole: usize = ds.validation_windows.iter().map(|w| w.len).sum();
+    let scored: usize = ds.validation_scored.iter().map(|w| w.len).sum();
     if held_out == 0 {
         let _ = writeln!(
             s,
@@ -111,8 +112,14 @@ pub fn summary(config: &Config, config_path: &std::path::Path, ds: &Dataset) -> 
     } else if scored < held_out {
         let _ = writeln!(
             s,
-            "note        {} of the {held_out} validation frames lie outside whole validation windows and are not scored",
+            "note        {} of the {held_out} validation frames are not scored (runs of a single held-out frame)",
             held_out - scored
+        );
+    } else if whole < held_out {
+        let _ = writeln!(
+            s,
+            "note        {} of the {held_out} validation frames lie outside whole validation windows: the metrics score them in a shorter last window; the validation loss (which picks the best epoch) uses whole windows",
+            held_out - whole
         );
     }
     let _ = writeln!(s, "\nok: config and data are valid");
