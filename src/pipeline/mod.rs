@@ -236,11 +236,7 @@ fn fit_and_write(
     rd.write_table(&unit_rows(ds, fitted))?;
     write_weights(rd, fitted)?;
     rd.write_table(&out.history)?;
-    let evaluation = evaluate(config, ds, fitted)?;
-    rd.write_table(&evaluation.metrics)?;
-    if let Some(p) = &evaluation.predictions {
-        p.write(&rd.paths().predictions())?;
-    }
+    let evaluation = write_evaluation(rd, config, ds, fitted)?;
     let analyses = analyse(config, ds, fitted)?;
     analyses.write(rd)?;
     let calcium_decays_ms = fitted.network.learned_calcium_ms(&fitted.params);
@@ -309,15 +305,26 @@ pub fn reanalyse(
     // them: units, split, the evaluation and the analyses (the history records the training).
     rd.write_table(&unit_rows(ds, &fitted))?;
     rd.write_table(&split_rows(ds))?;
-    let evaluation = evaluate(config, ds, &fitted)?;
-    rd.write_table(&evaluation.metrics)?;
-    if let Some(p) = &evaluation.predictions {
-        p.write(&rd.paths().predictions())?;
-    }
+    write_evaluation(&rd, config, ds, &fitted)?;
     let analyses = analyse(config, ds, &fitted)?;
     analyses.write(&rd)?;
     let report = crate::report::write_report(dir)?;
     Ok((analyses.seconds, report))
+}
+
+/// Evaluate `fitted` on `ds` and write `metrics.parquet` and `predictions.h5` into `rd`.
+fn write_evaluation(
+    rd: &RunDir,
+    config: &Config,
+    ds: &Dataset,
+    fitted: &Fitted,
+) -> Result<crate::evaluate::Evaluation> {
+    let evaluation = evaluate(config, ds, fitted)?;
+    rd.write_table(&evaluation.metrics)?;
+    if let Some(p) = &evaluation.predictions {
+        p.write(&rd.paths().predictions())?;
+    }
+    Ok(evaluation)
 }
 
 /// Wall time of each analysis step, s.
@@ -341,11 +348,7 @@ pub fn reanalyse_failed(
     write_weights(&rd, &fitted)?;
     rd.write_table(&history)?;
     rd.update(|m| m.analysed_from_checkpoint = Some(what.clone()))?;
-    let evaluation = evaluate(config, ds, &fitted)?;
-    rd.write_table(&evaluation.metrics)?;
-    if let Some(p) = &evaluation.predictions {
-        p.write(&rd.paths().predictions())?;
-    }
+    write_evaluation(&rd, config, ds, &fitted)?;
     let analyses = analyse(config, ds, &fitted)?;
     analyses.write(&rd)?;
     let report = crate::report::write_report_of_failed_run(dir)?;

@@ -200,15 +200,18 @@ fn infer_drive(
         ds.u,
         Array2::<f32>::zeros((frames, areas.len()))
     ];
+    let solve = |u: &Array2<f32>| {
+        one_step_states(
+            pairs.states.view(),
+            pairs.rates.view(),
+            u.view(),
+            pairs.alpha,
+            signs,
+            &options,
+        )
+    };
     // The first round's estimate reads no drive (its column is 0 everywhere).
-    let mut est = one_step_states(
-        pairs.states.view(),
-        pairs.rates.view(),
-        u.view(),
-        pairs.alpha,
-        signs,
-        &options,
-    );
+    let mut est = solve(&u);
     for round in 0..DRIVE_ROUNDS {
         let pred = pairs.rates.dot(&est.w_rec.t()) + u.dot(&est.w_in.t());
         let mut sum = Array2::<f64>::zeros((latent.n_knots, areas.len()));
@@ -261,14 +264,7 @@ fn infer_drive(
         for t in 0..frames {
             u.slice_mut(s![t, d..]).assign(&latent.at(drive.view(), t));
         }
-        est = one_step_states(
-            pairs.states.view(),
-            pairs.rates.view(),
-            u.view(),
-            pairs.alpha,
-            signs,
-            &options,
-        );
+        est = solve(&u);
     }
     let slope = (0..n_rec).map(|i| est.w_in[[i, d + area_of[i]]]).collect();
     (drive, slope, est)
