@@ -238,7 +238,29 @@ fn subsample_refits_keep_part_of_each_population_and_report_the_spectral_shift()
         ("network", "0.5", 1)
     );
     assert!(row.truth > 0.0 && row.refit_median > 0.0, "{row:?}");
+    // The leading three eigenvalues, each with a verdict that follows the stated rule.
+    let spectral: Vec<_> = check.iter().filter(|r| r.pre == "subsample").collect();
+    let metrics: Vec<&str> = spectral.iter().map(|r| r.metric.as_str()).collect();
+    assert_eq!(metrics, ["spectral_radius", "eigenvalue_2", "eigenvalue_3"]);
+    assert!(spectral.windows(2).all(|w| w[0].truth >= w[1].truth));
+    for r in &spectral {
+        let within = r.rel_error <= fitrnn::ensemble::selfcheck::MAX_SPECTRAL_SHIFT;
+        assert_eq!(
+            r.identifiable,
+            Some(within && r.sign_agreement == 1.0),
+            "{r:?}"
+        );
+    }
     let html = std::fs::read_to_string(paths.report()).unwrap();
+    assert!(html.contains("eigenvalue (modulus)"));
+    let rule = format!(
+        "median is within {:.0} % of the fitted value",
+        100.0 * fitrnn::ensemble::selfcheck::MAX_SPECTRAL_SHIFT
+    );
+    assert!(
+        html.contains(&rule),
+        "the report states the rule the flag uses"
+    );
     assert!(html.contains("Partial observation: refitting 1 recordings"));
     assert!(html.contains("keep 50 % of each population"));
     assert!(

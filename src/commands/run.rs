@@ -160,9 +160,34 @@ pub fn ensemble_line(e: &crate::ensemble::EnsembleOutcome) -> String {
         Some(k) => format!(", {k} identifiable by the self-check ({} refits)", e.refits),
         None => String::new(),
     };
-    format!(
+    let mut s = format!(
         "ensemble    {} members, {:.0} s with {} at a time: of {} blocks the fit has, {} have a sign the interval determines{checked}",
         e.members, e.wall_s, e.parallel, e.blocks, e.sign_determined
+    );
+    if let Some(fit) = e.spectrum.first().map(|r| r.truth) {
+        let refits: Vec<String> = e.spectrum.iter().map(spectrum_refits).collect();
+        let _ = write!(s, "\nspectrum    radius {fit:.3}; {}", refits.join("; "));
+    }
+    s
+}
+
+/// One spectral self-check row in words: whose refits, their median and the verdict.
+fn spectrum_refits(r: &crate::rundir::tables::SelfcheckRow) -> String {
+    let whose = if r.pre == "subsample" {
+        format!(
+            "refits keeping {} of the neurons",
+            r.post
+                .parse::<f64>()
+                .map_or("part".into(), |f| format!("{:.0} %", 100.0 * f))
+        )
+    } else {
+        "refits".into()
+    };
+    format!(
+        "{whose} {:.3} ({:.0} % off: {})",
+        r.refit_median,
+        100.0 * r.rel_error,
+        r.verdict()
     )
 }
 

@@ -47,6 +47,9 @@ pub struct EnsembleOutcome {
     pub sign_determined: usize,
     /// Of those, blocks the self-check flagged identifiable (`None` without a self-check).
     pub identifiable: Option<usize>,
+    /// The self-check's spectral-radius rows (`pre` = `all` and, with subsample refits,
+    /// `subsample`), each with its verdict; empty without refits.
+    pub spectrum: Vec<SelfcheckRow>,
 }
 
 /// Fits at the same time and threads per fit: `jobs` (0: one per core), and the cores shared
@@ -207,7 +210,7 @@ fn member_rows(ms: &[Member]) -> Result<Vec<EnsembleMemberRow>> {
 /// Per block key (every metric), whether the self-check flagged the block identifiable.
 fn flags(rows: &[SelfcheckRow]) -> BTreeMap<Key, bool> {
     let mut out = BTreeMap::new();
-    for r in rows {
+    for r in rows.iter().filter(|r| r.level != "network") {
         if let Some(flag) = r.identifiable {
             for metric in consensus::METRICS {
                 out.insert(
@@ -238,7 +241,7 @@ fn selfcheck_rows(
     let dirs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
     let truth = selfcheck::truth(f, rates, &levels);
     let mut rows = selfcheck::score(&truth, &selfcheck::refits(&dirs, &levels)?);
-    rows.push(selfcheck::spectral_row(f, &dirs)?);
+    rows.extend(selfcheck::spectral_rows(f, &dirs)?);
     Ok(rows)
 }
 
@@ -281,8 +284,8 @@ pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<Ensemb
         let dirs: Vec<std::path::PathBuf> =
             (0..subsamples).map(|k| run.subsample_refit(k)).collect();
         let dirs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
-        let row = selfcheck::subsample_row(f, &dirs, cfg.ensemble.observed_fraction)?;
-        check.get_or_insert_with(Vec::new).push(row);
+        let rows = selfcheck::subsample_rows(f, &dirs, cfg.ensemble.observed_fraction)?;
+        check.get_or_insert_with(Vec::new).extend(rows);
     }
     let levels = levels_of(&cfg.analysis.levels);
     let values = ms
@@ -301,7 +304,14 @@ pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<Ensemb
     if let Some(c) = &check {
         rd.write_table(c)?;
     }
-    Ok(summarise(&rows, &levels, ms.len(), refits, parallel, t0))
+    let mut outcome = summarise(&rows, &levels, ms.len(), refits, parallel, t0);
+    outcome.spectrum = check
+        .iter()
+        .flatten()
+        .filter(|r| r.level == "network" && r.metric == "spectral_radius")
+        .cloned()
+        .collect();
+    Ok(outcome)
 }
 
 /// The fit's perturbation effects with the members' intervals and the refits' verdicts.
@@ -347,5 +357,6 @@ fn summarise(
                 .filter(|r| r.identifiable == Some(true))
                 .count()
         }),
+        spectrum: Vec::new(),
     }
 }

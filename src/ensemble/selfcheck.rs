@@ -26,6 +26,12 @@ use std::path::Path;
 pub const MAX_REL_ERROR: f64 = 0.5;
 /// ... and at least this fraction of the refits give its net sign.
 pub const MIN_SIGN_AGREEMENT: f64 = 0.8;
+/// The spectrum is determined when the refits' median of a leading eigenvalue's modulus is within
+/// this fraction of the fitted network's, and every refit agrees with the fit on whether it
+/// exceeds 1 (a mode that grows, or one that decays).
+pub const MAX_SPECTRAL_SHIFT: f64 = 0.1;
+/// Leading eigenvalues (by modulus) the spectral rows compare: the spectral radius and the next two.
+pub const LEADING_EIGENVALUES: usize = 3;
 
 /// The noise a simulated recording gets, split evenly (in variance) between the two places it can
 /// enter: private noise on each unit's state update, and noise on each recorded trace.
@@ -270,33 +276,132 @@ pub fn subsample(rec: &Recording, fraction: f64, seed: u64) -> Recording {
     out
 }
 
-/// The spectral radius of the fitted network beside its refits' (`level` = `network`, `pre`
-/// = `all`): the refits of `refit_dirs`.
-pub fn spectral_row(f: &Fitted, refit_dirs: &[&Path]) -> Result<SelfcheckRow> {
-    spectral_row_of(f, refit_dirs, "all", "all")
+/// The leading eigenvalues of the fitted network beside its refits' (`level` = `network`, `pre`
+/// = `all`): the refits of `refit_dirs`. One row per metric of [`spectral_metrics`].
+pub fn spectral_rows(f: &Fitted, refit_dirs: &[&Path]) -> Result<Vec<SelfcheckRow>> {
+    spectral_rows_of(f, refit_dirs, "all", "all")
 }
 
-/// The spectral radius of the fitted network beside the refits of subsampled recordings that
+/// The leading eigenvalues of the fitted network beside the refits of subsampled recordings that
 /// kept `fraction` of the neurons (`pre` = `subsample`, `post` = the fraction).
-pub fn subsample_row(f: &Fitted, refit_dirs: &[&Path], fraction: f64) -> Result<SelfcheckRow> {
-    spectral_row_of(f, refit_dirs, "subsample", &format!("{fraction}"))
+pub fn subsample_rows(
+    f: &Fitted,
+    refit_dirs: &[&Path],
+    fraction: f64,
+) -> Result<Vec<SelfcheckRow>> {
+    spectral_rows_of(f, refit_dirs, "subsample", &format!("{fraction}"))
 }
 
-fn spectral_row_of(
+/// The spectral rows' metrics, largest modulus first: `spectral_radius`, `eigenvalue_2`,
+/// `eigenvalue_3` (moduli).
+pub fn spectral_metrics() -> Vec<String> {
+    (1..=LEADING_EIGENVALUES)
+        .map(|k| match k {
+            1 => "spectral_radius".to_string(),
+            k => format!("eigenvalue_{k}"),
+        })
+        .collect()
+}
+
+/// The moduli of the [`LEADING_EIGENVALUES`] largest eigenvalues of `w`, largest first, a
+/// complex-conjugate pair counted once (one mode; NaN where `w` has fewer).
+pub fn leading_moduli(w: &Array2<f32>) -> Result<Vec<f64>> {
+    let mut m: Vec<f64> = crate::linalg::eigenvalues(w)?
+        .iter()
+        .filter(|(re, im)| *im >= -1e-9 * re.hypot(*im).max(1.0))
+        .map(|(re, im)| re.hypot(*im))
+        .collect();
+    m.sort_by(|a, b| b.total_cmp(a));
+    m.resize(LEADING_EIGENVALUES, f64::NAN);
+    Ok(m)
+}
+
+fn spectral_rows_of(
     f: &Fitted,
     refit_dirs: &[&Path],
     pre: &str,
     post: &str,
-) -> Result<SelfcheckRow> {
-    let truth = crate::linalg::spectral_radius(&f.params.w_rec)?;
+) -> Result<Vec<SelfcheckRow>> {
+    let truth = leading_moduli(&f.params.w_rec)?;
     let refit = refit_dirs
         .iter()
         .map(|d| {
             let file = crate::rundir::weights::TensorFile::open(
                 &RunPaths::new(d).weights(Weights::Final),
             )?;
-            crate::linalg::spectral_radius(&file.array2("w_rec")?)
+            leading_moduli(&file.array2("w_rec")?)
         })
-        .collect::<Result<Vec<f64>>>()?;
-    Ok(row("network", pre, post, "spectral_radius", truth, &refit))
+        .collect::<Result<Vec<Vec<f64>>>>()?;
+    Ok(spectral_metrics()
+        .iter()
+        .enumerate()
+        .map(|(k, metric)| {
+            let values: Vec<f64> = refit.iter().map(|r| r[k]).collect();
+            spectral_row(pre, post, metric, truth[k], &values)
+        })
+        .collect())
+}
+
+/// One spectral row: the refits' median, range and error against the fit's `truth`, with
+/// `sign_agreement` the share of refits on the fit's side of 1 and `identifiable` whether the
+/// spectrum is determined ([`MAX_SPECTRAL_SHIFT`], every refit on that side).
+pub fn spectral_row(
+    pre: &str,
+    post: &str,
+    metric: &str,
+    truth: f64,
+    refit: &[f64],
+) -> SelfcheckRow {
+    let mut r = row("network", pre, post, metric, truth, refit);
+    let finite: Vec<f64> = refit.iter().copied().filter(|v| v.is_finite()).collect();
+    if truth.is_finite() && !finite.is_empty() {
+        let same_side = finite
+            .iter()
+            .filter(|v| (**v > 1.0) == (truth > 1.0))
+            .count();
+        r.sign_agreement = same_side as f64 / finite.len() as f64;
+        r.identifiable = Some(r.rel_error <= MAX_SPECTRAL_SHIFT && same_side == finite.len());
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spectrum_is_determined_only_within_the_shift_and_on_the_fits_side_of_one() {
+        // Within 10 % and every refit below 1 like the fit: determined.
+        let r = spectral_row("all", "all", "spectral_radius", 0.8, &[0.78, 0.85, 0.75]);
+        assert_eq!((r.identifiable, r.sign_agreement), (Some(true), 1.0));
+        assert!((r.rel_error - 0.025).abs() < 1e-12);
+        // Within 10 %, but one refit says the mode grows where the fit's decays.
+        let r = spectral_row("all", "all", "spectral_radius", 0.97, &[0.95, 1.02, 0.96]);
+        assert_eq!(r.identifiable, Some(false));
+        assert!((r.sign_agreement - 2.0 / 3.0).abs() < 1e-12);
+        // The demo's case: a fit above 1, refits 15 % lower.
+        let r = spectral_row("subsample", "0.5", "spectral_radius", 1.017, &[0.86]);
+        assert_eq!((r.identifiable, r.sign_agreement), (Some(false), 0.0));
+        // No finite refit: nothing to say.
+        let r = spectral_row("all", "all", "eigenvalue_3", 0.5, &[f64::NAN]);
+        assert_eq!(r.identifiable, None);
+    }
+
+    #[test]
+    fn leading_moduli_are_sorted_and_padded() {
+        // Eigenvalues 0.5 ± 0.5i (modulus 0.707), 0.9 and -0.2.
+        let w = ndarray::array![
+            [0.5f32, -0.5, 0.0, 0.0],
+            [0.5, 0.5, 0.0, 0.0],
+            [0.0, 0.0, 0.9, 0.0],
+            [0.0, 0.0, 0.0, -0.2]
+        ];
+        let m = leading_moduli(&w).unwrap();
+        assert_eq!(m.len(), LEADING_EIGENVALUES);
+        // The conjugate pair is one mode.
+        assert!((m[0] - 0.9).abs() < 1e-6 && (m[1] - 0.5f64.hypot(0.5)).abs() < 1e-6);
+        assert!((m[2] - 0.2).abs() < 1e-6);
+        let m = leading_moduli(&ndarray::array![[0.3f32]]).unwrap();
+        assert!((m[0] - 0.3).abs() < 1e-6 && m[1].is_nan() && m[2].is_nan());
+    }
 }

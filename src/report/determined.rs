@@ -138,13 +138,54 @@ pub fn summary(run: &RunFiles) -> Need<String> {
     Ok(s)
 }
 
-/// The self-check's spectral radius beside the fitted network's, and how far fitting a
-/// subsample of the network moved it.
+/// The table of leading eigenvalue moduli: the fit's, and the refits' median and range with the
+/// verdict, for the full (`all`) and the subsampled refits.
+fn eigenvalue_table(rows: &[&SelfcheckRow]) -> String {
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                if r.pre == "subsample" {
+                    "partly observed".into()
+                } else {
+                    "whole recording".into()
+                },
+                r.metric.replace('_', " "),
+                num(r.truth),
+                format!(
+                    "{} [{}, {}]",
+                    num(r.refit_median),
+                    num(r.refit_low),
+                    num(r.refit_high)
+                ),
+                format!("{:.0} %", 100.0 * r.rel_error),
+                r.verdict().into(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "refits of",
+            "eigenvalue (modulus)",
+            "#fit",
+            "refits: median [range]",
+            "#off by",
+            "verdict",
+        ],
+        &body,
+    )
+}
+
+/// The self-check's leading eigenvalues beside the fitted network's, how far fitting a subsample
+/// of the network moved them, and whether data like these determine the spectrum.
 pub fn spectral_shift(run: &RunFiles) -> Need<String> {
     let rows = run.selfcheck()?;
+    let network: Vec<&SelfcheckRow> = rows.iter().filter(|r| r.level == "network").collect();
     let spectral = |pre: &str| {
-        rows.iter()
-            .find(|r| r.level == "network" && r.metric == "spectral_radius" && r.pre == pre)
+        network
+            .iter()
+            .copied()
+            .find(|r| r.metric == "spectral_radius" && r.pre == pre)
     };
     let (full, part) = (spectral("all"), spectral("subsample"));
     if full.is_none() && part.is_none() {
@@ -153,18 +194,24 @@ pub fn spectral_shift(run: &RunFiles) -> Need<String> {
             table_file("selfcheck")
         ));
     }
+    // The rule of `ensemble::selfcheck::MAX_SPECTRAL_SHIFT` (a test holds the two together).
+    let rule = "<p>An eigenvalue is determined when the refits' median is within 10 % of the fitted value, \
+                and every refit is on the same side of 1 as the fit: it agrees on whether the mode \
+                grows or decays.</p>\n";
     let mut s = String::new();
     if let Some(r) = full {
         s += &format!(
             "<p>Self-check: refitting {} recordings simulated from this network gave a spectral radius of \
-             {} (range {} to {}) against the fitted network's {}, a {} change. A refit that moves the \
-             spectrum this much says the eigenvalues above are only as precise as that.</p>\n",
+             {} (range {} to {}) against the fitted network's {}, a {} change: the spectral radius is \
+             <b>{}</b> by data like these. A refit that moves the spectrum this much says the \
+             eigenvalues above are only as precise as that.</p>\n",
             r.n_refits,
             num(r.refit_median),
             num(r.refit_low),
             num(r.refit_high),
             num(r.truth),
             escape(&format!("{:.0} %", 100.0 * r.rel_error)),
+            r.verdict(),
         );
     }
     if let Some(r) = part {
@@ -175,10 +222,10 @@ pub fn spectral_shift(run: &RunFiles) -> Need<String> {
         s += &format!(
             "<p>Partial observation: refitting {} recordings simulated from this network that keep \
              {} of each population's neurons, as a recording keeps part of a circuit, gave a spectral \
-             radius of {} (range {} to {}) against {}: {} {}. The spectrum of a fit depends on how \
-             much of the circuit was recorded (fitting part of a network can inflate its eigenvalues \
-             and invent slow modes, or shrink them), so read the spectrum above with that shift in \
-             mind.</p>\n",
+             radius of {} (range {} to {}) against {}: {} {} ({}). The spectrum of a fit depends on \
+             how much of the circuit was recorded (fitting part of a network can inflate its \
+             eigenvalues and invent slow modes, or shrink them), so read the spectrum above with \
+             that shift in mind.</p>\n",
             r.n_refits,
             escape(&kept),
             num(r.refit_median),
@@ -187,7 +234,10 @@ pub fn spectral_shift(run: &RunFiles) -> Need<String> {
             num(r.truth),
             escape(&format!("{:.0} %", 100.0 * r.rel_error)),
             if r.refit_median > r.truth { "higher" } else { "lower" },
+            r.verdict(),
         );
     }
+    s += &eigenvalue_table(&network);
+    s += rule;
     Ok(s)
 }

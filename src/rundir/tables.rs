@@ -503,7 +503,9 @@ table! {
         pre: String,
         /// Postsynaptic block; for the network, `all`, or the fraction a subsample kept.
         post: String,
-        /// `input_share`, `mean_w`, `spectral_radius` or `jacobian_spectral_radius`.
+        /// `input_share`, `mean_w`, `mean_abs_w`; for the network, `spectral_radius`,
+        /// `eigenvalue_2` and `eigenvalue_3` (moduli of the leading eigenvalues, a conjugate pair
+        /// counted once).
         metric: String,
         /// The fitted network's value: the truth of the self-check.
         truth: f64,
@@ -517,11 +519,24 @@ table! {
         n_refits: u32,
         /// |refit median − truth| / |truth|.
         rel_error: f64,
-        /// Fraction of refits whose net sign (`mean_w`) is the truth's.
+        /// Fraction of refits whose net sign (`mean_w`) is the truth's; for the network, the
+        /// fraction on the fitted network's side of 1.
         sign_agreement: f64,
-        /// The block is identifiable from data like the user's (null for the network rows and
-        /// for blocks the fitted network does not have).
+        /// The block is identifiable from data like the user's (null for blocks the fitted
+        /// network does not have); for the network, the eigenvalue is determined (median within
+        /// 10 % and every refit on the fit's side of 1).
         identifiable: Option<bool>,
+    }
+}
+
+impl SelfcheckRow {
+    /// The flag in words: `determined`, `not determined` or `not checked`.
+    pub fn verdict(&self) -> &'static str {
+        match self.identifiable {
+            Some(true) => "determined",
+            Some(false) => "not determined",
+            None => "not checked",
+        }
     }
 }
 
