@@ -25,7 +25,8 @@ fn simulate(dir: &Path, duration_s: f64, scale: f64, sets: &[&str]) -> std::path
 }
 
 /// Fit `data` with configs/mouse_v1.yaml and `sets` into `out`.
-fn fit(data: &Path, out: &Path, sets: &[&str]) {
+/// Fit `data` into `out` with the demo config and `sets`; returns what the command printed.
+fn fit(data: &Path, out: &Path, sets: &[&str]) -> String {
     let mut cmd = common::fitrnn();
     cmd.arg("--config")
         .arg(common::root().join("configs/mouse_v1.yaml"))
@@ -34,7 +35,7 @@ fn fit(data: &Path, out: &Path, sets: &[&str]) {
     for s in sets {
         cmd.args(["--set", s]);
     }
-    cmd.assert().success();
+    String::from_utf8_lossy(&cmd.assert().success().get_output().stdout).into_owned()
 }
 
 fn ensemble_rows(run: &Path) -> Vec<InteractionEnsembleRow> {
@@ -274,7 +275,7 @@ fn learned_time_constants_and_inferred_drive_get_the_members_intervals() {
     let tmp = tempfile::tempdir().unwrap();
     let data = simulate(tmp.path(), 120.0, 0.1, &[]);
     let out = tmp.path().join("run");
-    fit(
+    let printed = fit(
         &data,
         &out,
         &[
@@ -310,6 +311,26 @@ fn learned_time_constants_and_inferred_drive_get_the_members_intervals() {
         if r.quantity == "tau_ms" {
             assert_eq!(r.estimate, manifest.tau_ms[&r.group], "the fit's own value");
         }
+    }
+    // The printed summary gives each learned value its interval too.
+    let line = |label: &str| {
+        printed
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line in {printed}"))
+            .to_string()
+    };
+    for r in &rows {
+        let (label, p) = match r.quantity.as_str() {
+            "tau_ms" => ("tau", 0),
+            "inferred_share" => ("inferred", 2),
+            _ => continue,
+        };
+        let want = format!(
+            "{} {:.p$} [{:.p$}–{:.p$}]",
+            r.group, r.estimate, r.ci_low, r.ci_high
+        );
+        assert!(line(label).contains(&want), "{want} in {}", line(label));
     }
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(

@@ -191,6 +191,26 @@ fn spectrum_refits(r: &crate::rundir::tables::SelfcheckRow) -> String {
     )
 }
 
+/// The ensemble's interval of a learned `quantity` of `group`, as " [lo–hi]" with `decimals`
+/// (empty without an ensemble, or with the fit alone as its member).
+fn interval(o: &RunOutcome, quantity: &str, group: &str, decimals: usize) -> String {
+    o.ensemble
+        .iter()
+        .flat_map(|e| &e.constants)
+        .find(|r| r.quantity == quantity && r.group == group && r.n_members > 1)
+        .map_or(String::new(), |r| {
+            format!(" [{:.decimals$}–{:.decimals$}]", r.ci_low, r.ci_high)
+        })
+}
+
+/// What the brackets of [`interval`] are, for the end of a line that has them.
+fn interval_note(o: &RunOutcome) -> String {
+    match o.ensemble.as_ref().and_then(|e| e.constants.first()) {
+        Some(r) if r.n_members > 1 => format!(" ([ ]: over {} ensemble members)", r.n_members),
+        _ => String::new(),
+    }
+}
+
 /// The text after the check summary: fit, calcium decays, headline, report, run directory.
 fn render(o: &RunOutcome) -> String {
     let mut s = String::new();
@@ -199,28 +219,45 @@ fn render(o: &RunOutcome) -> String {
         "\nfit         {} epochs, {:.2} s per epoch; density of W {:.3}",
         o.epochs, o.seconds_per_epoch, o.density
     );
-    for (label, what, values) in [
-        ("calcium", "learned indicator decay", &o.calcium_decays_ms),
-        ("tau", "learned time constants", &o.taus_ms),
+    for (label, what, quantity, values) in [
+        (
+            "calcium",
+            "learned indicator decay",
+            "calcium_decay_ms",
+            &o.calcium_decays_ms,
+        ),
+        ("tau", "learned time constants", "tau_ms", &o.taus_ms),
     ] {
         if !values.is_empty() {
             let text: Vec<String> = values
                 .iter()
-                .map(|(g, from, to)| format!("{g} {to:.0} ms (from {from:.0})"))
+                .map(|(g, from, to)| {
+                    let ci = interval(o, quantity, g, 0);
+                    format!("{g} {to:.0}{ci} ms (from {from:.0})")
+                })
                 .collect();
-            let _ = writeln!(s, "{label:<11} {what}: {}", text.join(", "));
+            let _ = writeln!(
+                s,
+                "{label:<11} {what}: {}{}",
+                text.join(", "),
+                interval_note(o)
+            );
         }
     }
     if !o.inferred_shares.is_empty() {
         let text: Vec<String> = o
             .inferred_shares
             .iter()
-            .map(|(a, share)| format!("{a} {share:.2}"))
+            .map(|(a, share)| {
+                let ci = interval(o, "inferred_share", a, 2);
+                format!("{a} {share:.2}{ci}")
+            })
             .collect();
         let _ = writeln!(
             s,
-            "inferred    share of each area's input from inferred drive (training frames): {}; interactions are net of it",
-            text.join(", ")
+            "inferred    share of each area's input from inferred drive (training frames): {}; interactions are net of it{}",
+            text.join(", "),
+            interval_note(o)
         );
     }
     for h in &o.headline {

@@ -50,6 +50,8 @@ pub struct EnsembleOutcome {
     /// The self-check's spectral-radius rows (`pre` = `all` and, with subsample refits,
     /// `subsample`), each with its verdict; empty without refits.
     pub spectrum: Vec<SelfcheckRow>,
+    /// Intervals of what the fit learned besides its weights (`constants_ensemble.parquet`).
+    pub constants: Vec<crate::rundir::tables::ConstantEnsembleRow>,
 }
 
 /// Fits at the same time and threads per fit: `jobs` (0: one per core), and the cores shared
@@ -311,6 +313,7 @@ pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<Ensemb
         .filter(|r| r.level == "network" && r.metric == "spectral_radius")
         .cloned()
         .collect();
+    outcome.constants = constants;
     Ok(outcome)
 }
 
@@ -358,5 +361,6 @@ fn summarise(
                 .count()
         }),
         spectrum: Vec::new(),
+        constants: Vec::new(),
     }
 }
