@@ -93,6 +93,31 @@ pub enum Command {
     /// Ground-truth recovery study: simulated recordings × conditions × methods, each inference
     /// scored against the true block interactions (resumable; one fit per core).
     Recovery(RecoveryArgs),
+    /// Recompute a published result fitrnn's methods come from and print it beside the paper's
+    /// numbers (`shao-motifs`, `li-nse`), with a figure and a table.
+    Reproduce(ReproduceArgs),
+}
+
+/// `fitrnn reproduce`.
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// The published result.
+    #[arg(value_enum, value_name = "NAME")]
+    pub target: crate::reproduce::Target,
+    /// How large: `tiny` (seconds, for checks), `reduced` (the default; sizes per target in the
+    /// README) or `full` (the paper's sizes).
+    #[arg(long, value_enum, default_value = "reduced", conflicts_with = "full")]
+    pub size: crate::reproduce::Size,
+    /// The paper's sizes (the same as `--size full`).
+    #[arg(long)]
+    pub full: bool,
+    /// First random seed (seeds `seed`, `seed + 1`, ... are averaged).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder (default `reproductions/NAME`); its reproduction files are replaced, nothing
+    /// else in it is touched.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `fitrnn recovery`.

@@ -44,6 +44,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod recovery;
 pub mod report;
+pub mod reproduce;
 pub mod rundir;
 pub mod simulate;
 pub mod stats;

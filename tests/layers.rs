@@ -23,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["network"],
     &["rundir"],
     &["train", "analysis", "evaluate", "report"],
-    &["compare", "bench", "jobs"],
+    &["compare", "bench", "jobs", "reproduce"],
     &["ensemble"],
     &["pipeline", "recovery"],
     &["cli"],

@@ -22,6 +22,7 @@ mod nwb;
 mod real_data;
 mod recovery;
 mod report;
+mod reproduce;
 mod resume;
 mod run_safety;
 mod simulate;

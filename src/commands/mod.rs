@@ -6,6 +6,7 @@ pub mod check;
 pub mod compare;
 pub mod dataset;
 pub mod inspect;
+pub mod reproduce;
 pub mod run;
 pub mod selfcheck;
 pub mod simulate;
@@ -27,6 +28,7 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Sweep(args)) => sweep::sweep(&args),
         Some(Command::Inspect(args)) => inspect::inspect(&args),
         Some(Command::Dataset(args)) => dataset::dataset(&args),
+        Some(Command::Reproduce(args)) => reproduce::reproduce(&args),
         Some(Command::Recovery(args)) => crate::recovery::run(
             &args.config,
             &args.out,

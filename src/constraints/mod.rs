@@ -3,6 +3,7 @@
 //! initialisation. Everything here is drawn on the CPU from a seeded generator, so a run starts from
 //! the same tensors on every device.
 
+pub mod architectures;
 pub mod dale;
 pub mod init;
 pub mod mask;

@@ -1,0 +1,177 @@
+//! Recurrent weight matrices of the architectures Li, Cornford et al. 2023 compare, drawn as their
+//! code initialises them (`lib/init_policies.py`; `../shared/science/methods.md` §2.1):
+//!
+//! - **standard RNN**: `W ~ U(−1/√n, 1/√n)`, no sign constraint;
+//! - **ColEI** (column E/I): `W = W⁺ D`, `D = diag(+1 for the n_E excitatory columns, −1 for the
+//!   last n_I)`, `W⁺` exponential with scales that balance each unit's expected E and I input, the
+//!   diagonal zeroed, then scaled to a spectral radius (1.5 in the paper);
+//! - **recurrent DANN**: `W = W_EE − W_EI W_IE` over `n_E` excitatory units with `n_I`
+//!   feed-forward interneurons, all parts ≥ 0, `W_IE`'s rows the mean row of `W_EE` and `W_EI`'s
+//!   rows summing to 1, so every column of `W` has mean 0.
+//!
+//! `W[post, pre]` throughout: a presynaptic column carries the sign.
+
+use ndarray::{Array1, Array2, Axis};
+use rand::Rng;
+use rand_distr::{Distribution, Exp};
+
+/// Excitatory and inhibitory unit counts of an `n`-unit ColEI network with inhibitory fraction
+/// `i_fraction` (at least one of each).
+pub fn ei_split(n: usize, i_fraction: f64) -> (usize, usize) {
+    let n_i = ((n as f64 * i_fraction).round() as usize).clamp(1, n.saturating_sub(1).max(1));
+    (n - n_i, n_i)
+}
+
+/// Exponential draws with mean `scale` (PyTorch's `exponential_(1/scale)`).
+fn exponential<R: Rng>(rows: usize, cols: usize, scale: f64, rng: &mut R) -> Array2<f64> {
+    let exp = Exp::new(1.0 / scale).expect("a positive, finite scale");
+    Array2::from_shape_fn((rows, cols), |_| exp.sample(rng))
+}
+
+/// A standard RNN's recurrent weights, `[n, n]`: uniform on ±1/√n (PyTorch's default).
+pub fn standard<R: Rng>(n: usize, rng: &mut R) -> Array2<f64> {
+    let bound = 1.0 / (n as f64).sqrt();
+    Array2::from_shape_fn((n, n), |_| (2.0 * rng.random::<f64>() - 1.0) * bound)
+}
+
+/// A ColEI network's recurrent weights, `[n, n]`, excitatory columns first: `W⁺_E ~ Exp(σ_E)`,
+/// `W⁺_I ~ Exp(σ_I)` with `σ_E = (((2π − 1)/2π)(n_E + n_E²/n_I))^−½` and `σ_I = (n_E/n_I) σ_E`,
+/// zero diagonal, inhibitory columns negated, scaled to spectral radius `radius` (none when 0 or
+/// the matrix has no non-zero eigenvalue).
+pub fn colei<R: Rng>(
+    n: usize,
+    i_fraction: f64,
+    radius: f64,
+    rng: &mut R,
+) -> crate::error::Result<Array2<f64>> {
+    let (n_e, n_i) = ei_split(n, i_fraction);
+    let (ne, ni) = (n_e as f64, n_i as f64);
+    let two_pi = 2.0 * std::f64::consts::PI;
+    let denom = ((two_pi - 1.0) / two_pi) * (ne + ne * ne / ni);
+    let sigma_e = (1.0 / denom).sqrt();
+    let sigma_i = (ne / ni) * sigma_e;
+    let e = exponential(n, n_e, sigma_e, rng);
+    let i = exponential(n, n_i, sigma_i, rng);
+    let mut w = ndarray::concatenate![Axis(1), e, -i];
+    w.diag_mut().fill(0.0);
+    scale_to_radius(w, radius)
+}
+
+/// The three non-negative parts of a recurrent DANN layer.
+#[derive(Debug, Clone)]
+pub struct Dann {
+    /// Excitatory → excitatory, `[n_E, n_E]`.
+    pub w_ee: Array2<f64>,
+    /// Inhibitory → excitatory, `[n_E, n_I]`; each row sums to 1 at initialisation.
+    pub w_ei: Array2<f64>,
+    /// Excitatory → inhibitory, `[n_I, n_E]`; each row is `W_EE`'s mean row at initialisation.
+    pub w_ie: Array2<f64>,
+}
+
+impl Dann {
+    /// The effective recurrent weights `W_EE − W_EI W_IE`, `[n_E, n_E]`.
+    pub fn effective(&self) -> Array2<f64> {
+        &self.w_ee - &self.w_ei.dot(&self.w_ie)
+    }
+}
+
+/// A recurrent DANN layer of `n_e` excitatory units with `n_i` interneurons, initialised as
+/// `EiRNNCell_W_InitPolicy(numerator = 1/3)`: `W_EE ~ Exp(σ)` with
+/// `σ = √(n_E/(n_E − 1) · (1/3) / n_E)`, `W_IE` = the mean row of `W_EE` in every row, and
+/// `W_EI ~ Exp(σ √(n_E/n_I))` with its rows normalised to sum to 1.
+pub fn dann<R: Rng>(n_e: usize, n_i: usize, rng: &mut R) -> Dann {
+    let ne = n_e as f64;
+    let sigma = (ne / (ne - 1.0).max(1.0) * (1.0 / 3.0) / ne).sqrt();
+    let w_ee = exponential(n_e, n_e, sigma, rng);
+    let mean_row: Array1<f64> = w_ee.mean_axis(Axis(0)).expect("n_E > 0");
+    let w_ie = Array2::from_shape_fn((n_i, n_e), |(_, j)| mean_row[j]);
+    let mut w_ei = exponential(n_e, n_i, sigma * (ne / n_i as f64).sqrt(), rng);
+    for mut row in w_ei.rows_mut() {
+        let s = row.sum();
+        row /= s;
+    }
+    Dann { w_ee, w_ei, w_ie }
+}
+
+/// Interneurons of a DANN layer of `n_e` units: one in ten, at least one (the paper's default).
+pub fn dann_interneurons(n_e: usize) -> usize {
+    n_e.div_ceil(10).max(1)
+}
+
+/// `w` scaled so that its largest |eigenvalue| is `radius` (unchanged when `radius` is 0 or `w`
+/// has no non-zero eigenvalue).
+fn scale_to_radius(w: Array2<f64>, radius: f64) -> crate::error::Result<Array2<f64>> {
+    if radius <= 0.0 {
+        return Ok(w);
+    }
+    let rho = crate::linalg::spectral_radius(&w.mapv(|v| v as f32))?;
+    Ok(if rho > 0.0 { w * (radius / rho) } else { w })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn rng() -> rand_chacha::ChaCha8Rng {
+        rand_chacha::ChaCha8Rng::seed_from_u64(7)
+    }
+
+    #[test]
+    fn colei_columns_keep_their_sign_and_the_radius() {
+        let w = colei(200, 0.1, 1.5, &mut rng()).unwrap();
+        let (n_e, n_i) = ei_split(200, 0.1);
+        assert_eq!((n_e, n_i), (180, 20));
+        assert!(w
+            .columns()
+            .into_iter()
+            .take(n_e)
+            .all(|c| c.iter().all(|&v| v >= 0.0)));
+        assert!(w
+            .columns()
+            .into_iter()
+            .skip(n_e)
+            .all(|c| c.iter().all(|&v| v <= 0.0)));
+        assert!(w.diag().iter().all(|&v| v == 0.0));
+        let rho = crate::linalg::spectral_radius(&w.mapv(|v| v as f32)).unwrap();
+        assert!((rho - 1.5).abs() < 1e-4, "{rho}");
+    }
+
+    #[test]
+    fn colei_balances_each_units_expected_input() {
+        // E[Σ_E w] = n_E σ_E and E[Σ_I w] = n_I σ_I = n_E σ_E: the row sums centre on 0.
+        let w = colei(400, 0.2, 0.0, &mut rng()).unwrap();
+        let mean_row_sum = w.sum_axis(Axis(1)).mean().unwrap();
+        let mean_abs = w.mapv(f64::abs).sum_axis(Axis(1)).mean().unwrap();
+        assert!(
+            mean_row_sum.abs() < 0.05 * mean_abs,
+            "{mean_row_sum} vs {mean_abs}"
+        );
+    }
+
+    #[test]
+    fn dann_parts_are_non_negative_and_its_columns_centre_on_zero() {
+        let d = dann(100, dann_interneurons(100), &mut rng());
+        assert_eq!(d.w_ei.dim(), (100, 10));
+        assert!(d
+            .w_ee
+            .iter()
+            .chain(&d.w_ei)
+            .chain(&d.w_ie)
+            .all(|&v| v >= 0.0));
+        for row in d.w_ei.rows() {
+            assert!((row.sum() - 1.0).abs() < 1e-12);
+        }
+        let w = d.effective();
+        for col in w.columns() {
+            assert!(col.mean().unwrap().abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn standard_draws_stay_within_the_bound() {
+        let w = standard(100, &mut rng());
+        assert!(w.iter().all(|&v| v.abs() <= 0.1));
+        assert!(w.iter().any(|&v| v < -0.09) && w.iter().any(|&v| v > 0.09));
+    }
+}

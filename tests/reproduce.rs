@@ -1,0 +1,83 @@
+//! `fitrnn reproduce`: each published result runs at its tiny size, writes its table, figure and
+//! provenance, and shows the paper's qualitative result.
+
+use crate::common;
+use fitrnn::reproduce::ReproductionRow;
+use fitrnn::rundir::tables;
+use std::path::Path;
+
+/// Run `fitrnn reproduce NAME --size tiny` into `out`; returns its rows and what it printed.
+fn reproduce(name: &str, out: &Path) -> (Vec<ReproductionRow>, String) {
+    let assert = common::fitrnn()
+        .args(["reproduce", name, "--size", "tiny", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+    let printed = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    for file in [format!("{name}.png"), "provenance.json".into()] {
+        assert!(out.join(&file).is_file(), "{file}");
+    }
+    let provenance: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("provenance.json")).unwrap()).unwrap();
+    assert_eq!(
+        (provenance["target"].as_str(), provenance["size"].as_str()),
+        (Some(name), Some("tiny"))
+    );
+    let rows = tables::read(&out.join("reproduction.parquet")).unwrap();
+    (rows, printed)
+}
+
+fn row<'a>(rows: &'a [ReproductionRow], quantity: &str) -> Vec<&'a ReproductionRow> {
+    rows.iter().filter(|r| r.quantity == quantity).collect()
+}
+
+#[test]
+fn shao_chain_outliers_lie_within_ten_percent_of_the_prediction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rows, printed) = reproduce("shao-motifs", tmp.path());
+    let outliers = row(&rows, "chain_outlier");
+    assert_eq!(outliers.len(), 2);
+    for r in &outliers {
+        assert!(r.paper > 1.0, "the prediction is a positive outlier: {r:?}");
+        assert!((r.ours - r.paper).abs() <= 0.1 * r.paper, "{r:?}");
+        assert_eq!(r.holds, Some(true));
+    }
+    // Stronger chains push the outlier further out, as predicted.
+    assert!(outliers[1].ours > outliers[0].ours);
+    let unstable = row(&rows, "positive_outlier_with_negative_mean");
+    assert_eq!(unstable[0].holds, Some(true));
+    assert!(printed.contains("3 of 3 criteria hold"), "{printed}");
+}
+
+#[test]
+fn li_dann_and_standard_spectra_are_more_clustered_than_colei() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rows, printed) = reproduce("li-nse", tmp.path());
+    let colei = row(&rows, "nse_colei");
+    assert_eq!(colei.len(), 6, "2 sizes × 3 inhibitory fractions");
+    assert!(colei.iter().all(|r| r.ours > 0.0 && r.ours < 1.0));
+    for arch in ["dann", "standard"] {
+        let margin = row(&rows, &format!("nse_{arch}_minus_colei"));
+        assert!(
+            margin[0].ours > 0.0 && margin[0].holds == Some(true),
+            "{arch}"
+        );
+    }
+    for trend in [
+        "nse_colei_largest_minus_smallest_n",
+        "nse_colei_largest_minus_smallest_i",
+        "nse_colei_n200_i50_minus_n1000_i1",
+    ] {
+        assert_eq!(row(&rows, trend)[0].holds, Some(true), "{trend}");
+    }
+    assert!(printed.contains("5 of 5 criteria hold"), "{printed}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, _) = reproduce("li-nse", &tmp.path().join("a"));
+    let (b, _) = reproduce("li-nse", &tmp.path().join("b"));
+    // Rows without a paper number hold NaN, which never equals itself: compare the text.
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+}
