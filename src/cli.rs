@@ -151,6 +151,10 @@ pub struct InspectArgs {
     /// Which NWB traces to read: dff, events or fluorescence.
     #[arg(long, default_value = "dff", value_name = "KIND")]
     pub traces: String,
+    /// A CSV file with area, layer, cell type or depth per ROI id for an NWB file that lacks them
+    /// (`roi_id,area,layer,cell_type`; the config key is data.nwb.roi_labels).
+    #[arg(long, value_name = "CSV")]
+    pub roi_labels: Option<PathBuf>,
 }
 
 /// `fitrnn dataset`.

@@ -18,6 +18,7 @@ mod fuzz;
 mod hostile;
 mod inferred_inputs;
 mod layers;
+mod neuroconv;
 mod nwb;
 mod real_data;
 mod recovery;

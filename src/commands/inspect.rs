@@ -47,6 +47,7 @@ pub fn describe(args: &InspectArgs) -> Result<Value> {
     let format = detect(path, DataFormat::Auto)?;
     let opts = NwbOptions {
         traces: traces_kind(&args.traces)?,
+        roi_labels: args.roi_labels.clone(),
         ..NwbOptions::default()
     };
     let (rec, planes, file_meta) = match format {
@@ -142,12 +143,17 @@ pub fn describe(args: &InspectArgs) -> Result<Value> {
         "has_ground_truth": rec.ground_truth.is_some(),
         "file": file_meta,
         "notes": rec.notes,
-        "config_snippet": snippet(&rec, path, format, &args.traces),
+        "config_snippet": snippet(&rec, path, format, &opts),
     }))
 }
 
 /// The `data:` section that fits this file.
-fn snippet(rec: &Recording, path: &std::path::Path, format: DataFormat, traces: &str) -> String {
+fn snippet(
+    rec: &Recording,
+    path: &std::path::Path,
+    format: DataFormat,
+    opts: &NwbOptions,
+) -> String {
     let n = &rec.neurons;
     let uniq = |v: &Vec<String>| {
         let mut out: Vec<String> = Vec::new();
@@ -163,8 +169,15 @@ fn snippet(rec: &Recording, path: &std::path::Path, format: DataFormat, traces: 
     let _ = writeln!(s, "  path: {}", path.display());
     if format == DataFormat::Nwb {
         let _ = writeln!(s, "  format: nwb");
-        if traces != "dff" {
-            let _ = writeln!(s, "  nwb: {{traces: {traces}}}");
+        let mut nwb = Vec::new();
+        if opts.traces != NwbTraces::Dff {
+            nwb.push(format!("traces: {}", opts.traces.kind()));
+        }
+        if let Some(l) = &opts.roi_labels {
+            nwb.push(format!("roi_labels: {}", l.display()));
+        }
+        if !nwb.is_empty() {
+            let _ = writeln!(s, "  nwb: {{{}}}", nwb.join(", "));
         }
     }
     let list = |v: Vec<String>| format!("[{}]", v.join(", "));

@@ -268,6 +268,12 @@ impl RawConfig {
         if let Some(t) = self.constraints.mask.table.as_mut() {
             *t = abs(t);
         }
+        if let Some(t) = self.data.nwb.roi_labels.as_mut() {
+            if t.as_os_str().is_empty() {
+                return Err(empty("data.nwb.roi_labels"));
+            }
+            *t = abs(t);
+        }
         let stem = config_path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

@@ -129,6 +129,7 @@ pub fn neuron_table(
     file: &Path,
     sd: &SeriesData,
     opts: &NwbOptions,
+    labels: Option<&super::labels::RoiLabels>,
     info: &FileInfo,
     plane: &PlaneInfo,
 ) -> Result<(NeuronTable, Vec<usize>, Vec<String>)> {
@@ -150,13 +151,22 @@ pub fn neuron_table(
 
     let mut keep: Vec<usize> = (0..sd.roi_rows.len()).collect();
     if opts.exclude_invalid_rois {
-        if let Some(ds) = column(table, "valid_roi", n_rows) {
+        // Allen's `valid_roi`, or Suite2p's cell classification as neuroconv writes it.
+        let flag = [
+            ("valid_roi", "marked invalid", "false"),
+            ("iscell", "Suite2p classified as not cells", "0"),
+        ]
+        .into_iter()
+        .find_map(|(name, why, value)| {
+            column(table, name, n_rows).map(|ds| (ds, name, why, value))
+        });
+        if let Some((ds, name, why, value)) = flag {
             let valid = h5util::read_bool_1d(file, &ds)?;
             keep.retain(|&c| valid[sd.roi_rows[c]]);
             let left_out = sd.roi_rows.len() - keep.len();
             if left_out > 0 {
                 notes.push(format!(
-                    "{}: left out {left_out} of {} ROIs marked invalid ({tpath}/valid_roi = false)",
+                    "{}: left out {left_out} of {} ROIs {why} ({tpath}/{name} = {value})",
                     sd.series.path,
                     sd.roi_rows.len()
                 ));
@@ -164,8 +174,8 @@ pub fn neuron_table(
             if keep.is_empty() {
                 return Err(Error::data(
                     file,
-                    format!("{tpath}/valid_roi"),
-                    "every ROI of this plane is marked invalid",
+                    format!("{tpath}/{name}"),
+                    format!("every ROI of this plane is {why}"),
                     "set data.nwb.exclude_invalid_rois: false to read them anyway",
                 ));
             }
@@ -190,7 +200,7 @@ pub fn neuron_table(
         }
     };
 
-    let area = match strings(&opts.columns.area)? {
+    let mut area = match strings(&opts.columns.area)? {
         Some(a) => a,
         None => match plane.location.as_deref().filter(|s| !s.is_empty()) {
             Some(loc) => vec![loc.to_string(); n],
@@ -204,7 +214,7 @@ pub fn neuron_table(
         },
     };
 
-    let depth_um: Option<Vec<f64>> = match column(table, &opts.columns.depth_um, n_rows) {
+    let mut depth_um: Option<Vec<f64>> = match column(table, &opts.columns.depth_um, n_rows) {
         Some(ds) if h5util::is_number(&ds) => {
             let all = h5util::read_f64_1d(file, &ds, "[n_rois]")?;
             Some(rows.iter().map(|&r| all[r]).collect())
@@ -220,7 +230,7 @@ pub fn neuron_table(
         None => plane.depth_um.map(|d| vec![d; n]),
     };
 
-    let layer = match strings(&opts.columns.layer)? {
+    let mut layer = match strings(&opts.columns.layer)? {
         Some(l) => l,
         None => match &depth_um {
             Some(d) => d
@@ -248,7 +258,7 @@ pub fn neuron_table(
         },
     };
 
-    let cell_type = match strings(&opts.columns.cell_type)? {
+    let mut cell_type = match strings(&opts.columns.cell_type)? {
         Some(c) => c,
         None => match &info.cre_line {
             Some(cre) => match opts.cre_lines.get(cre) {
@@ -284,6 +294,25 @@ pub fn neuron_table(
 
     // Allen files: the cell specimen id names a cell across sessions; the table id is the ROI id.
     let mut ids: Vec<i64> = rows.iter().map(|&r| all_ids[r]).collect();
+    if let Some(labels) = labels {
+        let cols = super::labels::Columns {
+            area: &mut area,
+            layer: &mut layer,
+            cell_type: &mut cell_type,
+            depth_um: &mut depth_um,
+        };
+        notes.push(labels.apply(&sd.series.name, &sd.series.path, &ids, cols, &opts.layers)?);
+        // The file's gaps the labels filled are no longer worth a note.
+        for (values, gap) in [
+            (&area, "area `unknown`"),
+            (&layer, "layer `unknown`"),
+            (&cell_type, "cell type `unknown`"),
+        ] {
+            if !values.iter().any(|v| v == "unknown") {
+                notes.retain(|n| !n.ends_with(gap));
+            }
+        }
+    }
     if let Some(ds) = column(table, "cell_specimen_id", n_rows) {
         if let Some(cs) = h5util::read_i64_1d(file, &ds)? {
             let kept: Vec<i64> = rows.iter().map(|&r| cs[r]).collect();

@@ -9,6 +9,7 @@
 //! `data/README.md`.
 
 pub mod intervals;
+pub mod labels;
 pub mod metadata;
 pub mod options;
 pub mod series;
@@ -34,6 +35,10 @@ pub struct NwbPlane {
     pub plane: PlaneInfo,
     /// ROIs in the series before invalid ones were left out.
     pub n_rois_in_file: usize,
+    /// HDF5 path of the `PlaneSegmentation` its ROIs are rows of.
+    pub segmentation: String,
+    /// The rows of that table its columns are (every ROI of the series, before any is left out).
+    pub roi_rows: Vec<usize>,
 }
 
 /// What an NWB file holds.
@@ -108,9 +113,27 @@ pub fn read_nwb(path: &Path, opts: &NwbOptions, nan_policy: NanPolicy) -> Result
             "choose the traces with data.nwb.traces (dff, events, fluorescence) and data.nwb.series",
         ));
     }
+    let (chosen, skipped) = leave_out_background(chosen, opts);
+    let labels = opts
+        .roi_labels
+        .as_deref()
+        .map(labels::RoiLabels::read)
+        .transpose()?;
     let mut planes = Vec::new();
     for s in chosen {
-        planes.push(read_plane(path, root, s, opts, &info, nan_policy)?);
+        planes.push(read_plane(
+            path,
+            root,
+            s,
+            opts,
+            labels.as_ref(),
+            &info,
+            nan_policy,
+        )?);
+    }
+    refuse_shared_rois(path, &planes)?;
+    if let Some(first) = planes.first_mut() {
+        first.recording.notes.extend(skipped);
     }
     Ok(NwbFile {
         info,
@@ -119,18 +142,94 @@ pub fn read_nwb(path: &Path, opts: &NwbOptions, nan_policy: NanPolicy) -> Result
     })
 }
 
+/// Words in a series name that mark traces other than the cells' own signal: Suite2p's neuropil
+/// and deconvolved activity, which converters such as neuroconv store beside the cells'
+/// fluorescence, over the same ROIs.
+const BACKGROUND: [(&str, &str); 3] = [
+    ("neuropil", "the neuropil around each ROI, not its cell"),
+    ("deconvolved", "deconvolved activity, not fluorescence"),
+    ("spks", "deconvolved activity, not fluorescence"),
+];
+
+/// What a series' name says it holds when it is not the cells' signal.
+fn background(name: &str) -> Option<&'static str> {
+    let lower = name.to_lowercase();
+    BACKGROUND
+        .iter()
+        .find(|(word, _)| lower.contains(word))
+        .map(|(_, what)| *what)
+}
+
+/// Leave out the neuropil and deconvolved series the user did not name (when others remain),
+/// with a note for each.
+fn leave_out_background<'a>(
+    chosen: Vec<&'a SeriesRef>,
+    opts: &NwbOptions,
+) -> (Vec<&'a SeriesRef>, Vec<String>) {
+    if !opts.series.is_empty() || chosen.iter().all(|s| background(&s.name).is_some()) {
+        return (chosen, Vec::new());
+    }
+    let mut notes = Vec::new();
+    let kept = chosen
+        .into_iter()
+        .filter(|s| match background(&s.name) {
+            Some(what) => {
+                notes.push(format!(
+                    "{}: left out, it holds {what} (name it in data.nwb.series to read it instead)",
+                    s.path
+                ));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (kept, notes)
+}
+
+/// Two series that hold traces of the same ROIs are two measures of one plane, not two planes:
+/// reading both would count every neuron twice.
+fn refuse_shared_rois(path: &Path, planes: &[NwbPlane]) -> Result<()> {
+    for (k, a) in planes.iter().enumerate() {
+        for b in &planes[k + 1..] {
+            let shared = a.segmentation == b.segmentation
+                && a.roi_rows.iter().any(|r| b.roi_rows.contains(r));
+            if shared {
+                let suggest = [a, b]
+                    .into_iter()
+                    .find(|p| background(&p.series.name).is_none())
+                    .unwrap_or(a);
+                return Err(Error::data(
+                    path,
+                    &a.segmentation,
+                    format!(
+                        "{} and {} both hold traces of ROIs of this plane segmentation: they are two measures of the same neurons, not two imaging planes",
+                        a.series.path, b.series.path
+                    ),
+                    format!(
+                        "name the one to fit, e.g. data.nwb.series: [{}]",
+                        suggest.series.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn read_plane(
     path: &Path,
     root: &hdf5::Group,
     s: &SeriesRef,
     opts: &NwbOptions,
+    labels: Option<&labels::RoiLabels>,
     info: &FileInfo,
     nan_policy: NanPolicy,
 ) -> Result<NwbPlane> {
     let sd = series::read_series(path, root, s)?;
     let plane = metadata::plane_info(path, &sd.table, info)?;
-    let (neurons, keep, mut notes) = metadata::neuron_table(path, &sd, opts, info, &plane)?;
+    let (neurons, keep, mut notes) = metadata::neuron_table(path, &sd, opts, labels, info, &plane)?;
     let n_rois_in_file = sd.roi_rows.len();
+    let (segmentation, roi_rows) = (sd.table.name(), sd.roi_rows.clone());
     let mut traces = sd.traces.select(Axis(1), &keep);
     let mut timestamps_s = sd.timestamps_s;
     let rate = sd.frame_rate_hz;
@@ -171,5 +270,7 @@ fn read_plane(
         series: s.clone(),
         plane,
         n_rois_in_file,
+        segmentation,
+        roi_rows,
     })
 }

@@ -26,9 +26,15 @@ pub struct NwbOptions {
     /// parses it), used when the segmentation table has no cell-type column.
     #[serde(default = "default_cre_lines")]
     pub cre_lines: BTreeMap<String, String>,
-    /// Leave out ROIs whose `valid_roi` column is false (AllenSDK does the same on load).
+    /// Leave out ROIs whose `valid_roi` column is false (AllenSDK does the same on load), or, in
+    /// files without one, whose `iscell` column is 0 (Suite2p's classification, as neuroconv
+    /// writes it).
     #[serde(default = "yes")]
     pub exclude_invalid_rois: bool,
+    /// A CSV file with area, layer, cell type or depth per ROI id, for files that do not carry
+    /// them (relative to the config; see [`super::labels`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roi_labels: Option<std::path::PathBuf>,
     /// Where trials come from: `auto` (stimulus presentations with image changes and omissions
     /// if the file has them, else `/intervals/trials`), `presentations`, `trials` or `none`.
     #[serde(default)]
@@ -47,6 +53,7 @@ impl Default for NwbOptions {
             layers: default_layers(),
             cre_lines: default_cre_lines(),
             exclude_invalid_rois: true,
+            roi_labels: None,
             trials: NwbTrials::default(),
             trial_condition: default_condition(),
         }
