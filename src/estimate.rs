@@ -142,6 +142,19 @@ fn box_qp(
     x
 }
 
+/// Whether a unit with rates `now` at t and `next` at t + 1 is active over the pair: above its
+/// threshold `theta` at both frames (below it, a linear-threshold unit's state is hidden behind
+/// the rectification).
+pub fn active_pair(now: f32, next: f32, theta: f32) -> bool {
+    now > theta && next > theta
+}
+
+/// The leak-corrected update of a state: `(x(t+1) − (1 − α) x(t)) / α`, what the recurrent,
+/// input and bias terms must explain in one step of `x ← (1 − α) x + α (W r + W_in u + b)`.
+pub fn leak_corrected_update(now: f32, next: f32, alpha: f64) -> f64 {
+    (next as f64 - (1.0 - alpha) * now as f64) / alpha
+}
+
 /// Estimate `W_rec`, `W_in` and `b` from traces `y` `[T, n]` (in rate units, the state of a
 /// linear-threshold unit while it is active) and inputs `u` `[T, d]`, with leaks `alpha` `[n]`
 /// (α = dt/τ) and the units' signs `[n]`.
@@ -184,7 +197,7 @@ pub fn one_step_states(
         let theta = crate::stats::quantile(&col, o.active_quantile);
         let usable = |t: usize| o.pairs.as_ref().is_none_or(|p| p[t]);
         let active: Vec<usize> = (0..frames.saturating_sub(1))
-            .filter(|&t| usable(t) && col[t] > theta && col[t + 1] > theta)
+            .filter(|&t| usable(t) && active_pair(col[t], col[t + 1], theta))
             .collect();
         active_frames[i] = active.len();
         if active.len() < p.min(8) {
@@ -193,7 +206,7 @@ pub fn one_step_states(
         let za = Mat::<f64>::from_fn(active.len(), p, |r, c| z[(active[r], c)]);
         let target: Vec<f64> = active
             .iter()
-            .map(|&t| (state[t + 1] as f64 - (1.0 - alpha[i]) * state[t] as f64) / alpha[i])
+            .map(|&t| leak_corrected_update(state[t], state[t + 1], alpha[i]))
             .collect();
         let scale = 1.0 / active.len() as f64;
         let mut h = za.transpose() * &za;

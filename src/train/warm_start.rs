@@ -18,7 +18,7 @@
 
 use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::estimate::{one_step_states, OneStepOptions};
+use crate::estimate::{active_pair, leak_corrected_update, one_step_states, OneStepOptions};
 use crate::model::{LatentDrive, ParamsCpu};
 use crate::network::Network;
 use candle_core::{Device, Tensor};
@@ -223,14 +223,14 @@ fn infer_drive(
             let (k, w) = latent.locate(t);
             let w = w as f64;
             for i in 0..n_rec {
-                let th = thresholds[i];
-                if !(pairs.rates[[t, i]] > th && pairs.rates[[t + 1, i]] > th) {
+                if !active_pair(pairs.rates[[t, i]], pairs.rates[[t + 1, i]], thresholds[i]) {
                     continue;
                 }
-                let a_i = pairs.alpha[i];
-                let target = (pairs.states[[t + 1, i]] as f64
-                    - (1.0 - a_i) * pairs.states[[t, i]] as f64)
-                    / a_i;
+                let target = leak_corrected_update(
+                    pairs.states[[t, i]],
+                    pairs.states[[t + 1, i]],
+                    pairs.alpha[i],
+                );
                 let r = target - pred[[t, i]] as f64 - est.b[i] as f64;
                 let a = area_of[i];
                 sum[[k, a]] += (1.0 - w) * r;
