@@ -94,7 +94,7 @@ pub enum Command {
     /// scored against the true block interactions (resumable; one fit per core).
     Recovery(RecoveryArgs),
     /// Recompute a published result fitrnn's methods come from and print it beside the paper's
-    /// numbers (`shao-motifs`, `li-nse`), with a figure and a table.
+    /// numbers (`shao-motifs`, `li-nse`, `cornford-eg`), with a figure and a table.
     Reproduce(ReproduceArgs),
 }
 
@@ -114,6 +114,14 @@ pub struct ReproduceArgs {
     /// First random seed (seeds `seed`, `seed + 1`, ... are averaged).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The run config whose recording and model `cornford-eg` fits (its ensemble is not run).
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        default_value = "configs/mouse_v1.yaml"
+    )]
+    pub config: PathBuf,
     /// Output folder (default `reproductions/NAME`); its reproduction files are replaced, nothing
     /// else in it is touched.
     #[arg(long, short = 'o', value_name = "DIR")]

@@ -41,6 +41,32 @@ impl Sample for f32 {
     }
 }
 
+/// The Kolmogorov–Smirnov distance between the finite values of `x` and the normal distribution
+/// with their mean and standard deviation (population SD, as `scipy.stats.kstest` on
+/// `(x − mean) / std`): `max_i max(Φ(z_(i)) − (i − 1)/n, i/n − Φ(z_(i)))`. NaN for fewer than 2
+/// values or no spread. Applied to `ln |w|`, it says how far weights are from log-normal.
+pub fn ks_normal(x: &[f64]) -> f64 {
+    let mut v: Vec<f64> = x.iter().copied().filter(|a| a.is_finite()).collect();
+    let n = v.len() as f64;
+    if v.len() < 2 {
+        return f64::NAN;
+    }
+    let mean = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / n).sqrt();
+    if sd <= 0.0 {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let phi = |z: f64| 0.5 * (1.0 + libm::erf(z / std::f64::consts::SQRT_2));
+    v.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let f = phi((a - mean) / sd);
+            (f - i as f64 / n).max((i + 1) as f64 / n - f)
+        })
+        .fold(0.0, f64::max)
+}
+
 /// The `q`-quantile of already sorted `v` with linear interpolation (numpy's default); NaN when
 /// empty.
 pub fn quantile_sorted<T: Sample>(v: &[T], q: f64) -> T {
@@ -178,5 +204,18 @@ mod tests {
         assert_eq!(auc(&[0.5, 0.5], &[true, false]), 0.5);
         assert!(auc(&[0.5], &[true]).is_nan());
         assert_eq!(sign_accuracy(&[1.0, -1.0, 2.0], &[2.0, 3.0, 0.0]), 0.5);
+    }
+
+    #[test]
+    fn ks_distance_to_the_fitted_normal_matches_scipy() {
+        // scipy.stats.kstest((x - x.mean()) / x.std(), "norm").statistic (scipy 1.17.1)
+        let x = [
+            0.3, -1.2, 2.5, 0.7, 0.1, -0.4, 1.9, -2.2, 0.05, 0.8, 3.1, -0.9,
+        ];
+        assert!((ks_normal(&x) - 0.14196690448383265).abs() < 1e-12);
+        // ln of exp(linspace(-3, 0, 50)): evenly spaced, close to normal in the middle only.
+        let l: Vec<f64> = (0..50).map(|k| -3.0 + 3.0 * k as f64 / 49.0).collect();
+        assert!((ks_normal(&l) - 0.06724624839437793).abs() < 1e-12);
+        assert!(ks_normal(&[1.0]).is_nan() && ks_normal(&[2.0, 2.0]).is_nan());
     }
 }

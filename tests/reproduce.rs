@@ -81,3 +81,30 @@ fn the_same_seed_gives_the_same_table() {
     // Rows without a paper number hold NaN, which never equals itself: compare the text.
     assert_eq!(format!("{a:?}"), format!("{b:?}"));
 }
+
+#[test]
+fn cornford_eg_weights_are_closer_to_log_normal_than_adamw_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let assert = common::fitrnn()
+        .current_dir(common::root())
+        .args(["reproduce", "cornford-eg", "--size", "tiny", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+    let printed = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let rows: Vec<ReproductionRow> = tables::read(&out.join("reproduction.parquet")).unwrap();
+    let value = |q: &str| row(&rows, q)[0].ours;
+    // The two runs moved their weights comparably far, so the comparison is fair.
+    let (add, eg) = (
+        value("median_relative_change_adamw"),
+        value("median_relative_change_adamw_eg"),
+    );
+    assert!(
+        add > 0.3 && eg > 0.3 && (add / eg).max(eg / add) < 2.0,
+        "{add} {eg}"
+    );
+    assert!(value("ks_log_w_adamw_eg") < value("ks_log_w_adamw"));
+    assert!(value("ks_log_w_adamw_eg") < value("ks_log_w_start"));
+    assert!(printed.contains("2 of 2 criteria hold"), "{printed}");
+}

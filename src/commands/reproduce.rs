@@ -12,5 +12,5 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<String> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("reproductions").join(args.target.name()));
-    reproduce::run(args.target, size, args.seed, &out)
+    reproduce::run(args.target, size, args.seed, &args.config, &out)
 }

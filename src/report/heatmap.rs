@@ -74,8 +74,10 @@ pub struct HeatMap {
     pub factor: usize,
     /// Matrix size in units `(rows, columns)`; `values` covers it in blocks of `factor`.
     pub units: (usize, usize),
-    /// Colour scale: `±limit` are the saturated ends.
+    /// Colour scale: `centre ± limit` are the saturated ends.
     pub limit: f64,
+    /// The value drawn white (0 for signed values; a grid's mean for values of one sign).
+    pub centre: f64,
     /// Colour-bar label.
     pub bar_label: String,
     /// Figure size in pixels.
@@ -105,6 +107,7 @@ impl HeatMap {
             factor: 1,
             units,
             limit,
+            centre: 0.0,
             bar_label: bar_label.to_string(),
             size: (1100, 950),
             square: false,
@@ -202,7 +205,7 @@ impl HeatMap {
         let f = self.factor.max(1);
         let (r, c) = self.values.dim();
         let v = self.values[((row_unit / f).min(r - 1), (col_unit / f).min(c - 1))];
-        diverging(f64::from(v), self.limit)
+        diverging(f64::from(v) - self.centre, self.limit)
     }
 
     fn draw_cells<DB: DrawingBackend>(
@@ -249,7 +252,7 @@ impl HeatMap {
                     (l.px(a, cols), l.py(b, rows)),
                     (l.px(c, cols), l.py(d, rows)),
                 ],
-                diverging(f64::from(v), self.limit).filled(),
+                diverging(f64::from(v) - self.centre, self.limit).filled(),
             ))?;
         }
         Ok(())
@@ -389,7 +392,7 @@ impl HeatMap {
                 vec![(x0 + BAR_WIDTH, y), (x0 + BAR_WIDTH + 5, y)],
                 BLACK,
             ))?;
-            let label = short_number(q * self.limit);
+            let label = short_number(self.centre + q * self.limit);
             let label = if q.abs() == 1.0 {
                 format!("{}{label}", if q > 0.0 { "≥ " } else { "≤ " })
             } else {
@@ -413,7 +416,7 @@ impl HeatMap {
         let (r, c) = self.values.dim();
         let mut rgb = Vec::with_capacity(r * c * 3);
         for &v in &self.values {
-            let col = diverging(f64::from(v), self.limit);
+            let col = diverging(f64::from(v) - self.centre, self.limit);
             rgb.extend_from_slice(&[col.0, col.1, col.2]);
         }
         Raster {

@@ -77,3 +77,86 @@ impl Plot for EigenScatter {
         Ok(())
     }
 }
+
+/// Overlaid histograms (as density curves) of standardised samples, with the standard normal
+/// density for reference.
+pub struct Histograms {
+    /// Figure title.
+    pub title: String,
+    /// `(label, values)`: each is standardised to mean 0, SD 1 before binning.
+    pub series: Vec<(String, Vec<f64>)>,
+}
+
+/// Bin edges of [`Histograms`]: −5 to 3 SD in steps of 0.2.
+const BINS: (f64, f64, usize) = (-5.0, 3.0, 40);
+
+/// The density of the standardised `v` in [`BINS`], as `(bin centre, density)`.
+fn density(v: &[f64]) -> Vec<(f64, f64)> {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let (lo, hi, k) = BINS;
+    let width = (hi - lo) / k as f64;
+    let mut counts = vec![0.0; k];
+    for a in v {
+        let z = (a - mean) / sd;
+        let b = ((z - lo) / width).floor();
+        if b >= 0.0 && (b as usize) < k {
+            counts[b as usize] += 1.0;
+        }
+    }
+    counts
+        .iter()
+        .enumerate()
+        .map(|(b, c)| (lo + (b as f64 + 0.5) * width, c / (n * width)))
+        .collect()
+}
+
+impl Plot for Histograms {
+    fn size(&self) -> (u32, u32) {
+        (1000, 650)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _: Target) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let curves: Vec<(String, Vec<(f64, f64)>)> = self
+            .series
+            .iter()
+            .map(|(l, v)| (l.clone(), density(v)))
+            .collect();
+        let top = curves
+            .iter()
+            .flat_map(|(_, c)| c.iter().map(|p| p.1))
+            .fold(0.45f64, f64::max)
+            * 1.08;
+        let mut c = chart(root, &self.title, BINS.0..BINS.1, 0.0..top)?;
+        mesh(&mut c, "standardised ln |w| (SD)", "density", &tick)?;
+        let normal = (0..=200).map(|k| {
+            let z = BINS.0 + (BINS.1 - BINS.0) * f64::from(k) / 200.0;
+            (
+                z,
+                (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt(),
+            )
+        });
+        c.draw_series(LineSeries::new(normal, BLACK.stroke_width(1)))?
+            .label("normal (log-normal |w|)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        let colours = [RGBColor(150, 150, 150), TRAIN, MODEL];
+        for (k, (label, curve)) in curves.iter().enumerate() {
+            let colour = colours[k % colours.len()];
+            c.draw_series(LineSeries::new(
+                curve.iter().copied(),
+                colour.stroke_width(3),
+            ))?
+            .label(label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
+            });
+        }
+        legend(&mut c, SeriesLabelPosition::UpperLeft)?;
+        Ok(())
+    }
+}

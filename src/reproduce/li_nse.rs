@@ -192,12 +192,18 @@ fn heat_map(grid: &Array2<f64>, ns: &[usize], fractions: &[f64]) -> HeatMap {
         .iter()
         .map(|f| format!("{:.0} %", 100.0 * f))
         .collect();
-    HeatMap::grid(
-        "Normalised SVD entropy of ColEI networks at initialisation",
-        Axis::categories("network size N", &x),
-        Axis::categories("inhibitory fraction", &y),
-        grid.mapv(|v| v as f32),
-        1.0,
-        "NSE",
-    )
+    // White at the grid's mean NSE, saturated at its extremes: NSE takes values of one sign.
+    let mean = grid.mean().unwrap_or(0.0);
+    let spread = grid.iter().map(|v| (v - mean).abs()).fold(1e-6, f64::max);
+    HeatMap {
+        centre: mean,
+        ..HeatMap::grid(
+            "Normalised SVD entropy of ColEI networks at initialisation",
+            Axis::categories("network size N", &x),
+            Axis::categories("inhibitory fraction", &y),
+            grid.mapv(|v| v as f32),
+            spread,
+            "NSE",
+        )
+    }
 }

@@ -13,6 +13,7 @@
 //! `paper` is NaN where the paper gives no number (then `criterion` states the qualitative result
 //! that must hold); `holds` says whether ours meets it (null for rows that only report).
 
+mod cornford;
 mod figures;
 mod li_nse;
 mod outcome;
@@ -25,14 +26,15 @@ use crate::rundir::tables::{self, Table};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Run `target` at `size` with `seed`, write its outputs into `out` (created if missing; files
-/// of an earlier reproduction there are replaced, nothing else is touched) and return the text to
-/// print.
-pub fn run(target: Target, size: Size, seed: u64, out: &Path) -> Result<String> {
+/// Run `target` at `size` with `seed` (targets that fit data use the run config `config`),
+/// write its outputs into `out` (created if missing; files of an earlier reproduction there are
+/// replaced, nothing else is touched) and return the text to print.
+pub fn run(target: Target, size: Size, seed: u64, config: &Path, out: &Path) -> Result<String> {
     let t0 = std::time::Instant::now();
     let outcome = match target {
         Target::ShaoMotifs => shao::run(size, seed)?,
         Target::LiNse => li_nse::run(size, seed)?,
+        Target::CornfordEg => cornford::run(size, seed, config)?,
     };
     let wall_s = t0.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating", e))?;

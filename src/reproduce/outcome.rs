@@ -12,6 +12,9 @@ pub enum Target {
     /// Li, Cornford et al. 2023: normalised SVD entropy of ColEI networks over size × inhibitory
     /// fraction, against recurrent DANN and standard RNNs, at initialisation.
     LiNse,
+    /// Cornford et al. 2024: exponentiated gradients give log-normal weights; a data fit with
+    /// AdamW-EG against AdamW from the same start.
+    CornfordEg,
 }
 
 impl Target {
@@ -20,6 +23,7 @@ impl Target {
         match self {
             Target::ShaoMotifs => "shao-motifs",
             Target::LiNse => "li-nse",
+            Target::CornfordEg => "cornford-eg",
         }
     }
 }

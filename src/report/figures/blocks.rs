@@ -253,6 +253,7 @@ pub fn weights_map(w: &Array2<f32>, labels: Option<&UnitLabels>) -> Need<HeatMap
         factor: f,
         units: (n, n),
         limit,
+        centre: 0.0,
         bar_label: "weight (clipped at the 99th percentile of |w|)".into(),
         size: (1300, 1200),
         square: true,
