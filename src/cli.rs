@@ -94,7 +94,7 @@ pub enum Command {
     /// scored against the true block interactions (resumable; one fit per core).
     Recovery(RecoveryArgs),
     /// Recompute a published result fitrnn's methods come from and print it beside the paper's
-    /// numbers (`shao-motifs`, `li-nse`, `cornford-eg`), with a figure and a table.
+    /// numbers (`shao-motifs`, `li-nse`, `cornford-eg`, `balwani-fig3`), with a figure and a table.
     Reproduce(ReproduceArgs),
 }
 
@@ -114,7 +114,8 @@ pub struct ReproduceArgs {
     /// First random seed (seeds `seed`, `seed + 1`, ... are averaged).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// The run config whose recording and model `cornford-eg` fits (its ensemble is not run).
+    /// The run config whose recording and model `cornford-eg` and `balwani-fig3` fit (its ensemble
+    /// is not run).
     #[arg(
         long,
         short = 'c',

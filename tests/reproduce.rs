@@ -108,3 +108,34 @@ fn cornford_eg_weights_are_closer_to_log_normal_than_adamw_weights() {
     assert!(value("ks_log_w_adamw_eg") < value("ks_log_w_start"));
     assert!(printed.contains("2 of 2 criteria hold"), "{printed}");
 }
+
+#[test]
+fn balwani_top_prob_pruning_loses_less_than_random_pruning_at_high_sparsity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    common::fitrnn()
+        .current_dir(common::root())
+        .args(["reproduce", "balwani-fig3", "--size", "tiny", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+    let rows: Vec<ReproductionRow> = tables::read(&out.join("reproduction.parquet")).unwrap();
+    let at = |q: &str, p: &str| {
+        rows.iter()
+            .find(|r| r.quantity == q && r.condition == p)
+            .unwrap_or_else(|| panic!("{q} at {p}"))
+            .ours
+    };
+    // Keeping every weight is the dense fit, whichever way the mask is drawn.
+    assert_eq!(
+        at("validation_mse_topprob", "p=1.000"),
+        at("validation_mse_random", "p=1.000")
+    );
+    // At the sparsest level top-prob keeps the strong weights and loses less.
+    assert!(at("validation_mse_topprob", "p=0.086") < at("validation_mse_random", "p=0.086"));
+    let verdict = row(&rows, "validation_mse_topprob_minus_random");
+    assert!(
+        verdict[0].ours < 0.0 && verdict[0].holds == Some(true),
+        "{verdict:?}"
+    );
+}

@@ -160,3 +160,51 @@ impl Plot for Histograms {
         Ok(())
     }
 }
+
+/// Named curves over one x axis (markers at the points).
+pub struct Curves {
+    /// Figure title.
+    pub title: String,
+    /// x-axis title.
+    pub x_label: String,
+    /// y-axis title.
+    pub y_label: String,
+    /// `(label, points)`.
+    pub curves: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+impl Plot for Curves {
+    fn size(&self) -> (u32, u32) {
+        (1000, 650)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, _: Target) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        let points = || self.curves.iter().flat_map(|(_, c)| c.iter());
+        let mut c = chart(
+            root,
+            &self.title,
+            padded_range(points().map(|p| p.0)),
+            padded_range(points().map(|p| p.1)),
+        )?;
+        mesh(&mut c, &self.x_label, &self.y_label, &tick)?;
+        let colours = [MODEL, TRAIN, RGBColor(0, 158, 115)];
+        for (k, (label, curve)) in self.curves.iter().enumerate() {
+            let colour = colours[k % colours.len()];
+            c.draw_series(LineSeries::new(
+                curve.iter().copied(),
+                colour.stroke_width(3),
+            ))?
+            .label(label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
+            });
+            c.draw_series(curve.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+        }
+        legend(&mut c, SeriesLabelPosition::UpperRight)?;
+        Ok(())
+    }
+}

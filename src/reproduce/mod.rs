@@ -13,6 +13,7 @@
 //! `paper` is NaN where the paper gives no number (then `criterion` states the qualitative result
 //! that must hold); `holds` says whether ours meets it (null for rows that only report).
 
+mod balwani;
 mod cornford;
 mod figures;
 mod li_nse;
@@ -35,6 +36,7 @@ pub fn run(target: Target, size: Size, seed: u64, config: &Path, out: &Path) -> 
         Target::ShaoMotifs => shao::run(size, seed)?,
         Target::LiNse => li_nse::run(size, seed)?,
         Target::CornfordEg => cornford::run(size, seed, config)?,
+        Target::BalwaniFig3 => balwani::run(size, seed, config)?,
     };
     let wall_s = t0.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating", e))?;
