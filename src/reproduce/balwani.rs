@@ -11,7 +11,6 @@
 //! its numbers are not comparable with a data fit's, so each row checks the direction it reports.
 
 use super::outcome::{check, report, Outcome, Size, Target};
-use crate::config::Config;
 use crate::constraints::prune::{keep_probabilities, PruneMethod};
 use crate::dataset::Dataset;
 use crate::error::Result;
@@ -75,17 +74,9 @@ pub fn run(size: Size, seed: u64, config: &Path) -> Result<Outcome> {
     let (grid, draws, epochs) = design(size);
     let overrides = [
         format!("training.dense_epochs={epochs}"),
-        "training.finetune_epochs=0".to_string(),
         format!("seed={seed}"),
     ];
-    let cfg = Config::load(config, &overrides)?;
-    crate::device::set_threads(cfg.threads);
-    let device = cfg.device_choice.open()?;
-    let ds = Dataset::from_config(&cfg, config)?;
-    let mut f = crate::train::fit(&cfg, &ds, &device, None, |_, _, _, _| {}, |_| Ok(()))?.fitted;
-    if let Some(dense) = f.dense.take() {
-        f.params = dense;
-    }
+    let (ds, mut f) = super::datafit::dense_fit(config, &overrides)?;
     let dense_w = f.params.w_rec.clone();
     let mut rows = Vec::new();
     let mut curves: Vec<(String, Vec<(f64, f64)>)> = vec![

@@ -11,8 +11,6 @@
 //! weights' distance is the reference.
 
 use super::outcome::{check, report, Outcome, Size, Target};
-use crate::config::Config;
-use crate::dataset::Dataset;
 use crate::error::Result;
 use ndarray::Array2;
 use std::path::Path;
@@ -63,17 +61,10 @@ fn fit(
         format!("training.optimiser={optimiser}"),
         format!("training.lr={lr}"),
         format!("training.dense_epochs={epochs}"),
-        "training.finetune_epochs=0".to_string(),
         format!("seed={seed}"),
     ];
-    let cfg = Config::load(config, &overrides)?;
-    crate::device::set_threads(cfg.threads);
-    let device = cfg.device_choice.open()?;
-    let ds = Dataset::from_config(&cfg, config)?;
-    let out = crate::train::fit(&cfg, &ds, &device, None, |_, _, _, _| {}, |_| Ok(()))?;
-    let f = out.fitted;
-    let dense = f.dense.map_or(f.params.w_rec, |d| d.w_rec);
-    Ok((f.w_init, dense))
+    let (_, f) = super::datafit::dense_fit(config, &overrides)?;
+    Ok((f.w_init, f.params.w_rec))
 }
 
 /// Run the reproduction at `size` on the recording and model of the run config `config`.

@@ -15,6 +15,7 @@
 
 mod balwani;
 mod cornford;
+mod datafit;
 mod figures;
 mod li_nse;
 mod outcome;
