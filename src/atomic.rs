@@ -18,8 +18,9 @@ pub fn partial_path(path: &Path) -> PathBuf {
 pub fn write_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let tmp = partial_path(path);
     let _ = std::fs::remove_file(&tmp);
-    write(&tmp).inspect_err(|_| {
+    write(&tmp).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
+        e.naming(&tmp, path)
     })?;
     let kill_here = fault::kill_point(path);
     if kill_here == Some(fault::When::BeforeRename) {
@@ -108,6 +109,20 @@ mod tests {
         });
         assert!(failed.is_err());
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        // A failure of the temporary file is told as the failure of the file itself.
+        let err = write_with(&path, |tmp| {
+            Err(Error::io(
+                tmp,
+                "writing",
+                std::io::ErrorKind::StorageFull.into(),
+            ))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with(&format!("{}: writing", path.display())),
+            "{err}"
+        );
         assert!(!partial_path(&path).exists());
         write_bytes(&path, b"new").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");

@@ -48,7 +48,7 @@ pub enum Error {
         fix: String,
     },
     /// A file could not be opened, read or written.
-    #[error("{}: {action}: {source}", path.display())]
+    #[error("{}: {action}: {source}{}", path.display(), storage_advice(source))]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -249,6 +249,32 @@ impl Error {
         }
     }
 
+    /// This error with the file `from` named as `to` (a temporary file's failure, told as the
+    /// failure of the file the user knows).
+    pub fn naming(self, from: &Path, to: &Path) -> Self {
+        match self {
+            Error::Io {
+                path,
+                action,
+                source,
+            } if path == from => Error::Io {
+                path: to.to_path_buf(),
+                action,
+                source,
+            },
+            Error::Hdf5 {
+                file,
+                location,
+                message,
+            } if file == from => Error::Hdf5 {
+                file: to.to_path_buf(),
+                location,
+                message,
+            },
+            other => other,
+        }
+    }
+
     /// The process exit code for this error: [`EXIT_BAD_INPUT`] for input that must be fixed,
     /// [`EXIT_BUG`] for a bug, [`EXIT_FAILED`] for everything that failed while computing or
     /// writing (a full disk is not bad input).
@@ -272,6 +298,20 @@ impl Error {
             | Error::ChildrenFailed { .. }
             | Error::Internal { .. } => EXIT_FAILED,
         }
+    }
+}
+
+/// What to do about a failure of the storage (a full disk, a quota, a read-only file system), as
+/// the end of an I/O error's message; empty for other errors.
+fn storage_advice(source: &std::io::Error) -> &'static str {
+    match source.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            ". Fix: free space on that file system (or set output.dir on another one) and run again; an interrupted fit continues from its last checkpoint with fitrnn --resume RUN_DIR, and finished files are kept"
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => {
+            ". Fix: write to a file system that is not read-only (set output.dir)"
+        }
+        _ => "",
     }
 }
 
@@ -367,6 +407,12 @@ mod tests {
             full.exit_code(),
             EXIT_FAILED,
             "a full disk is not bad input"
+        );
+        let text = full.to_string();
+        assert!(
+            text.starts_with("runs/x/tables/metrics.parquet: writing")
+                && text.contains("free space on that file system"),
+            "{text}"
         );
         let missing = Error::io(
             Path::new("c.yaml"),

@@ -387,6 +387,14 @@ fn a_full_disk_fails_the_run_naming_the_file_never_complete() {
         stderr.contains("No space left on device") && stderr.contains(&out.display().to_string()),
         "the message names the file that could not be written:\n{stderr}"
     );
+    assert!(
+        !stderr.contains(".partial"),
+        "the file the user knows, not its temporary twin:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("free space on that file system"),
+        "what to do about it:\n{stderr}"
+    );
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "one error line:\n{stderr}");
     if out.join("manifest.json").is_file() {
