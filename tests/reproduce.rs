@@ -6,9 +6,11 @@ use fitrnn::reproduce::ReproductionRow;
 use fitrnn::rundir::tables;
 use std::path::Path;
 
-/// Run `fitrnn reproduce NAME --size tiny` into `out`; returns its rows and what it printed.
+/// Run `fitrnn reproduce NAME --size tiny` from the repository root (where the data fits find
+/// the demo's config) into `out`; returns its rows and what it printed.
 fn reproduce(name: &str, out: &Path) -> (Vec<ReproductionRow>, String) {
     let assert = common::fitrnn()
+        .current_dir(common::root())
         .args(["reproduce", name, "--size", "tiny", "--out"])
         .arg(out)
         .assert()
@@ -85,15 +87,7 @@ fn the_same_seed_gives_the_same_table() {
 #[test]
 fn cornford_eg_weights_are_closer_to_log_normal_than_adamw_weights() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path();
-    let assert = common::fitrnn()
-        .current_dir(common::root())
-        .args(["reproduce", "cornford-eg", "--size", "tiny", "--out"])
-        .arg(out)
-        .assert()
-        .success();
-    let printed = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
-    let rows: Vec<ReproductionRow> = tables::read(&out.join("reproduction.parquet")).unwrap();
+    let (rows, printed) = reproduce("cornford-eg", tmp.path());
     let value = |q: &str| row(&rows, q)[0].ours;
     // The two runs moved their weights comparably far, so the comparison is fair.
     let (add, eg) = (
@@ -112,14 +106,7 @@ fn cornford_eg_weights_are_closer_to_log_normal_than_adamw_weights() {
 #[test]
 fn balwani_top_prob_pruning_loses_less_than_random_pruning_at_high_sparsity() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path();
-    common::fitrnn()
-        .current_dir(common::root())
-        .args(["reproduce", "balwani-fig3", "--size", "tiny", "--out"])
-        .arg(out)
-        .assert()
-        .success();
-    let rows: Vec<ReproductionRow> = tables::read(&out.join("reproduction.parquet")).unwrap();
+    let (rows, _) = reproduce("balwani-fig3", tmp.path());
     let at = |q: &str, p: &str| {
         rows.iter()
             .find(|r| r.quantity == q && r.condition == p)

@@ -2,10 +2,26 @@
 //! two design factors as a heat map (drawn with the report's [`HeatMap`]).
 
 use crate::report::colour::{MODEL, TRAIN};
-use crate::report::figures::charts::{chart, legend, mesh, padded_range, tick};
+use crate::report::figures::charts::{chart, legend, mesh, padded_range, tick, XyChart};
 use crate::report::render::{DrawResult, Plot, Target};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+
+/// Draw `points` as a thick labelled line in `colour`.
+fn line<'a, DB: DrawingBackend + 'a>(
+    c: &mut XyChart<'a, DB>,
+    points: &[(f64, f64)],
+    label: &str,
+    colour: RGBColor,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    c.draw_series(LineSeries::new(
+        points.iter().copied(),
+        colour.stroke_width(3),
+    ))?
+    .label(label)
+    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3)));
+    Ok(())
+}
 
 /// Eigenvalues in the complex plane with predicted real outliers, the bulk's predicted edge
 /// and the stability line Re λ = 1.
@@ -147,14 +163,7 @@ impl Plot for Histograms {
         let colours = [RGBColor(150, 150, 150), TRAIN, MODEL];
         for (k, (label, curve)) in curves.iter().enumerate() {
             let colour = colours[k % colours.len()];
-            c.draw_series(LineSeries::new(
-                curve.iter().copied(),
-                colour.stroke_width(3),
-            ))?
-            .label(label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
-            });
+            line(&mut c, curve, label, colour)?;
         }
         legend(&mut c, SeriesLabelPosition::UpperLeft)?;
         Ok(())
@@ -194,14 +203,7 @@ impl Plot for Curves {
         let colours = [MODEL, TRAIN, RGBColor(0, 158, 115)];
         for (k, (label, curve)) in self.curves.iter().enumerate() {
             let colour = colours[k % colours.len()];
-            c.draw_series(LineSeries::new(
-                curve.iter().copied(),
-                colour.stroke_width(3),
-            ))?
-            .label(label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
-            });
+            line(&mut c, curve, label, colour)?;
             c.draw_series(curve.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
         }
         legend(&mut c, SeriesLabelPosition::UpperRight)?;
