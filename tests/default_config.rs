@@ -316,7 +316,11 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
             "density",
             "mean_w",
             "mean_abs_w",
-            "sum_w"
+            "sum_w",
+            "mean_w_ci_low",
+            "mean_w_ci_high",
+            "sign_determined",
+            "identifiable"
         ]
     );
     let spectrum = read_parquet(&out_dir.join("tables/spectrum.parquet"));

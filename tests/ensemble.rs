@@ -94,6 +94,27 @@ fn ensemble_intervals_repeat_for_a_seed_and_hold_the_fit() {
         feedback.sign_determined && feedback.estimate.abs() > 0.3 * forward.estimate.abs(),
         "feedback {feedback:?}, forward {forward:?}"
     );
+    // interactions.parquet carries the same interval and verdict on every final block.
+    let blocks: Vec<fitrnn::rundir::tables::InteractionRow> =
+        tables::read(&RunPaths::new(&a).table("interactions")).unwrap();
+    let mut annotated = 0;
+    for b in &blocks {
+        let e = ra.iter().find(|e| {
+            e.metric == "mean_w" && (&e.level, &e.pre, &e.post) == (&b.level, &b.pre, &b.post)
+        });
+        match (b.stage.as_str(), e) {
+            ("final", Some(e)) => {
+                assert_eq!((b.mean_w_ci_low, b.mean_w_ci_high), (e.ci_low, e.ci_high));
+                assert_eq!(b.sign_determined, Some(e.sign_determined));
+                annotated += 1;
+            }
+            _ => assert!(
+                b.mean_w_ci_low.is_nan() && b.sign_determined.is_none(),
+                "{b:?}"
+            ),
+        }
+    }
+    assert!(annotated > 0);
     // Perturbation effects get intervals over the same members, and no verdict without refits.
     let effects: Vec<fitrnn::rundir::tables::PerturbationEnsembleRow> =
         tables::read(&RunPaths::new(&a).table("perturbations_ensemble")).unwrap();

@@ -11,7 +11,9 @@ use crate::config::SpectraStages;
 use crate::error::Result;
 use crate::network::{Fitted, FreeRun};
 use crate::rundir::series::{CurrentCourses, LevelCourses};
-use crate::rundir::tables::{CurrentRow, DiagnosticRow, InteractionRow, SpectrumRow};
+use crate::rundir::tables::{
+    CurrentRow, DiagnosticRow, InteractionEnsembleRow, InteractionRow, SpectrumRow,
+};
 
 /// The levels named in a config (validated there).
 pub fn levels_of(names: &[String]) -> Vec<Level> {
@@ -45,11 +47,35 @@ pub fn interactions(f: &Fitted, levels: &[Level]) -> Vec<InteractionRow> {
                     mean_w: r.mean_w,
                     mean_abs_w: r.mean_abs_w,
                     sum_w: r.sum_w,
+                    mean_w_ci_low: f64::NAN,
+                    mean_w_ci_high: f64::NAN,
+                    sign_determined: None,
+                    identifiable: None,
                 });
             }
         }
     }
     rows
+}
+
+/// Give the final-stage `rows` of `interactions.parquet` the ensemble's interval of `mean_w`,
+/// its sign verdict and the self-check's flag from `ensemble` (`interactions_ensemble.parquet`),
+/// block by block; rows the ensemble does not cover keep NaN and null.
+pub fn with_intervals(rows: &mut [InteractionRow], ensemble: &[InteractionEnsembleRow]) {
+    let by_block: std::collections::BTreeMap<(&str, &str, &str), &InteractionEnsembleRow> =
+        ensemble
+            .iter()
+            .filter(|e| e.metric == "mean_w")
+            .map(|e| ((e.level.as_str(), e.pre.as_str(), e.post.as_str()), e))
+            .collect();
+    for r in rows.iter_mut().filter(|r| r.stage == "final") {
+        if let Some(e) = by_block.get(&(r.level.as_str(), r.pre.as_str(), r.post.as_str())) {
+            r.mean_w_ci_low = e.ci_low;
+            r.mean_w_ci_high = e.ci_high;
+            r.sign_determined = Some(e.sign_determined);
+            r.identifiable = e.identifiable;
+        }
+    }
 }
 
 /// `currents.parquet` (time-averaged CURBD currents per level and split, from the free-running

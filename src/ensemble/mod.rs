@@ -23,7 +23,9 @@ use crate::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::jobs::{BackendChoice, FitSpec};
 use crate::network::Fitted;
-use crate::rundir::tables::{self, EnsembleMemberRow, MetricRow, SelfcheckRow, Table};
+use crate::rundir::tables::{
+    self, EnsembleMemberRow, InteractionRow, MetricRow, SelfcheckRow, Table,
+};
 use crate::rundir::{RunDir, RunPaths};
 use consensus::Key;
 use members::Member;
@@ -297,6 +299,9 @@ pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<Ensemb
     let identifiable = check.as_deref().map(flags).unwrap_or_default();
     let rows = consensus::rows(&values[0], &values, &identifiable);
     rd.write_table(&rows)?;
+    let mut interactions: Vec<InteractionRow> = tables::read(&run.table(InteractionRow::NAME))?;
+    crate::analysis::tables::with_intervals(&mut interactions, &rows);
+    rd.write_table(&interactions)?;
     rd.write_table(&perturbation_rows(&ms, run, refits)?)?;
     rd.write_table(&member_rows(&ms)?)?;
     let constants = constants::rows(&ms)?;

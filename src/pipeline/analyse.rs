@@ -9,7 +9,10 @@ use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::network::{Fitted, FreeRun};
 use crate::rundir::series::CurrentCourses;
-use crate::rundir::tables::{CurrentRow, InferredInputRow, InteractionRow, PerturbationRow};
+use crate::rundir::tables::{
+    self, CurrentRow, InferredInputRow, InteractionEnsembleRow, InteractionRow, PerturbationRow,
+    Table,
+};
 use crate::rundir::RunDir;
 use std::collections::BTreeMap;
 
@@ -35,7 +38,15 @@ pub struct Analyses {
 impl Analyses {
     /// Write every table and `currents.h5` into the run directory.
     pub fn write(&self, rd: &RunDir) -> Result<()> {
-        rd.write_table(&self.interactions)?;
+        // A run analysed again after its ensemble keeps the ensemble's intervals on its blocks.
+        let ensemble = rd.paths().table(InteractionEnsembleRow::NAME);
+        if ensemble.is_file() {
+            let mut rows = self.interactions.clone();
+            crate::analysis::tables::with_intervals(&mut rows, &tables::read(&ensemble)?);
+            rd.write_table(&rows)?;
+        } else {
+            rd.write_table(&self.interactions)?;
+        }
         rd.write_table(&self.spectral.spectrum)?;
         rd.write_table(&self.spectral.diagnostics)?;
         rd.write_table(&self.currents)?;

@@ -312,6 +312,15 @@ table! {
         mean_abs_w: f64,
         /// Sum of the weights.
         sum_w: f64,
+        /// Lower end of the ensemble's interval of `mean_w` (as in `interactions_ensemble`;
+        /// stage `final` of a run with an ensemble, NaN otherwise).
+        mean_w_ci_low: f64,
+        /// Upper end of that interval (NaN where it has none).
+        mean_w_ci_high: f64,
+        /// The interval excludes 0 (null without an ensemble, and for stage `dense`).
+        sign_determined: Option<bool>,
+        /// The self-check flagged the block identifiable (null without one).
+        identifiable: Option<bool>,
     }
 }
 
@@ -653,6 +662,10 @@ mod tests {
                 mean_w: 0.0,
                 mean_abs_w: 0.0,
                 sum_w: 0.0,
+                mean_w_ci_low: 0.0,
+                mean_w_ci_high: 0.0,
+                sign_determined: Some(true),
+                identifiable: Some(true),
             }]),
             schema(&[CurrentRow {
                 level: text(),

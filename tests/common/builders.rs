@@ -54,6 +54,10 @@ impl RunDirBuilder {
             mean_w,
             mean_abs_w,
             sum_w: 100.0 * mean_w,
+            mean_w_ci_low: f64::NAN,
+            mean_w_ci_high: f64::NAN,
+            sign_determined: None,
+            identifiable: None,
         });
         self
     }
