@@ -1,5 +1,5 @@
 //! Recurrent weight matrices of the architectures Li, Cornford et al. 2023 compare, drawn as their
-//! code initialises them (`lib/init_policies.py`; `../shared/science/methods.md` §2.1):
+//! code initialises them (Pingsheng-Kevin/learning_better_dale_neurips, `lib/init_policies.py`):
 //!
 //! - **standard RNN**: `W ~ U(−1/√n, 1/√n)`, no sign constraint;
 //! - **ColEI** (column E/I): `W = W⁺ D`, `D = diag(+1 for the n_E excitatory columns, −1 for the

@@ -1,5 +1,6 @@
 //! `cornford-eg`: Cornford et al. 2024's claim that learning with exponentiated gradients (EG)
-//! gives log-normal weights (`../shared/science/methods.md` §3), tested on a data fit.
+//! gives log-normal weights (bioRxiv 10.1101/2024.10.25.620272; code: linclab/EG_optimiser),
+//! tested on a data fit.
 //!
 //! The same recording, network and starting weights are fitted twice for the same number of
 //! dense-phase epochs: with AdamW (additive steps) and with AdamW-EG (`w ← w ⊙ exp(−η sign(w) ⊙

@@ -1,4 +1,4 @@
-//! `shao-motifs`: Shao et al. 2025's chain-motif outlier (`../shared/science/methods.md` §5).
+//! `shao-motifs`: Shao et al. 2025's chain-motif outlier (PRX Life 3, 023008; arXiv 2411.06802).
 //!
 //! Random matrices with mean entry `J0 < 0` (inhibition dominates), entry variance `g²/N` and
 //! second-order motifs are drawn by the method-1 construction of HChoiLab/DMFT-second-order-motifs
