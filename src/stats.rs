@@ -41,6 +41,14 @@ impl Sample for f32 {
     }
 }
 
+/// Mean and population standard deviation (divided by n, numpy's default) of `x`; NaN when empty.
+pub fn mean_and_sd(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    let sd = (x.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / n).sqrt();
+    (mean, sd)
+}
+
 /// The Kolmogorov–Smirnov distance between the finite values of `x` and the normal distribution
 /// with their mean and standard deviation (population SD, as `scipy.stats.kstest` on
 /// `(x − mean) / std`): `max_i max(Φ(z_(i)) − (i − 1)/n, i/n − Φ(z_(i)))`. NaN for fewer than 2
@@ -51,8 +59,7 @@ pub fn ks_normal(x: &[f64]) -> f64 {
     if v.len() < 2 {
         return f64::NAN;
     }
-    let mean = v.iter().sum::<f64>() / n;
-    let sd = (v.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / n).sqrt();
+    let (mean, sd) = mean_and_sd(&v);
     if sd <= 0.0 {
         return f64::NAN;
     }

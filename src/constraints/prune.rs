@@ -63,6 +63,25 @@ pub fn keep_probabilities(magnitudes: &[f64], target: f64, method: PruneMethod) 
     p
 }
 
+/// The cells of `w` kept by one pruning draw: of `cells`, the non-zero ones are kept with the
+/// probabilities of [`keep_probabilities`] by `method` (one Bernoulli draw each, in `cells`'
+/// order), the expected number kept being `target(non-zero count)`.
+pub fn draw_kept<R: Rng>(
+    w: &Array2<f32>,
+    cells: impl Iterator<Item = (usize, usize)>,
+    target: impl FnOnce(usize) -> f64,
+    method: PruneMethod,
+    rng: &mut R,
+) -> Vec<(usize, usize)> {
+    let idx: Vec<(usize, usize)> = cells.filter(|&ij| w[ij] != 0.0).collect();
+    let mags: Vec<f64> = idx.iter().map(|&ij| w[ij].abs() as f64).collect();
+    let probs = keep_probabilities(&mags, target(idx.len()), method);
+    idx.into_iter()
+        .zip(probs)
+        .filter_map(|(ij, q)| (rng.random::<f64>() < q).then_some(ij))
+        .collect()
+}
+
 /// A 0/1 mask `[n, n]` keeping, in every block, weights of `w` (`W[post, pre]`) drawn with the
 /// block's probability by `method`. Blocks with probability 0 are removed entirely.
 pub fn prune_mask<R: Rng>(
@@ -77,23 +96,10 @@ pub fn prune_mask<R: Rng>(
         if p <= 0.0 {
             continue;
         }
-        let mut idx = Vec::new();
-        let mut mags = Vec::new();
-        for &i in post {
-            for &j in pre {
-                let v = w[[i, j]].abs() as f64;
-                if v > 0.0 {
-                    idx.push((i, j));
-                    mags.push(v);
-                }
-            }
-        }
-        let target = p * (post.len() * pre.len()) as f64;
-        let probs = keep_probabilities(&mags, target, method);
-        for (&(i, j), &q) in idx.iter().zip(&probs) {
-            if rng.random::<f64>() < q {
-                mask[[i, j]] = 1.0;
-            }
+        let cells = post.iter().flat_map(|&i| pre.iter().map(move |&j| (i, j)));
+        let size = (post.len() * pre.len()) as f64;
+        for ij in draw_kept(w, cells, |_| p * size, method, rng) {
+            mask[ij] = 1.0;
         }
     }
     mask

@@ -1,5 +1,6 @@
 //! `balwani-fig3`: Balwani et al. 2025's top-prob pruning against random pruning, error before
-//! retraining against connection probability (`../shared/science/methods.md` §1.4, §1.9), on a
+//! retraining against connection probability (their top-prob-pruning notebooks and the errors
+//! they saved, `errors_list_*.npy`), on a
 //! data fit.
 //!
 //! The run config's recording is fitted once (dense phase only); its recurrent weights are then
@@ -11,7 +12,7 @@
 //! its numbers are not comparable with a data fit's, so each row checks the direction it reports.
 
 use super::outcome::{check, report, Outcome, Size, Target};
-use crate::constraints::prune::{keep_probabilities, PruneMethod};
+use crate::constraints::prune::{draw_kept, PruneMethod};
 use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::model::Drive;
@@ -39,18 +40,10 @@ fn design(size: Size) -> (Vec<f64>, u64, usize) {
 
 /// `w` with a fraction `p` of its non-zero entries kept by `method` (one Bernoulli draw each).
 fn prune<R: Rng>(w: &Array2<f32>, p: f64, method: PruneMethod, rng: &mut R) -> Array2<f32> {
-    let idx: Vec<(usize, usize)> = w
-        .indexed_iter()
-        .filter(|(_, v)| **v != 0.0)
-        .map(|(ij, _)| ij)
-        .collect();
-    let mags: Vec<f64> = idx.iter().map(|&ij| f64::from(w[ij].abs())).collect();
-    let probs = keep_probabilities(&mags, p * idx.len() as f64, method);
+    let cells = w.indexed_iter().map(|(ij, _)| ij);
     let mut out = Array2::<f32>::zeros(w.dim());
-    for (&ij, &q) in idx.iter().zip(&probs) {
-        if rng.random::<f64>() < q {
-            out[ij] = w[ij];
-        }
+    for ij in draw_kept(w, cells, |nonzero| p * nonzero as f64, method, rng) {
+        out[ij] = w[ij];
     }
     out
 }

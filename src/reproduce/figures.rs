@@ -109,8 +109,7 @@ const BINS: (f64, f64, usize) = (-5.0, 3.0, 40);
 /// The density of the standardised `v` in [`BINS`], as `(bin centre, density)`.
 fn density(v: &[f64]) -> Vec<(f64, f64)> {
     let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let sd = (v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let (mean, sd) = crate::stats::mean_and_sd(v);
     let (lo, hi, k) = BINS;
     let width = (hi - lo) / k as f64;
     let mut counts = vec![0.0; k];

@@ -95,13 +95,9 @@ pub(super) fn check(
     holds: bool,
 ) -> ReproductionRow {
     ReproductionRow {
-        target: target.name().into(),
-        quantity: quantity.into(),
-        condition,
-        paper,
-        ours,
         criterion: criterion.into(),
         holds: Some(holds),
+        ..report(target, quantity, condition, paper, ours)
     }
 }
 
