@@ -417,7 +417,10 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
             "target",
             "source_sign",
             "mean_current",
-            "mean_abs_current"
+            "mean_abs_current",
+            "mean_current_ci_low",
+            "mean_current_ci_high",
+            "identifiable"
         ]
     );
     let (sg, mc, ma) = (
@@ -501,7 +504,11 @@ fn check_analysis_tables(out_dir: &Path, rec: &fitrnn::data::Recording) {
             "baseline_mean_rate",
             "perturbed_mean_rate",
             "delta",
-            "delta_rel"
+            "delta_rel",
+            "delta_rel_ci_low",
+            "delta_rel_ci_high",
+            "sign_determined",
+            "identifiable"
         ]
     );
     assert_eq!(pt.height(), (24 + 2) * 24);

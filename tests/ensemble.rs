@@ -123,6 +123,37 @@ fn ensemble_intervals_repeat_for_a_seed_and_hold_the_fit() {
         assert!(r.ci_low <= r.estimate && r.estimate <= r.ci_high && r.n_members == 4);
         assert!(r.identifiable.is_none() && r.refit_median.is_nan(), "{r:?}");
     }
+    // perturbations.parquet carries each effect's interval and sign verdict.
+    let rows: Vec<fitrnn::rundir::tables::PerturbationRow> =
+        tables::read(&RunPaths::new(&a).table("perturbations")).unwrap();
+    assert_eq!(rows.len(), effects.len());
+    for r in &rows {
+        let e = effects
+            .iter()
+            .find(|e| (&e.kind, &e.perturbed, &e.target) == (&r.kind, &r.perturbed, &r.target))
+            .unwrap();
+        assert_eq!(r.delta_rel_ci_low.to_bits(), e.ci_low.to_bits(), "{r:?}");
+        assert_eq!(r.delta_rel_ci_high.to_bits(), e.ci_high.to_bits(), "{r:?}");
+        assert_eq!(r.sign_determined, Some(e.sign_determined));
+    }
+    // Every current of currents.parquet gets its interval over the same members, around the fit.
+    let currents: Vec<fitrnn::rundir::tables::CurrentRow> =
+        tables::read(&RunPaths::new(&a).table("currents")).unwrap();
+    let spans: Vec<fitrnn::rundir::tables::CurrentEnsembleRow> =
+        tables::read(&RunPaths::new(&a).table("currents_ensemble")).unwrap();
+    assert_eq!(
+        spans.len(),
+        currents.len(),
+        "one row per current of the fit"
+    );
+    assert!(spans.iter().all(|s| s.n_members == 4));
+    for c in &currents {
+        assert!(
+            c.mean_current_ci_low <= c.mean_current && c.mean_current <= c.mean_current_ci_high,
+            "{c:?}"
+        );
+        assert!(c.identifiable.is_none(), "no self-check ran");
+    }
     let members: Vec<fitrnn::rundir::tables::EnsembleMemberRow> =
         tables::read(&RunPaths::new(&a).table("ensemble_members")).unwrap();
     assert_eq!(
@@ -176,6 +207,15 @@ fn selfcheck_command_flags_the_blocks_of_a_finished_run_and_rewrites_its_report(
     assert!(effects
         .iter()
         .any(|r| r.n_members == 1 && r.identifiable.is_some() && r.refit_median.is_finite()));
+    // The self-check's flags reach the per-run tables: perturbation effects and currents.
+    let rows: Vec<fitrnn::rundir::tables::PerturbationRow> =
+        tables::read(&paths.table("perturbations")).unwrap();
+    assert!(rows.iter().any(|r| r.identifiable.is_some()));
+    let currents: Vec<fitrnn::rundir::tables::CurrentRow> =
+        tables::read(&paths.table("currents")).unwrap();
+    assert!(currents
+        .iter()
+        .any(|c| c.identifiable.is_some() && c.mean_current_ci_low == c.mean_current));
     // The resolved config now says what the run directory holds.
     let cfg = std::fs::read_to_string(paths.config()).unwrap();
     assert!(cfg.contains("selfcheck: 1"), "{cfg}");

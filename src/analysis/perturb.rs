@@ -130,6 +130,10 @@ pub fn perturbations(
                 } else {
                     f64::NAN
                 },
+                delta_rel_ci_low: f64::NAN,
+                delta_rel_ci_high: f64::NAN,
+                sign_determined: None,
+                identifiable: None,
             });
         }
     }

@@ -12,7 +12,8 @@ use crate::error::Result;
 use crate::network::{Fitted, FreeRun};
 use crate::rundir::series::{CurrentCourses, LevelCourses};
 use crate::rundir::tables::{
-    CurrentRow, DiagnosticRow, InteractionEnsembleRow, InteractionRow, SpectrumRow,
+    CurrentEnsembleRow, CurrentRow, DiagnosticRow, InteractionEnsembleRow, InteractionRow,
+    PerturbationEnsembleRow, PerturbationRow, SpectrumRow,
 };
 
 /// The levels named in a config (validated there).
@@ -78,6 +79,63 @@ pub fn with_intervals(rows: &mut [InteractionRow], ensemble: &[InteractionEnsemb
     }
 }
 
+/// Give the `rows` of `currents.parquet` the ensemble's interval of `mean_current` and the
+/// self-check's flag from `ensemble` (`currents_ensemble.parquet`), current by current; rows the
+/// ensemble does not cover keep NaN and null.
+pub fn currents_with_intervals(rows: &mut [CurrentRow], ensemble: &[CurrentEnsembleRow]) {
+    type CurrentKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
+    let by_current: std::collections::BTreeMap<CurrentKey, &CurrentEnsembleRow> = ensemble
+        .iter()
+        .map(|e| {
+            let key = (
+                e.level.as_str(),
+                e.split.as_str(),
+                e.source.as_str(),
+                e.target.as_str(),
+                e.source_sign.as_str(),
+            );
+            (key, e)
+        })
+        .collect();
+    for r in rows.iter_mut() {
+        let key = (
+            r.level.as_str(),
+            r.split.as_str(),
+            r.source.as_str(),
+            r.target.as_str(),
+            r.source_sign.as_str(),
+        );
+        if let Some(e) = by_current.get(&key) {
+            r.mean_current_ci_low = e.ci_low;
+            r.mean_current_ci_high = e.ci_high;
+            r.identifiable = e.identifiable;
+        }
+    }
+}
+
+/// Give the `rows` of `perturbations.parquet` the ensemble's interval of `delta_rel`, its sign
+/// verdict and the self-check's verdict from `ensemble` (`perturbations_ensemble.parquet`),
+/// effect by effect; rows the ensemble does not cover keep NaN and null.
+pub fn perturbations_with_intervals(
+    rows: &mut [PerturbationRow],
+    ensemble: &[PerturbationEnsembleRow],
+) {
+    for r in rows.iter_mut() {
+        let same = |e: &&PerturbationEnsembleRow| {
+            e.kind == r.kind
+                && e.perturbed == r.perturbed
+                && e.target == r.target
+                && e.magnitude.to_bits() == r.magnitude.to_bits()
+        };
+        if let Some(e) = ensemble.iter().find(same) {
+            r.delta_rel_ci_low = e.ci_low;
+            r.delta_rel_ci_high = e.ci_high;
+            r.sign_determined = Some(e.sign_determined);
+            r.identifiable = e.identifiable;
+        }
+    }
+}
+
 /// `currents.parquet` (time-averaged CURBD currents per level and split, from the free-running
 /// simulations `runs` of the final model, one per split) and the time courses of the first
 /// validation-or-training run for `currents.h5` (`None` without runs).
@@ -108,6 +166,9 @@ pub fn currents(
                     source_sign: row.source_sign.to_string(),
                     mean_current: row.mean_current,
                     mean_abs_current: row.mean_abs_current,
+                    mean_current_ci_low: f64::NAN,
+                    mean_current_ci_high: f64::NAN,
+                    identifiable: None,
                 });
             }
             if course_run.is_some_and(|c| c.0 == *split) {

@@ -12,6 +12,7 @@
 
 pub mod consensus;
 mod constants;
+pub mod currents;
 pub mod members;
 pub mod perturbations;
 pub mod selfcheck;
@@ -24,7 +25,8 @@ use crate::error::{Error, Result};
 use crate::jobs::{BackendChoice, FitSpec};
 use crate::network::Fitted;
 use crate::rundir::tables::{
-    self, EnsembleMemberRow, InteractionRow, MetricRow, SelfcheckRow, Table,
+    self, CurrentRow, EnsembleMemberRow, InteractionRow, MetricRow, PerturbationRow, SelfcheckRow,
+    Table,
 };
 use crate::rundir::{RunDir, RunPaths};
 use consensus::Key;
@@ -250,7 +252,8 @@ fn selfcheck_rows(
 }
 
 /// Run the ensemble `cfg.ensemble` asks for around the fit `f` of `ds`, written in `rd`, and write
-/// its tables: `interactions_ensemble`, `perturbations_ensemble`, `ensemble_members`, (with a
+/// its tables: `interactions_ensemble`, `perturbations_ensemble`, `currents_ensemble`,
+/// `ensemble_members` (and the intervals into `interactions`, `perturbations` and `currents`), (with a
 /// self-check) `selfcheck`, and (when the fit learned time constants, indicator decays or inferred
 /// inputs) `constants_ensemble`.
 pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<EnsembleOutcome> {
@@ -302,7 +305,20 @@ pub fn run(cfg: &Config, ds: &Dataset, f: &Fitted, rd: &RunDir) -> Result<Ensemb
     let mut interactions: Vec<InteractionRow> = tables::read(&run.table(InteractionRow::NAME))?;
     crate::analysis::tables::with_intervals(&mut interactions, &rows);
     rd.write_table(&interactions)?;
-    rd.write_table(&perturbation_rows(&ms, run, refits)?)?;
+    let effects = perturbation_rows(&ms, run, refits)?;
+    rd.write_table(&effects)?;
+    let mut perturbations: Vec<PerturbationRow> = tables::read(&run.table(PerturbationRow::NAME))?;
+    crate::analysis::tables::perturbations_with_intervals(&mut perturbations, &effects);
+    rd.write_table(&perturbations)?;
+    let member_currents = ms
+        .iter()
+        .map(|m| currents::currents(&m.dir))
+        .collect::<Result<Vec<_>>>()?;
+    let current_rows = currents::rows(&member_currents[0], &member_currents, &identifiable);
+    rd.write_table(&current_rows)?;
+    let mut fit_currents: Vec<CurrentRow> = tables::read(&run.table(CurrentRow::NAME))?;
+    crate::analysis::tables::currents_with_intervals(&mut fit_currents, &current_rows);
+    rd.write_table(&fit_currents)?;
     rd.write_table(&member_rows(&ms)?)?;
     let constants = constants::rows(&ms)?;
     if !constants.is_empty() {

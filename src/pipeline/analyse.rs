@@ -3,15 +3,18 @@
 //! perturbations, each timed.
 
 use crate::analysis::perturb::perturbations;
-use crate::analysis::tables::{currents, interactions, levels_of, spectra, SpectralRows};
+use crate::analysis::tables::{
+    currents, currents_with_intervals, interactions, levels_of, perturbations_with_intervals,
+    spectra, SpectralRows,
+};
 use crate::config::Config;
 use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::network::{Fitted, FreeRun};
 use crate::rundir::series::CurrentCourses;
 use crate::rundir::tables::{
-    self, CurrentRow, InferredInputRow, InteractionEnsembleRow, InteractionRow, PerturbationRow,
-    Table,
+    self, CurrentEnsembleRow, CurrentRow, InferredInputRow, InteractionEnsembleRow, InteractionRow,
+    PerturbationEnsembleRow, PerturbationRow, Table,
 };
 use crate::rundir::RunDir;
 use std::collections::BTreeMap;
@@ -38,7 +41,8 @@ pub struct Analyses {
 impl Analyses {
     /// Write every table and `currents.h5` into the run directory.
     pub fn write(&self, rd: &RunDir) -> Result<()> {
-        // A run analysed again after its ensemble keeps the ensemble's intervals on its blocks.
+        // A run analysed again after its ensemble keeps the ensemble's intervals on its blocks,
+        // currents and perturbation effects.
         let ensemble = rd.paths().table(InteractionEnsembleRow::NAME);
         if ensemble.is_file() {
             let mut rows = self.interactions.clone();
@@ -49,14 +53,24 @@ impl Analyses {
         }
         rd.write_table(&self.spectral.spectrum)?;
         rd.write_table(&self.spectral.diagnostics)?;
-        rd.write_table(&self.currents)?;
+        let mut currents = self.currents.clone();
+        let ensemble = rd.paths().table(CurrentEnsembleRow::NAME);
+        if ensemble.is_file() {
+            currents_with_intervals(&mut currents, &tables::read(&ensemble)?);
+        }
+        rd.write_table(&currents)?;
         if let Some(c) = &self.courses {
             c.write(&rd.paths().currents())?;
         }
         if !self.inferred_inputs.is_empty() {
             rd.write_table(&self.inferred_inputs)?;
         }
-        rd.write_table(&self.perturbations)
+        let mut perturbations = self.perturbations.clone();
+        let ensemble = rd.paths().table(PerturbationEnsembleRow::NAME);
+        if ensemble.is_file() {
+            perturbations_with_intervals(&mut perturbations, &tables::read(&ensemble)?);
+        }
+        rd.write_table(&perturbations)
     }
 
     /// `{step: seconds, ..., "total": seconds}` for the manifest.

@@ -342,6 +342,13 @@ table! {
         mean_current: f64,
         /// Mean |current|.
         mean_abs_current: f64,
+        /// Lower end of the ensemble's interval of `mean_current` (as in `currents_ensemble`;
+        /// NaN without an ensemble). The sign needs no interval: Dale's law fixes it.
+        mean_current_ci_low: f64,
+        /// Upper end of that interval (NaN where it has none).
+        mean_current_ci_high: f64,
+        /// The self-check flagged the (source, target) block identifiable (null without one).
+        identifiable: Option<bool>,
     }
 }
 
@@ -384,6 +391,15 @@ table! {
         delta: f64,
         /// `delta / |baseline|` (NaN when the baseline is 0).
         delta_rel: f64,
+        /// Lower end of the ensemble's interval of `delta_rel` (as in `perturbations_ensemble`;
+        /// NaN without an ensemble).
+        delta_rel_ci_low: f64,
+        /// Upper end of that interval (NaN where it has none).
+        delta_rel_ci_high: f64,
+        /// The interval excludes 0 (null without an ensemble).
+        sign_determined: Option<bool>,
+        /// The self-check's refits reproduced the effect (null without a self-check).
+        identifiable: Option<bool>,
     }
 }
 
@@ -502,6 +518,33 @@ table! {
 }
 
 table! {
+    /// `currents_ensemble.parquet`: each time-averaged current of the fit (`mean_current` of
+    /// `currents.parquet`) with its interval over the ensemble's members.
+    CurrentEnsembleRow = "currents_ensemble" {
+        /// `population`, `area_layer` or `area`.
+        level: String,
+        /// `train` or `validation`.
+        split: String,
+        /// Source block label.
+        source: String,
+        /// Target block label.
+        target: String,
+        /// `E` or `I`: the sign of the source units.
+        source_sign: String,
+        /// The fit's mean current.
+        estimate: f64,
+        /// 2.5 % percentile over the members (the fit among them).
+        ci_low: f64,
+        /// 97.5 % percentile over the members.
+        ci_high: f64,
+        /// Members (the fit included).
+        n_members: u32,
+        /// The self-check flagged the (source, target) block identifiable (null without one).
+        identifiable: Option<bool>,
+    }
+}
+
+table! {
     /// `selfcheck.parquet`: each block of the fitted network scored as the truth against refits of
     /// recordings simulated from it (and, with `level` = `network`, its spectral radii).
     SelfcheckRow = "selfcheck" {
@@ -571,7 +614,7 @@ table! {
 }
 
 /// Every table of a run directory, for the schema snapshot and the layout documentation.
-pub const RUN_TABLES: [(&str, &[&str]); 15] = [
+pub const RUN_TABLES: [(&str, &[&str]); 16] = [
     (UnitRow::NAME, UnitRow::COLUMNS),
     (SplitRow::NAME, SplitRow::COLUMNS),
     (HistoryRow::NAME, HistoryRow::COLUMNS),
@@ -591,6 +634,7 @@ pub const RUN_TABLES: [(&str, &[&str]); 15] = [
         PerturbationEnsembleRow::NAME,
         PerturbationEnsembleRow::COLUMNS,
     ),
+    (CurrentEnsembleRow::NAME, CurrentEnsembleRow::COLUMNS),
     (EnsembleMemberRow::NAME, EnsembleMemberRow::COLUMNS),
     (ConstantEnsembleRow::NAME, ConstantEnsembleRow::COLUMNS),
 ];
@@ -675,6 +719,9 @@ mod tests {
                 source_sign: text(),
                 mean_current: 0.0,
                 mean_abs_current: 0.0,
+                mean_current_ci_low: 0.0,
+                mean_current_ci_high: 0.0,
+                identifiable: Some(true),
             }]),
             schema(&[InferredInputRow {
                 split: text(),
@@ -692,6 +739,10 @@ mod tests {
                 perturbed_mean_rate: 0.0,
                 delta: 0.0,
                 delta_rel: 0.0,
+                delta_rel_ci_low: 0.0,
+                delta_rel_ci_high: 0.0,
+                sign_determined: Some(true),
+                identifiable: Some(true),
             }]),
             schema(&[SpectrumRow {
                 stage: text(),
@@ -731,6 +782,18 @@ mod tests {
                 sign_determined: true,
                 refit_median: 0.0,
                 identifiable: None,
+            }]),
+            schema(&[CurrentEnsembleRow {
+                level: text(),
+                split: text(),
+                source: text(),
+                target: text(),
+                source_sign: text(),
+                estimate: 0.0,
+                ci_low: 0.0,
+                ci_high: 0.0,
+                n_members: 1,
+                identifiable: Some(true),
             }]),
             schema(&[SelfcheckRow {
                 level: text(),

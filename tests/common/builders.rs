@@ -77,6 +77,9 @@ impl RunDirBuilder {
             source_sign: source_sign.into(),
             mean_current,
             mean_abs_current: mean_current.abs(),
+            mean_current_ci_low: f64::NAN,
+            mean_current_ci_high: f64::NAN,
+            identifiable: None,
         });
         self
     }
