@@ -278,3 +278,88 @@ fn a_large_weight_matrix_is_block_averaged_not_drawn_cell_by_cell() {
     let html = read(&dir.join("report.html"));
     assert!(html.contains("Figure skipped: tables/history.parquet is missing."));
 }
+
+/// The current map greys a block the self-check did not recover, and says so in its legend; a
+/// run without a self-check shows every block.
+#[test]
+fn the_current_map_greys_blocks_the_self_check_did_not_recover() {
+    use fitrnn::report::figures::blocks;
+    use fitrnn::report::inputs::RunFiles;
+    let tmp = tempfile::tempdir().unwrap();
+    let split = ("area_layer", "validation");
+    let flagged = common::RunDirBuilder::new(&tmp.path().join("flagged"))
+        .current(split, ("VISp/L4", "VISl/L4", "E"), 0.4)
+        .with_interval((0.3, 0.5), Some(true))
+        .current(split, ("VISl/L4", "VISp/L4", "E"), 0.2)
+        .with_interval((0.0, 0.6), Some(false))
+        .write();
+    let map = blocks::currents(&RunFiles::open(&flagged, false).unwrap()).unwrap();
+    let shown: Vec<f32> = map
+        .values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    assert_eq!(shown, [0.4], "only the recovered block keeps its colour");
+    assert!(
+        map.bar_label.contains("not determined"),
+        "{}",
+        map.bar_label
+    );
+    let plain = common::RunDirBuilder::new(&tmp.path().join("plain"))
+        .current(split, ("VISp/L4", "VISl/L4", "E"), 0.4)
+        .current(split, ("VISl/L4", "VISp/L4", "E"), 0.2)
+        .write();
+    let map = blocks::currents(&RunFiles::open(&plain, false).unwrap()).unwrap();
+    assert_eq!(map.values.iter().filter(|v| v.is_finite()).count(), 2);
+    assert!(!map.bar_label.contains("not determined"));
+}
+
+/// The silencing map greys an effect whose interval holds 0 or that the refits did not reproduce.
+#[test]
+fn the_silencing_map_greys_effects_the_data_do_not_determine() {
+    use fitrnn::report::figures::blocks;
+    use fitrnn::report::inputs::RunFiles;
+    use fitrnn::rundir::tables::{self, PerturbationRow, Table};
+    let tmp = tempfile::tempdir().unwrap();
+    let run = common::RunDirBuilder::new(&tmp.path().join("run")).write();
+    let effect =
+        |target: &str, delta_rel: f64, sign: Option<bool>, flag: Option<bool>| PerturbationRow {
+            perturbed: "VISp/*/*".into(),
+            kind: "silence".into(),
+            magnitude: 1.0,
+            target: target.into(),
+            baseline_mean_rate: 1.0,
+            perturbed_mean_rate: 1.0 + delta_rel,
+            delta: delta_rel,
+            delta_rel,
+            delta_rel_ci_low: delta_rel - 0.1,
+            delta_rel_ci_high: delta_rel + 0.1,
+            sign_determined: sign,
+            identifiable: flag,
+        };
+    let rows = [
+        effect("VISl/L4/Pvalb", -0.3, Some(true), Some(true)),
+        effect("VISl/L4/Sst", 0.05, Some(false), Some(true)),
+        effect("VISl/L5/Sst", -0.2, Some(true), Some(false)),
+    ];
+    tables::write(
+        &run.join("tables")
+            .join(format!("{}.parquet", PerturbationRow::NAME)),
+        &rows,
+    )
+    .unwrap();
+    let map = blocks::perturbations(&RunFiles::open(&run, false).unwrap()).unwrap();
+    let shown: Vec<f32> = map
+        .values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    assert_eq!(shown, [-0.3]);
+    assert!(
+        map.bar_label.contains("not determined"),
+        "{}",
+        map.bar_label
+    );
+}

@@ -84,6 +84,16 @@ impl RunDirBuilder {
         self
     }
 
+    /// The last current added gets the interval `(low, high)` and the self-check flag
+    /// `identifiable`, as an ensemble writes them.
+    pub fn with_interval(mut self, (low, high): (f64, f64), identifiable: Option<bool>) -> Self {
+        let last = self.currents.last_mut().expect("a current to annotate");
+        last.mean_current_ci_low = low;
+        last.mean_current_ci_high = high;
+        last.identifiable = identifiable;
+        self
+    }
+
     /// Write the manifest and every table given; returns the run directory.
     pub fn write(self) -> PathBuf {
         std::fs::create_dir_all(self.paths.tables_dir()).unwrap();

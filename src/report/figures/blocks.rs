@@ -328,7 +328,8 @@ pub fn determined(run: &RunFiles, level: &str) -> Need<HeatMap> {
     ))
 }
 
-/// Mean recurrent current from source to target blocks, summed over the source sign.
+/// Mean recurrent current from source to target blocks, summed over the source sign; a block the
+/// self-check did not recover is grey.
 pub fn currents(run: &RunFiles) -> Need<HeatMap> {
     let all = run.currents()?;
     let pick = |level: &str, sp: &str| -> Vec<_> {
@@ -361,9 +362,19 @@ pub fn currents(run: &RunFiles) -> Need<HeatMap> {
         &format!("source {name}"),
         &format!("target {name}"),
         &labels,
-        rows.iter()
-            .map(|r| (r.target.as_str(), r.source.as_str(), r.mean_current)),
-        "mean current (E + I)",
+        rows.iter().map(|r| {
+            let shown = if r.identifiable == Some(false) {
+                f64::NAN
+            } else {
+                r.mean_current
+            };
+            (r.target.as_str(), r.source.as_str(), shown)
+        }),
+        if rows.iter().any(|r| r.identifiable.is_some()) {
+            "mean current (E + I; grey: absent or not determined)"
+        } else {
+            "mean current (E + I)"
+        },
     ))
 }
 
@@ -373,7 +384,9 @@ pub fn covers(pattern: &str, label: &str) -> bool {
     crate::connectivity::Pattern::parse(pattern).is_some_and(|p| p.matches_label(label))
 }
 
-/// Relative change of each target's mean rate when a population or area is silenced.
+/// Relative change of each target's mean rate when a population or area is silenced; with an
+/// ensemble, an effect whose interval holds 0 or that the self-check's refits did not reproduce
+/// is grey.
 pub fn perturbations(run: &RunFiles) -> Need<HeatMap> {
     let silence: Vec<_> = run
         .perturbations()?
@@ -402,7 +415,12 @@ pub fn perturbations(run: &RunFiles) -> Need<HeatMap> {
         &col_labels,
         rows.iter().map(|r| {
             let own = covers(&r.perturbed, &r.target);
-            let value = if own { f64::NAN } else { r.delta_rel };
+            let undetermined = r.sign_determined == Some(false) || r.identifiable == Some(false);
+            let value = if own || undetermined {
+                f64::NAN
+            } else {
+                r.delta_rel
+            };
             (r.perturbed.as_str(), r.target.as_str(), value)
         }),
     );
@@ -413,7 +431,11 @@ pub fn perturbations(run: &RunFiles) -> Need<HeatMap> {
         Axis::categories("silenced population or area", &row_labels),
         values,
         limit,
-        "relative change of mean rate",
+        if rows.iter().any(|r| r.sign_determined.is_some()) {
+            "relative change of mean rate (grey: silenced, or not determined)"
+        } else {
+            "relative change of mean rate"
+        },
     );
     map.size = (1200, 1050);
     Ok(map)
