@@ -59,6 +59,7 @@ fn small_sweep_scores_existing_blocks_beside_the_prior_alone() {
             "{name: dale_topprob}",
             "{name: correlation, baseline: correlation}",
             "{name: prior_only, baseline: prior_only}",
+            "{name: true_recorded, baseline: true_recorded}",
         ],
     );
     let out = tmp.path().join("study");
@@ -72,9 +73,9 @@ fn small_sweep_scores_existing_blocks_beside_the_prior_alone() {
     let df = ParquetReader::new(std::fs::File::open(out.join("recovery.parquet")).unwrap())
         .finish()
         .unwrap();
-    // 2 recordings × (dale: 3 levels × 10 metrics + the unit-level correlation; correlation and
-    // prior_only: 30 each).
-    assert_eq!(df.height(), 2 * (31 + 30 + 30));
+    // 2 recordings × (dale: 3 levels × 10 metrics + the unit-level correlation; correlation,
+    // prior_only and true_recorded: 30 each).
+    assert_eq!(df.height(), 2 * (31 + 30 + 30 + 30));
     let (method, level, metric, value) = (
         column_str(&df, "method"),
         column_str(&df, "level"),
@@ -107,6 +108,9 @@ fn small_sweep_scores_existing_blocks_beside_the_prior_alone() {
             fit > prior && fit > corr,
             "seed {s}: area-layer input share: fit {fit}, prior only {prior}, correlation {corr}"
         );
+        // Every neuron is recorded: the recorded neurons' true weights are the truth.
+        let ceiling = pick("true_recorded", s, "population", "existing_rho_input_share");
+        assert_eq!(ceiling, 1.0, "seed {s}");
     }
     let md = std::fs::read_to_string(out.join("recovery.md")).unwrap();
     assert!(md.contains("prior_only") && md.contains("dale_topprob"));
@@ -132,6 +136,8 @@ fn shipped_study_configs_load_and_every_fit_method_validates() {
         "configs/recovery.yaml",
         "configs/recovery_length.yaml",
         "configs/recovery_training.yaml",
+        "configs/recovery_deconvolve.yaml",
+        "configs/recovery_hidden_drive.yaml",
     ] {
         let path = common::root().join(name);
         let cfg = fitrnn::recovery::RecoveryConfig::load(&path).unwrap();
@@ -145,4 +151,43 @@ fn shipped_study_configs_load_and_every_fit_method_validates() {
                 .unwrap_or_else(|e| panic!("{name}: method {}: {e}", m.name));
         }
     }
+}
+
+/// `true_recorded` keeps only the recorded neurons: with every neuron recorded it is the truth,
+/// and with half of them its block values move away from the truth's, so its scores (the ceiling
+/// partial observation sets) fall below 1.
+#[test]
+fn the_recorded_neurons_truth_is_the_truth_only_when_every_neuron_is_recorded() {
+    use fitrnn::analysis::blocks::Level;
+    use fitrnn::recovery::estimates::{true_recorded, truth};
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = common::small_sim_config(tmp.path(), 60.0, 0.2);
+    let data = tmp.path().join("rec.h5");
+    common::fitrnn()
+        .args(["simulate", "--config"])
+        .arg(&sim)
+        .arg("--out")
+        .arg(&data)
+        .args(["--set", "observation.save_rates=true"])
+        .assert()
+        .success();
+    let rec = fitrnn::data::read_recording(&data, &Default::default()).unwrap();
+    let mut gt = rec.ground_truth.unwrap();
+    let signs = fitrnn::data::celltypes::default_sign_map();
+    let all = truth(&gt, &signs, Level::Population);
+    assert_eq!(true_recorded(&gt, &signs, Level::Population), all);
+    // Forget every other neuron.
+    for (k, i) in gt.recorded_index.iter_mut().enumerate() {
+        if k % 2 == 1 {
+            *i = -1;
+        }
+    }
+    let half = true_recorded(&gt, &signs, Level::Population);
+    let scores: std::collections::BTreeMap<String, f64> =
+        fitrnn::recovery::score(&half, &all).into_iter().collect();
+    let rho = scores["existing_rho_input_share"];
+    assert!(
+        rho < 0.95 && rho > 0.0,
+        "input share ρ of half the neurons: {rho}"
+    );
 }

@@ -7,6 +7,7 @@ use crate::data::select::Selection;
 use crate::data::{NanPolicy, SignMap};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `data:` which recording, which neurons, normalisation, windows and the train/validation split.
@@ -40,6 +41,10 @@ pub struct DataConfig {
     /// Resample the traces to this rate (Hz) before fitting; unset keeps the recorded rate.
     #[serde(default)]
     pub resample_hz: Option<f64>,
+    /// Deconvolve each calcium trace into an estimate of its rate before normalisation (after
+    /// resampling); unset fits the traces as recorded.
+    #[serde(default)]
+    pub deconvolve: Option<DeconvolveConfig>,
     /// What to do with frames holding NaN or Inf.
     #[serde(default)]
     pub nan_policy: NanPolicy,
@@ -49,6 +54,55 @@ pub struct DataConfig {
     /// Which data are held out for validation.
     #[serde(default)]
     pub split: SplitConfig,
+}
+
+/// `data.deconvolve`: how the traces are deconvolved before normalisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeconvolveConfig {
+    /// The indicator's decay time constant per cell type, ms (`default` for the others); e.g.
+    /// GCaMP6f about 400 ms, GCaMP6s about 1200 ms in cortex.
+    pub decay_ms: BTreeMap<String, f64>,
+    /// Gaussian smoothing of the estimate, σ in frames (0: none).
+    #[serde(default = "default_smooth_frames")]
+    pub smooth_frames: f64,
+}
+
+fn default_smooth_frames() -> f64 {
+    1.5
+}
+
+impl DeconvolveConfig {
+    /// Every decay a time and the smoothing a width; `file` is named in errors.
+    fn validate(&self, file: &Path) -> Result<()> {
+        let bad =
+            |key: &str, problem: String, fix: &str| Err(Error::config(file, key, problem, fix));
+        for (t, ms) in &self.decay_ms {
+            if !(ms.is_finite() && *ms > 0.0) {
+                return bad(
+                    &format!("data.deconvolve.decay_ms.{t}"),
+                    format!("{ms} ms is not a decay time"),
+                    "use the indicator's decay time constant in ms (e.g. 400 for GCaMP6f)",
+                );
+            }
+        }
+        if !(self.smooth_frames.is_finite() && self.smooth_frames >= 0.0) {
+            return bad(
+                "data.deconvolve.smooth_frames",
+                format!("{}", self.smooth_frames),
+                "use a Gaussian σ in frames ≥ 0 (0: no smoothing)",
+            );
+        }
+        Ok(())
+    }
+
+    /// The decay of `cell_type`, ms: its own entry, else `default`; `None` without either.
+    pub fn decay_of(&self, cell_type: &str) -> Option<f64> {
+        self.decay_ms
+            .get(cell_type)
+            .or_else(|| self.decay_ms.get("default"))
+            .copied()
+    }
 }
 
 impl DataConfig {
@@ -286,6 +340,9 @@ impl DataConfig {
                     "use a positive number of seconds",
                 );
             }
+        }
+        if let Some(d) = &self.deconvolve {
+            d.validate(file)?;
         }
         let vf = self.split.validation_fraction;
         if !(vf.is_finite() && (0.0..1.0).contains(&vf)) {

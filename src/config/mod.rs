@@ -18,7 +18,9 @@ mod training;
 
 pub use analysis::{AnalysisConfig, PerturbationKind, PerturbationSpec, SpectraStages};
 pub use constraints::{ConstraintsConfig, Dale, InitConfig, InitKind, MaskConfig, MaskRealisation};
-pub use data::{DataConfig, DataPaths, Normalisation, SplitBy, SplitConfig, WindowsConfig};
+pub use data::{
+    DataConfig, DataPaths, DeconvolveConfig, Normalisation, SplitBy, SplitConfig, WindowsConfig,
+};
 pub use ensemble::{BackendKind, EnsembleConfig};
 pub use load::{load_yaml, parse_yaml};
 pub use model::{ModelConfig, ModelMode, Readout};
@@ -175,6 +177,16 @@ impl Config {
                 "training.warm_start",
                 "`one_step` needs Dale's signs as bounds: without them the estimate of a rectified network runs away (free-running pVar −4.5 after 8 epochs on a 4-minute recording)",
                 "use warm_start: none with dale: none",
+            ));
+        }
+        if self.data.deconvolve.is_some()
+            && self.model.observation == crate::model::Observation::Calcium
+        {
+            return Err(Error::config(
+                file,
+                "data.deconvolve",
+                "the traces would pass through the indicator twice: deconvolved here, and integrated again by the calcium readout",
+                "remove data.deconvolve, or use model.observation: rates",
             ));
         }
         if self.training.teacher_forcing > 0.0 {

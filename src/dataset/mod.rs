@@ -4,7 +4,10 @@
 //! Normalisation statistics come from training frames only, so nothing about the validation data
 //! leaks into the fit. Windows never cross a split boundary or a gap left by dropped frames.
 
+mod deconvolve;
 mod split;
+
+pub use deconvolve::deconvolve;
 
 pub use split::{FrameSplit, Window};
 
@@ -160,6 +163,10 @@ impl Dataset {
         let d = &cfg.data;
         let rec = match d.resample_hz {
             Some(hz) => resample(&rec, hz),
+            None => rec,
+        };
+        let rec = match &d.deconvolve {
+            Some(how) => deconvolve(&rec, how, config_path)?,
             None => rec,
         };
         let signs = neuron_signs(&rec, &d.cell_types);

@@ -88,6 +88,10 @@ fn refit_spec(run: &RunPaths, cfg: &Config, k: usize, threads: usize, subsampled
         "data.format=contract".to_string(),
         format!("seed={}", cfg.seed + 1 + k as u64),
     ];
+    if cfg.data.deconvolve.is_some() {
+        // The simulation is already rates (the fit's view of the deconvolved traces).
+        overrides.push("data.deconvolve=null".to_string());
+    }
     overrides.extend(members::no_ensemble());
     FitSpec {
         name,

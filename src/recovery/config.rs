@@ -61,7 +61,8 @@ pub struct Method {
     /// Run-config overrides for a fit, e.g. `{training.optimiser: adamw_eg}`.
     #[serde(default)]
     pub set: BTreeMap<String, serde_yaml::Value>,
-    /// A method that needs no fit: `correlation`, `ridge_var`, `one_step` or `prior_only`.
+    /// A method that needs no fit: `correlation`, `ridge_var`, `one_step`, `prior_only` or
+    /// `true_recorded`.
     #[serde(default)]
     pub baseline: Option<Baseline>,
 }
@@ -79,6 +80,10 @@ pub enum Baseline {
     OneStep,
     /// The prior alone: the true prior's densities and Dale's signs, random magnitudes.
     PriorOnly,
+    /// The truth seen through the recording: the true weights and rates of the recorded neurons
+    /// only. What a perfect estimate of the recorded sub-network scores against the whole
+    /// network: the ceiling that partial observation sets.
+    TrueRecorded,
 }
 
 /// `key=value` overrides from a YAML map.

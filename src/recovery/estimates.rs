@@ -39,6 +39,28 @@ pub fn truth(gt: &GroundTruth, signs: &SignMap, level: Level) -> Blocks {
     )
 }
 
+/// The true blocks over the recorded units only (`recorded_index` ≥ 0): the true weights among
+/// them and, when the recording saved the true rates, their true currents. What a perfect
+/// estimate of the recorded sub-network would report.
+pub fn true_recorded(gt: &GroundTruth, signs: &SignMap, level: Level) -> Blocks {
+    let (units, s) = true_units(gt, signs);
+    let kept: Vec<usize> = (0..units.len())
+        .filter(|&i| gt.recorded_index[i] >= 0)
+        .collect();
+    let w = gt
+        .w_rec
+        .select(ndarray::Axis(0), &kept)
+        .select(ndarray::Axis(1), &kept);
+    let rates = gt.rates.as_ref().map(|r| r.select(ndarray::Axis(1), &kept));
+    from_weights(
+        &kept.iter().map(|&i| units[i].clone()).collect::<Vec<_>>(),
+        &kept.iter().map(|&i| s[i]).collect::<Vec<_>>(),
+        &w,
+        rates.as_ref().map(|r| r.view()),
+        level,
+    )
+}
+
 /// What the prior alone gives: a network over the simulated units with each connection drawn at
 /// its prior probability, log-normal magnitudes (σ 0.6 of log |w|, the same law for every block)
 /// and Dale's signs; input shares with every unit equally active. The reference every method is

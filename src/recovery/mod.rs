@@ -385,6 +385,7 @@ fn evaluate(c: &Cell, rec_path: &Path, run: &Path, ctx: &Context) -> Result<Vec<
             Some(Baseline::PriorOnly) => {
                 estimates::prior_only(gt, &ctx.signs, &ctx.table, level, c.seed)
             }
+            Some(Baseline::TrueRecorded) => estimates::true_recorded(gt, &ctx.signs, level),
             None => match &fit_tables {
                 Some(t) => t.blocks(level),
                 None => return Err(Error::bug("recovery", "fit tables not read")),
