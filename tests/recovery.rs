@@ -137,6 +137,7 @@ fn shipped_study_configs_load_and_every_fit_method_validates() {
         "configs/recovery_length.yaml",
         "configs/recovery_training.yaml",
         "configs/recovery_deconvolve.yaml",
+        "configs/recovery_length_half.yaml",
         "configs/recovery_hidden_drive.yaml",
     ] {
         let path = common::root().join(name);
