@@ -176,7 +176,12 @@ fn selfcheck_command_flags_the_blocks_of_a_finished_run_and_rewrites_its_report(
         "ensemble.selfcheck=0",
         "ensemble.subsample=0",
     ];
-    fit(&data, &run, &quick);
+    let printed = fit(&data, &run, &quick);
+    // Without an ensemble the run says that nothing it reports has an interval.
+    assert!(
+        printed.contains("ensemble    none: no interaction"),
+        "{printed}"
+    );
     let paths = RunPaths::new(&run);
     assert!(!paths.table(InteractionEnsembleRow::NAME).exists());
     let out = common::fitrnn()

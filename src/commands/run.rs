@@ -154,6 +154,9 @@ fn headline_line(h: &Headline) -> String {
     }
 }
 
+/// What a run without an ensemble prints in its place: nothing it reports has an interval.
+pub const NO_ENSEMBLE: &str = "ensemble    none: no interaction, current or effect above or in the tables has an interval, and nothing says which of them the data determine (set ensemble.seeds, ensemble.bootstrap or ensemble.selfcheck, or run fitrnn selfcheck RUN_DIR)";
+
 /// What the ensemble found, in one line.
 pub fn ensemble_line(e: &crate::ensemble::EnsembleOutcome) -> String {
     let checked = match e.identifiable {
@@ -263,8 +266,13 @@ fn render(o: &RunOutcome) -> String {
     for h in &o.headline {
         let _ = writeln!(s, "{}", headline_line(h));
     }
-    if let Some(e) = &o.ensemble {
-        let _ = writeln!(s, "{}", ensemble_line(e));
+    match &o.ensemble {
+        Some(e) => {
+            let _ = writeln!(s, "{}", ensemble_line(e));
+        }
+        None => {
+            let _ = writeln!(s, "{NO_ENSEMBLE}");
+        }
     }
     let _ = writeln!(s, "\n{}", o.report);
     let _ = writeln!(s, "wrote {}", o.dir.display());
