@@ -389,3 +389,30 @@ fn summarise(
         constants: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The self-check simulates rates from the fit's view of the data, so a refit of a
+    /// deconvolved fit must not deconvolve its recording again.
+    #[test]
+    fn refits_of_a_deconvolved_fit_read_their_recordings_as_they_are() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/mouse_v1.yaml");
+        let run = RunPaths::new("/runs/r");
+        let plain = Config::load(&path, &[]).unwrap();
+        let spec = refit_spec(&run, &plain, 0, 1, false);
+        assert!(!spec
+            .overrides
+            .iter()
+            .any(|o| o.starts_with("data.deconvolve")));
+        let sets = vec!["data.deconvolve={decay_ms: {default: 500}}".to_string()];
+        let deconvolved = Config::load(&path, &sets).unwrap();
+        for subsampled in [false, true] {
+            let spec = refit_spec(&run, &deconvolved, 0, 1, subsampled);
+            assert!(spec.overrides.contains(&"data.deconvolve=null".to_string()));
+            let refit = Config::load(&path, &[sets.clone(), spec.overrides].concat()).unwrap();
+            assert!(refit.data.deconvolve.is_none());
+        }
+    }
+}
