@@ -72,21 +72,128 @@ pub fn previous_of(dir: &Path) -> PathBuf {
     dir.with_file_name(name)
 }
 
-/// The names in `dir` that no fitrnn run writes (at most a few, for the message).
+/// What a fitrnn run writes inside each of its folders: `(folder, file extensions, prefixes of the
+/// nested runs it holds)`. The ensemble and the self-check number what they write: `member_K/`,
+/// `refit_K/`, `recording_K.h5`, `refit_K.log`, ...
+const FOLDERS: &[(&str, &[&str], &[&str])] = &[
+    (paths::MODEL, &["safetensors", "json"], &[]),
+    (paths::TABLES, &["parquet"], &[]),
+    (paths::FIGURES, &["png", "svg"], &[]),
+    (paths::ENSEMBLE, &["log"], &["member_"]),
+    (
+        paths::SELFCHECK,
+        &["log", "h5"],
+        &["refit_", "subsample_refit_"],
+    ),
+];
+
+/// The paths under `dir` (relative to it) that no fitrnn run writes, at any depth: names outside
+/// the run layout, files of other kinds in its folders, and anything foreign inside the nested
+/// runs of the ensemble and the self-check.
 fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Error::io(dir, "listing the run directory", e))?;
     let mut foreign = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, "listing the run directory", e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let base = name.strip_suffix(".partial").unwrap_or(&name);
-        if !LAYOUT.contains(&base) {
+    for (name, path) in entries(dir)? {
+        let base = name.strip_suffix(".partial").unwrap_or(&name).to_string();
+        if !LAYOUT.contains(&base.as_str()) {
             foreign.push(name);
+            continue;
+        }
+        if let Some((_, extensions, nested)) = FOLDERS.iter().find(|f| f.0 == base) {
+            if !path.is_dir() || path.is_symlink() {
+                foreign.push(name);
+                continue;
+            }
+            for (inner, inner_path) in entries(&path)? {
+                let shown = format!("{name}/{inner}");
+                let inner_base = inner.strip_suffix(".partial").unwrap_or(&inner);
+                if inner_path.is_dir() && !inner_path.is_symlink() {
+                    if base == paths::ENSEMBLE && inner_base == SLURM {
+                        foreign.extend(
+                            slurm_foreign(&inner_path)?
+                                .into_iter()
+                                .map(|f| format!("{shown}/{f}")),
+                        );
+                        continue;
+                    }
+                    let is_run = nested.iter().any(|p| numbered(inner_base, p));
+                    if !is_run {
+                        foreign.push(shown);
+                        continue;
+                    }
+                    foreign.extend(
+                        foreign_entries(&inner_path)?
+                            .into_iter()
+                            .map(|f| format!("{shown}/{f}")),
+                    );
+                } else {
+                    let known = match inner_base.rsplit_once('.') {
+                        Some((stem, ext)) if extensions.contains(&ext) => match ext {
+                            // The self-check's simulated recordings, and each nested run's log.
+                            "h5" => ["recording_", "subsample_"]
+                                .iter()
+                                .any(|p| numbered(stem, p)),
+                            "log" => nested.iter().any(|p| numbered(stem, p)),
+                            _ => true,
+                        },
+                        _ => false,
+                    };
+                    if !known || inner_path.is_symlink() {
+                        foreign.push(shown);
+                    }
+                }
+            }
         }
     }
     foreign.sort();
     Ok(foreign)
+}
+
+/// The folder where the ensemble's Slurm submission lives (`ensemble/slurm`).
+const SLURM: &str = "slurm";
+
+/// The entries of an ensemble's Slurm folder that its submission does not write (the script, the
+/// submission record, Slurm's logs and `status/task_K`).
+fn slurm_foreign(dir: &Path) -> Result<Vec<String>> {
+    let mut foreign = Vec::new();
+    for (name, path) in entries(dir)? {
+        let ok = if path.is_dir() && !path.is_symlink() {
+            name == "status"
+                && entries(&path)?
+                    .iter()
+                    .all(|(task, p)| p.is_file() && !p.is_symlink() && numbered(task, "task_"))
+        } else {
+            path.is_file()
+                && !path.is_symlink()
+                && (name == "array.sh"
+                    || name.strip_suffix(".partial").unwrap_or(&name) == "submission.json"
+                    || name.starts_with("slurm-") && name.ends_with(".out"))
+        };
+        if !ok {
+            foreign.push(name);
+        }
+    }
+    Ok(foreign)
+}
+
+/// Whether `name` is `prefix` followed by a number and nothing else.
+fn numbered(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The entries of `dir`: `(name, path)`.
+fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let list =
+        std::fs::read_dir(dir).map_err(|e| Error::io(dir, "listing the run directory", e))?;
+    let mut out = Vec::new();
+    for entry in list {
+        let entry = entry.map_err(|e| Error::io(dir, "listing the run directory", e))?;
+        out.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ));
+    }
+    Ok(out)
 }
 
 /// Whether `dir` is empty (or absent).
@@ -217,6 +324,80 @@ mod tests {
         );
         assert!(dir.join("notes.txt").exists());
         assert!(!previous_of(&dir).exists());
+    }
+
+    #[test]
+    fn files_of_the_user_inside_the_runs_folders_keep_it_from_being_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        for (inside, name) in [
+            ("tables", "notes.txt"),
+            ("figures", "data.h5"),
+            ("model", "rec.h5"),
+            ("selfcheck", "mine.h5"),
+            ("ensemble", "member_1/raw.tif"),
+            ("selfcheck", "refit_0/tables/x.csv"),
+            ("ensemble", "keep/readme.md"),
+            ("ensemble", "slurm/notes.txt"),
+        ] {
+            let dir = run_dir(
+                root.path(),
+                &format!("out_{}", name.replace('/', "_")),
+                Status::Complete,
+            );
+            for layout in ["tables", "figures", "model", "selfcheck", "ensemble"] {
+                std::fs::create_dir_all(dir.join(layout)).unwrap();
+            }
+            // What a run writes there is fine.
+            std::fs::write(dir.join("tables/units.parquet"), "").unwrap();
+            std::fs::write(dir.join("selfcheck/recording_0.h5"), "").unwrap();
+            std::fs::write(dir.join("ensemble/member_1.log"), "").unwrap();
+            let user = dir.join(inside).join(name);
+            std::fs::create_dir_all(user.parent().unwrap()).unwrap();
+            std::fs::write(&user, "mine").unwrap();
+            let err = make_room(&dir, true).unwrap_err().to_string();
+            assert!(
+                err.contains("not a fitrnn run") && err.contains(inside),
+                "{inside}/{name}: {err}"
+            );
+            assert!(user.exists(), "{inside}/{name} was removed");
+            assert!(!previous_of(&dir).exists());
+        }
+    }
+
+    #[test]
+    fn a_run_with_only_what_a_run_writes_is_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = run_dir(root.path(), "out", Status::Complete);
+        for f in [
+            "tables/units.parquet",
+            "tables/units.parquet.partial",
+            "figures/loss.png",
+            "figures/weights.svg",
+            "model/final.safetensors",
+            "ensemble/member_1.log",
+            "ensemble/member_1/manifest.json",
+            "ensemble/member_1/tables/metrics.parquet",
+            "selfcheck/recording_0.h5",
+            "selfcheck/subsample_0.h5",
+            "selfcheck/refit_0.log",
+            "selfcheck/subsample_refit_0/model/final.safetensors",
+            "ensemble/slurm/array.sh",
+            "ensemble/slurm/submission.json",
+            "ensemble/slurm/slurm-17_0.out",
+            "ensemble/slurm/status/task_0",
+        ] {
+            std::fs::create_dir_all(dir.join(f).parent().unwrap()).unwrap();
+            if !dir.join(f).exists() {
+                std::fs::write(dir.join(f), "").unwrap();
+            }
+        }
+        std::fs::write(
+            dir.join("ensemble/member_1/manifest.json"),
+            std::fs::read(dir.join("manifest.json")).unwrap(),
+        )
+        .unwrap();
+        make_room(&dir, true).unwrap();
+        assert!(previous_of(&dir).join("selfcheck/recording_0.h5").exists());
     }
 
     #[test]
