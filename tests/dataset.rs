@@ -324,5 +324,35 @@ fn deconvolution_without_a_decay_for_a_cell_type_names_the_key_and_the_type() {
     )
     .unwrap_err()
     .to_string();
-    assert!(err.contains("through the indicator twice"), "{err}");
+    assert!(
+        err.contains("through the indicator twice")
+            && err.contains("model.observation: rate")
+            && !err.contains("observation: rates"),
+        "{err}"
+    );
+    // A smoothing wider than any recording is refused, not allocated.
+    let err = Config::parse(
+        Path::new("t.yaml"),
+        "data:\n  path: mem.h5\n  deconvolve: {decay_ms: {default: 500}, smooth_frames: 1e9}\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("data.deconvolve.smooth_frames"), "{err}");
+}
+
+#[test]
+fn a_resampling_rate_that_invents_frames_or_leaves_none_is_refused() {
+    for (hz, says) in [(1e6, "more than 10×"), (1e-6, "leaves 1 frame")] {
+        let cfg = config(&format!("  resample_hz: {hz}\n"));
+        let err = Dataset::build(&cfg, recording(1000, 10.0), Path::new("t.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("data.resample_hz") && err.contains(says),
+            "{hz} Hz: {err}"
+        );
+    }
+    let cfg = config("  resample_hz: 5\n");
+    assert!(Dataset::build(&cfg, recording(1000, 10.0), Path::new("t.yaml")).is_ok());
 }

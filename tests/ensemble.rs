@@ -184,6 +184,14 @@ fn selfcheck_command_flags_the_blocks_of_a_finished_run_and_rewrites_its_report(
     );
     let paths = RunPaths::new(&run);
     assert!(!paths.table(InteractionEnsembleRow::NAME).exists());
+    // No refits is no self-check: refused, not reported as one.
+    common::fitrnn()
+        .args(["selfcheck"])
+        .arg(&run)
+        .args(["--refits", "0"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--refits 0 runs no self-check"));
     let out = common::fitrnn()
         .args(["selfcheck"])
         .arg(&run)

@@ -17,6 +17,12 @@ pub fn selfcheck(args: &SelfcheckArgs) -> Result<String> {
     } else {
         2
     });
+    if refits == 0 {
+        return Err(crate::error::Error::Unsupported {
+            problem: "--refits 0 runs no self-check: nothing would say which blocks the data determine".into(),
+            fix: "use --refits 2 or more (each refit is one fit of a recording simulated from the run)".into(),
+        });
+    }
     let mut sets = vec![format!("ensemble.selfcheck={refits}")];
     if let Some(j) = args.jobs {
         sets.push(format!("ensemble.jobs={j}"));

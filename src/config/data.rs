@@ -73,6 +73,10 @@ fn default_smooth_frames() -> f64 {
 }
 
 impl DeconvolveConfig {
+    /// The widest smoothing accepted, σ in frames: wider smooths away every fluctuation a fit
+    /// could learn from (and the kernel would outgrow any recording).
+    pub const MAX_SMOOTH_FRAMES: f64 = 50.0;
+
     /// Every decay a time and the smoothing a width; `file` is named in errors.
     fn validate(&self, file: &Path) -> Result<()> {
         let bad =
@@ -86,11 +90,16 @@ impl DeconvolveConfig {
                 );
             }
         }
-        if !(self.smooth_frames.is_finite() && self.smooth_frames >= 0.0) {
+        if !(self.smooth_frames.is_finite()
+            && (0.0..=Self::MAX_SMOOTH_FRAMES).contains(&self.smooth_frames))
+        {
             return bad(
                 "data.deconvolve.smooth_frames",
-                format!("{}", self.smooth_frames),
-                "use a Gaussian σ in frames ≥ 0 (0: no smoothing)",
+                format!("{} frames is not a smoothing width fitrnn takes", self.smooth_frames),
+                &format!(
+                    "use a Gaussian σ from 0 (no smoothing) to {} frames; 1-3 keeps the fluctuations that carry the connectivity",
+                    Self::MAX_SMOOTH_FRAMES
+                ),
             );
         }
         Ok(())

@@ -186,7 +186,7 @@ impl Config {
                 file,
                 "data.deconvolve",
                 "the traces would pass through the indicator twice: deconvolved here, and integrated again by the calcium readout",
-                "remove data.deconvolve, or use model.observation: rates",
+                "remove data.deconvolve, or use model.observation: rate",
             ));
         }
         if self.training.teacher_forcing > 0.0 {

@@ -162,7 +162,10 @@ impl Dataset {
     pub fn build(cfg: &Config, rec: Recording, config_path: &Path) -> Result<Dataset> {
         let d = &cfg.data;
         let rec = match d.resample_hz {
-            Some(hz) => resample(&rec, hz),
+            Some(hz) => {
+                check_resample_rate(&rec, hz, config_path)?;
+                resample(&rec, hz)
+            }
             None => rec,
         };
         let rec = match &d.deconvolve {
@@ -315,6 +318,40 @@ fn bootstrap(windows: &[Window], seed: u64) -> Vec<Window> {
 }
 
 /// `(offset, scale)` for one neuron's training values.
+/// The most a recording may be upsampled, × its frame rate: more invents frames the indicator
+/// never sampled (and multiplies the memory a fit needs).
+pub const MAX_UPSAMPLING: f64 = 10.0;
+
+/// Refuse a `data.resample_hz` that leaves fewer than 2 frames in the recording or upsamples it
+/// by more than [`MAX_UPSAMPLING`]; `config_path` is named in errors.
+fn check_resample_rate(rec: &Recording, hz: f64, config_path: &Path) -> Result<()> {
+    let frames = (rec.duration_s() * hz).floor() + 1.0;
+    let problem = if hz > MAX_UPSAMPLING * rec.frame_rate_hz {
+        format!(
+            "{hz} Hz is more than {MAX_UPSAMPLING}× the recorded {:.3} Hz of {}",
+            rec.frame_rate_hz,
+            rec.path.display()
+        )
+    } else if frames < 2.0 {
+        format!(
+            "{hz} Hz leaves {frames} frame of the {:.1} s of {}",
+            rec.duration_s(),
+            rec.path.display()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::config(
+        config_path,
+        "data.resample_hz",
+        problem,
+        format!(
+            "use a rate between 2 frames per recording and {MAX_UPSAMPLING}× the recorded rate (e.g. {:.1}), or remove the key",
+            rec.frame_rate_hz
+        ),
+    ))
+}
+
 fn neuron_normalisation(mut v: Vec<f32>, how: Normalisation, percentile: f64) -> (f32, f32) {
     let n = v.len().max(1) as f64;
     match how {
