@@ -94,9 +94,80 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Refuse to write into the folder `dir` when it already holds a file that `ours` says this
+/// output would write there, unless the folder's `marker` (a JSON file the output writes beside
+/// its files, naming `fitrnn_version`) shows that an earlier run of the same output wrote it. So
+/// an output is replaced, and a user's file of the same name never is. `what` names the output
+/// (e.g. `fitrnn compare`) in the message.
+pub fn check_own_folder(
+    dir: &Path,
+    ours: impl Fn(&str) -> bool,
+    marker: &str,
+    what: &str,
+) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let clashes: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| ours(n.strip_suffix(".partial").unwrap_or(n)))
+        .collect();
+    if clashes.is_empty() {
+        return Ok(());
+    }
+    let marker_path = dir.join(marker);
+    let earlier = std::fs::read(&marker_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|v| v.get("fitrnn_version").is_some());
+    if earlier {
+        return Ok(());
+    }
+    let mut shown = clashes;
+    shown.sort();
+    shown.truncate(5);
+    Err(Error::Unsupported {
+        problem: format!(
+            "{} holds {}, which {what} would replace, and no {marker} of an earlier {what} says it wrote them",
+            dir.display(),
+            shown.join(", ")
+        ),
+        fix: format!("choose a folder of its own for {what}'s output (e.g. --out runs/new)"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_users_file_of_an_outputs_name_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = |n: &str| n == "compare.json" || n.ends_with(".png");
+        // Nothing of ours there: fine.
+        std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        check_own_folder(dir.path(), ours, "compare.json", "fitrnn compare").unwrap();
+        // A user's compare.json: refused, naming it.
+        std::fs::write(dir.path().join("compare.json"), r#"{"my": "lab metadata"}"#).unwrap();
+        let err = check_own_folder(dir.path(), ours, "compare.json", "fitrnn compare")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("compare.json") && err.contains("--out"),
+            "{err}"
+        );
+        // An earlier compare's output: replaced.
+        std::fs::write(
+            dir.path().join("compare.json"),
+            r#"{"fitrnn_version": "0.1.0"}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("a.png"), "").unwrap();
+        check_own_folder(dir.path(), ours, "compare.json", "fitrnn compare").unwrap();
+        // Absent folders are fine.
+        check_own_folder(&dir.path().join("new"), ours, "compare.json", "x").unwrap();
+    }
 
     #[test]
     fn a_failed_write_leaves_the_old_file_and_no_partial() {

@@ -299,3 +299,34 @@ fn compare_refuses_resampling_that_measures_nothing_and_runs_that_share_no_block
         .stderr(contains("share no interaction block"));
     assert!(!out.join("contrasts.parquet").exists());
 }
+
+/// A user's files that share compare's output names are refused, not replaced; an earlier
+/// compare's output is replaced.
+#[test]
+fn compare_never_replaces_a_users_file_of_the_same_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = fake_run(&tmp.path().join("a"), &|i, j| (i + j) as f64);
+    let b = fake_run(&tmp.path().join("b"), &|i, j| (i * j) as f64);
+    let (ga, gb) = (format!("A={}", a.display()), format!("B={}", b.display()));
+    let out = tmp.path().join("mine");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("compare.json"), r#"{"my": "lab metadata"}"#).unwrap();
+    std::fs::write(out.join("contrasts.parquet"), "draft").unwrap();
+    let compare = |out: &Path| {
+        let mut cmd = common::fitrnn();
+        cmd.args(["compare", "--group", &ga, "--group", &gb, "--out"])
+            .arg(out);
+        cmd
+    };
+    compare(&out)
+        .assert()
+        .failure()
+        .stderr(contains("compare.json").and(contains("contrasts.parquet")));
+    assert_eq!(
+        std::fs::read_to_string(out.join("contrasts.parquet")).unwrap(),
+        "draft"
+    );
+    let fresh = tmp.path().join("fresh");
+    compare(&fresh).assert().success();
+    compare(&fresh).assert().success();
+}

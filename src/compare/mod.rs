@@ -55,8 +55,19 @@ pub fn run(
             fix: "compare runs fitted with the same areas, layers and cell types (see tables/interactions.parquet of each)".into(),
         });
     }
+    let table_name = format!("{}.parquet", ContrastRow::NAME);
+    crate::atomic::check_own_folder(
+        out,
+        |n| {
+            n == table_name
+                || n == "compare.json"
+                || n.starts_with("contrast_") && n.ends_with(".png")
+        },
+        "compare.json",
+        "fitrnn compare",
+    )?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating the folder", e))?;
-    let table = out.join(format!("{}.parquet", ContrastRow::NAME));
+    let table = out.join(table_name);
     tables::write(&table, &rows)?;
     let heat_maps = figures::write_heat_maps(out, &rows, &groups[0].runs[0].order)?;
     let summary = serde_json::json!({

@@ -30,8 +30,17 @@ use std::path::Path;
 
 /// Run `target` at `size` with `seed` (targets that fit data use the run config `config`),
 /// write its outputs into `out` (created if missing; files of an earlier reproduction there are
-/// replaced, nothing else is touched) and return the text to print.
+/// replaced, a user's file of the same name is refused, nothing else is touched) and return the
+/// text to print.
 pub fn run(target: Target, size: Size, seed: u64, config: &Path, out: &Path) -> Result<String> {
+    let figure = format!("{}.png", target.name());
+    let table = format!("{}.parquet", ReproductionRow::NAME);
+    crate::atomic::check_own_folder(
+        out,
+        |n| n == figure || n == table || n == "provenance.json",
+        "provenance.json",
+        "fitrnn reproduce",
+    )?;
     let t0 = std::time::Instant::now();
     let outcome = match target {
         Target::ShaoMotifs => shao::run(size, seed)?,
@@ -41,12 +50,8 @@ pub fn run(target: Target, size: Size, seed: u64, config: &Path, out: &Path) -> 
     };
     let wall_s = t0.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating", e))?;
-    let figure = format!("{}.png", target.name());
     crate::atomic::write_bytes(&out.join(&figure), &outcome.figure)?;
-    tables::write(
-        &out.join(format!("{}.parquet", ReproductionRow::NAME)),
-        &outcome.rows,
-    )?;
+    tables::write(&out.join(&table), &outcome.rows)?;
     let provenance = serde_json::json!({
         "target": target.name(),
         "size": size.name(),
