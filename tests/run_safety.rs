@@ -436,4 +436,8 @@ fn analyse_writes_again_every_table_the_weights_determine_and_says_which_it_cann
         report.contains("only a new fit writes it again"),
         "the report's advice for history.parquet"
     );
+    // Without its tables/ folder at all, analyse writes the folder again.
+    std::fs::remove_dir_all(&tables).unwrap();
+    common::fitrnn().arg("analyse").arg(&out).assert().success();
+    assert!(tables.join("interactions.parquet").is_file());
 }

@@ -263,6 +263,9 @@ impl RunDir {
 
     /// Write the rows of table `T` to `tables/<T::NAME>.parquet`.
     pub fn write_table<T: Table>(&self, rows: &[T]) -> Result<()> {
+        // `fitrnn analyse` rebuilds the tables of a run whose tables/ folder was removed.
+        let dir = self.paths.tables_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "creating the folder", e))?;
         tables::write(&self.paths.table(T::NAME), rows)
     }
 
