@@ -145,3 +145,23 @@ fn a_run_config_names_the_labels_relative_to_itself() {
         .stderr(contains("rois.csv"))
         .stderr(contains("does not exist"));
 }
+
+/// One file listed twice (or through a link) in data.path is refused: its neurons would be
+/// fitted twice, as two planes.
+#[test]
+fn one_file_listed_twice_is_refused_not_fitted_as_two_planes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = common::root().join("data/mouse_v1_demo.h5");
+    let link = tmp.path().join("alias.h5");
+    std::os::unix::fs::symlink(&demo, &link).unwrap();
+    for second in [&demo, &link] {
+        let paths = vec![demo.clone(), second.clone()];
+        let err = fitrnn::data::load::load(&paths, &Default::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("names one file twice") && err.contains("list each plane's file once"),
+            "{err}"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use super::contract::{open_hdf5, read_recording, ReadOptions};
 use super::nwb::{self, NwbOptions};
 use super::session::{self, Plane};
 use super::{NanPolicy, Recording};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -86,8 +86,30 @@ pub fn read_planes(path: &Path, opts: &LoadOptions) -> Result<Vec<Plane>> {
     }
 }
 
+/// Refuse a list of files that names one file twice (the same path, or two paths to one file
+/// through a link): its neurons would be fitted twice, as if imaged twice.
+fn refuse_repeated_files(paths: &[PathBuf]) -> Result<()> {
+    let mut seen: Vec<(PathBuf, &PathBuf)> = Vec::new();
+    for p in paths {
+        let real = p.canonicalize().unwrap_or_else(|_| p.clone());
+        if let Some((_, first)) = seen.iter().find(|(r, _)| *r == real) {
+            return Err(Error::Unsupported {
+                problem: format!(
+                    "data.path names one file twice: {} and {} are the same file, so its neurons would be fitted as two planes",
+                    first.display(),
+                    p.display()
+                ),
+                fix: "list each plane's file once in data.path".into(),
+            });
+        }
+        seen.push((real, p));
+    }
+    Ok(())
+}
+
 /// Read every file in `paths` and join all their planes into one recording.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Recording> {
+    refuse_repeated_files(paths)?;
     let mut planes = Vec::new();
     for p in paths {
         planes.extend(read_planes(p, opts)?);
