@@ -182,6 +182,19 @@ fn unknown_schema_version() {
 }
 
 #[test]
+fn unsigned_ids_above_the_signed_range_are_refused_not_clamped_into_duplicates() {
+    bad_file(
+        "bad_ids_uint64.h5",
+        &[
+            "/neurons/id",
+            "18446744073709551316",
+            "above 2^63",
+            "as strings",
+        ],
+    );
+}
+
+#[test]
 fn missing_schema() {
     bad_file("bad_no_schema.h5", &["schema", "missing"]);
 }

@@ -181,6 +181,25 @@ pub fn read_f64_1d(file: &Path, ds: &Dataset, shape_doc: &str) -> Result<Vec<f64
 /// A 1-D integer dataset read as i64, or `None` when it holds something else.
 pub fn read_i64_1d(file: &Path, ds: &Dataset) -> Result<Option<Vec<i64>>> {
     match ds.dtype().and_then(|t| t.to_descriptor()) {
+        Ok(TypeDescriptor::Unsigned(hdf5::types::IntSize::U8)) => {
+            // Unsigned 64-bit values above i64::MAX would be clamped to it on reading.
+            check_rank(file, ds, 1, "[n]")?;
+            require_declared(file, ds, 8, "uint64")?;
+            let v: Array1<u64> = ds.read_1d().map_err(read_err(file, ds))?;
+            v.iter()
+                .map(|&x| {
+                    i64::try_from(x).map_err(|_| {
+                        Error::data(
+                            file,
+                            ds.name(),
+                            format!("the value {x} is above 2^63 − 1, the largest integer fitrnn reads"),
+                            "store these values as int64, or as strings (e.g. np.char.mod('%d', ids))",
+                        )
+                    })
+                })
+                .collect::<Result<Vec<i64>>>()
+                .map(Some)
+        }
         Ok(TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)) => {
             check_rank(file, ds, 1, "[n]")?;
             require_declared(file, ds, 8, "int64")?;
