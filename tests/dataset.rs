@@ -356,3 +356,30 @@ fn a_resampling_rate_that_invents_frames_or_leaves_none_is_refused() {
     let cfg = config("  resample_hz: 5\n");
     assert!(Dataset::build(&cfg, recording(1000, 10.0), Path::new("t.yaml")).is_ok());
 }
+
+/// When every stretch between pauses is shorter than a window, the error names the pauses and
+/// the longest window that fits, not the validation fraction.
+#[test]
+fn windows_longer_than_every_stretch_between_pauses_are_refused_naming_the_pauses() {
+    // 1000 frames at 10 Hz with a 20-s pause after every 100 frames.
+    let mut rec = recording(1000, 10.0);
+    for (k, t) in rec.timestamps_s.iter_mut().enumerate() {
+        *t += (k / 100) as f64 * 20.0;
+    }
+    let cfg = Config::parse(
+        Path::new("t.yaml"),
+        "data:\n  path: mem.h5\n  windows: {length_s: 11.0}\n",
+        &[],
+    )
+    .unwrap();
+    let err = Dataset::build(&cfg, rec, Path::new("t.yaml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("data.windows.length_s")
+            && err.contains("9 pauses")
+            && err.contains("at most 100 frames")
+            && err.contains("at most 10.00 s"),
+        "{err}"
+    );
+}

@@ -186,6 +186,9 @@ impl Dataset {
         }
         let validation_windows = split.windows(&rec, false, win, win);
         let validation_scored = split.windows_covering(&rec, false, win);
+        if validation_windows.is_empty() || train_windows.is_empty() {
+            refuse_stretches_shorter_than_a_window(&rec, win, d.windows.length_s, config_path)?;
+        }
         if d.split.validation_fraction > 0.0 && validation_windows.is_empty() {
             let held_out = split.is_train.iter().filter(|t| !**t).count();
             return Err(Error::config(
@@ -318,6 +321,40 @@ fn bootstrap(windows: &[Window], seed: u64) -> Vec<Window> {
 }
 
 /// `(offset, scale)` for one neuron's training values.
+/// Refuse windows of `win` frames (`length_s` s) longer than every stretch of `rec` between
+/// pauses in its frame clock, naming the pauses, since no window may cross one.
+fn refuse_stretches_shorter_than_a_window(
+    rec: &Recording,
+    win: usize,
+    length_s: f64,
+    config_path: &Path,
+) -> Result<()> {
+    let gaps = rec.gaps();
+    if gaps.is_empty() {
+        return Ok(());
+    }
+    let mut bounds: Vec<usize> = vec![0];
+    bounds.extend(gaps.iter().map(|g| g.0));
+    bounds.push(rec.n_frames());
+    let longest = bounds.windows(2).map(|b| b[1] - b[0]).max().unwrap_or(0);
+    if longest >= win {
+        return Ok(());
+    }
+    Err(Error::config(
+        config_path,
+        "data.windows.length_s",
+        format!(
+            "{} pauses in the frame clock of {} cut it into stretches of at most {longest} frames, shorter than one window of {length_s} s ({win} frames), and no window crosses a pause",
+            gaps.len(),
+            rec.path.display()
+        ),
+        format!(
+            "use windows of at most {:.2} s (the longest stretch), or check /timestamps for pauses that should not be there",
+            longest as f64 / rec.frame_rate_hz
+        ),
+    ))
+}
+
 /// The most a recording may be upsampled, × its frame rate: more invents frames the indicator
 /// never sampled (and multiplies the memory a fit needs).
 pub const MAX_UPSAMPLING: f64 = 10.0;
