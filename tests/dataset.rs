@@ -383,3 +383,36 @@ fn windows_longer_than_every_stretch_between_pauses_are_refused_naming_the_pause
         "{err}"
     );
 }
+
+/// A per-cell-type key in another letter case is a typo that would silently give its neurons the
+/// `default`: refused. A key no neuron has is noted (one config may serve several recordings).
+#[test]
+fn per_type_keys_in_another_case_are_refused_and_absent_types_are_noted() {
+    for (extra, key, fix) in [
+        (
+            "model:\n  tau_ms: {sst: 80, default: 400}\n",
+            "model.tau_ms.sst",
+            "write `Sst`",
+        ),
+        (
+            "  deconvolve: {decay_ms: {default: 500, slc17a7: 600}}\n",
+            "data.deconvolve.decay_ms.slc17a7",
+            "write `Slc17a7`",
+        ),
+    ] {
+        let err = Dataset::build(&config(extra), recording(200, 10.0), Path::new("t.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key) && err.contains(fix), "{err}");
+    }
+    let ok = config("model:\n  tau_ms: {Vip: 120, Sst: 80}\n");
+    let ds = Dataset::build(&ok, recording(200, 10.0), Path::new("t.yaml")).unwrap();
+    assert!(
+        ds.recording
+            .notes
+            .iter()
+            .any(|n| n == "model.tau_ms names Vip, which no neuron of this recording has"),
+        "{:?}",
+        ds.recording.notes
+    );
+}

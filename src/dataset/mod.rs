@@ -172,6 +172,9 @@ impl Dataset {
             Some(how) => deconvolve(&rec, how, config_path)?,
             None => rec,
         };
+        let mut rec = rec;
+        let unknown = per_type_keys_without_neurons(cfg, &rec, config_path)?;
+        rec.notes.extend(unknown);
         let signs = neuron_signs(&rec, &d.cell_types);
         let split = FrameSplit::new(&rec, &d.split, config_path)?;
         let win = (d.windows.length_s * rec.frame_rate_hz).round().max(2.0) as usize;
@@ -353,6 +356,52 @@ fn refuse_stretches_shorter_than_a_window(
             longest as f64 / rec.frame_rate_hz
         ),
     ))
+}
+
+/// Check the per-cell-type maps of `cfg` (`model.tau_ms`, `model.calcium_decay_ms`,
+/// `data.deconvolve.decay_ms`) against the cell types of `rec`: a key that differs from one of
+/// them only in letter case is a typo that would silently fall back to `default`, and is refused;
+/// a key no neuron has is returned as a note (a config may serve recordings with other types).
+fn per_type_keys_without_neurons(
+    cfg: &Config,
+    rec: &Recording,
+    config_path: &Path,
+) -> Result<Vec<String>> {
+    let types: std::collections::BTreeSet<&str> =
+        rec.neurons.cell_type.iter().map(String::as_str).collect();
+    let mut maps: Vec<(&str, Vec<&String>)> = vec![
+        ("model.tau_ms", cfg.model.tau_ms.keys().collect()),
+        (
+            "model.calcium_decay_ms",
+            cfg.model.calcium_decay_ms.keys().collect(),
+        ),
+    ];
+    if let Some(dc) = &cfg.data.deconvolve {
+        maps.push(("data.deconvolve.decay_ms", dc.decay_ms.keys().collect()));
+    }
+    let mut notes = Vec::new();
+    for (key, names) in maps {
+        for name in names.into_iter().filter(|n| *n != "default") {
+            if types.contains(name.as_str()) {
+                continue;
+            }
+            if let Some(t) = types.iter().find(|t| t.eq_ignore_ascii_case(name)) {
+                return Err(Error::config(
+                    config_path,
+                    format!("{key}.{name}"),
+                    format!(
+                        "`{name}` is no cell type of {}, which has `{t}`; cell types match exactly, letter case included, so its neurons would get the `default`",
+                        rec.path.display()
+                    ),
+                    format!("write `{t}` under {key}"),
+                ));
+            }
+            notes.push(format!(
+                "{key} names {name}, which no neuron of this recording has"
+            ));
+        }
+    }
+    Ok(notes)
 }
 
 /// The most a recording may be upsampled, × its frame rate: more invents frames the indicator
