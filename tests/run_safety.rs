@@ -213,12 +213,12 @@ fn a_kill_at_any_checkpoint_or_manifest_write_resumes_to_the_uninterrupted_weigh
     // 3 + 1 (phase end) + 2 + 1 checkpoints.
     assert_eq!(m["checkpoints_written"], 7);
     // The points cover every such write: one more of either is never reached.
-    for beyond in ["checkpoint.safetensors:8:before", "manifest.json:5:before"] {
+    for beyond in ["checkpoint.safetensors:8:before", "manifest.json:6:before"] {
         std::fs::remove_dir_all(&out).unwrap();
         let run = fit_killed_at(&cfg, beyond);
         assert!(run.status.success(), "{beyond} is a write of the run");
     }
-    let points = kill_points(7, 4);
+    let points = kill_points(7, 5);
     for point in &points {
         std::fs::remove_dir_all(&out).unwrap();
         let killed = fit_killed_at(&cfg, point);
@@ -440,4 +440,41 @@ fn analyse_writes_again_every_table_the_weights_determine_and_says_which_it_cann
     std::fs::remove_dir_all(&tables).unwrap();
     common::fitrnn().arg("analyse").arg(&out).assert().success();
     assert!(tables.join("interactions.parquet").is_file());
+}
+
+/// An edited config.resolved.yaml would analyse the weights as another model: analyse refuses
+/// it, and goes on with --allow-changed-data only with a warning kept in the manifest.
+#[test]
+fn analyse_refuses_a_config_edited_after_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), (1, 1));
+    let out = dir.path().join("out");
+    common::fitrnn()
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .success();
+    assert!(manifest(&out)["config_sha256"].is_string());
+    common::fitrnn().arg("analyse").arg(&out).assert().success();
+    let resolved = out.join("config.resolved.yaml");
+    let text = std::fs::read_to_string(&resolved).unwrap();
+    assert!(text.contains("activation: softplus"));
+    std::fs::write(
+        &resolved,
+        text.replace("activation: softplus", "activation: relu"),
+    )
+    .unwrap();
+    common::fitrnn()
+        .arg("analyse")
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("the resolved config changed"));
+    common::fitrnn()
+        .args(["analyse", "--allow-changed-data"])
+        .arg(&out)
+        .assert()
+        .success();
+    let warnings = manifest(&out)["warnings"].to_string();
+    assert!(warnings.contains("resolved config changed"), "{warnings}");
 }

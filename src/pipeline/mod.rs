@@ -81,6 +81,7 @@ fn new_manifest(config: &Config, device: &Device) -> Result<Manifest> {
         tau_ms: BTreeMap::new(),
         checkpoints_written: 0,
         checkpoint_bytes_written: 0,
+        config_sha256: None,
         final_weights_sha256: None,
         warnings: Vec::new(),
         analysed_from_checkpoint: None,

@@ -156,6 +156,10 @@ pub struct Manifest {
     /// `run_dir_bytes` in all.
     #[serde(default)]
     pub checkpoint_bytes_written: u64,
+    /// sha256 of `config.resolved.yaml` as the run last wrote it; `analyse`, `selfcheck` and
+    /// `--resume` refuse an edited config (unless `--allow-changed-data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_sha256: Option<String>,
     /// sha256 of `model/final.safetensors` as the run wrote it; `analyse` and `selfcheck` refuse
     /// weights that differ.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -226,9 +226,10 @@ impl RunDir {
     /// A changed recording is refused, or with `allow_changed` accepted with a warning that is
     /// recorded in the manifest and returned for the user.
     pub fn check_data(&mut self, config: &Config, allow_changed: bool) -> Result<Option<String>> {
+        let config_warning = self.check_config_file(allow_changed)?;
         let now = DataEntry::of(config.data.path.files())?;
         if now.sha256 == self.manifest.data.sha256 {
-            return Ok(None);
+            return Ok(config_warning);
         }
         if !allow_changed {
             return Err(Error::data(
@@ -244,6 +245,38 @@ impl RunDir {
         );
         let w = warning.clone();
         self.update(|m| m.warnings.push(w))?;
+        Ok(Some(match config_warning {
+            Some(c) => format!("{c}\nwarning: {warning}"),
+            None => warning,
+        }))
+    }
+
+    /// Check that `config.resolved.yaml` is the one the run wrote (the manifest's
+    /// `config_sha256`; runs written before it was recorded are not checked): an edited config
+    /// would analyse the weights as another model. Refused, or with `allow_changed` accepted
+    /// with a warning recorded in the manifest and returned.
+    fn check_config_file(&mut self, allow_changed: bool) -> Result<Option<String>> {
+        let Some(sealed) = self.manifest.config_sha256.clone() else {
+            return Ok(None);
+        };
+        let path = self.paths.config();
+        if crate::data::sha256_file(&path)? == sealed {
+            return Ok(None);
+        }
+        if !allow_changed {
+            return Err(Error::data(
+                &path,
+                "/",
+                "the resolved config changed since the run wrote it (its sha256 differs from the manifest's config_sha256), so the weights would be read as another model",
+                "restore the run's own config.resolved.yaml, fit again with the new config, or pass --allow-changed-data to go on with the edited one",
+            ));
+        }
+        let warning = format!(
+            "{}: the resolved config changed since the run wrote it; went on with --allow-changed-data",
+            path.display()
+        );
+        let w = warning.clone();
+        self.update(|m| m.warnings.push(w))?;
         Ok(Some(warning))
     }
 
@@ -254,11 +287,15 @@ impl RunDir {
         Ok(())
     }
 
-    /// Write the resolved config.
-    pub fn write_config(&self, config: &Config) -> Result<()> {
+    /// Write the resolved config, and record its sha256 in the manifest so that an edited
+    /// config is recognised later.
+    pub fn write_config(&mut self, config: &Config) -> Result<()> {
+        use sha2::{Digest, Sha256};
         let yaml = serde_yaml::to_string(config)
             .map_err(|e| Error::internal("serialising the config", e))?;
-        crate::atomic::write_bytes(&self.paths.config(), yaml.as_bytes())
+        crate::atomic::write_bytes(&self.paths.config(), yaml.as_bytes())?;
+        let sha = format!("{:x}", Sha256::digest(yaml.as_bytes()));
+        self.update(|m| m.config_sha256 = Some(sha))
     }
 
     /// Write the rows of table `T` to `tables/<T::NAME>.parquet`.
