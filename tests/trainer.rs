@@ -545,6 +545,15 @@ fn a_dead_roi_at_the_readout_offset_trains_without_nan() {
         .stdout(predicates::str::contains(format!(
             "1 neuron(s) never change (ids {id})"
         )));
+    // ... and so does `check --data`, which reads the recording alone.
+    common::fitrnn()
+        .args(["check", "--data"])
+        .arg(&dead)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "1 neuron(s) never change (ids {id})"
+        )));
 }
 
 /// `model.learn_tau`: fitted to rates simulated with time constants of 150 ms (Slc17a7), 80 ms

@@ -50,6 +50,7 @@ pub fn check_data(path: &std::path::Path) -> Result<String> {
         " (default map)"
     };
     let mut s = summary::render(&rec, &signs, note);
+    s.push_str(&constant_note(&rec));
     let layout = match format {
         crate::data::load::DataFormat::Nwb => "NWB 2.x",
         _ => crate::data::SCHEMA,
@@ -86,21 +87,7 @@ pub fn summary(config: &Config, config_path: &std::path::Path, ds: &Dataset) -> 
         format!("{:?}", d.split.by).to_lowercase(),
         format!("{:?}", d.normalisation).to_lowercase()
     );
-    let constant = constant_neurons(rec);
-    if !constant.is_empty() {
-        let shown: Vec<String> = constant
-            .iter()
-            .take(5)
-            .map(|&i| rec.neurons.id.label(i))
-            .collect();
-        let _ = writeln!(
-            s,
-            "note        {} neuron(s) never change (ids {}{}): they carry no signal to fit; leave them out with data.select or by removing them from the file",
-            constant.len(),
-            shown.join(", "),
-            if constant.len() > shown.len() { ", ..." } else { "" }
-        );
-    }
+    s.push_str(&constant_note(rec));
     let held_out = rec.n_frames() - n_train;
     let whole: usize = ds.validation_windows.iter().map(|w| w.len).sum();
     let scored: usize = ds.validation_scored.iter().map(|w| w.len).sum();
@@ -124,6 +111,25 @@ pub fn summary(config: &Config, config_path: &std::path::Path, ds: &Dataset) -> 
     }
     let _ = writeln!(s, "\nok: config and data are valid");
     s
+}
+
+/// The note naming the neurons whose trace never changes (empty when there are none).
+fn constant_note(rec: &crate::data::Recording) -> String {
+    let constant = constant_neurons(rec);
+    if constant.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = constant
+        .iter()
+        .take(5)
+        .map(|&i| rec.neurons.id.label(i))
+        .collect();
+    format!(
+        "note        {} neuron(s) never change (ids {}{}): they carry no signal to fit; leave them out with data.select or by removing them from the file\n",
+        constant.len(),
+        shown.join(", "),
+        if constant.len() > shown.len() { ", ..." } else { "" }
+    )
 }
 
 /// The neurons whose trace never changes over the recording (a dead ROI, or a column of zeros).
