@@ -73,6 +73,15 @@ impl Recording {
             .collect()
     }
 
+    /// The stretches of frames between pauses in the frame clock ([`Recording::gaps`]), in order:
+    /// `start..end` frame ranges that cover every frame once.
+    pub fn stretches(&self) -> Vec<std::ops::Range<usize>> {
+        let mut bounds: Vec<usize> = vec![0];
+        bounds.extend(self.gaps().iter().map(|g| g.0));
+        bounds.push(self.n_frames());
+        bounds.windows(2).map(|b| b[0]..b[1]).collect()
+    }
+
     /// Number of frames (rows of `traces`).
     pub fn n_frames(&self) -> usize {
         self.traces.nrows()

@@ -37,18 +37,16 @@ pub fn deconvolve(
     }
     let mut out = rec.clone();
     let dt_ms = 1000.0 / rec.frame_rate_hz;
-    let mut bounds: Vec<usize> = vec![0];
-    bounds.extend(rec.gaps().iter().map(|g| g.0));
-    bounds.push(rec.n_frames());
+    let stretches = rec.stretches();
     for (j, mut col) in out.traces.columns_mut().into_iter().enumerate() {
         let decay = cfg
             .decay_of(&rec.neurons.cell_type[j])
             .expect("checked above");
         let beta = (-dt_ms / decay).exp();
-        for seg in bounds.windows(2) {
-            let part = col.slice(ndarray::s![seg[0]..seg[1]]).to_owned();
+        for stretch in &stretches {
+            let part = col.slice(ndarray::s![stretch.clone()]).to_owned();
             let rate = smooth(inverse(part.view(), beta).view(), cfg.smooth_frames);
-            col.slice_mut(ndarray::s![seg[0]..seg[1]]).assign(&rate);
+            col.slice_mut(ndarray::s![stretch.clone()]).assign(&rate);
         }
     }
     out.notes.push(format!(

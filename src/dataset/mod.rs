@@ -336,10 +336,7 @@ fn refuse_stretches_shorter_than_a_window(
     if gaps.is_empty() {
         return Ok(());
     }
-    let mut bounds: Vec<usize> = vec![0];
-    bounds.extend(gaps.iter().map(|g| g.0));
-    bounds.push(rec.n_frames());
-    let longest = bounds.windows(2).map(|b| b[1] - b[0]).max().unwrap_or(0);
+    let longest = rec.stretches().iter().map(|r| r.len()).max().unwrap_or(0);
     if longest >= win {
         return Ok(());
     }
@@ -463,14 +460,11 @@ fn neuron_normalisation(mut v: Vec<f32>, how: Normalisation, percentile: f64) ->
 /// stays in the new timestamps (windows still break there). Trials keep their times (seconds).
 pub fn resample(rec: &Recording, hz: f64) -> Recording {
     let t = &rec.timestamps_s;
-    let mut bounds: Vec<usize> = vec![0];
-    bounds.extend(rec.gaps().iter().map(|g| g.0));
-    bounds.push(t.len());
     let mut new_t: Vec<f64> = Vec::new();
     let mut traces: Vec<Array2<f32>> = Vec::new();
     let mut inputs: Vec<Array2<f32>> = Vec::new();
-    for seg in bounds.windows(2) {
-        let (a, b) = (seg[0], seg[1]);
+    for stretch in rec.stretches() {
+        let (a, b) = (stretch.start, stretch.end);
         let (t0, t1) = (t[a], t[b - 1]);
         let n_new = ((t1 - t0) * hz).floor() as usize + 1;
         let seg_t: Vec<f64> = (0..n_new).map(|k| t0 + k as f64 / hz).collect();
