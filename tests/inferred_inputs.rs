@@ -107,5 +107,6 @@ fn inferred_inputs_take_shared_drive_off_the_pathways_between_areas() {
         std::fs::write(&p, before).unwrap();
         tables::read(&p).unwrap()
     };
-    assert_eq!(before, after);
+    // Debug text, so that the NaN intervals of a run without an ensemble compare equal.
+    assert_eq!(format!("{before:?}"), format!("{after:?}"));
 }
