@@ -165,3 +165,17 @@ fn one_file_listed_twice_is_refused_not_fitted_as_two_planes() {
         );
     }
 }
+
+/// Suite2p's deconvolved activity, named in data.nwb.series, is read as the one plane instead of
+/// the cells' fluorescence (as the README's Suite2p section says).
+#[test]
+fn the_deconvolved_series_is_read_when_named() {
+    let opts = NwbOptions {
+        series: vec!["Deconvolved".into()],
+        ..fluorescence()
+    };
+    let f = read_nwb(&nwb(), &opts, Default::default()).unwrap();
+    assert_eq!(f.planes.len(), 1);
+    assert_eq!(f.planes[0].series.name, "Deconvolved");
+    assert_eq!(f.planes[0].recording.n_neurons(), 20, "the cells only");
+}
