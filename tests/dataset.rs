@@ -245,16 +245,12 @@ fn every_validation_frame_is_scored_when_the_blocks_do_not_end_on_a_whole_window
 #[test]
 fn deconvolution_brings_the_traces_closer_to_the_rates_the_indicator_integrated() {
     let tmp = tempfile::tempdir().unwrap();
-    let sim = crate::common::small_sim_config(tmp.path(), 240.0, 0.1);
-    let data = tmp.path().join("ca.h5");
-    crate::common::fitrnn()
-        .args(["simulate", "--config"])
-        .arg(&sim)
-        .arg("--out")
-        .arg(&data)
-        .args(["--set", "observation.save_rates=true"])
-        .assert()
-        .success();
+    let data = crate::common::simulate_small_with(
+        tmp.path(),
+        240.0,
+        0.1,
+        &["observation.save_rates=true"],
+    );
     let rec = fitrnn::data::read_recording(&data, &Default::default()).unwrap();
     let gt = rec.ground_truth.clone().unwrap();
     let rates = gt.rates.clone().unwrap();

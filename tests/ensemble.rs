@@ -8,22 +8,6 @@ use fitrnn::rundir::RunPaths;
 use predicates::prelude::*;
 use std::path::Path;
 
-/// Simulate a small recording with the simulator overrides `sets` into `dir/rec.h5`.
-fn simulate(dir: &Path, duration_s: f64, scale: f64, sets: &[&str]) -> std::path::PathBuf {
-    let sim = common::small_sim_config(dir, duration_s, scale);
-    let out = dir.join("rec.h5");
-    let mut cmd = common::fitrnn();
-    cmd.args(["simulate", "--config"])
-        .arg(&sim)
-        .arg("--out")
-        .arg(&out);
-    for s in sets {
-        cmd.args(["--set", s]);
-    }
-    cmd.assert().success();
-    out
-}
-
 /// Fit `data` with configs/mouse_v1.yaml and `sets` into `out`.
 /// Fit `data` into `out` with the demo config and `sets`; returns what the command printed.
 fn fit(data: &Path, out: &Path, sets: &[&str]) -> String {
@@ -46,7 +30,7 @@ fn ensemble_rows(run: &Path) -> Vec<InteractionEnsembleRow> {
 fn ensemble_intervals_repeat_for_a_seed_and_hold_the_fit() {
     let tmp = tempfile::tempdir().unwrap();
     // Only the feed-forward pathway VISp → VISl exists: no feedback from VISl to VISp.
-    let data = simulate(
+    let data = common::simulate_small_with(
         tmp.path(),
         240.0,
         0.15,
@@ -166,7 +150,7 @@ fn ensemble_intervals_repeat_for_a_seed_and_hold_the_fit() {
 #[test]
 fn selfcheck_command_flags_the_blocks_of_a_finished_run_and_rewrites_its_report() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = simulate(tmp.path(), 120.0, 0.1, &[]);
+    let data = common::simulate_small(tmp.path(), 120.0, 0.1);
     let run = tmp.path().join("run");
     let quick = [
         "training.dense_epochs=4",
@@ -265,7 +249,7 @@ fn selfcheck_of_a_population_model_is_refused_with_the_reason() {
 #[test]
 fn subsample_refits_keep_part_of_each_population_and_report_the_spectral_shift() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = simulate(tmp.path(), 120.0, 0.1, &[]);
+    let data = common::simulate_small(tmp.path(), 120.0, 0.1);
     let run = tmp.path().join("run");
     fit(
         &data,
@@ -347,7 +331,7 @@ fn subsample_refits_keep_part_of_each_population_and_report_the_spectral_shift()
 #[test]
 fn learned_time_constants_and_inferred_drive_get_the_members_intervals() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = simulate(tmp.path(), 120.0, 0.1, &[]);
+    let data = common::simulate_small(tmp.path(), 120.0, 0.1);
     let out = tmp.path().join("run");
     let printed = fit(
         &data,

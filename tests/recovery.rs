@@ -162,16 +162,7 @@ fn the_recorded_neurons_truth_is_the_truth_only_when_every_neuron_is_recorded() 
     use fitrnn::analysis::blocks::Level;
     use fitrnn::recovery::estimates::{true_recorded, truth};
     let tmp = tempfile::tempdir().unwrap();
-    let sim = common::small_sim_config(tmp.path(), 60.0, 0.2);
-    let data = tmp.path().join("rec.h5");
-    common::fitrnn()
-        .args(["simulate", "--config"])
-        .arg(&sim)
-        .arg("--out")
-        .arg(&data)
-        .args(["--set", "observation.save_rates=true"])
-        .assert()
-        .success();
+    let data = common::simulate_small_with(tmp.path(), 60.0, 0.2, &["observation.save_rates=true"]);
     let rec = fitrnn::data::read_recording(&data, &Default::default()).unwrap();
     let mut gt = rec.ground_truth.unwrap();
     let signs = fitrnn::data::celltypes::default_sign_map();

@@ -563,16 +563,8 @@ fn a_dead_roi_at_the_readout_offset_trains_without_nan() {
 #[test]
 fn learned_time_constants_move_from_a_wrong_start_to_the_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = common::small_sim_config(dir.path(), 300.0, 0.1);
-    let data = dir.path().join("rates.h5");
-    common::fitrnn()
-        .args(["simulate", "--config"])
-        .arg(&sim)
-        .arg("--out")
-        .arg(&data)
-        .args(["--set", "observation.indicator=false"])
-        .assert()
-        .success();
+    let data =
+        common::simulate_small_with(dir.path(), 300.0, 0.1, &["observation.indicator=false"]);
     let out = dir.path().join("run");
     let text = format!(
         "seed: 3\ndevice: cpu\nthreads: 1\ndata:\n  path: {}\n  windows: {{length_s: 4}}\n  split: {{validation_fraction: 0.25}}\n\

@@ -72,15 +72,22 @@ pub fn small_sim_config(dir: &Path, duration_s: f64, scale: f64) -> PathBuf {
 /// Simulate a small recording (`duration_s` seconds, population sizes × `scale`) into
 /// `dir/small.h5` with the binary, and return its path.
 pub fn simulate_small(dir: &Path, duration_s: f64, scale: f64) -> PathBuf {
+    simulate_small_with(dir, duration_s, scale, &[])
+}
+
+/// [`simulate_small`] with the simulator overrides `sets` (`key=value`, as `--set` takes them).
+pub fn simulate_small_with(dir: &Path, duration_s: f64, scale: f64, sets: &[&str]) -> PathBuf {
     let sim = small_sim_config(dir, duration_s, scale);
     let data = dir.join("small.h5");
-    fitrnn()
-        .args(["simulate", "--config"])
+    let mut cmd = fitrnn();
+    cmd.args(["simulate", "--config"])
         .arg(&sim)
         .arg("--out")
-        .arg(&data)
-        .assert()
-        .success();
+        .arg(&data);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    cmd.assert().success();
     data
 }
 
