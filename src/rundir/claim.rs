@@ -93,58 +93,62 @@ const FOLDERS: &[(&str, &[&str], &[&str])] = &[
 fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
     let mut foreign = Vec::new();
     for (name, path) in entries(dir)? {
-        let base = name.strip_suffix(".partial").unwrap_or(&name).to_string();
-        if !LAYOUT.contains(&base.as_str()) {
+        let base = name.strip_suffix(".partial").unwrap_or(&name);
+        if !LAYOUT.contains(&base) {
             foreign.push(name);
-            continue;
-        }
-        if let Some((_, extensions, nested)) = FOLDERS.iter().find(|f| f.0 == base) {
-            if !path.is_dir() || path.is_symlink() {
+        } else if let Some(folder) = FOLDERS.iter().find(|f| f.0 == base) {
+            if path.is_dir() && !path.is_symlink() {
+                foreign.extend(within(&name, folder_foreign(folder, &path)?));
+            } else {
                 foreign.push(name);
-                continue;
-            }
-            for (inner, inner_path) in entries(&path)? {
-                let shown = format!("{name}/{inner}");
-                let inner_base = inner.strip_suffix(".partial").unwrap_or(&inner);
-                if inner_path.is_dir() && !inner_path.is_symlink() {
-                    if base == paths::ENSEMBLE && inner_base == SLURM {
-                        foreign.extend(
-                            slurm_foreign(&inner_path)?
-                                .into_iter()
-                                .map(|f| format!("{shown}/{f}")),
-                        );
-                        continue;
-                    }
-                    let is_run = nested.iter().any(|p| numbered(inner_base, p));
-                    if !is_run {
-                        foreign.push(shown);
-                        continue;
-                    }
-                    foreign.extend(
-                        foreign_entries(&inner_path)?
-                            .into_iter()
-                            .map(|f| format!("{shown}/{f}")),
-                    );
-                } else {
-                    let known = match inner_base.rsplit_once('.') {
-                        Some((stem, ext)) if extensions.contains(&ext) => match ext {
-                            // The self-check's simulated recordings, and each nested run's log.
-                            "h5" => ["recording_", "subsample_"]
-                                .iter()
-                                .any(|p| numbered(stem, p)),
-                            "log" => nested.iter().any(|p| numbered(stem, p)),
-                            _ => true,
-                        },
-                        _ => false,
-                    };
-                    if !known || inner_path.is_symlink() {
-                        foreign.push(shown);
-                    }
-                }
             }
         }
     }
     foreign.sort();
+    Ok(foreign)
+}
+
+/// `inner` paths shown under `folder`.
+fn within(folder: &str, inner: Vec<String>) -> impl Iterator<Item = String> + '_ {
+    inner.into_iter().map(move |f| format!("{folder}/{f}"))
+}
+
+/// The entries of the run folder `dir` described by `(name, extensions, nested)` of [`FOLDERS`]
+/// that a run does not write, relative to `dir`.
+fn folder_foreign(
+    &(name, extensions, nested): &(&str, &[&str], &[&str]),
+    dir: &Path,
+) -> Result<Vec<String>> {
+    let mut foreign = Vec::new();
+    for (inner, path) in entries(dir)? {
+        let base = inner.strip_suffix(".partial").unwrap_or(&inner);
+        if path.is_symlink() {
+            foreign.push(inner);
+        } else if path.is_dir() {
+            if name == paths::ENSEMBLE && base == SLURM {
+                foreign.extend(within(&inner, slurm_foreign(&path)?));
+            } else if nested.iter().any(|p| numbered(base, p)) {
+                foreign.extend(within(&inner, foreign_entries(&path)?));
+            } else {
+                foreign.push(inner);
+            }
+        } else {
+            let known = match base.rsplit_once('.') {
+                Some((stem, ext)) if extensions.contains(&ext) => match ext {
+                    // The self-check's simulated recordings, and each nested run's log.
+                    "h5" => ["recording_", "subsample_"]
+                        .iter()
+                        .any(|p| numbered(stem, p)),
+                    "log" => nested.iter().any(|p| numbered(stem, p)),
+                    _ => true,
+                },
+                _ => false,
+            };
+            if !known {
+                foreign.push(inner);
+            }
+        }
+    }
     Ok(foreign)
 }
 
