@@ -279,6 +279,15 @@ fn a_large_weight_matrix_is_block_averaged_not_drawn_cell_by_cell() {
     assert!(html.contains("Figure skipped: tables/history.parquet is missing."));
 }
 
+/// The values a heat map colours (grey cells are NaN).
+fn coloured(map: &fitrnn::report::heatmap::HeatMap) -> Vec<f32> {
+    map.values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect()
+}
+
 /// The current map greys a block the self-check did not recover, and says so in its legend; a
 /// run without a self-check shows every block.
 #[test]
@@ -294,12 +303,7 @@ fn the_current_map_greys_blocks_the_self_check_did_not_recover() {
         .with_interval((0.0, 0.6), Some(false))
         .write();
     let map = blocks::currents(&RunFiles::open(&flagged, false).unwrap()).unwrap();
-    let shown: Vec<f32> = map
-        .values
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
+    let shown = coloured(&map);
     assert_eq!(shown, [0.4], "only the recovered block keeps its colour");
     assert!(
         map.bar_label.contains("not determined"),
@@ -311,7 +315,7 @@ fn the_current_map_greys_blocks_the_self_check_did_not_recover() {
         .current(split, ("VISl/L4", "VISp/L4", "E"), 0.2)
         .write();
     let map = blocks::currents(&RunFiles::open(&plain, false).unwrap()).unwrap();
-    assert_eq!(map.values.iter().filter(|v| v.is_finite()).count(), 2);
+    assert_eq!(coloured(&map).len(), 2);
     assert!(!map.bar_label.contains("not determined"));
 }
 
@@ -350,12 +354,7 @@ fn the_silencing_map_greys_effects_the_data_do_not_determine() {
     )
     .unwrap();
     let map = blocks::perturbations(&RunFiles::open(&run, false).unwrap()).unwrap();
-    let shown: Vec<f32> = map
-        .values
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
+    let shown = coloured(&map);
     assert_eq!(shown, [-0.3]);
     assert!(
         map.bar_label.contains("not determined"),
