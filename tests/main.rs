@@ -14,6 +14,7 @@ mod contract;
 mod dataset;
 mod default_config;
 mod ensemble;
+mod estimate;
 mod fuzz;
 mod hostile;
 mod inferred_inputs;

@@ -214,6 +214,21 @@ fn interval_note(o: &RunOutcome) -> String {
     }
 }
 
+/// The warm start's line: what the one-step estimate took.
+fn warm_start_line(w: &crate::rundir::manifest::WarmStartSummary) -> String {
+    let mut line = format!(
+        "warm start  one_step: {} recorded units, median {} active frame pairs, {} projected-gradient steps, {:.2} s",
+        w.units, w.median_active_frames, w.steps, w.seconds
+    );
+    if w.scaled_by < 1.0 {
+        line += &format!(
+            "; the estimate was scaled by {:.3} to a spectral radius of 1",
+            w.scaled_by
+        );
+    }
+    line
+}
+
 /// The text after the check summary: fit, calcium decays, headline, report, run directory.
 fn render(o: &RunOutcome) -> String {
     let mut s = String::new();
@@ -222,6 +237,9 @@ fn render(o: &RunOutcome) -> String {
         "\nfit         {} epochs, {:.2} s per epoch; density of W {:.3}",
         o.epochs, o.seconds_per_epoch, o.density
     );
+    if let Some(w) = &o.warm_start {
+        let _ = writeln!(s, "{}", warm_start_line(w));
+    }
     for (label, what, quantity, values) in [
         (
             "calcium",

@@ -40,6 +40,8 @@ pub struct RunOutcome {
     pub seconds_per_epoch: f64,
     /// Fraction of non-zero final recurrent weights.
     pub density: f64,
+    /// What the one-step warm start did (none without one).
+    pub warm_start: Option<crate::rundir::manifest::WarmStartSummary>,
     /// The learned indicator decays per cell type, `(cell type, initial ms, learned ms)` (empty
     /// for rate readouts).
     pub calcium_decays_ms: Vec<(String, f32, f32)>,
@@ -86,6 +88,7 @@ fn new_manifest(config: &Config, device: &Device) -> Result<Manifest> {
         warnings: Vec::new(),
         analysed_from_checkpoint: None,
         training_retries: Vec::new(),
+        warm_start: None,
         run_dir_bytes: None,
     })
 }
@@ -247,6 +250,7 @@ fn fit_and_write(
         m.analysis_wall_s = analyses.wall_s();
         m.wall_s_per_phase = out.phase_seconds.iter().cloned().collect();
         m.training_retries = out.retries.clone();
+        m.warm_start = out.warm_start.clone();
         m.calcium_decay_ms = calcium_decays_ms
             .iter()
             .map(|(g, _, to)| (g.clone(), *to as f64))
@@ -272,6 +276,7 @@ fn fit_and_write(
         seconds_per_epoch: out.history.iter().map(|h| h.seconds).sum::<f64>()
             / epochs.max(1) as f64,
         density: density(&fitted.params.w_rec),
+        warm_start: out.warm_start.clone(),
         calcium_decays_ms,
         taus_ms,
         inferred_shares: analyses

@@ -61,6 +61,8 @@ pub struct Checkpoint {
     pub lr_scale: f64,
     /// Every retry after a non-finite loss: where it happened and what went wrong.
     pub retries: Vec<String>,
+    /// What the warm start did (none without one).
+    pub warm_start: Option<super::manifest::WarmStartSummary>,
 }
 
 /// A history row as JSON (a NaN validation loss becomes null).
@@ -95,6 +97,8 @@ struct Scalars {
     lr_scale: f64,
     #[serde(default)]
     retries: Vec<String>,
+    #[serde(default)]
+    warm_start: Option<super::manifest::WarmStartSummary>,
 }
 
 fn one() -> f64 {
@@ -129,6 +133,7 @@ impl Checkpoint {
             phase_seconds: vec![],
             lr_scale: 1.0,
             retries: vec![],
+            warm_start: None,
         }
     }
 
@@ -248,6 +253,7 @@ impl Checkpoint {
             has_dense: self.dense.is_some(),
             lr_scale: self.lr_scale,
             retries: self.retries.clone(),
+            warm_start: self.warm_start.clone(),
         };
         serde_json::to_string(&scalars).map_err(|e| Error::internal("writing the checkpoint", e))
     }
@@ -323,6 +329,7 @@ impl Checkpoint {
             phase_seconds: s.phase_seconds,
             lr_scale: s.lr_scale,
             retries: s.retries,
+            warm_start: s.warm_start,
         })
     }
 }

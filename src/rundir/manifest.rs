@@ -7,6 +7,24 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// What the one-step warm start did, for the run's log and manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WarmStartSummary {
+    /// Recorded units estimated.
+    pub units: usize,
+    /// Median number of active frame pairs per unit.
+    pub median_active_frames: usize,
+    /// Projected-gradient steps per unit from the projected ridge solution (0 without Dale's
+    /// signs, where the projected ridge solution is the start).
+    pub steps: usize,
+    /// The factor the estimated recurrent weights were scaled by to bring their spectral radius
+    /// down to 1 (1 when it was already below).
+    pub scaled_by: f64,
+    /// Wall time of the warm start, s.
+    pub seconds: f64,
+}
+
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -167,6 +185,9 @@ pub struct Manifest {
     /// Every roll-back after a non-finite training loss (each halved the learning rate).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub training_retries: Vec<String>,
+    /// What the one-step warm start did (`training.warm_start: one_step`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_start: Option<WarmStartSummary>,
     /// What the user was warned about and chose to go on with (e.g. a changed recording).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

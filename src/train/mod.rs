@@ -34,6 +34,8 @@ pub struct FitOutput {
     pub phase_seconds: Vec<(String, f64)>,
     /// Every roll-back after a non-finite loss (empty for a fit that never needed one).
     pub retries: Vec<String>,
+    /// What the warm start did (none without one).
+    pub warm_start: Option<warm_start::WarmStartSummary>,
 }
 
 /// Roll-backs (each halving the learning rate) after a non-finite loss before a fit fails.
@@ -119,12 +121,24 @@ pub fn fit(
         }
         None => {
             let (mask, mut w_init, mut params) = network.initial(cfg, &mut rng)?;
+            let mut summary = None;
             if cfg.training.warm_start == WarmStart::OneStep {
                 let dale = cfg.constraints.dale == crate::config::Dale::Projection;
-                warm_start::one_step(ds, &network, &mask, dale, &mut params)?;
+                summary = Some(warm_start::one_step(
+                    ds,
+                    &network,
+                    &mask,
+                    dale,
+                    &mut params,
+                )?);
                 w_init = params.w_rec.clone();
             }
-            Checkpoint::fresh(params, mask, w_init, ds.train_windows.len())
+            let mut st = Checkpoint::fresh(params, mask, w_init, ds.train_windows.len());
+            if let Some(s) = &summary {
+                st.set_seconds("warm_start", s.seconds);
+            }
+            st.warm_start = summary;
+            st
         }
     };
     let params = st.params.to_params(device)?;
@@ -154,6 +168,7 @@ pub fn fit(
         history: st.history,
         phase_seconds: st.phase_seconds,
         retries: st.retries,
+        warm_start: st.warm_start,
     })
 }
 
