@@ -302,6 +302,11 @@ pub struct BenchArgs {
     /// exponents. Several minutes.
     #[arg(long)]
     pub scaling: bool,
+    /// Time the convex one-step estimate (the warm start) in CORNN's setting instead: a fully
+    /// observed random tanh rate network and a Dale's-law one, N 500 × T 10,000 (or --units,
+    /// --frames), printing seconds and the correlation of the estimated with the true weights.
+    #[arg(long, conflicts_with_all = ["scaling", "from"])]
+    pub one_step: bool,
 }
 
 /// `fitrnn compare`.

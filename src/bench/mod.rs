@@ -2,6 +2,7 @@
 //! step ([`crate::train::train_step`]: forward, MSE, backward, Adam, Dale projection, mask),
 //! timed step by step, and their 10-step trajectories for checking against the PyTorch reference.
 
+pub mod one_step;
 pub mod workload;
 
 use crate::config::{Dale, Optimiser};

@@ -25,11 +25,43 @@ pub fn bench(args: &BenchArgs) -> Result<String> {
         BenchBackward::BpttDense => Backward::BpttDense,
         BenchBackward::Autograd => Backward::Autograd,
     };
+    if args.one_step {
+        return Ok(one_step(args));
+    }
     match (&args.from, args.scaling) {
         (Some(dir), _) => trajectories(args, dir, &device, backward),
         (None, true) => scaling(args),
         (None, false) => timings(args, &device, backward),
     }
+}
+
+/// `--one-step`: the one-step estimate on CORNN's random network and on a Dale's-law one.
+fn one_step(args: &BenchArgs) -> String {
+    let (n, frames) = (args.units.unwrap_or(500), args.frames.unwrap_or(10_000));
+    let mut s = String::new();
+    if !args.json {
+        let _ = writeln!(
+            s,
+            "one-step estimate, {} threads; CORNN's setting (α {}, g {}, noise {})\nnetwork  units  frames  seconds  weight r  iterations (most)",
+            rayon::current_num_threads(),
+            bench::one_step::ALPHA,
+            bench::one_step::GAIN,
+            bench::one_step::NOISE
+        );
+    }
+    for network in ["random", "dale"] {
+        let b = bench::one_step::run(network, n, frames, args.seed);
+        if args.json {
+            let _ = writeln!(s, "{}", serde_json::to_string(&b).unwrap_or_default());
+        } else {
+            let _ = writeln!(
+                s,
+                "{:<8} {:>5}  {:>6}  {:>7.2}  {:>8.4}  {:>5}",
+                b.network, b.units, b.frames, b.seconds, b.weight_r, b.iterations_max
+            );
+        }
+    }
+    s
 }
 
 /// `--from DIR`: train each workload 10 steps from the exported tensors and check the trajectory

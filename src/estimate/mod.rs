@@ -320,19 +320,21 @@ fn solve_group(
             scale,
             par,
         );
-        let rhs = |i: usize| -> Vec<f64> {
-            (0..cols.len())
-                .map(|c| {
-                    active
-                        .iter()
-                        .enumerate()
-                        .map(|(r, &t)| za[(r, c)] * targets[[t, i]])
-                        .sum::<f64>()
-                        * scale
-                })
-                .collect()
-        };
-        (h, units.iter().map(|&i| rhs(i)).collect::<Vec<_>>())
+        // The right-hand sides of all units at once: `Zₐᵀ D` `[cols, k]`.
+        let d = Mat::<f64>::from_fn(active.len(), units.len(), |r, c| {
+            targets[[active[r], units[c]]]
+        });
+        let mut g = Mat::<f64>::zeros(cols.len(), units.len());
+        matmul(
+            g.as_mut(),
+            Accum::Replace,
+            za.transpose(),
+            d.as_ref(),
+            scale,
+            par,
+        );
+        let rhs = |c: usize| -> Vec<f64> { (0..cols.len()).map(|r| g[(r, c)]).collect() };
+        (h, (0..units.len()).map(rhs).collect::<Vec<_>>())
     };
     // Early stopping starts from the ridge solution of every coefficient, so its problem keeps
     // them all (the fixed ones held at 0 by their bounds).
@@ -370,6 +372,9 @@ fn solve_group(
     }
     let all: Vec<usize> = (0..p).collect();
     let (h, g) = normal(&all, par);
+    if o.signs == SignRule::Free && units.iter().all(|&i| free_cols(i) == all) {
+        return shared_ridge(h, &g, units, o);
+    }
     units
         .par_iter()
         .zip(g.par_iter())
@@ -378,6 +383,35 @@ fn solve_group(
             let hs = Mat::<f64>::from_fn(cols.len(), cols.len(), |r, c| h[(cols[r], cols[c])]);
             let gs: Vec<f64> = cols.iter().map(|&j| g[j]).collect();
             solve_unit(hs.as_ref(), &gs, i, &cols)
+        })
+        .collect()
+}
+
+/// The ridge solutions of `units` that share one normal matrix `h` `[p, p]` and every
+/// coefficient (no bounds, nothing fixed): one factorisation for all right-hand sides `g`.
+fn shared_ridge(
+    h: Mat<f64>,
+    g: &[Vec<f64>],
+    units: &[usize],
+    o: &OneStepOptions,
+) -> Vec<UnitSolution> {
+    let p = h.nrows();
+    let mean_diag = (0..p).map(|c| h[(c, c)]).sum::<f64>() / p as f64;
+    let lambda = o.ridge * mean_diag.max(1e-12);
+    let h = Mat::<f64>::from_fn(p, p, |r, c| h[(r, c)] + if r == c { lambda } else { 0.0 });
+    let mut rhs = Mat::<f64>::from_fn(p, units.len(), |r, c| g[c][r]);
+    match h.llt(Side::Lower) {
+        Ok(llt) => llt.solve_in_place(rhs.as_mut()),
+        Err(_) => rhs.fill(0.0),
+    }
+    units
+        .iter()
+        .enumerate()
+        .map(|(c, &unit)| UnitSolution {
+            unit,
+            theta: (0..p).map(|r| rhs[(r, c)]).collect(),
+            iterations: 0,
+            converged: true,
         })
         .collect()
 }
