@@ -100,7 +100,7 @@ pub fn run(network: &'static str, n: usize, frames: usize, seed: u64) -> OneStep
         active_quantile: None,
         ridge: 1e-4,
         signs: if network == "dale" {
-            SignRule::BoundsEarlyStopped(crate::train::warm_start::STEPS)
+            SignRule::BoundsEarlyStopped(crate::estimate::EARLY_STOP_STEPS)
         } else {
             SignRule::Free
         },

@@ -61,8 +61,8 @@ pub struct Method {
     /// Run-config overrides for a fit, e.g. `{training.optimiser: adamw_eg}`.
     #[serde(default)]
     pub set: BTreeMap<String, serde_yaml::Value>,
-    /// A method that needs no fit: `correlation`, `ridge_var`, `one_step`, `prior_only` or
-    /// `true_recorded`.
+    /// A method that needs no fit: `correlation`, `ridge_var`, `one_step`, `one_step_bounded`,
+    /// `one_step_early`, `prior_only` or `true_recorded`.
     #[serde(default)]
     pub baseline: Option<Baseline>,
 }
@@ -78,12 +78,33 @@ pub enum Baseline {
     /// The one-step ridge per neuron on the frames where it is active, then Dale's signs (time
     /// constants from the fit config).
     OneStep,
+    /// The same one-step problems with Dale's signs as bounds, solved to the bounded optimum.
+    OneStepBounded,
+    /// The same with the warm start's early stopping: 300 projected-gradient steps from the
+    /// projected ridge solution (what `training.warm_start: one_step` starts a fit from, before
+    /// its spectral-radius cap).
+    OneStepEarly,
     /// The prior alone: the true prior's densities and Dale's signs, random magnitudes.
     PriorOnly,
     /// The truth seen through the recording: the true weights and rates of the recorded neurons
     /// only. What a perfect estimate of the recorded sub-network scores against the whole
     /// network: the ceiling that partial observation sets.
     TrueRecorded,
+}
+
+impl Baseline {
+    /// How a one-step baseline treats Dale's signs; `None` for the others.
+    pub fn one_step_rule(self) -> Option<crate::estimate::SignRule> {
+        use crate::estimate::SignRule;
+        match self {
+            Baseline::OneStep => Some(SignRule::ProjectAfter),
+            Baseline::OneStepBounded => Some(SignRule::Bounds),
+            Baseline::OneStepEarly => Some(SignRule::BoundsEarlyStopped(
+                crate::estimate::EARLY_STOP_STEPS,
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// `key=value` overrides from a YAML map.
@@ -156,7 +177,7 @@ impl RecoveryConfig {
         }
         for m in &cfg.methods {
             // The one-step reference reads the time constants of the run config (with its set).
-            if m.baseline.is_some_and(|b| b != Baseline::OneStep) && !m.set.is_empty() {
+            if m.baseline.is_some_and(|b| b.one_step_rule().is_none()) && !m.set.is_empty() {
                 return bad(
                     "methods",
                     format!("method {} is a baseline and has run overrides", m.name),
@@ -180,7 +201,7 @@ impl RecoveryConfig {
         for m in cfg
             .methods
             .iter()
-            .filter(|m| m.baseline.is_none() || m.baseline == Some(Baseline::OneStep))
+            .filter(|m| m.baseline.is_none_or(|b| b.one_step_rule().is_some()))
         {
             crate::config::Config::load(&cfg.fit, &sets(&m.set)).map_err(|e| {
                 Error::config(

@@ -242,12 +242,13 @@ pub fn one_step(rec: &Recording, signs: &[Sign], w: &Array2<f32>, level: Level) 
 
 /// The one-step reference: `W[post, pre]` between the recorded neurons from a ridge regression of
 /// each neuron's leak-corrected update on every neuron's trace, the inputs and 1, on the frames
-/// where that neuron is active (see [`crate::estimate::one_step`]), projected to Dale's signs.
-/// Computed once per recording; [`one_step`] aggregates it per level.
+/// where that neuron is active (see [`crate::estimate::one_step`]), with Dale's signs as `rule`
+/// says. Computed once per recording; [`one_step`] aggregates it per level.
 pub fn one_step_weights(
     rec: &Recording,
     signs: &[Sign],
     tau_ms: &BTreeMap<String, f64>,
+    rule: crate::estimate::SignRule,
 ) -> Array2<f32> {
     let dt_ms = 1000.0 / rec.frame_rate_hz;
     let alpha: Vec<f64> = rec
@@ -273,7 +274,10 @@ pub fn one_step_weights(
         inputs.view(),
         &alpha,
         signs,
-        &crate::estimate::OneStepOptions::default(),
+        &crate::estimate::OneStepOptions {
+            signs: rule,
+            ..crate::estimate::OneStepOptions::default()
+        },
     )
     .w_rec
 }

@@ -358,13 +358,13 @@ fn evaluate(c: &Cell, rec_path: &Path, run: &Path, ctx: &Context) -> Result<Vec<
         })
     };
     // The one-step estimate is computed once and aggregated at every level and the unit level.
-    let one_step = match c.method.baseline {
-        Some(Baseline::OneStep) => {
+    let one_step = match c.method.baseline.and_then(Baseline::one_step_rule) {
+        Some(rule) => {
             let signs = estimates::neuron_signs(&rec, &ctx.signs);
-            let w = estimates::one_step_weights(&rec, &signs, &ctx.tau_ms(c.method)?);
+            let w = estimates::one_step_weights(&rec, &signs, &ctx.tau_ms(c.method)?, rule);
             Some((signs, w))
         }
-        _ => None,
+        None => None,
     };
     // A fit's tables are read once for every level.
     let fit_tables = match c.method.baseline {
@@ -376,7 +376,7 @@ fn evaluate(c: &Cell, rec_path: &Path, run: &Path, ctx: &Context) -> Result<Vec<
         let inferred = match c.method.baseline {
             Some(Baseline::Correlation) => estimates::correlation(&rec, level),
             Some(Baseline::RidgeVar) => estimates::ridge_var(&rec, level),
-            Some(Baseline::OneStep) => {
+            Some(Baseline::OneStep | Baseline::OneStepBounded | Baseline::OneStepEarly) => {
                 let Some((signs, w)) = &one_step else {
                     return Err(Error::bug("recovery", "one-step weights not computed"));
                 };
@@ -397,13 +397,15 @@ fn evaluate(c: &Cell, rec_path: &Path, run: &Path, ctx: &Context) -> Result<Vec<
     }
     let unit = match c.method.baseline {
         None => Some(fitted_unit_correlation(run, &rec)?),
-        Some(Baseline::OneStep) => one_step.as_ref().map(|(_, w)| {
-            let sim: Vec<Option<usize>> = simulated_unit_of_columns(gt, rec.n_neurons())
-                .into_iter()
-                .map(Some)
-                .collect();
-            existing_weight_correlation(w, &sim, gt)
-        }),
+        Some(Baseline::OneStep | Baseline::OneStepBounded | Baseline::OneStepEarly) => {
+            one_step.as_ref().map(|(_, w)| {
+                let sim: Vec<Option<usize>> = simulated_unit_of_columns(gt, rec.n_neurons())
+                    .into_iter()
+                    .map(Some)
+                    .collect();
+                existing_weight_correlation(w, &sim, gt)
+            })
+        }
         _ => None,
     };
     if let Some(r) = unit {

@@ -28,13 +28,9 @@ pub use crate::rundir::manifest::WarmStartSummary;
 use candle_core::{Device, Tensor};
 use ndarray::{s, Array2};
 
-/// Accelerated projected-gradient steps of the warm start's one-step problems, from the projected
-/// ridge solution. Stopped there, not run to the bounded optimum: early stopping regularises the
-/// slow directions of the ill-conditioned normal matrices (condition numbers near 10⁵), and on the
-/// recovery study's recordings (rate and adaptive simulators, every neuron recorded, 15 min, 4
-/// seeds) the fits it starts recover population input shares with ρ 0.45-0.48, against 0.37-0.40
-/// from the bounded optimum (`estimate::SignRule::Bounds`).
-pub const STEPS: usize = 300;
+/// Accelerated projected-gradient steps of the warm start's one-step problems (see
+/// [`crate::estimate::EARLY_STOP_STEPS`]).
+pub const STEPS: usize = crate::estimate::EARLY_STOP_STEPS;
 
 /// The largest spectral radius of the estimated recurrent weights kept as they are.
 pub const MAX_RADIUS: f64 = 1.0;
