@@ -60,6 +60,7 @@ fn small_sweep_scores_existing_blocks_beside_the_prior_alone() {
             "{name: correlation, baseline: correlation}",
             "{name: prior_only, baseline: prior_only}",
             "{name: true_recorded, baseline: true_recorded}",
+            "{name: bounded, baseline: one_step_bounded}",
         ],
     );
     let out = tmp.path().join("study");
@@ -74,8 +75,8 @@ fn small_sweep_scores_existing_blocks_beside_the_prior_alone() {
         .finish()
         .unwrap();
     // 2 recordings × (dale: 3 levels × 10 metrics + the unit-level correlation; correlation,
-    // prior_only and true_recorded: 30 each).
-    assert_eq!(df.height(), 2 * (31 + 30 + 30 + 30));
+    // prior_only and true_recorded: 30 each; the bounded one-step estimate: 31).
+    assert_eq!(df.height(), 2 * (31 + 30 + 30 + 30 + 31));
     let (method, level, metric, value) = (
         column_str(&df, "method"),
         column_str(&df, "level"),
@@ -93,6 +94,12 @@ fn small_sweep_scores_existing_blocks_beside_the_prior_alone() {
             .unwrap()
     };
     for s in [0, 1] {
+        // The bounded one-step estimate keeps Dale's signs exactly.
+        let bounded_sign = pick("bounded", s, "population", "existing_sign_accuracy");
+        assert!(
+            bounded_sign > 0.8,
+            "seed {s}: bounded sign accuracy {bounded_sign}"
+        );
         // The zeros of the prior are never credited: existing blocks only, about 150 of them.
         let n = pick("dale_topprob", s, "population", "n_existing");
         assert!(n > 50.0 && n < 576.0, "seed {s}: {n} existing blocks");
