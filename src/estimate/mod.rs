@@ -396,6 +396,14 @@ fn solve_group(
         .collect()
 }
 
+/// `h + λ I` with `λ = ridge ·` the mean diagonal of the normal matrix `h` `[q, q]`.
+fn with_ridge(h: MatRef<f64>, ridge: f64) -> Mat<f64> {
+    let q = h.nrows();
+    let mean_diag = (0..q).map(|c| h[(c, c)]).sum::<f64>() / q.max(1) as f64;
+    let lambda = ridge * mean_diag.max(1e-12);
+    Mat::<f64>::from_fn(q, q, |r, c| h[(r, c)] + if r == c { lambda } else { 0.0 })
+}
+
 /// The ridge solutions of `units` that share one normal matrix `h` `[p, p]` and every
 /// coefficient (no bounds, nothing fixed): one factorisation for all right-hand sides `g`.
 fn shared_ridge(
@@ -405,9 +413,7 @@ fn shared_ridge(
     o: &OneStepOptions,
 ) -> Vec<UnitSolution> {
     let p = h.nrows();
-    let mean_diag = (0..p).map(|c| h[(c, c)]).sum::<f64>() / p as f64;
-    let lambda = o.ridge * mean_diag.max(1e-12);
-    let h = Mat::<f64>::from_fn(p, p, |r, c| h[(r, c)] + if r == c { lambda } else { 0.0 });
+    let h = with_ridge(h.as_ref(), o.ridge);
     let mut rhs = Mat::<f64>::from_fn(p, units.len(), |r, c| g[c][r]);
     match h.llt(Side::Lower) {
         Ok(llt) => llt.solve_in_place(rhs.as_mut()),
@@ -442,9 +448,7 @@ fn unit_problem(
     if q == 0 {
         return (vec![], 0, true);
     }
-    let mean_diag = (0..q).map(|c| h[(c, c)]).sum::<f64>() / q as f64;
-    let lambda = o.ridge * mean_diag.max(1e-12);
-    let h = Mat::<f64>::from_fn(q, q, |r, c| h[(r, c)] + if r == c { lambda } else { 0.0 });
+    let h = with_ridge(h, o.ridge);
     // The unconstrained ridge solution: the answer without bounds, the start with them.
     let free = match h.llt(Side::Lower) {
         Ok(llt) => {
