@@ -292,9 +292,9 @@ struct UnitSolution {
 
 /// Solve the problems of `units`, which share the active pairs `active` (all coefficients 0 for
 /// too few active pairs).
-/// Each problem is posed on its unit's free coefficients alone (the mask's zeros, the diagonal
-/// and masked inputs are left out of its normal matrix): one unit's normal matrix is formed on
-/// those columns only, a shared one once on all columns.
+/// Each problem is posed on its unit's free coefficients alone (the mask's zeros and masked
+/// inputs are left out of its normal matrix; its own trace stays in, as the nuisance regressor):
+/// one unit's normal matrix is formed on those columns only, a shared one once on all columns.
 #[allow(clippy::too_many_arguments)]
 fn solve_group(
     z: &Mat<f64>,
