@@ -57,7 +57,8 @@ pub fn colei<R: Rng>(
     scale_to_radius(w, radius)
 }
 
-/// The three non-negative parts of a recurrent DANN layer.
+/// The three non-negative parts of a DANN layer (shapes of a recurrent layer; for an input
+/// layer `[n_out, n_in]`, `[n_out, n_I]` and `[n_I, n_in]`).
 #[derive(Debug, Clone)]
 pub struct Dann {
     /// Excitatory → excitatory, `[n_E, n_E]`.
@@ -80,17 +81,31 @@ impl Dann {
 /// `σ = √(n_E/(n_E − 1) · (1/3) / n_E)`, `W_IE` = the mean row of `W_EE` in every row, and
 /// `W_EI ~ Exp(σ √(n_E/n_I))` with its rows normalised to sum to 1.
 pub fn dann<R: Rng>(n_e: usize, n_i: usize, rng: &mut R) -> Dann {
-    let ne = n_e as f64;
-    let sigma = (ne / (ne - 1.0).max(1.0) * (1.0 / 3.0) / ne).sqrt();
-    let w_ee = exponential(n_e, n_e, sigma, rng);
-    let mean_row: Array1<f64> = w_ee.mean_axis(Axis(0)).expect("n_E > 0");
-    let w_ie = Array2::from_shape_fn((n_i, n_e), |(_, j)| mean_row[j]);
-    let mut w_ei = exponential(n_e, n_i, sigma * (ne / n_i as f64).sqrt(), rng);
+    dann_layer(n_e, n_e, n_i, rng)
+}
+
+/// A DANN layer from `n_in` excitatory inputs to `n_out` units through `n_i` interneurons, by the
+/// scheme of [`dann`] over the inputs (`EiRNNCell_U_InitPolicy` for a recurrent DANN's input
+/// weights `U = U_EX − U_EI U_IX`): `w_ee` is `[n_out, n_in]`, `w_ie` `[n_i, n_in]`, `w_ei`
+/// `[n_out, n_i]`; every column of the effective matrix has mean 0.
+pub fn dann_layer<R: Rng>(n_out: usize, n_in: usize, n_i: usize, rng: &mut R) -> Dann {
+    let d = n_in as f64;
+    let sigma = (d / (d - 1.0).max(1.0) * (1.0 / 3.0) / d).sqrt();
+    let w_ee = exponential(n_out, n_in, sigma, rng);
+    let mean_row: Array1<f64> = w_ee.mean_axis(Axis(0)).expect("n_out > 0");
+    let w_ie = Array2::from_shape_fn((n_i, n_in), |(_, j)| mean_row[j]);
+    let mut w_ei = exponential(n_out, n_i, sigma * (d / n_i as f64).sqrt(), rng);
     for mut row in w_ei.rows_mut() {
         let s = row.sum();
         row /= s;
     }
     Dann { w_ee, w_ei, w_ie }
+}
+
+/// Input weights of a ColEI network's first layer, `[n, n_in]`: all positive, `Exp(√(1/n_in))`
+/// (`ColumnEi_FirstCell_U_InitPolicy`).
+pub fn colei_input<R: Rng>(n: usize, n_in: usize, rng: &mut R) -> Array2<f64> {
+    exponential(n, n_in, (1.0 / n_in.max(1) as f64).sqrt(), rng)
 }
 
 /// Interneurons of a DANN layer of `n_e` units: one in ten, at least one (the paper's default).
