@@ -17,6 +17,7 @@ pub fn analyse(args: &AnalyseArgs) -> Result<String> {
     } else {
         crate::rundir::read_complete_manifest(dir, "analyse")?
     };
+    crate::rundir::refuse_task_run(&manifest, dir, "analyse")?;
     let cfg_path = RunPaths::new(dir).config();
     let config = Config::load(&cfg_path, &[])?;
     let choice = match &args.device {

@@ -26,7 +26,8 @@ pub struct RunValues {
 /// Read the final block interactions and the validation currents (training currents when the
 /// run held nothing out) of the complete run in `dir`.
 pub fn load_run(dir: &Path) -> Result<RunValues> {
-    crate::rundir::read_complete_manifest(dir, "compare")?;
+    let manifest = crate::rundir::read_complete_manifest(dir, "compare")?;
+    crate::rundir::refuse_task_run(&manifest, dir, "compare")?;
     let paths = RunPaths::new(dir);
     let mut values = BTreeMap::new();
     let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();

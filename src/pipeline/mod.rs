@@ -20,10 +20,9 @@ use crate::network::Fitted;
 use crate::report::ReportSummary;
 use crate::rundir::checkpoint::{Checkpoint, CheckpointWriter};
 use crate::rundir::tables::{HistoryRow, SplitRow, UnitRow};
-use crate::rundir::{weights, DataEntry, Manifest, RunDir, Status, Weights};
+use crate::rundir::{weights, DataEntry, Manifest, RunDir, Weights};
 use candle_core::Device;
 use ndarray::Array2;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Called after every epoch with the phase, the epoch, the epochs in the phase and its row.
@@ -73,23 +72,7 @@ fn new_manifest(config: &Config, device: &Device) -> Result<Manifest> {
         threads: candle_core::utils::get_num_threads(),
         started_unix_s: crate::rundir::unix_now(),
         data: DataEntry::of(config.data.path.files())?,
-        status: Status::Running,
-        error: None,
-        resumed_unix_s: None,
-        finished_unix_s: None,
-        wall_s_per_phase: BTreeMap::new(),
-        analysis_wall_s: BTreeMap::new(),
-        calcium_decay_ms: BTreeMap::new(),
-        tau_ms: BTreeMap::new(),
-        checkpoints_written: 0,
-        checkpoint_bytes_written: 0,
-        config_sha256: None,
-        final_weights_sha256: None,
-        warnings: Vec::new(),
-        analysed_from_checkpoint: None,
-        training_retries: Vec::new(),
-        warm_start: None,
-        run_dir_bytes: None,
+        ..Manifest::default()
     })
 }
 

@@ -26,10 +26,11 @@ pub struct WarmStartSummary {
 }
 
 /// Where a run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Fitting or writing.
+    #[default]
     Running,
     /// Every output is written.
     Complete,
@@ -115,7 +116,7 @@ pub fn unix_now() -> f64 {
 
 /// `manifest.json`. Every field but `status` may be missing from a manifest written by an older
 /// version (it reads as empty).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// fitrnn's version.
     #[serde(default)]
@@ -195,6 +196,10 @@ pub struct Manifest {
     /// checkpoint were analysed (the weights files then hold them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysed_from_checkpoint: Option<String>,
+    /// The task a `fitrnn task` run trained on (such a run has no recording; `analyse`,
+    /// `selfcheck` and `--resume` refuse it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
     /// Size of the run directory when the run completed, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_dir_bytes: Option<u64>,

@@ -85,6 +85,7 @@ impl RunDir {
     /// caller is about to do, for the message.
     pub fn open_complete(path: &Path, what: &str) -> Result<RunDir> {
         let manifest = read_complete_manifest(path, what)?;
+        refuse_task_run(&manifest, path, what)?;
         let lock = claim::lock(path)?;
         Ok(RunDir {
             paths: RunPaths::new(path),
@@ -289,7 +290,7 @@ impl RunDir {
 
     /// Write the resolved config, and record its sha256 in the manifest so that an edited
     /// config is recognised later.
-    pub fn write_config(&mut self, config: &Config) -> Result<()> {
+    pub fn write_config<C: serde::Serialize>(&mut self, config: &C) -> Result<()> {
         use sha2::{Digest, Sha256};
         let yaml = serde_yaml::to_string(config)
             .map_err(|e| Error::internal("serialising the config", e))?;
@@ -369,6 +370,7 @@ pub fn resumable(dir: &Path) -> Result<Manifest> {
         });
     }
     let manifest = Manifest::read(&paths.manifest())?;
+    refuse_task_run(&manifest, dir, "resume")?;
     if manifest.status == Status::Complete {
         return Err(Error::Unsupported {
             problem: format!("the run in {} is already complete", dir.display()),
@@ -401,6 +403,21 @@ fn dir_bytes(dir: &Path) -> u64 {
         }
     }
     total
+}
+
+/// Refuse to `what` (e.g. "analyse") the run `m` of `dir` when `fitrnn task` wrote it: a task
+/// run has no recording to analyse, resume or compare against.
+pub fn refuse_task_run(m: &Manifest, dir: &Path, what: &str) -> Result<()> {
+    match &m.task {
+        Some(task) => Err(Error::Unsupported {
+            problem: format!(
+                "cannot {what} {}: `fitrnn task` trained it on the {task} task, and it has no recording",
+                dir.display()
+            ),
+            fix: "read its tables, figures and report.html directly, or train it again with fitrnn task".into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The manifest of the run directory `dir`.

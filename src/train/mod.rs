@@ -21,7 +21,7 @@ pub use optim::{Optim, OptimConfig};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-pub use step::{train_step, Backward};
+pub use step::{clip_gradients, train_step, Backward};
 
 /// Everything a fit produces: the fitted model and how training went.
 #[derive(Debug, Clone)]

@@ -301,7 +301,9 @@ pub(super) fn training_noise(
 }
 
 /// Scale all gradients so that their global L2 norm is at most `max_norm`.
-fn clip_gradients(
+/// Scale every gradient of `vars` so that their global norm is at most `max_norm` (PyTorch's
+/// `clip_grad_norm_`).
+pub fn clip_gradients(
     grads: &mut candle_core::backprop::GradStore,
     vars: &[Var],
     max_norm: f64,
