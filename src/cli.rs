@@ -93,9 +93,29 @@ pub enum Command {
     /// Ground-truth recovery study: simulated recordings × conditions × methods, each inference
     /// scored against the true block interactions (resumable; one fit per core).
     Recovery(RecoveryArgs),
+    /// Train a standard, ColEI or recurrent DANN network on one of the papers' benchmark tasks
+    /// (flip-flop, adding, wave) and write a run directory with its spectra and report.
+    Task(TaskArgs),
     /// Recompute a published result fitrnn's methods come from and print it beside the paper's
     /// numbers (`shao-motifs`, `li-nse`, `cornford-eg`, `balwani-fig3`), with a figure and a table.
     Reproduce(ReproduceArgs),
+}
+
+/// `fitrnn task`.
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// Task config (e.g. configs/task_flip_flop.yaml).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+    /// Override a config value, e.g. `--set model.architecture=colei` or `--set seed=3`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Device: `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// CPU threads (0 = every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// `fitrnn reproduce`.

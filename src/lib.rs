@@ -13,6 +13,7 @@
 //! 6. [`model`] and [`train`]: the leaky RNN in candle and its fit (dense → prune → fine-tune).
 //! 7. [`analysis`] and [`rundir`]: interactions, currents, spectra; the run directory.
 //! 8. [`simulate`]: ground-truth recordings with known connectivity.
+//! 9. [`task`]: the same networks trained on the papers' benchmark tasks instead of a recording.
 //!
 //! ## The one convention: `W[post, pre]`
 //! Every weight matrix is indexed `W[post, pre]`: row = receiving unit, column = sending unit, so
@@ -48,6 +49,7 @@ pub mod reproduce;
 pub mod rundir;
 pub mod simulate;
 pub mod stats;
+pub mod task;
 pub mod train;
 pub mod trial_average;
 

@@ -23,6 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["network"],
     &["rundir"],
     &["train", "analysis", "evaluate", "report"],
+    &["task"],
     &["compare", "bench", "jobs", "reproduce"],
     &["ensemble"],
     &["pipeline", "recovery"],

@@ -30,6 +30,7 @@ mod run_safety;
 mod simulate;
 mod slurm;
 mod sweep;
+mod task;
 mod torch_bench;
 mod torch_steps;
 mod trainer;

@@ -11,6 +11,7 @@ pub mod run;
 pub mod selfcheck;
 pub mod simulate;
 pub mod sweep;
+pub mod task;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<String> {
         Some(Command::Inspect(args)) => inspect::inspect(&args),
         Some(Command::Dataset(args)) => dataset::dataset(&args),
         Some(Command::Reproduce(args)) => reproduce::reproduce(&args),
+        Some(Command::Task(args)) => task::task(&args),
         Some(Command::Recovery(args)) => crate::recovery::run(
             &args.config,
             &args.out,

@@ -1,0 +1,442 @@
+//! `fitrnn task --config FILE`: the task, the network and its training, as YAML.
+//!
+//! ```yaml
+//! task: {name: flip_flop}              # flip_flop | adding | wave (options per task below)
+//! model: {architecture: standard, units: 128, constraint: dale}
+//! training: {epochs: 100, batch_size: 200, lr: 0.001}
+//! output: {dir: runs/task_flip_flop}
+//! seed: 0
+//! ```
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A task run's config.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConfig {
+    /// What the network learns.
+    pub task: TaskSpec,
+    /// The network.
+    #[serde(default)]
+    pub model: TaskModel,
+    /// How it learns.
+    #[serde(default)]
+    pub training: TaskTraining,
+    /// Where the run directory goes.
+    #[serde(default)]
+    pub output: TaskOutput,
+    /// Seed of the data, the initial weights and the batch order.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// `task:` one of the papers' benchmark tasks, generated from its definition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    /// Which task.
+    pub name: TaskName,
+    /// Time steps per example (default: 50 flip-flop, 20 adding, 100 wave).
+    #[serde(default)]
+    pub steps: Option<usize>,
+    /// Training examples, drawn once from the seed (default 6000 flip-flop, 10000 adding,
+    /// 1000 wave).
+    #[serde(default)]
+    pub train_examples: Option<usize>,
+    /// Test examples, drawn from a stream independent of the training examples (default 1000).
+    #[serde(default)]
+    pub test_examples: Option<usize>,
+    /// Flip-flop: probability of a pulse per step and channel (Balwani et al.: 0.05).
+    #[serde(default = "default_pulse_probability")]
+    pub pulse_probability: f64,
+    /// Flip-flop: independent memory channels (Balwani et al.: 1).
+    #[serde(default = "default_channels")]
+    pub channels: usize,
+}
+
+/// The benchmark tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskName {
+    /// Balwani et al.'s flip-flop: ±1 pulses at random steps; the output holds the sign of the
+    /// last pulse (MSE at every step, through `tanh`).
+    FlipFlop,
+    /// The adding problem (Li, Cornford et al.'s `adding.py` at length 20): two inputs, a value in
+    /// [0, 1) and a marker on two steps; the output at the last step is the sum of the two marked
+    /// values.
+    Adding,
+    /// Balwani et al.'s wave reconstruction: one-step-ahead prediction of two sinusoids, one read
+    /// out from the excitatory units and one from the inhibitory ones.
+    Wave,
+}
+
+impl TaskName {
+    /// The name as configs write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskName::FlipFlop => "flip_flop",
+            TaskName::Adding => "adding",
+            TaskName::Wave => "wave",
+        }
+    }
+}
+
+/// `model:` the recurrent network.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskModel {
+    /// How `W_rec` is built.
+    #[serde(default)]
+    pub architecture: Architecture,
+    /// Recurrent units (for `dann`: the excitatory units; `interneurons` more are feed-forward).
+    #[serde(default = "default_units")]
+    pub units: usize,
+    /// Fraction of inhibitory units (`standard` with a constraint, and `colei`); excitatory
+    /// units come first.
+    #[serde(default = "default_i_fraction")]
+    pub i_fraction: f64,
+    /// `dann`: feed-forward inhibitory interneurons (default one per 10 units, at least 1).
+    #[serde(default)]
+    pub interneurons: Option<usize>,
+    /// `standard` only: `none` (no sign constraint), `dale` (Dale's backprop: wrong-signed weights
+    /// set to 0 after every step) or `rectified` (Balwani et al.'s baseline: `W ← [W]⁺ · sign`
+    /// after every step, which zeroes the inhibitory columns). `colei` and `dann` keep Dale's law
+    /// by construction.
+    #[serde(default)]
+    pub constraint: SignConstraint,
+    /// `colei`: spectral radius of the initial `W_rec` (Li, Cornford et al.: 1.5).
+    #[serde(default = "default_radius")]
+    pub spectral_radius: f64,
+    /// Nonlinearity φ: `tanh_relu` (Balwani et al.'s rectified tanh), `tanh`, `relu`
+    /// (Li, Cornford et al.) or `softplus`.
+    #[serde(default)]
+    pub activation: Option<crate::model::Activation>,
+    /// Leak `α = dt / τ` (1: the discrete RNN both papers use).
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// What the readout reads: `rate` (φ(x)) or `unrectified` (tanh(x), Balwani et al.'s).
+    #[serde(default)]
+    pub readout_input: Option<crate::model::ReadoutInput>,
+}
+
+/// How the recurrent weights are parameterised (Li, Cornford et al. 2023).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// One signed matrix, `U(±1/√n)` (or Balwani et al.'s signed uniform under a constraint).
+    #[default]
+    Standard,
+    /// Column E/I: `W = W⁺ D`, `W⁺ ≥ 0` exponential, scaled to `spectral_radius`; input weights
+    /// `≥ 0`.
+    Colei,
+    /// Recurrent DANN: `W = W_EE − W_EI W_IE`, `U = U_EX − U_EI U_IX`, every part ≥ 0.
+    Dann,
+}
+
+/// Sign constraint of a `standard` network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignConstraint {
+    /// None: Balwani et al.'s "conventional" network.
+    #[default]
+    None,
+    /// Dale's backprop.
+    Dale,
+    /// Balwani et al.'s "rectified" baseline.
+    Rectified,
+}
+
+/// `training:` plain first-order training, as the papers train.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskTraining {
+    /// Passes over the training examples.
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Examples per batch.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// `adam` (Balwani et al.) or `sgd` (Li, Cornford et al.; momentum 0 unless set).
+    #[serde(default)]
+    pub optimiser: TaskOptimiser,
+    /// Learning rate.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// SGD momentum.
+    #[serde(default)]
+    pub momentum: f64,
+    /// Clip the global gradient norm to this value (unset: no clipping).
+    #[serde(default)]
+    pub grad_clip: Option<f64>,
+    /// `dann`: divide the inhibitory parameters' gradients as Cornford et al. 2021's corrected
+    /// SGD does (`∇W_IE /= √n_E`, `∇W_EI /= n_E`, `∇U_IX /= √n_E`, `∇U_EI /= n_in`), before
+    /// clipping. Default: on for `dann`.
+    #[serde(default)]
+    pub fisher_correction: Option<bool>,
+}
+
+/// The task optimisers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskOptimiser {
+    /// Adam, PyTorch's defaults.
+    #[default]
+    Adam,
+    /// SGD.
+    Sgd,
+}
+
+/// `output:` the run directory.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskOutput {
+    /// Run directory (default `runs/task_<name>`), relative to the current directory.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Replace an existing task run there.
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+fn default_pulse_probability() -> f64 {
+    0.05
+}
+fn default_channels() -> usize {
+    1
+}
+fn default_units() -> usize {
+    128
+}
+fn default_i_fraction() -> f64 {
+    0.2
+}
+fn default_radius() -> f64 {
+    1.5
+}
+fn default_alpha() -> f64 {
+    1.0
+}
+fn default_epochs() -> usize {
+    100
+}
+fn default_batch() -> usize {
+    200
+}
+fn default_lr() -> f64 {
+    1e-3
+}
+
+impl Default for TaskModel {
+    fn default() -> Self {
+        TaskModel {
+            architecture: Architecture::Standard,
+            units: default_units(),
+            i_fraction: default_i_fraction(),
+            interneurons: None,
+            constraint: SignConstraint::None,
+            spectral_radius: default_radius(),
+            activation: None,
+            alpha: default_alpha(),
+            readout_input: None,
+        }
+    }
+}
+
+impl Default for TaskTraining {
+    fn default() -> Self {
+        TaskTraining {
+            epochs: default_epochs(),
+            batch_size: default_batch(),
+            optimiser: TaskOptimiser::Adam,
+            lr: default_lr(),
+            momentum: 0.0,
+            grad_clip: None,
+            fisher_correction: None,
+        }
+    }
+}
+
+impl TaskConfig {
+    /// Load `path` with `--set` overrides, fill the task's defaults and check the values.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<TaskConfig> {
+        let c: TaskConfig = crate::config::load_yaml(path, overrides, &["output.dir"])?;
+        c.resolved(path)
+    }
+
+    /// Parse `text` as if read from `path`.
+    pub fn parse(path: &Path, text: &str, overrides: &[String]) -> Result<TaskConfig> {
+        let c: TaskConfig = crate::config::parse_yaml(path, text, overrides, &["output.dir"])?;
+        c.resolved(path)
+    }
+
+    /// Every default made explicit (so `config.resolved.yaml` says what ran), then checked.
+    fn resolved(mut self, file: &Path) -> Result<TaskConfig> {
+        let t = &mut self.task;
+        let (steps, train) = match t.name {
+            TaskName::FlipFlop => (50, 6000),
+            TaskName::Adding => (20, 10_000),
+            TaskName::Wave => (100, 1000),
+        };
+        t.steps.get_or_insert(steps);
+        t.train_examples.get_or_insert(train);
+        t.test_examples.get_or_insert(1000);
+        let m = &mut self.model;
+        let rectified_tanh = matches!(
+            (m.architecture, m.constraint),
+            (Architecture::Standard, SignConstraint::Dale)
+        );
+        m.activation.get_or_insert(match m.architecture {
+            Architecture::Standard if rectified_tanh => crate::model::Activation::TanhRelu,
+            Architecture::Standard => crate::model::Activation::Tanh,
+            _ => crate::model::Activation::Relu,
+        });
+        m.readout_input.get_or_insert(if rectified_tanh {
+            crate::model::ReadoutInput::Unrectified
+        } else {
+            crate::model::ReadoutInput::Rate
+        });
+        if m.architecture == Architecture::Dann {
+            m.interneurons
+                .get_or_insert(crate::constraints::architectures::dann_interneurons(
+                    m.units,
+                ));
+        }
+        self.training
+            .fisher_correction
+            .get_or_insert(m.architecture == Architecture::Dann);
+        if self.output.dir.is_none() {
+            self.output.dir = Some(PathBuf::from(format!("runs/task_{}", t.name.name())));
+        }
+        self.validate(file)?;
+        Ok(self)
+    }
+
+    fn validate(&self, file: &Path) -> Result<()> {
+        let bad =
+            |key: &str, problem: String, fix: &str| Err(Error::config(file, key, problem, fix));
+        let t = &self.task;
+        let m = &self.model;
+        let tr = &self.training;
+        let steps = t.steps.unwrap_or(0);
+        if steps < 2 {
+            return bad("task.steps", format!("{steps}"), "use at least 2 steps");
+        }
+        if t.train_examples == Some(0) || t.test_examples == Some(0) {
+            return bad(
+                "task.train_examples",
+                "no examples to train or test on".into(),
+                "use at least 1 training and 1 test example",
+            );
+        }
+        if !(t.pulse_probability > 0.0 && t.pulse_probability <= 1.0) {
+            return bad(
+                "task.pulse_probability",
+                format!("{}", t.pulse_probability),
+                "use a probability in (0, 1]",
+            );
+        }
+        if t.channels == 0 {
+            return bad("task.channels", "0".into(), "use at least 1 channel");
+        }
+        if m.units < 2 {
+            return bad(
+                "model.units",
+                format!("{}", m.units),
+                "use at least 2 units",
+            );
+        }
+        if !(m.i_fraction > 0.0 && m.i_fraction < 1.0) {
+            return bad(
+                "model.i_fraction",
+                format!("{}", m.i_fraction),
+                "use a fraction strictly between 0 and 1",
+            );
+        }
+        if m.interneurons == Some(0) {
+            return bad("model.interneurons", "0".into(), "use at least 1");
+        }
+        if m.architecture != Architecture::Standard && m.constraint != SignConstraint::None {
+            return bad(
+                "model.constraint",
+                format!(
+                    "`{:?}` is for the standard architecture; `{:?}` keeps Dale's law by construction",
+                    m.constraint, m.architecture
+                )
+                .to_lowercase(),
+                "remove model.constraint",
+            );
+        }
+        if !(m.spectral_radius.is_finite() && m.spectral_radius >= 0.0) {
+            return bad(
+                "model.spectral_radius",
+                format!("{}", m.spectral_radius),
+                "use a radius ≥ 0 (0 keeps the drawn scale)",
+            );
+        }
+        if !(m.alpha > 0.0 && m.alpha <= 1.0) {
+            return bad(
+                "model.alpha",
+                format!("{}", m.alpha),
+                "use a leak in (0, 1]",
+            );
+        }
+        if t.name == TaskName::Wave && m.architecture == Architecture::Dann {
+            return bad(
+                "model.architecture",
+                "wave reads one output from the excitatory units and one from the inhibitory units, and a DANN's units are all excitatory".into(),
+                "use `standard` or `colei` for wave",
+            );
+        }
+        if tr.epochs == 0 || tr.batch_size == 0 {
+            return bad(
+                "training.epochs",
+                format!("epochs {}, batch_size {}", tr.epochs, tr.batch_size),
+                "use at least 1 epoch and 1 example per batch",
+            );
+        }
+        if !(tr.lr.is_finite() && tr.lr > 0.0) {
+            return bad(
+                "training.lr",
+                format!("{}", tr.lr),
+                "use a positive learning rate",
+            );
+        }
+        if !(tr.momentum.is_finite() && (0.0..1.0).contains(&tr.momentum)) {
+            return bad(
+                "training.momentum",
+                format!("{}", tr.momentum),
+                "use a momentum in [0, 1)",
+            );
+        }
+        if let Some(c) = tr.grad_clip.filter(|c| !(c.is_finite() && *c > 0.0)) {
+            return bad(
+                "training.grad_clip",
+                format!("{c}"),
+                "use a positive norm, or remove it",
+            );
+        }
+        if tr.fisher_correction == Some(true) && m.architecture != Architecture::Dann {
+            return bad(
+                "training.fisher_correction",
+                "the correction acts on a DANN's inhibitory parameters".into(),
+                "remove it, or use model.architecture: dann",
+            );
+        }
+        if self
+            .output
+            .dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            return bad("output.dir", "an empty path".into(), "name a run directory");
+        }
+        Ok(())
+    }
+
+    /// Time steps per example.
+    pub fn steps(&self) -> usize {
+        self.task.steps.unwrap_or(2)
+    }
+}

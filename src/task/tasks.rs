@@ -1,0 +1,242 @@
+//! The benchmark tasks, generated from their definitions. Every example is a sequence of
+//! `steps` inputs and targets; the loss scores the steps from [`TaskData::scored_from`] on.
+//!
+//! - **Flip-flop** (Balwani et al. 2025, Fig 2): on each step and channel a pulse of ±1 (equally
+//!   likely) arrives with probability `p`, else 0; the target is the last pulse (0 before the
+//!   first). Scored at every step.
+//! - **Adding** (the adding problem at the length Li, Cornford et al. 2023 use): input 1 a value
+//!   uniform on [0, 1) at every step, input 2 a marker (1) on one step of the first half and one
+//!   of the second half; the target, scored at the last step, is the sum of the two marked values.
+//! - **Wave** (Balwani et al. 2025, Fig 2, as their code computes it): two signals sampled every
+//!   0.2 s over 500 s, `exc = 1.5 sin(a π t / 50)` and `inh = 0.75 sin(c π t / 50 + φ)`, with
+//!   `a, c` drawn from 1..=5 and `φ` from {−4π/6, −5π/6, −π} per example, and a chunk of
+//!   `steps + 1` samples starting at a random sample; input the signals at step k, target the
+//!   signals at k + 1. Scored at every step.
+
+use super::config::{TaskConfig, TaskName};
+use ndarray::{s, Array3};
+use rand::Rng;
+
+/// A set of examples.
+#[derive(Debug, Clone)]
+pub struct TaskData {
+    /// Inputs `[examples, steps, n_inputs]`.
+    pub inputs: Array3<f32>,
+    /// Targets `[examples, steps, n_outputs]`.
+    pub targets: Array3<f32>,
+    /// First scored step: the loss is the mean squared error over steps `scored_from..steps`.
+    pub scored_from: usize,
+}
+
+impl TaskData {
+    /// Examples held.
+    pub fn len(&self) -> usize {
+        self.inputs.shape()[0]
+    }
+
+    /// True when it holds no example.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Time steps per example.
+    pub fn steps(&self) -> usize {
+        self.inputs.shape()[1]
+    }
+
+    /// Input channels.
+    pub fn n_inputs(&self) -> usize {
+        self.inputs.shape()[2]
+    }
+
+    /// Output channels.
+    pub fn n_outputs(&self) -> usize {
+        self.targets.shape()[2]
+    }
+
+    /// The examples `idx`, time-major for the model: inputs `[steps, batch, n_inputs]` and the
+    /// scored targets `[steps − scored_from, batch, n_outputs]`.
+    pub fn batch(&self, idx: &[usize]) -> (Array3<f32>, Array3<f32>) {
+        let (t, d, k) = (self.steps(), self.n_inputs(), self.n_outputs());
+        let scored = t - self.scored_from;
+        let mut x = Array3::zeros((t, idx.len(), d));
+        let mut y = Array3::zeros((scored, idx.len(), k));
+        for (b, &e) in idx.iter().enumerate() {
+            x.slice_mut(s![.., b, ..])
+                .assign(&self.inputs.slice(s![e, .., ..]));
+            y.slice_mut(s![.., b, ..])
+                .assign(&self.targets.slice(s![e, self.scored_from.., ..]));
+        }
+        (x, y)
+    }
+}
+
+/// Draw `examples` examples of the configured task from `rng`.
+pub fn generate<R: Rng>(cfg: &TaskConfig, examples: usize, rng: &mut R) -> TaskData {
+    let steps = cfg.steps();
+    match cfg.task.name {
+        TaskName::FlipFlop => flip_flop(
+            examples,
+            steps,
+            cfg.task.channels,
+            cfg.task.pulse_probability,
+            rng,
+        ),
+        TaskName::Adding => adding(examples, steps, rng),
+        TaskName::Wave => wave(examples, steps, rng),
+    }
+}
+
+/// Flip-flop examples: `channels` inputs and outputs.
+pub fn flip_flop<R: Rng>(
+    examples: usize,
+    steps: usize,
+    channels: usize,
+    p: f64,
+    rng: &mut R,
+) -> TaskData {
+    let mut inputs = Array3::zeros((examples, steps, channels));
+    let mut targets = Array3::zeros((examples, steps, channels));
+    for e in 0..examples {
+        for c in 0..channels {
+            let mut state = 0.0f32;
+            for t in 0..steps {
+                if rng.random::<f64>() < p {
+                    state = if rng.random::<bool>() { 1.0 } else { -1.0 };
+                    inputs[[e, t, c]] = state;
+                }
+                targets[[e, t, c]] = state;
+            }
+        }
+    }
+    TaskData {
+        inputs,
+        targets,
+        scored_from: 0,
+    }
+}
+
+/// Adding-problem examples: 2 inputs, 1 output scored at the last step.
+pub fn adding<R: Rng>(examples: usize, steps: usize, rng: &mut R) -> TaskData {
+    let mut inputs = Array3::zeros((examples, steps, 2));
+    let mut targets = Array3::zeros((examples, steps, 1));
+    let half = steps / 2;
+    for e in 0..examples {
+        for t in 0..steps {
+            inputs[[e, t, 0]] = rng.random::<f32>();
+        }
+        let first = rng.random_range(0..half.max(1));
+        let second = rng.random_range(half.max(1).min(steps - 1)..steps);
+        inputs[[e, first, 1]] = 1.0;
+        inputs[[e, second, 1]] = 1.0;
+        targets[[e, steps - 1, 0]] = inputs[[e, first, 0]] + inputs[[e, second, 0]];
+    }
+    TaskData {
+        inputs,
+        targets,
+        scored_from: steps - 1,
+    }
+}
+
+/// Samples of the wave signals (500 s at 0.2 s).
+pub const WAVE_SAMPLES: usize = 2500;
+/// Sampling interval of the wave signals, s.
+pub const WAVE_DT: f64 = 0.2;
+
+/// Wave-reconstruction examples: 2 inputs, 2 outputs (the next sample of each signal).
+/// Chunks longer than the signal are cut to it (`steps ≤ 2499`).
+pub fn wave<R: Rng>(examples: usize, steps: usize, rng: &mut R) -> TaskData {
+    let steps = steps.min(WAVE_SAMPLES - 1);
+    let pi = std::f64::consts::PI;
+    let phases = [-4.0 * pi / 6.0, -5.0 * pi / 6.0, -pi];
+    let mut inputs = Array3::zeros((examples, steps, 2));
+    let mut targets = Array3::zeros((examples, steps, 2));
+    for e in 0..examples {
+        let a = rng.random_range(1..=5) as f64;
+        let c = rng.random_range(1..=5) as f64;
+        let phi = phases[rng.random_range(0..phases.len())];
+        let start = rng.random_range(0..WAVE_SAMPLES - steps);
+        let signal = |k: usize| {
+            let t = (start + k) as f64 * WAVE_DT;
+            [
+                (1.5 * (a * pi * t / 50.0).sin()) as f32,
+                (0.75 * (c * pi * t / 50.0 + phi).sin()) as f32,
+            ]
+        };
+        for k in 0..steps {
+            let (now, next) = (signal(k), signal(k + 1));
+            for ch in 0..2 {
+                inputs[[e, k, ch]] = now[ch];
+                targets[[e, k, ch]] = next[ch];
+            }
+        }
+    }
+    TaskData {
+        inputs,
+        targets,
+        scored_from: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn flip_flop_target_holds_the_last_pulse() {
+        let d = flip_flop(50, 40, 2, 0.1, &mut ChaCha8Rng::seed_from_u64(1));
+        let mut pulses = 0;
+        for e in 0..50 {
+            for c in 0..2 {
+                let mut last = 0.0;
+                for t in 0..40 {
+                    let x = d.inputs[[e, t, c]];
+                    if x != 0.0 {
+                        assert!(x == 1.0 || x == -1.0);
+                        last = x;
+                        pulses += 1;
+                    }
+                    assert_eq!(d.targets[[e, t, c]], last);
+                }
+            }
+        }
+        // 4000 step-channels at p = 0.1.
+        assert!((300..500).contains(&pulses), "{pulses} pulses");
+    }
+
+    #[test]
+    fn adding_target_is_the_sum_of_the_marked_values() {
+        let d = adding(30, 20, &mut ChaCha8Rng::seed_from_u64(2));
+        assert_eq!(d.scored_from, 19);
+        for e in 0..30 {
+            let marked: Vec<usize> = (0..20).filter(|&t| d.inputs[[e, t, 1]] == 1.0).collect();
+            assert_eq!(marked.len(), 2);
+            assert!(marked[0] < 10 && marked[1] >= 10);
+            let sum = d.inputs[[e, marked[0], 0]] + d.inputs[[e, marked[1], 0]];
+            assert_eq!(d.targets[[e, 19, 0]], sum);
+        }
+    }
+
+    #[test]
+    fn wave_target_is_the_next_input() {
+        let d = wave(10, 60, &mut ChaCha8Rng::seed_from_u64(3));
+        for e in 0..10 {
+            for k in 0..59 {
+                for ch in 0..2 {
+                    assert_eq!(d.targets[[e, k, ch]], d.inputs[[e, k + 1, ch]]);
+                }
+            }
+            let amp = d
+                .inputs
+                .slice(s![e, .., 0])
+                .fold(0f32, |m, v| m.max(v.abs()));
+            assert!(amp <= 1.5 + 1e-6);
+        }
+        let (x, y) = d.batch(&[3, 1]);
+        assert_eq!(x.shape(), &[60, 2, 2]);
+        assert_eq!(y.shape(), &[60, 2, 2]);
+        assert_eq!(x[[5, 0, 1]], d.inputs[[3, 5, 1]]);
+    }
+}

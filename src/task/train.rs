@@ -1,0 +1,267 @@
+//! Training a [`TaskNet`] on a task: shuffled batches, autograd, the optional DANN correction and
+//! gradient clipping, an Adam or SGD step, then the architecture's projection and a check of the
+//! sign rule after every step. After every epoch: the test loss and the recurrent weights'
+//! normalised SVD entropy and spectral radius.
+
+use super::config::{TaskConfig, TaskOptimiser, TaskTraining};
+use super::model::{tensor3, TaskNet};
+use super::tasks::{generate, TaskData};
+use crate::config::Optimiser;
+use crate::error::{Error, Result};
+use crate::train::{Optim, OptimConfig};
+use candle_core::Device;
+use ndarray::Array2;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Random streams of a task run (one seed, independent streams).
+const STREAM_TRAIN: u64 = 1;
+const STREAM_TEST: u64 = 2;
+const STREAM_INIT: u64 = 3;
+const STREAM_ORDER: u64 = 4;
+
+/// A stream of the run's seed.
+pub fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}
+
+/// One epoch of a task run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskEpoch {
+    /// Epoch (from 1; 0 is the network before training).
+    pub epoch: usize,
+    /// Optimiser steps so far.
+    pub step: usize,
+    /// Mean training loss over the epoch's batches (NaN at epoch 0).
+    pub train_loss: f64,
+    /// Mean squared error on the test examples.
+    pub test_loss: f64,
+    /// Normalised SVD entropy of the effective `W`.
+    pub nse: f64,
+    /// Spectral radius of the effective `W`.
+    pub spectral_radius: f64,
+    /// Wall time of the epoch, s.
+    pub seconds: f64,
+}
+
+/// What a task run produces.
+#[derive(Debug, Clone)]
+pub struct TaskFit {
+    /// The trained network.
+    pub net: TaskNet,
+    /// Its parameters before training (name, array).
+    pub initial: Vec<(String, Array2<f32>)>,
+    /// One row per epoch, from epoch 0.
+    pub history: Vec<TaskEpoch>,
+    /// The test examples (for scoring and figures).
+    pub test: TaskData,
+}
+
+/// Normalised SVD entropy and spectral radius of `w`.
+pub fn spectral(w: &Array2<f32>) -> Result<(f64, f64)> {
+    let sv = crate::linalg::singular_values(w)?;
+    Ok((
+        crate::linalg::normalised_svd_entropy(&sv),
+        crate::linalg::spectral_radius(w)?,
+    ))
+}
+
+/// Mean squared error over `data` in batches of `batch`.
+pub fn test_loss(net: &TaskNet, data: &TaskData, batch: usize, device: &Device) -> Result<f64> {
+    let idx: Vec<usize> = (0..data.len()).collect();
+    let mut total = 0.0;
+    for chunk in idx.chunks(batch.max(1)) {
+        let (x, y) = data.batch(chunk);
+        let l = net
+            .loss(
+                &tensor3(&x, device)?,
+                &tensor3(&y, device)?,
+                data.scored_from,
+            )?
+            .to_scalar::<f32>()? as f64;
+        total += l * chunk.len() as f64;
+    }
+    Ok(total / data.len() as f64)
+}
+
+/// Train the network `cfg` describes on its task, on `device`; `on_epoch` sees every row.
+pub fn train(
+    cfg: &TaskConfig,
+    device: &Device,
+    mut on_epoch: impl FnMut(&TaskEpoch),
+) -> Result<TaskFit> {
+    let train = generate(
+        cfg,
+        cfg.task.train_examples.unwrap_or(1),
+        &mut stream(cfg.seed, STREAM_TRAIN),
+    );
+    let test = generate(
+        cfg,
+        cfg.task.test_examples.unwrap_or(1),
+        &mut stream(cfg.seed, STREAM_TEST),
+    );
+    let net = TaskNet::new(
+        cfg,
+        train.n_inputs(),
+        train.n_outputs(),
+        device,
+        &mut stream(cfg.seed, STREAM_INIT),
+    )?;
+    let initial = net.arrays()?;
+    let t = &cfg.training;
+    let mut opt = optimiser(&net, t)?;
+    let mut order_rng = stream(cfg.seed, STREAM_ORDER);
+    let mut history = Vec::with_capacity(t.epochs + 1);
+    let row0 = epoch_row(&net, &test, 0, 0, f64::NAN, 0.0, t.batch_size, device)?;
+    on_epoch(&row0);
+    history.push(row0);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    for epoch in 1..=t.epochs {
+        let t0 = std::time::Instant::now();
+        order.shuffle(&mut order_rng);
+        let mut sum = 0.0;
+        let mut batches = 0usize;
+        for chunk in order.chunks(t.batch_size) {
+            let (x, y) = train.batch(chunk);
+            let value = step(&net, &mut opt, t, &x, &y, train.scored_from, device).map_err(
+                |e| match e {
+                    StepError::NonFinite(v) => diverged(epoch, opt.step + 1, v),
+                    StepError::Other(e) => e,
+                },
+            )?;
+            sum += value;
+            batches += 1;
+        }
+        let row = epoch_row(
+            &net,
+            &test,
+            epoch,
+            opt.step,
+            sum / batches as f64,
+            t0.elapsed().as_secs_f64(),
+            t.batch_size,
+            device,
+        )?;
+        on_epoch(&row);
+        history.push(row);
+    }
+    Ok(TaskFit {
+        net,
+        initial,
+        history,
+        test,
+    })
+}
+
+/// The optimiser `training` names over every parameter of `net` (Adam with PyTorch's defaults, or
+/// SGD with its momentum).
+pub fn optimiser(net: &TaskNet, training: &TaskTraining) -> Result<Optim> {
+    Optim::new(
+        OptimConfig {
+            kind: match training.optimiser {
+                TaskOptimiser::Adam => Optimiser::Adam,
+                TaskOptimiser::Sgd => Optimiser::Sgd,
+            },
+            lr: training.lr,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: training.momentum,
+        },
+        net.vars(),
+        vec![false; net.params.len()],
+    )
+}
+
+/// Why a training step failed.
+#[derive(Debug)]
+pub enum StepError {
+    /// The loss was not finite (the value).
+    NonFinite(f64),
+    /// Anything else.
+    Other(Error),
+}
+
+impl From<Error> for StepError {
+    fn from(e: Error) -> Self {
+        StepError::Other(e)
+    }
+}
+
+impl From<candle_core::Error> for StepError {
+    fn from(e: candle_core::Error) -> Self {
+        StepError::Other(e.into())
+    }
+}
+
+/// One training step on the batch `x [steps, batch, n_in]`, `y [steps − from, batch, n_out]`:
+/// loss, backward, the DANN correction (when `training` asks), clipping, the optimiser's update,
+/// the projection and the check of the sign rule. Returns the loss before the update.
+pub fn step(
+    net: &TaskNet,
+    opt: &mut Optim,
+    training: &TaskTraining,
+    x: &ndarray::Array3<f32>,
+    y: &ndarray::Array3<f32>,
+    from: usize,
+    device: &Device,
+) -> std::result::Result<f64, StepError> {
+    let loss = net.loss(&tensor3(x, device)?, &tensor3(y, device)?, from)?;
+    let value = loss.to_scalar::<f32>()? as f64;
+    if !value.is_finite() {
+        return Err(StepError::NonFinite(value));
+    }
+    let mut grads = loss.backward()?;
+    if training.fisher_correction == Some(true) {
+        net.fisher_correct(&mut grads)?;
+    }
+    if let Some(clip) = training.grad_clip {
+        crate::train::clip_gradients(&mut grads, &opt.vars, clip)?;
+    }
+    opt.step(&grads)?;
+    net.project()?;
+    let (bad, finite) = net.violations()?;
+    if bad > 0 || !finite {
+        return Err(StepError::Other(Error::internal(
+            "task training",
+            format!(
+                "after step {}: {bad} weights break the sign rule, parameters finite: {finite}",
+                opt.step
+            ),
+        )));
+    }
+    Ok(value)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn epoch_row(
+    net: &TaskNet,
+    test: &TaskData,
+    epoch: usize,
+    step: usize,
+    train_loss: f64,
+    seconds: f64,
+    batch: usize,
+    device: &Device,
+) -> Result<TaskEpoch> {
+    let (nse, spectral_radius) = spectral(&crate::model::to_array2(&net.w()?)?)?;
+    Ok(TaskEpoch {
+        epoch,
+        step,
+        train_loss,
+        test_loss: test_loss(net, test, batch, device)?,
+        nse,
+        spectral_radius,
+        seconds,
+    })
+}
+
+fn diverged(epoch: usize, step: usize, value: f64) -> Error {
+    Error::Unsupported {
+        problem: format!("the task loss became {value} at epoch {epoch}, step {step}"),
+        fix: "lower training.lr, or set training.grad_clip (e.g. 1)".into(),
+    }
+}

@@ -1,0 +1,342 @@
+//! Task mode (`fitrnn task`): the networks' loss, gradients and one optimiser step with the
+//! projection against PyTorch autograd (`tests/fixtures/make_task_fixtures.py`), Dale's law kept
+//! through training by every architecture, and the run directory a task run writes.
+
+use crate::common;
+
+use fitrnn::task::{self, TaskConfig, TaskNet};
+use std::collections::HashMap;
+use std::path::Path;
+
+fn tensors(case: &str) -> HashMap<String, ndarray::ArrayD<f32>> {
+    let path = common::fixture(&format!("task/{case}.safetensors"));
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    st.tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let v: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            let a = ndarray::ArrayD::from_shape_vec(view.shape().to_vec(), v).unwrap();
+            (name, a)
+        })
+        .collect()
+}
+
+/// The task config of a fixture case (its JSON), as a YAML config.
+fn case_config(case: &serde_json::Value) -> TaskConfig {
+    let s = |k: &str| case[k].as_str().unwrap().to_string();
+    let u = |k: &str| case[k].as_u64().unwrap();
+    let arch = s("architecture");
+    let (n, n_i) = (u("n"), u("n_i"));
+    let shape = if arch == "dann" {
+        format!("interneurons: {n_i}")
+    } else {
+        format!("i_fraction: {}", n_i as f64 / n as f64)
+    };
+    let constraint = if arch == "standard" {
+        format!("constraint: {}", s("constraint"))
+    } else {
+        String::new()
+    };
+    let clip = case["clip"]
+        .as_f64()
+        .map(|c| format!("grad_clip: {c}"))
+        .unwrap_or_default();
+    let text = format!(
+        "task: {{name: {task}, steps: {steps}}}\n\
+         model: {{architecture: {arch}, units: {n}, {shape}, activation: {act}, \
+         readout_input: {read}, alpha: {alpha} {c1}}}\n\
+         training: {{optimiser: {opt}, lr: {lr}, fisher_correction: {fisher} {c2}}}\n",
+        task = s("task"),
+        steps = u("T"),
+        act = s("activation"),
+        read = s("readout_input"),
+        alpha = case["alpha"].as_f64().unwrap(),
+        c1 = if constraint.is_empty() {
+            String::new()
+        } else {
+            format!(", {constraint}")
+        },
+        opt = s("optimiser"),
+        lr = case["lr"].as_f64().unwrap(),
+        fisher = case["fisher"].as_bool().unwrap(),
+        c2 = if clip.is_empty() {
+            String::new()
+        } else {
+            format!(", {clip}")
+        },
+    );
+    TaskConfig::parse(Path::new("fixture.yaml"), &text, &[]).unwrap()
+}
+
+fn to3(a: &ndarray::ArrayD<f32>) -> ndarray::Array3<f32> {
+    a.clone().into_dimensionality().unwrap()
+}
+
+fn assert_close(what: &str, ours: &[f32], theirs: &[f32], tol: f32) {
+    assert_eq!(ours.len(), theirs.len(), "{what}: sizes");
+    let scale = theirs.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+    for (k, (a, b)) in ours.iter().zip(theirs).enumerate() {
+        assert!(
+            (a - b).abs() <= tol * scale,
+            "{what}[{k}]: ours {a}, PyTorch {b} (scale {scale})"
+        );
+    }
+}
+
+#[test]
+fn every_architectures_loss_gradients_and_step_match_pytorch() {
+    let device = candle_core::Device::Cpu;
+    for case_name in [
+        "standard_dale_flip_flop",
+        "standard_none_adding",
+        "colei_wave",
+        "dann_adding",
+    ] {
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(common::fixture(&format!("task/{case_name}.json"))).unwrap(),
+        )
+        .unwrap();
+        let t = tensors(case_name);
+        let cfg = case_config(&json);
+        let (d, k) = (
+            json["d"].as_u64().unwrap() as usize,
+            json["k"].as_u64().unwrap() as usize,
+        );
+        let from = json["scored_from"].as_u64().unwrap() as usize;
+        let net = TaskNet::new(&cfg, d, k, &device, &mut task::stream(0, 3)).unwrap();
+        assert_eq!(net.signs, t["sign"].iter().copied().collect::<Vec<_>>());
+        let mask = fitrnn::model::to_array2(&net.out_mask).unwrap();
+        assert_eq!(
+            mask.iter().copied().collect::<Vec<_>>(),
+            t["out_mask"].iter().copied().collect::<Vec<_>>()
+        );
+        for (name, var) in &net.params {
+            let p = &t[&format!("param.{name}")];
+            assert_eq!(var.dims(), p.shape(), "{case_name}: shape of {name}");
+            let v =
+                candle_core::Tensor::from_slice(p.as_slice().unwrap(), p.shape(), &device).unwrap();
+            var.set(&v).unwrap();
+        }
+        let (x, y) = (to3(&t["x"]), to3(&t["y"]));
+        let xt = task::model::tensor3(&x, &device).unwrap();
+        let yt = task::model::tensor3(&y, &device).unwrap();
+        let loss = net.loss(&xt, &yt, from).unwrap();
+        let ours = loss.to_scalar::<f32>().unwrap();
+        assert_close(
+            &format!("{case_name} loss"),
+            &[ours],
+            &[t["loss"][[0]]],
+            1e-5,
+        );
+        let grads = loss.backward().unwrap();
+        for (name, var) in &net.params {
+            let g = grads.get(var.as_tensor()).unwrap();
+            let g: Vec<f32> = g.flatten_all().unwrap().to_vec1().unwrap();
+            let theirs: Vec<f32> = t[&format!("grad.{name}")].iter().copied().collect();
+            assert_close(&format!("{case_name} grad {name}"), &g, &theirs, 1e-5);
+        }
+        let mut opt = task::optimiser(&net, &cfg.training).unwrap();
+        let value = task::step(&net, &mut opt, &cfg.training, &x, &y, from, &device).unwrap();
+        assert_close(
+            &format!("{case_name} step loss"),
+            &[value as f32],
+            &[ours],
+            1e-6,
+        );
+        for (name, var) in &net.params {
+            let after: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+            let theirs: Vec<f32> = t[&format!("after.{name}")].iter().copied().collect();
+            assert_close(
+                &format!("{case_name} after step {name}"),
+                &after,
+                &theirs,
+                1e-5,
+            );
+        }
+    }
+}
+
+fn small(arch: &str, extra: &str) -> TaskConfig {
+    let text = format!(
+        "task: {{name: flip_flop, steps: 20, train_examples: 64, test_examples: 32, pulse_probability: 0.2}}\n\
+         model: {{architecture: {arch}, units: 20 {extra}}}\n\
+         training: {{epochs: 3, batch_size: 16, lr: 0.02}}\n"
+    );
+    TaskConfig::parse(Path::new("small.yaml"), &text, &[]).unwrap()
+}
+
+#[test]
+fn colei_and_dann_keep_dales_law_through_training_and_learn() {
+    let device = candle_core::Device::Cpu;
+    for (arch, extra) in [
+        ("colei", ""),
+        ("dann", ""),
+        ("standard", ", constraint: dale"),
+        ("standard", ", constraint: rectified"),
+    ] {
+        let cfg = small(arch, extra);
+        let fit = task::train(&cfg, &device, |_| {}).unwrap();
+        let net = &fit.net;
+        let w = fitrnn::model::to_array2(&net.w().unwrap()).unwrap();
+        if arch == "dann" {
+            for (name, var) in &net.params {
+                if name.starts_with("w_") && *name != "w_out" || name.starts_with("u_") {
+                    let a = fitrnn::model::to_array2(var.as_tensor()).unwrap();
+                    assert!(
+                        a.iter().all(|v| *v >= 0.0),
+                        "dann: {name} has a negative entry"
+                    );
+                }
+            }
+            // Every unit is excitatory, its interneurons' inhibition enters through W_EI W_IE.
+            assert!(net.signs.iter().all(|s| *s == 1.0));
+        } else {
+            for ((_, j), v) in w.indexed_iter() {
+                assert!(
+                    net.signs[j] * v >= 0.0,
+                    "{arch}{extra}: W[., {j}] = {v} breaks its sign"
+                );
+            }
+        }
+        if extra.contains("rectified") {
+            // Balwani et al.'s rectified baseline collapses the inhibitory columns: what is left
+            // there is only what the last step pushed past zero.
+            let n_e = net.signs.iter().filter(|s| **s > 0.0).count();
+            let mean_abs = |cols: std::ops::Range<usize>| -> f32 {
+                let k = cols.len() * w.nrows();
+                cols.map(|j| w.column(j).iter().map(|v| v.abs()).sum::<f32>())
+                    .sum::<f32>()
+                    / k as f32
+            };
+            let (e, i) = (mean_abs(0..n_e), mean_abs(n_e..w.ncols()));
+            assert!(
+                i < 0.1 * e,
+                "rectified: mean |w| {i} in I columns, {e} in E columns"
+            );
+        }
+        let (first, last) = (&fit.history[0], fit.history.last().unwrap());
+        assert_eq!(fit.history.len(), 4);
+        assert!(
+            last.test_loss < first.test_loss,
+            "{arch}{extra}: test loss {} → {}",
+            first.test_loss,
+            last.test_loss
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_task_run() {
+    let device = candle_core::Device::Cpu;
+    let cfg = small("colei", "");
+    let a = task::train(&cfg, &device, |_| {}).unwrap();
+    let b = task::train(&cfg, &device, |_| {}).unwrap();
+    let strip = |h: &[task::TaskEpoch]| {
+        h.iter()
+            .map(|e| {
+                (
+                    e.train_loss.to_bits(),
+                    e.test_loss.to_bits(),
+                    e.nse.to_bits(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&a.history), strip(&b.history));
+}
+
+#[test]
+fn fitrnn_task_writes_a_run_directory_with_spectra_and_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let out = dir.join("run");
+    let cfg = common::write(
+        dir,
+        "task.yaml",
+        "task: {name: adding, steps: 10, train_examples: 64, test_examples: 32}\n\
+         model: {architecture: dann, units: 16}\n\
+         training: {epochs: 2, batch_size: 32, optimiser: sgd, lr: 0.05, grad_clip: 3}\n",
+    );
+    let assert = common::fitrnn()
+        .args(["task", "--config"])
+        .arg(&cfg)
+        .arg("--set")
+        .arg(format!("output.dir={}", out.display()))
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(text.contains("test loss"), "{text}");
+    for f in [
+        "manifest.json",
+        "config.resolved.yaml",
+        "model/initial.safetensors",
+        "model/final.safetensors",
+        "tables/history.parquet",
+        "tables/task_history.parquet",
+        "tables/spectrum.parquet",
+        "tables/diagnostics.parquet",
+        "tables/units.parquet",
+        "figures/loss.png",
+        "figures/singular_values.png",
+        "report.html",
+    ] {
+        assert!(out.join(f).is_file(), "{f} is missing");
+    }
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["status"], "complete");
+    assert_eq!(m["task"], "adding");
+    let resolved = std::fs::read_to_string(out.join("config.resolved.yaml")).unwrap();
+    assert!(resolved.contains("interneurons: 2"), "{resolved}");
+    assert!(resolved.contains("fisher_correction: true"), "{resolved}");
+    // The rerun refuses to overwrite, and `analyse` refuses a task run with a reason.
+    common::fitrnn()
+        .args(["task", "--config"])
+        .arg(&cfg)
+        .arg("--set")
+        .arg(format!("output.dir={}", out.display()))
+        .assert()
+        .failure();
+    let refused = common::fitrnn().arg("analyse").arg(&out).assert().failure();
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(err.contains("task"), "{err}");
+}
+
+#[test]
+fn task_configs_refuse_what_cannot_work_and_name_the_key() {
+    for (text, key) in [
+        (
+            "task: {name: wave}\nmodel: {architecture: dann}\n",
+            "model.architecture",
+        ),
+        (
+            "task: {name: flip_flop}\nmodel: {architecture: colei, constraint: dale}\n",
+            "model.constraint",
+        ),
+        (
+            "task: {name: flip_flop}\ntraining: {fisher_correction: true}\n",
+            "training.fisher_correction",
+        ),
+        ("task: {name: flip_flop, steps: 1}\n", "task.steps"),
+        (
+            "task: {name: flip_flop}\nmodel: {i_fraction: 1.5}\n",
+            "model.i_fraction",
+        ),
+        (
+            "task: {name: flip_flop}\ntraining: {lr: -1}\n",
+            "training.lr",
+        ),
+        ("task: {name: flip_flopp}\n", "task.name"),
+    ] {
+        let err = TaskConfig::parse(Path::new("bad.yaml"), text, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{text}: {err}");
+        assert!(err.contains("bad.yaml"), "{err}");
+    }
+}
