@@ -126,3 +126,38 @@ fn balwani_top_prob_pruning_loses_less_than_random_pruning_at_high_sparsity() {
         "{verdict:?}"
     );
 }
+
+#[test]
+fn balwani_dales_backprop_learns_flip_flop_and_wave_as_well_as_conventional_backprop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rows, printed) = reproduce("balwani-fig2", tmp.path());
+    for task in ["flip_flop", "wave"] {
+        for condition in ["dale", "conventional", "rectified"] {
+            let r = rows
+                .iter()
+                .find(|r| r.quantity == "test_mse" && r.condition == format!("{task} {condition}"))
+                .unwrap_or_else(|| panic!("{task} {condition}"));
+            assert!(
+                r.ours.is_finite() && r.ours > 0.0,
+                "{task} {condition}: {}",
+                r.ours
+            );
+            assert!(r.paper > 0.0);
+        }
+    }
+    for quantity in [
+        "test_mse_dale_over_initial",
+        "test_mse_dale_over_conventional",
+    ] {
+        for r in row(&rows, quantity) {
+            assert_eq!(
+                r.holds,
+                Some(true),
+                "{quantity} {}: {}",
+                r.condition,
+                r.ours
+            );
+        }
+    }
+    assert!(printed.contains("4 of 4 criteria hold"), "{printed}");
+}

@@ -95,6 +95,7 @@ fn every_architectures_loss_gradients_and_step_match_pytorch() {
         "standard_dale_flip_flop",
         "standard_none_adding",
         "colei_wave",
+        "colei_smnist_5k",
         "dann_adding",
     ] {
         let json: serde_json::Value = serde_json::from_str(
@@ -108,6 +109,11 @@ fn every_architectures_loss_gradients_and_step_match_pytorch() {
             json["k"].as_u64().unwrap() as usize,
         );
         let from = json["scored_from"].as_u64().unwrap() as usize;
+        let kind = if json["task"] == "smnist_5k" {
+            task::tasks::LossKind::CrossEntropy
+        } else {
+            task::tasks::LossKind::Mse
+        };
         let net = TaskNet::new(&cfg, d, k, &device, &mut task::stream(0, 3)).unwrap();
         assert_eq!(net.signs, t["sign"].iter().copied().collect::<Vec<_>>());
         let mask = fitrnn::model::to_array2(&net.out_mask).unwrap();
@@ -125,7 +131,7 @@ fn every_architectures_loss_gradients_and_step_match_pytorch() {
         let (x, y) = (to3(&t["x"]), to3(&t["y"]));
         let xt = task::model::tensor3(&x, &device).unwrap();
         let yt = task::model::tensor3(&y, &device).unwrap();
-        let loss = net.loss(&xt, &yt, from).unwrap();
+        let loss = net.loss(&xt, &yt, from, kind).unwrap();
         let ours = loss.to_scalar::<f32>().unwrap();
         assert_close(
             &format!("{case_name} loss"),
@@ -141,7 +147,8 @@ fn every_architectures_loss_gradients_and_step_match_pytorch() {
             assert_close(&format!("{case_name} grad {name}"), &g, &theirs, 1e-5);
         }
         let mut opt = task::optimiser(&net, &cfg.training).unwrap();
-        let value = task::step(&net, &mut opt, &cfg.training, &x, &y, from, &device).unwrap();
+        let value =
+            task::step(&net, &mut opt, &cfg.training, &x, &y, (from, kind), &device).unwrap();
         assert_close(
             &format!("{case_name} step loss"),
             &[value as f32],
@@ -339,4 +346,65 @@ fn task_configs_refuse_what_cannot_work_and_name_the_key() {
         assert!(err.contains(key), "{text}: {err}");
         assert!(err.contains("bad.yaml"), "{err}");
     }
+}
+
+#[test]
+fn row_wise_mnist_reads_the_shipped_digits_into_disjoint_balanced_splits() {
+    let path = common::root().join("data/mnist_5k.h5");
+    let mut rng = task::stream(0, 1);
+    let train = task::tasks::smnist(&path, task::tasks::Split::Train, 4000, &mut rng).unwrap();
+    let test = task::tasks::smnist(&path, task::tasks::Split::Test, 1000, &mut rng).unwrap();
+    assert_eq!(train.inputs.shape(), &[4000, 28, 28]);
+    assert_eq!(test.targets.shape(), &[1000, 28, 10]);
+    assert_eq!(train.scored_from, 27);
+    let counts = |d: &task::tasks::TaskData| {
+        let mut c = [0usize; 10];
+        for e in 0..d.len() {
+            let row = d.targets.slice(ndarray::s![e, 27, ..]);
+            assert_eq!(row.sum(), 1.0, "one-hot");
+            c[row.iter().position(|v| *v == 1.0).unwrap()] += 1;
+            // Only the last step is a target.
+            assert_eq!(d.targets.slice(ndarray::s![e, ..27, ..]).sum(), 0.0);
+        }
+        c
+    };
+    assert_eq!(counts(&train), [400; 10]);
+    assert_eq!(counts(&test), [100; 10]);
+    assert!(train.inputs.iter().all(|v| (0.0..=1.0).contains(v)));
+    // No test image is a training image.
+    let key = |d: &task::tasks::TaskData, e: usize| -> Vec<u32> {
+        d.inputs
+            .slice(ndarray::s![e, .., ..])
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    let seen: std::collections::HashSet<Vec<u32>> =
+        (0..train.len()).map(|e| key(&train, e)).collect();
+    let shared = (0..test.len())
+        .filter(|e| seen.contains(&key(&test, *e)))
+        .count();
+    assert!(shared <= 2, "{shared} test digits are also training digits");
+    let err = task::tasks::smnist(&path, task::tasks::Split::Test, 1001, &mut rng).unwrap_err();
+    assert!(err.to_string().contains("1001"), "{err}");
+}
+
+#[test]
+fn a_small_network_learns_row_wise_mnist_above_chance() {
+    let text = format!(
+        "task: {{name: smnist_5k, train_examples: 1000, test_examples: 200, digits: {}}}\n\
+         model: {{units: 48}}\n\
+         training: {{epochs: 3, batch_size: 25, lr: 0.005}}\n",
+        common::root().join("data/mnist_5k.h5").display()
+    );
+    let cfg = TaskConfig::parse(Path::new("smnist.yaml"), &text, &[]).unwrap();
+    let fit = task::train(&cfg, &candle_core::Device::Cpu, |_| {}).unwrap();
+    let (first, last) = (&fit.history[0], fit.history.last().unwrap());
+    assert!(first.test_error > 70.0, "untrained: {}", first.test_error);
+    assert!(
+        last.test_error < 50.0,
+        "after 3 epochs: {} % wrong",
+        last.test_error
+    );
+    assert!(last.test_loss < first.test_loss);
 }

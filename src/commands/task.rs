@@ -60,6 +60,13 @@ pub fn task(args: &TaskArgs) -> Result<String> {
         "test loss   {:.5} → {:.5} after {} epochs ({} steps, {:.1} s)",
         first.test_loss, last.test_loss, last.epoch, last.step, seconds
     );
+    if last.test_error.is_finite() {
+        let _ = writeln!(
+            s,
+            "test error  {:.2} % → {:.2} % of the test examples misclassified",
+            first.test_error, last.test_error
+        );
+    }
     let _ = writeln!(
         s,
         "spectrum    NSE {:.3} → {:.3}, spectral radius {:.3} → {:.3}",

@@ -7,19 +7,20 @@ use crate::report::render::{DrawResult, Plot, Target};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// Draw `points` as a thick labelled line in `colour`.
+/// Draw `points` as a labelled line in `colour`, `width` pixels wide.
 fn line<'a, DB: DrawingBackend + 'a>(
     c: &mut XyChart<'a, DB>,
     points: &[(f64, f64)],
     label: &str,
     colour: RGBColor,
+    width: u32,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     c.draw_series(LineSeries::new(
         points.iter().copied(),
-        colour.stroke_width(3),
+        colour.stroke_width(width),
     ))?
     .label(label)
-    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3)));
+    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(width)));
     Ok(())
 }
 
@@ -162,7 +163,7 @@ impl Plot for Histograms {
         let colours = [RGBColor(150, 150, 150), TRAIN, MODEL];
         for (k, (label, curve)) in curves.iter().enumerate() {
             let colour = colours[k % colours.len()];
-            line(&mut c, curve, label, colour)?;
+            line(&mut c, curve, label, colour, 3)?;
         }
         legend(&mut c, SeriesLabelPosition::UpperLeft)?;
         Ok(())
@@ -199,11 +200,18 @@ impl Plot for Curves {
             padded_range(points().map(|p| p.1)),
         )?;
         mesh(&mut c, &self.x_label, &self.y_label, &tick)?;
+        // Colours repeat after three curves; each repeat is drawn thinner with hollow markers.
         let colours = [MODEL, TRAIN, RGBColor(0, 158, 115)];
         for (k, (label, curve)) in self.curves.iter().enumerate() {
             let colour = colours[k % colours.len()];
-            line(&mut c, curve, label, colour)?;
-            c.draw_series(curve.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+            let first = k < colours.len();
+            line(&mut c, curve, label, colour, if first { 3 } else { 1 })?;
+            let style = if first {
+                colour.filled()
+            } else {
+                colour.stroke_width(1)
+            };
+            c.draw_series(curve.iter().map(|&p| Circle::new(p, 4, style)))?;
         }
         legend(&mut c, SeriesLabelPosition::UpperRight)?;
         Ok(())

@@ -14,6 +14,7 @@
 //! that must hold); `holds` says whether ours meets it (null for rows that only report).
 
 mod balwani;
+mod balwani_fig2;
 mod cornford;
 mod datafit;
 mod figures;
@@ -46,6 +47,7 @@ pub fn run(target: Target, size: Size, seed: u64, config: &Path, out: &Path) -> 
         Target::ShaoMotifs => shao::run(size, seed)?,
         Target::LiNse => li_nse::run(size, seed)?,
         Target::CornfordEg => cornford::run(size, seed, config)?,
+        Target::BalwaniFig2 => balwani_fig2::run(size, seed)?,
         Target::BalwaniFig3 => balwani::run(size, seed, config)?,
     };
     let wall_s = t0.elapsed().as_secs_f64();

@@ -15,6 +15,9 @@ pub enum Target {
     /// Cornford et al. 2024: exponentiated gradients give log-normal weights; a data fit with
     /// AdamW-EG against AdamW from the same start.
     CornfordEg,
+    /// Balwani et al. 2025, Fig 2: Dale's backprop against conventional and rectified backprop on
+    /// the flip-flop and wave tasks, in task mode.
+    BalwaniFig2,
     /// Balwani et al. 2025, Fig 3: top-prob pruning loses less than random pruning at high
     /// sparsity, before retraining; on a data fit.
     BalwaniFig3,
@@ -27,6 +30,7 @@ impl Target {
             Target::ShaoMotifs => "shao-motifs",
             Target::LiNse => "li-nse",
             Target::CornfordEg => "cornford-eg",
+            Target::BalwaniFig2 => "balwani-fig2",
             Target::BalwaniFig3 => "balwani-fig3",
         }
     }

@@ -1,7 +1,7 @@
 //! `fitrnn task --config FILE`: the task, the network and its training, as YAML.
 //!
 //! ```yaml
-//! task: {name: flip_flop}              # flip_flop | adding | wave (options per task below)
+//! task: {name: flip_flop}              # flip_flop | adding | wave | smnist_5k
 //! model: {architecture: standard, units: 128, constraint: dale}
 //! training: {epochs: 100, batch_size: 200, lr: 0.001}
 //! output: {dir: runs/task_flip_flop}
@@ -54,6 +54,9 @@ pub struct TaskSpec {
     /// Flip-flop: independent memory channels (Balwani et al.: 1).
     #[serde(default = "default_channels")]
     pub channels: usize,
+    /// `smnist_5k`: the digits file (default `data/mnist_5k.h5`, relative to the current folder).
+    #[serde(default)]
+    pub digits: Option<PathBuf>,
 }
 
 /// The benchmark tasks.
@@ -70,6 +73,11 @@ pub enum TaskName {
     /// Balwani et al.'s wave reconstruction: one-step-ahead prediction of two sinusoids, one read
     /// out from the excitatory units and one from the inhibitory ones.
     Wave,
+    /// Row-wise sequential MNIST on the 5,000-digit subset fitrnn ships (`data/mnist_5k.h5`): 28
+    /// steps of 28 pixels, 10 outputs, cross-entropy at the last step; 4,000 training and 1,000
+    /// test digits.
+    #[serde(rename = "smnist_5k")]
+    Smnist5k,
 }
 
 impl TaskName {
@@ -79,6 +87,7 @@ impl TaskName {
             TaskName::FlipFlop => "flip_flop",
             TaskName::Adding => "adding",
             TaskName::Wave => "wave",
+            TaskName::Smnist5k => "smnist_5k",
         }
     }
 }
@@ -261,7 +270,8 @@ impl Default for TaskTraining {
 impl TaskConfig {
     /// Load `path` with `--set` overrides, fill the task's defaults and check the values.
     pub fn load(path: &Path, overrides: &[String]) -> Result<TaskConfig> {
-        let c: TaskConfig = crate::config::load_yaml(path, overrides, &["output.dir"])?;
+        let c: TaskConfig =
+            crate::config::load_yaml(path, overrides, &["output.dir", "task.digits"])?;
         c.resolved(path)
     }
 
@@ -278,7 +288,12 @@ impl TaskConfig {
             TaskName::FlipFlop => (50, 6000),
             TaskName::Adding => (20, 10_000),
             TaskName::Wave => (100, 1000),
+            TaskName::Smnist5k => (28, 4000),
         };
+        if t.name == TaskName::Smnist5k {
+            t.digits
+                .get_or_insert_with(|| PathBuf::from("data/mnist_5k.h5"));
+        }
         t.steps.get_or_insert(steps);
         t.train_examples.get_or_insert(train);
         t.test_examples.get_or_insert(1000);
@@ -381,6 +396,26 @@ impl TaskConfig {
                 format!("{}", m.alpha),
                 "use a leak in (0, 1]",
             );
+        }
+        if t.name == TaskName::Smnist5k {
+            if steps != 28 {
+                return bad(
+                    "task.steps",
+                    format!("{steps}"),
+                    "row-wise MNIST has 28 steps (one per row); remove task.steps",
+                );
+            }
+            if t.train_examples.unwrap_or(0) > 4000 || t.test_examples.unwrap_or(0) > 1000 {
+                return bad(
+                    "task.train_examples",
+                    format!(
+                        "{} training and {} test digits",
+                        t.train_examples.unwrap_or(0),
+                        t.test_examples.unwrap_or(0)
+                    ),
+                    "the 5,000-digit subset splits into at most 4,000 training and 1,000 test digits",
+                );
+            }
         }
         if t.name == TaskName::Wave && m.architecture == Architecture::Dann {
             return bad(

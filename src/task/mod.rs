@@ -22,7 +22,7 @@ mod train;
 pub use config::{Architecture, SignConstraint, TaskConfig, TaskName};
 pub use model::TaskNet;
 pub use train::{
-    optimiser, spectral, step, stream, test_loss, train, StepError, TaskEpoch, TaskFit,
+    evaluate, optimiser, spectral, step, stream, train, StepError, TaskEpoch, TaskFit,
 };
 
 use crate::error::Result;
@@ -43,8 +43,10 @@ crate::rundir::tables::table! {
         step: u32,
         /// Mean training loss over the epoch's batches (NaN at epoch 0).
         train_loss: f64,
-        /// Mean squared error on the test examples.
+        /// Loss on the test examples (mean squared error; cross-entropy for `smnist_5k`).
         test_loss: f64,
+        /// Misclassified test examples, % (NaN for tasks that are not classification).
+        test_error: f64,
         /// Normalised SVD entropy of the effective recurrent weights.
         nse: f64,
         /// Their spectral radius.
@@ -163,6 +165,7 @@ fn write_outputs(rd: &RunDir, fit: &TaskFit) -> Result<()> {
             step: e.step as u32,
             train_loss: e.train_loss,
             test_loss: e.test_loss,
+            test_error: e.test_error,
             nse: e.nse,
             spectral_radius: e.spectral_radius,
             seconds: e.seconds,
@@ -186,9 +189,13 @@ fn write_outputs(rd: &RunDir, fit: &TaskFit) -> Result<()> {
     ] {
         for (metric, value) in [
             ("test_loss", e.test_loss),
+            ("test_error_percent", e.test_error),
             ("normalised_svd_entropy", e.nse),
             ("spectral_radius", e.spectral_radius),
         ] {
+            if !value.is_finite() {
+                continue; // no error rate for a task that is not classification
+            }
             diagnostics.push(DiagnosticRow {
                 stage: stage.into(),
                 scope: "all".into(),

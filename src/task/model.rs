@@ -13,6 +13,7 @@
 //! `U = U_EX − U_EI U_IX`. Gradients come from candle's autograd.
 
 use super::config::{Architecture, SignConstraint, TaskConfig, TaskName};
+use super::tasks::LossKind;
 use crate::constraints::architectures::{self, ei_split};
 use crate::error::{Error, Result};
 use crate::model::{Activation, ReadoutInput};
@@ -223,9 +224,31 @@ impl TaskNet {
         Ok(Tensor::stack(&outs, 0)?)
     }
 
-    /// Mean squared error of the outputs against `y [steps − from, batch, n_out]`.
-    pub fn loss(&self, x: &Tensor, y: &Tensor, from: usize) -> Result<Tensor> {
-        Ok(self.forward(x, from)?.sub(y)?.sqr()?.mean_all()?)
+    /// The loss of the outputs against `y [steps − from, batch, n_out]`: the mean squared
+    /// error, or the mean over scored steps and examples of the cross-entropy of the outputs'
+    /// softmax against the (one-hot) target.
+    pub fn loss(&self, x: &Tensor, y: &Tensor, from: usize, kind: LossKind) -> Result<Tensor> {
+        let z = self.forward(x, from)?;
+        Ok(match kind {
+            LossKind::Mse => z.sub(y)?.sqr()?.mean_all()?,
+            LossKind::CrossEntropy => {
+                let (steps, batch, _) = z.dims3()?;
+                let max = z.max_keepdim(2)?.detach();
+                let shifted = z.broadcast_sub(&max)?;
+                let log_norm = shifted.exp()?.sum_keepdim(2)?.log()?;
+                let log_p = shifted.broadcast_sub(&log_norm)?;
+                (log_p.mul(y)?.sum_all()? / -((steps * batch) as f64))?
+            }
+        })
+    }
+
+    /// Misclassified examples: at every scored step, the output with the largest value against
+    /// the target's largest entry; returns (wrong, scored).
+    pub fn misclassified(&self, x: &Tensor, y: &Tensor, from: usize) -> Result<(usize, usize)> {
+        let guess: Vec<u32> = self.forward(x, from)?.argmax(2)?.flatten_all()?.to_vec1()?;
+        let truth: Vec<u32> = y.argmax(2)?.flatten_all()?.to_vec1()?;
+        let wrong = guess.iter().zip(&truth).filter(|(a, b)| a != b).count();
+        Ok((wrong, truth.len()))
     }
 
     /// Divide the DANN's inhibitory gradients as Cornford et al. 2021's corrected SGD does:

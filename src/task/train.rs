@@ -5,7 +5,7 @@
 
 use super::config::{TaskConfig, TaskOptimiser, TaskTraining};
 use super::model::{tensor3, TaskNet};
-use super::tasks::{generate, TaskData};
+use super::tasks::{generate, LossKind, Split, TaskData};
 use crate::config::Optimiser;
 use crate::error::{Error, Result};
 use crate::train::{Optim, OptimConfig};
@@ -37,8 +37,10 @@ pub struct TaskEpoch {
     pub step: usize,
     /// Mean training loss over the epoch's batches (NaN at epoch 0).
     pub train_loss: f64,
-    /// Mean squared error on the test examples.
+    /// Loss on the test examples (mean squared error, or cross-entropy for classification).
     pub test_loss: f64,
+    /// Misclassified test examples, % (NaN for tasks that are not classification).
+    pub test_error: f64,
     /// Normalised SVD entropy of the effective `W`.
     pub nse: f64,
     /// Spectral radius of the effective `W`.
@@ -69,22 +71,35 @@ pub fn spectral(w: &Array2<f32>) -> Result<(f64, f64)> {
     ))
 }
 
-/// Mean squared error over `data` in batches of `batch`.
-pub fn test_loss(net: &TaskNet, data: &TaskData, batch: usize, device: &Device) -> Result<f64> {
+/// Loss over `data` in batches of `batch`, and for classification the misclassified
+/// examples, % (NaN otherwise).
+pub fn evaluate(
+    net: &TaskNet,
+    data: &TaskData,
+    batch: usize,
+    device: &Device,
+) -> Result<(f64, f64)> {
     let idx: Vec<usize> = (0..data.len()).collect();
-    let mut total = 0.0;
+    let (mut total, mut wrong, mut scored) = (0.0, 0usize, 0usize);
     for chunk in idx.chunks(batch.max(1)) {
         let (x, y) = data.batch(chunk);
+        let (x, y) = (tensor3(&x, device)?, tensor3(&y, device)?);
         let l = net
-            .loss(
-                &tensor3(&x, device)?,
-                &tensor3(&y, device)?,
-                data.scored_from,
-            )?
+            .loss(&x, &y, data.scored_from, data.loss)?
             .to_scalar::<f32>()? as f64;
         total += l * chunk.len() as f64;
+        if data.loss == LossKind::CrossEntropy {
+            let (w, n) = net.misclassified(&x, &y, data.scored_from)?;
+            wrong += w;
+            scored += n;
+        }
     }
-    Ok(total / data.len() as f64)
+    let error = if scored > 0 {
+        100.0 * wrong as f64 / scored as f64
+    } else {
+        f64::NAN
+    };
+    Ok((total / data.len() as f64, error))
 }
 
 /// Train the network `cfg` describes on its task, on `device`; `on_epoch` sees every row.
@@ -95,14 +110,16 @@ pub fn train(
 ) -> Result<TaskFit> {
     let train = generate(
         cfg,
+        Split::Train,
         cfg.task.train_examples.unwrap_or(1),
         &mut stream(cfg.seed, STREAM_TRAIN),
-    );
+    )?;
     let test = generate(
         cfg,
+        Split::Test,
         cfg.task.test_examples.unwrap_or(1),
         &mut stream(cfg.seed, STREAM_TEST),
-    );
+    )?;
     let net = TaskNet::new(
         cfg,
         train.n_inputs(),
@@ -126,12 +143,19 @@ pub fn train(
         let mut batches = 0usize;
         for chunk in order.chunks(t.batch_size) {
             let (x, y) = train.batch(chunk);
-            let value = step(&net, &mut opt, t, &x, &y, train.scored_from, device).map_err(
-                |e| match e {
-                    StepError::NonFinite(v) => diverged(epoch, opt.step + 1, v),
-                    StepError::Other(e) => e,
-                },
-            )?;
+            let value = step(
+                &net,
+                &mut opt,
+                t,
+                &x,
+                &y,
+                (train.scored_from, train.loss),
+                device,
+            )
+            .map_err(|e| match e {
+                StepError::NonFinite(v) => diverged(epoch, opt.step + 1, v),
+                StepError::Other(e) => e,
+            })?;
             sum += value;
             batches += 1;
         }
@@ -197,7 +221,8 @@ impl From<candle_core::Error> for StepError {
     }
 }
 
-/// One training step on the batch `x [steps, batch, n_in]`, `y [steps − from, batch, n_out]`:
+/// One training step on the batch `x [steps, batch, n_in]`, `y [steps − from, batch, n_out]`
+/// (`scored` = `(from, loss kind)`):
 /// loss, backward, the DANN correction (when `training` asks), clipping, the optimiser's update,
 /// the projection and the check of the sign rule. Returns the loss before the update.
 pub fn step(
@@ -206,10 +231,15 @@ pub fn step(
     training: &TaskTraining,
     x: &ndarray::Array3<f32>,
     y: &ndarray::Array3<f32>,
-    from: usize,
+    scored: (usize, LossKind),
     device: &Device,
 ) -> std::result::Result<f64, StepError> {
-    let loss = net.loss(&tensor3(x, device)?, &tensor3(y, device)?, from)?;
+    let loss = net.loss(
+        &tensor3(x, device)?,
+        &tensor3(y, device)?,
+        scored.0,
+        scored.1,
+    )?;
     let value = loss.to_scalar::<f32>()? as f64;
     if !value.is_finite() {
         return Err(StepError::NonFinite(value));
@@ -248,11 +278,13 @@ fn epoch_row(
     device: &Device,
 ) -> Result<TaskEpoch> {
     let (nse, spectral_radius) = spectral(&crate::model::to_array2(&net.w()?)?)?;
+    let (test_loss, test_error) = evaluate(net, test, batch, device)?;
     Ok(TaskEpoch {
         epoch,
         step,
         train_loss,
-        test_loss: test_loss(net, test, batch, device)?,
+        test_loss,
+        test_error,
         nse,
         spectral_radius,
         seconds,
