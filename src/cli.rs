@@ -97,7 +97,7 @@ pub enum Command {
     /// (flip-flop, adding, wave) and write a run directory with its spectra and report.
     Task(TaskArgs),
     /// Recompute a published result fitrnn's methods come from and print it beside the paper's
-    /// numbers (`shao-motifs`, `li-nse`, `cornford-eg`, `balwani-fig2`, `balwani-fig3`), with a figure and a table.
+    /// numbers (`shao-motifs`, `li-nse`, `li-transplant`, `cornford-eg`, `balwani-fig2`, `balwani-fig3`), with a figure and a table.
     Reproduce(ReproduceArgs),
 }
 

@@ -1,4 +1,5 @@
-//! Dense linear algebra in f64 with faer: eigenvalues, spectral radius, singular values and the
+//! Dense linear algebra in f64 with faer: eigenvalues, spectral radius, singular values (and the
+//! full SVD), the
 //! normalised SVD entropy of weight matrices, and ridge regression by the normal equations. The
 //! bottom layer: initialisation, the simulator, the estimators and the analyses all use it.
 
@@ -62,6 +63,26 @@ pub fn singular_values(w: &Array2<f32>) -> Result<Vec<f64>> {
     let a = faer::Mat::<f64>::from_fn(n, m, |i, j| w[[i, j]] as f64);
     a.singular_values()
         .map_err(|e| Error::internal("the SVD failed to converge", format!("{e:?}")))
+}
+
+/// The singular value decomposition `w = U diag(s) Vᵀ` of the square or rectangular `w`
+/// (`[n, m]`): `U [n, n]`, `s` largest first, `V [m, m]`.
+pub fn svd(w: &Array2<f64>) -> Result<(Array2<f64>, Vec<f64>, Array2<f64>)> {
+    let (n, m) = w.dim();
+    if w.iter().any(|v| !v.is_finite()) {
+        return Err(Error::internal(
+            "the SVD",
+            "the matrix has a non-finite entry",
+        ));
+    }
+    let a = faer::Mat::<f64>::from_fn(n, m, |i, j| w[[i, j]]);
+    let d = a
+        .svd()
+        .map_err(|e| Error::internal("the SVD failed to converge", format!("{e:?}")))?;
+    let u = Array2::from_shape_fn((n, n), |(i, j)| d.U()[(i, j)]);
+    let v = Array2::from_shape_fn((m, m), |(i, j)| d.V()[(i, j)]);
+    let s = d.S().column_vector().iter().copied().collect();
+    Ok((u, s, v))
 }
 
 /// Normalised SVD entropy (Li, Cornford et al. 2023): `H = −Σ σ̄ ln σ̄ / ln N` with

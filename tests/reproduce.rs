@@ -161,3 +161,30 @@ fn balwani_dales_backprop_learns_flip_flop_and_wave_as_well_as_conventional_back
     }
     assert!(printed.contains("4 of 4 criteria hold"), "{printed}");
 }
+
+#[test]
+fn li_the_singular_value_spectrum_matters_more_than_the_sign_constraint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rows, printed) = reproduce("li-transplant", tmp.path());
+    let errors = row(&rows, "test_error_percent");
+    assert_eq!(errors.len(), 8);
+    for r in &errors {
+        // Every model learns: below the 90 % of guessing.
+        assert!(
+            r.ours < 80.0 && r.paper > 1.0,
+            "{}: {} %",
+            r.condition,
+            r.ours
+        );
+    }
+    for q in [
+        "colei_minus_rnn",
+        "colei_spectrum_cost_minus_frozen_sign_cost",
+        "colei_minus_colei_vectors_rnn_spectrum",
+        "spearman_rho_with_paper",
+    ] {
+        let r = row(&rows, q);
+        assert_eq!(r[0].holds, Some(true), "{q}: {}", r[0].ours);
+    }
+    assert!(printed.contains("4 of 4 criteria hold"), "{printed}");
+}

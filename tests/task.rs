@@ -408,3 +408,48 @@ fn a_small_network_learns_row_wise_mnist_above_chance() {
     );
     assert!(last.test_loss < first.test_loss);
 }
+
+#[test]
+fn frozen_signs_stay_frozen_and_transplants_start_from_the_other_spectrum() {
+    let device = candle_core::Device::Cpu;
+    let text = "task: {name: flip_flop, steps: 15, train_examples: 64, test_examples: 16}\n\
+                model: {units: 24, i_fraction: 0.25, init: rnn_vectors_colei_spectrum, constraint: frozen_sign}\n\
+                training: {epochs: 2, batch_size: 16, lr: 0.05}\n";
+    let cfg = TaskConfig::parse(Path::new("t.yaml"), text, &[]).unwrap();
+    let fit = task::train(&cfg, &device, |_| {}).unwrap();
+    let w0 = &fit.initial.iter().find(|(n, _)| n == "w_rec").unwrap().1;
+    let w = fitrnn::model::to_array2(&fit.net.w().unwrap()).unwrap();
+    for (a, b) in w0.iter().zip(w.iter()) {
+        assert!(
+            a.signum() == b.signum() && (*a == 0.0) == (*b == 0.0),
+            "{a} → {b}"
+        );
+    }
+    assert!(*w0 != w, "training moved the weights");
+    // The start holds a ColEI matrix's singular values: dispersed, so a lower entropy than a
+    // standard matrix's.
+    let colei_start = fit.history[0].nse;
+    let plain = TaskConfig::parse(
+        Path::new("t.yaml"),
+        &text.replace(
+            "init: rnn_vectors_colei_spectrum, constraint: frozen_sign",
+            "init: default",
+        ),
+        &[],
+    )
+    .unwrap();
+    let plain = task::train(&plain, &device, |_| {}).unwrap();
+    assert!(
+        colei_start < plain.history[0].nse - 0.05,
+        "{colei_start} against {}",
+        plain.history[0].nse
+    );
+    // A transplanted start has no column signs for Dale's backprop to keep.
+    let err = TaskConfig::parse(
+        Path::new("t.yaml"),
+        &text.replace("frozen_sign", "dale"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("model.init"), "{err}");
+}

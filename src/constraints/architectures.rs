@@ -113,6 +113,20 @@ pub fn dann_interneurons(n_e: usize) -> usize {
     n_e.div_ceil(10).max(1)
 }
 
+/// Li, Cornford et al. 2023's spectrum transplant (§2.4): the singular vectors of `vectors` with
+/// the singular values of `spectrum` (both `[n, n]`), `U_v diag(σ_s) V_vᵀ`.
+pub fn spectrum_transplant(
+    vectors: &Array2<f64>,
+    spectrum: &Array2<f64>,
+) -> crate::error::Result<Array2<f64>> {
+    let (u, _, v) = crate::linalg::svd(vectors)?;
+    let (_, s, _) = crate::linalg::svd(spectrum)?;
+    let scaled = Array2::from_shape_fn(u.dim(), |(i, k)| {
+        u[[i, k]] * s.get(k).copied().unwrap_or(0.0)
+    });
+    Ok(scaled.dot(&v.t()))
+}
+
 /// `w` scaled so that its largest |eigenvalue| is `radius` (unchanged when `radius` is 0 or `w`
 /// has no non-zero eigenvalue).
 fn scale_to_radius(w: Array2<f64>, radius: f64) -> crate::error::Result<Array2<f64>> {
@@ -188,5 +202,25 @@ mod tests {
         let w = standard(100, &mut rng());
         assert!(w.iter().all(|&v| v.abs() <= 0.1));
         assert!(w.iter().any(|&v| v < -0.09) && w.iter().any(|&v| v > 0.09));
+    }
+
+    #[test]
+    fn a_transplant_has_one_matrix_s_singular_vectors_and_the_other_s_singular_values() {
+        let mut r = rng();
+        let rnn = standard(40, &mut r);
+        let c = colei(40, 0.1, 1.5, &mut r).unwrap();
+        let t = spectrum_transplant(&rnn, &c).unwrap();
+        let sv = |w: &Array2<f64>| crate::linalg::singular_values(&w.mapv(|v| v as f32)).unwrap();
+        for (a, b) in sv(&t).iter().zip(sv(&c)) {
+            assert!((a - b).abs() < 1e-4 * b.max(1.0), "{a} against {b}");
+        }
+        // Transplanting a matrix's own spectrum gives the matrix back.
+        let same = spectrum_transplant(&rnn, &rnn).unwrap();
+        let err = (&same - &rnn).iter().fold(0f64, |m, v| m.max(v.abs()));
+        assert!(err < 1e-10, "{err}");
+        // ColEI's singular values are dispersed, the standard matrix's are not: the transplant's
+        // normalised SVD entropy is ColEI's.
+        let h = |w: &Array2<f64>| crate::linalg::normalised_svd_entropy(&sv(w));
+        assert!((h(&t) - h(&c)).abs() < 1e-6 && h(&c) < h(&rnn));
     }
 }

@@ -12,6 +12,9 @@ pub enum Target {
     /// Li, Cornford et al. 2023: normalised SVD entropy of ColEI networks over size × inhibitory
     /// fraction, against recurrent DANN and standard RNNs, at initialisation.
     LiNse,
+    /// Li, Cornford et al. 2023: the spectrum transplant; singular values matter more than the
+    /// sign constraint, in task mode on row-wise sequential MNIST.
+    LiTransplant,
     /// Cornford et al. 2024: exponentiated gradients give log-normal weights; a data fit with
     /// AdamW-EG against AdamW from the same start.
     CornfordEg,
@@ -29,6 +32,7 @@ impl Target {
         match self {
             Target::ShaoMotifs => "shao-motifs",
             Target::LiNse => "li-nse",
+            Target::LiTransplant => "li-transplant",
             Target::CornfordEg => "cornford-eg",
             Target::BalwaniFig2 => "balwani-fig2",
             Target::BalwaniFig3 => "balwani-fig3",

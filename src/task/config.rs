@@ -110,12 +110,20 @@ pub struct TaskModel {
     #[serde(default)]
     pub interneurons: Option<usize>,
     /// `standard` only: `none` (no sign constraint), `dale` (Dale's backprop: wrong-signed weights
-    /// set to 0 after every step) or `rectified` (Balwani et al.'s baseline: `W ← [W]⁺ · sign`
-    /// after every step, which zeroes the inhibitory columns). `colei` and `dann` keep Dale's law
+    /// set to 0 after every step), `rectified` (Balwani et al.'s baseline: `W ← [W]⁺ · sign`
+    /// after every step, which zeroes the inhibitory columns) or `frozen_sign` (every weight keeps
+    /// the sign it starts with). `colei` and `dann` keep Dale's law
     /// by construction.
     #[serde(default)]
     pub constraint: SignConstraint,
-    /// `colei`: spectral radius of the initial `W_rec` (Li, Cornford et al.: 1.5).
+    /// `standard`: how `W` starts: `default` (see `constraint`), `colei` (a ColEI matrix, then
+    /// trained without its sign rule), or a spectrum transplant (Li, Cornford et al. 2023, §2.4):
+    /// `colei_vectors_rnn_spectrum` (a ColEI matrix's singular vectors with a standard matrix's
+    /// singular values) or `rnn_vectors_colei_spectrum` (the reverse).
+    #[serde(default)]
+    pub init: TaskInit,
+    /// `colei` (and the ColEI matrices of `init`): spectral radius of the initial `W_rec` (Li,
+    /// Cornford et al.: 1.5).
     #[serde(default = "default_radius")]
     pub spectral_radius: f64,
     /// Nonlinearity φ: `tanh_relu` (Balwani et al.'s rectified tanh), `tanh`, `relu`
@@ -144,6 +152,21 @@ pub enum Architecture {
     Dann,
 }
 
+/// How a `standard` network's `W` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskInit {
+    /// `U(±1/√n)`, or Balwani et al.'s signed uniform under `dale` or `rectified`.
+    #[default]
+    Default,
+    /// A ColEI matrix (exponential magnitudes, column signs, spectral radius `spectral_radius`).
+    Colei,
+    /// The singular vectors of a ColEI matrix with the singular values of a `U(±1/√n)` matrix.
+    ColeiVectorsRnnSpectrum,
+    /// The singular vectors of a `U(±1/√n)` matrix with the singular values of a ColEI matrix.
+    RnnVectorsColeiSpectrum,
+}
+
 /// Sign constraint of a `standard` network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,6 +178,9 @@ pub enum SignConstraint {
     Dale,
     /// Balwani et al.'s "rectified" baseline.
     Rectified,
+    /// Every weight keeps the sign it starts with (Li, Cornford et al.'s `WClampMixin`:
+    /// `W ← sign₀ · max(W · sign₀, 10⁻⁹)` after every step; weights that start at 0 stay 0).
+    FrozenSign,
 }
 
 /// `training:` plain first-order training, as the papers train.
@@ -245,6 +271,7 @@ impl Default for TaskModel {
             i_fraction: default_i_fraction(),
             interneurons: None,
             constraint: SignConstraint::None,
+            init: TaskInit::Default,
             spectral_radius: default_radius(),
             activation: None,
             alpha: default_alpha(),
@@ -381,6 +408,25 @@ impl TaskConfig {
                 )
                 .to_lowercase(),
                 "remove model.constraint",
+            );
+        }
+        if m.architecture != Architecture::Standard && m.init != TaskInit::Default {
+            return bad(
+                "model.init",
+                format!("{:?}", m.init).to_lowercase(),
+                "model.init is for the standard architecture; remove it",
+            );
+        }
+        if m.init != TaskInit::Default
+            && matches!(
+                m.constraint,
+                SignConstraint::Dale | SignConstraint::Rectified
+            )
+        {
+            return bad(
+                "model.init",
+                "a ColEI or transplanted start has no column signs for `dale` or `rectified` to keep".into(),
+                "use constraint none or frozen_sign with it",
             );
         }
         if !(m.spectral_radius.is_finite() && m.spectral_radius >= 0.0) {

@@ -19,7 +19,7 @@ pub mod model;
 pub mod tasks;
 mod train;
 
-pub use config::{Architecture, SignConstraint, TaskConfig, TaskName};
+pub use config::{Architecture, SignConstraint, TaskConfig, TaskInit, TaskName};
 pub use model::TaskNet;
 pub use train::{
     evaluate, optimiser, spectral, step, stream, train, StepError, TaskEpoch, TaskFit,

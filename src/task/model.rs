@@ -12,7 +12,7 @@
 //! `W_EE, W_EI, W_IE, U_EX, U_EI, U_IX ≥ 0` and builds `W = W_EE − W_EI W_IE`,
 //! `U = U_EX − U_EI U_IX`. Gradients come from candle's autograd.
 
-use super::config::{Architecture, SignConstraint, TaskConfig, TaskName};
+use super::config::{Architecture, SignConstraint, TaskConfig, TaskInit, TaskName};
 use super::tasks::LossKind;
 use crate::constraints::architectures::{self, ei_split};
 use crate::error::{Error, Result};
@@ -36,6 +36,8 @@ pub struct TaskNet {
     pub signs: Vec<f32>,
     /// Which units each output reads, `[n_out, n]` (0 / 1).
     pub out_mask: Tensor,
+    /// `frozen_sign`: the sign of every initial weight, `[n, n]` (−1, 0, +1).
+    pub frozen: Option<Tensor>,
     /// Recurrent units.
     pub n_units: usize,
     /// Nonlinearity φ.
@@ -74,16 +76,29 @@ impl TaskNet {
         let bound = 1.0 / (n as f64).sqrt();
         let mut signs: Vec<f32> = (0..n).map(|j| if j < n_e { 1.0 } else { -1.0 }).collect();
         let mut params: Vec<(&'static str, Var)> = Vec::new();
+        let mut frozen = None;
         match m.architecture {
             Architecture::Standard => {
-                let w = match m.constraint {
-                    SignConstraint::None => {
-                        signs.fill(0.0);
+                let w = match (m.init, m.constraint) {
+                    (TaskInit::Colei, _) => {
+                        architectures::colei(n, m.i_fraction, m.spectral_radius, rng)?
+                    }
+                    (TaskInit::ColeiVectorsRnnSpectrum, _) => {
+                        let rnn = architectures::standard(n, rng);
+                        let colei = architectures::colei(n, m.i_fraction, m.spectral_radius, rng)?;
+                        architectures::spectrum_transplant(&colei, &rnn)?
+                    }
+                    (TaskInit::RnnVectorsColeiSpectrum, _) => {
+                        let rnn = architectures::standard(n, rng);
+                        let colei = architectures::colei(n, m.i_fraction, m.spectral_radius, rng)?;
+                        architectures::spectrum_transplant(&rnn, &colei)?
+                    }
+                    (TaskInit::Default, SignConstraint::None | SignConstraint::FrozenSign) => {
                         architectures::standard(n, rng)
                     }
                     // Balwani et al.: U(0, 1/√n) on excitatory columns, U(−1/√n, 0) on
                     // inhibitory ones.
-                    SignConstraint::Dale | SignConstraint::Rectified => {
+                    (TaskInit::Default, SignConstraint::Dale | SignConstraint::Rectified) => {
                         let mut w = uniform(n, n, 0.0, bound, rng);
                         for (j, mut col) in w.columns_mut().into_iter().enumerate() {
                             col *= signs[j] as f64;
@@ -91,6 +106,19 @@ impl TaskNet {
                         w
                     }
                 };
+                if matches!(
+                    m.constraint,
+                    SignConstraint::None | SignConstraint::FrozenSign
+                ) {
+                    signs.fill(0.0);
+                }
+                if m.constraint == SignConstraint::FrozenSign {
+                    let s: Vec<f32> = w
+                        .iter()
+                        .map(|v| v.signum() as f32 * (*v != 0.0) as u8 as f32)
+                        .collect();
+                    frozen = Some(Tensor::from_vec(s, (n, n), device)?);
+                }
                 params.push(("w", var(&w, device)?));
                 params.push(("u", var(&uniform(n, n_in, -bound, bound, rng), device)?));
             }
@@ -141,6 +169,7 @@ impl TaskNet {
             params,
             signs,
             out_mask: Tensor::from_vec(mask, (n_out, n), device)?,
+            frozen,
             n_units: n,
             activation: m.activation.unwrap_or(Activation::Tanh),
             readout_input: m.readout_input.unwrap_or_default(),
@@ -287,6 +316,13 @@ impl TaskNet {
         };
         match (self.architecture, self.constraint) {
             (Architecture::Standard, SignConstraint::None) => {}
+            (Architecture::Standard, SignConstraint::FrozenSign) => {
+                let w = self.param("w")?;
+                let s = self.frozen.as_ref().ok_or_else(|| {
+                    Error::internal("task network", "frozen_sign without the initial signs")
+                })?;
+                w.set(&w.as_tensor().mul(s)?.maximum(1e-9)?.mul(s)?)?;
+            }
             (Architecture::Standard, SignConstraint::Rectified) => {
                 let w = self.param("w")?;
                 w.set(&w.as_tensor().relu()?.broadcast_mul(&signs)?)?;
@@ -326,6 +362,13 @@ impl TaskNet {
                 }
                 (Architecture::Colei, _, "u") => a.iter().filter(|x| **x < 0.0).count(),
                 (Architecture::Standard, SignConstraint::None, _) => 0,
+                (_, SignConstraint::FrozenSign, "w") => {
+                    let s = crate::model::to_array2(self.frozen.as_ref().expect("set at init"))?;
+                    a.iter()
+                        .zip(s.iter())
+                        .filter(|(w, s)| **w * **s < 0.0 || (**s == 0.0 && **w != 0.0))
+                        .count()
+                }
                 (_, _, "w") => a
                     .indexed_iter()
                     .filter(|((_, j), x)| sign_of_column(*j) * **x < 0.0)
