@@ -298,6 +298,15 @@ fn fitrnn_task_writes_a_run_directory_with_spectra_and_a_report() {
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["status"], "complete");
     assert_eq!(m["task"], "adding");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        report.contains("adding</b> task"),
+        "the report says it is a task run"
+    );
+    assert!(
+        !report.contains("not available"),
+        "no empty data sections in a task report"
+    );
     let resolved = std::fs::read_to_string(out.join("config.resolved.yaml")).unwrap();
     assert!(resolved.contains("interneurons: 2"), "{resolved}");
     assert!(resolved.contains("fisher_correction: true"), "{resolved}");

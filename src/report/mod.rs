@@ -92,6 +92,42 @@ fn write(dir: &Path, finishing: bool) -> Result<ReportSummary> {
 }
 
 /// The HTML page: sections in reading order, figures next to the tables they explain.
+/// The page of a `fitrnn task` run: no recording, so no data, fit-to-neurons, interaction or
+/// perturbation sections; its training, weights and spectra.
+fn task_page(run: &RunFiles, task: &str, fig: &dyn Fn(&str) -> String) -> String {
+    use sections::*;
+    let name = run_name(run);
+    let mut b = format!("<h1>fitrnn report: {}</h1>\n", html::escape(&name));
+    b += &lead(run);
+    b += &format!(
+        "<p>A network trained on the <b>{}</b> task (<code>fitrnn task</code>): it has no recording, \
+         so this page shows its training, its weights and their spectra. The test loss per epoch, \
+         with the normalised SVD entropy and spectral radius of the recurrent weights, is in \
+         <code>tables/task_history.parquet</code>.</p>\n",
+        html::escape(task)
+    );
+    b += "<nav><a href=\"#provenance\">Provenance</a><a href=\"#training\">Training</a>\
+          <a href=\"#connectivity\">Connectivity</a><a href=\"#dynamics\">Dynamics</a></nav>\n";
+    b += "<section id=\"provenance\">\n<h2>Provenance</h2>\n";
+    b += &provenance(run);
+    b += "</section>\n<section id=\"training\">\n<h2>Training</h2>\n";
+    b += &fig("loss");
+    b += "</section>\n<section id=\"connectivity\">\n<h2>Connectivity</h2>\n";
+    b += &fig("weights");
+    b += "</section>\n<section id=\"dynamics\">\n<h2>Dynamics</h2>\n";
+    b += &fig("eigenvalues");
+    b += &fig("singular_values");
+    b += "<h3>Diagnostics of the whole network</h3>\n";
+    b += &or_note(diagnostics(run), "Diagnostics");
+    b += "</section>\n";
+    b += &format!(
+        "<footer>Written by fitrnn {} on {} from the files in this run directory.</footer>\n",
+        env!("CARGO_PKG_VERSION"),
+        html::utc(crate::rundir::unix_now())
+    );
+    html::page(&format!("fitrnn report: {name}"), &b)
+}
+
 fn page(run: &RunFiles, figs: &[Figure]) -> String {
     use html::figure;
     use sections::*;
@@ -101,6 +137,9 @@ fn page(run: &RunFiles, figs: &[Figure]) -> String {
             .map(figure)
             .unwrap_or_default()
     };
+    if let Some(task) = &run.manifest.task {
+        return task_page(run, task, &fig);
+    }
     let name = run_name(run);
     let mut b = format!("<h1>fitrnn report: {}</h1>\n", html::escape(&name));
     b += &lead(run);
