@@ -193,7 +193,8 @@ pub struct TaskTraining {
     /// Examples per batch.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
-    /// `adam` (Balwani et al.) or `sgd` (Li, Cornford et al.; momentum 0 unless set).
+    /// `adam` (Balwani et al.), `sgd` (Li, Cornford et al.; momentum 0 unless set) or `es` (Adam
+    /// on an evolution strategy's gradient estimate, forward passes only; see `es`).
     #[serde(default)]
     pub optimiser: TaskOptimiser,
     /// Learning rate.
@@ -205,11 +206,42 @@ pub struct TaskTraining {
     /// Clip the global gradient norm to this value (unset: no clipping).
     #[serde(default)]
     pub grad_clip: Option<f64>,
+    /// `optimiser: es`: perturbations per step and their scale.
+    #[serde(default)]
+    pub es: EsConfig,
     /// `dann`: divide the inhibitory parameters' gradients as Cornford et al. 2021's corrected
     /// SGD does (`∇W_IE /= √n_E`, `∇W_EI /= n_E`, `∇U_IX /= √n_E`, `∇U_EI /= n_in`), before
     /// clipping. Default: on for `dann`.
     #[serde(default)]
     pub fisher_correction: Option<bool>,
+}
+
+/// `training.es`: the evolution strategy's settings.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EsConfig {
+    /// Perturbations per step (antithetic pairs: an even number ≥ 2).
+    #[serde(default = "default_population")]
+    pub population: usize,
+    /// Perturbation scale σ, in units of the parameters.
+    #[serde(default = "default_sigma")]
+    pub sigma: f64,
+}
+
+fn default_population() -> usize {
+    32
+}
+fn default_sigma() -> f64 {
+    0.02
+}
+
+impl Default for EsConfig {
+    fn default() -> Self {
+        EsConfig {
+            population: default_population(),
+            sigma: default_sigma(),
+        }
+    }
 }
 
 /// The task optimisers.
@@ -221,6 +253,8 @@ pub enum TaskOptimiser {
     Adam,
     /// SGD.
     Sgd,
+    /// Adam on the gradient an evolution strategy estimates from forward passes alone.
+    Es,
 }
 
 /// `output:` the run directory.
@@ -289,6 +323,7 @@ impl Default for TaskTraining {
             lr: default_lr(),
             momentum: 0.0,
             grad_clip: None,
+            es: EsConfig::default(),
             fisher_correction: None,
         }
     }
@@ -496,6 +531,20 @@ impl TaskConfig {
                 "training.grad_clip",
                 format!("{c}"),
                 "use a positive norm, or remove it",
+            );
+        }
+        if tr.es.population < 2 || tr.es.population % 2 == 1 {
+            return bad(
+                "training.es.population",
+                format!("{}", tr.es.population),
+                "use an even number of perturbations, at least 2 (they come in ± pairs)",
+            );
+        }
+        if !(tr.es.sigma.is_finite() && tr.es.sigma > 0.0) {
+            return bad(
+                "training.es.sigma",
+                format!("{}", tr.es.sigma),
+                "use a positive perturbation scale, e.g. 0.02",
             );
         }
         if tr.fisher_correction == Some(true) && m.architecture != Architecture::Dann {

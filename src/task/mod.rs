@@ -15,11 +15,12 @@
 //! ```
 
 pub mod config;
+pub mod es;
 pub mod model;
 pub mod tasks;
 mod train;
 
-pub use config::{Architecture, SignConstraint, TaskConfig, TaskInit, TaskName};
+pub use config::{Architecture, EsConfig, SignConstraint, TaskConfig, TaskInit, TaskName};
 pub use model::TaskNet;
 pub use train::{
     evaluate, optimiser, spectral, step, stream, train, StepError, TaskEpoch, TaskFit,

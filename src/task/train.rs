@@ -20,6 +20,7 @@ const STREAM_TRAIN: u64 = 1;
 const STREAM_TEST: u64 = 2;
 const STREAM_INIT: u64 = 3;
 const STREAM_ORDER: u64 = 4;
+const STREAM_ES: u64 = 5;
 
 /// A stream of the run's seed.
 pub fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -131,6 +132,7 @@ pub fn train(
     let t = &cfg.training;
     let mut opt = optimiser(&net, t)?;
     let mut order_rng = stream(cfg.seed, STREAM_ORDER);
+    let mut es_rng = stream(cfg.seed, STREAM_ES);
     let mut history = Vec::with_capacity(t.epochs + 1);
     let row0 = epoch_row(&net, &test, 0, 0, f64::NAN, 0.0, t.batch_size, device)?;
     on_epoch(&row0);
@@ -151,6 +153,7 @@ pub fn train(
                 &y,
                 (train.scored_from, train.loss),
                 device,
+                &mut es_rng,
             )
             .map_err(|e| match e {
                 StepError::NonFinite(v) => diverged(epoch, opt.step + 1, v),
@@ -186,7 +189,7 @@ pub fn optimiser(net: &TaskNet, training: &TaskTraining) -> Result<Optim> {
     Optim::new(
         OptimConfig {
             kind: match training.optimiser {
-                TaskOptimiser::Adam => Optimiser::Adam,
+                TaskOptimiser::Adam | TaskOptimiser::Es => Optimiser::Adam,
                 TaskOptimiser::Sgd => Optimiser::Sgd,
             },
             lr: training.lr,
@@ -224,7 +227,10 @@ impl From<candle_core::Error> for StepError {
 /// One training step on the batch `x [steps, batch, n_in]`, `y [steps − from, batch, n_out]`
 /// (`scored` = `(from, loss kind)`):
 /// loss, backward, the DANN correction (when `training` asks), clipping, the optimiser's update,
-/// the projection and the check of the sign rule. Returns the loss before the update.
+/// the projection and the check of the sign rule; with `optimiser: es` the gradient is the
+/// evolution strategy's estimate (its perturbations drawn from `rng`). Returns the loss before
+/// the update.
+#[allow(clippy::too_many_arguments)]
 pub fn step(
     net: &TaskNet,
     opt: &mut Optim,
@@ -233,18 +239,20 @@ pub fn step(
     y: &ndarray::Array3<f32>,
     scored: (usize, LossKind),
     device: &Device,
+    rng: &mut ChaCha8Rng,
 ) -> std::result::Result<f64, StepError> {
-    let loss = net.loss(
-        &tensor3(x, device)?,
-        &tensor3(y, device)?,
-        scored.0,
-        scored.1,
-    )?;
+    let (x, y) = (tensor3(x, device)?, tensor3(y, device)?);
+    let loss = net.loss(&x, &y, scored.0, scored.1)?;
     let value = loss.to_scalar::<f32>()? as f64;
     if !value.is_finite() {
         return Err(StepError::NonFinite(value));
     }
-    let mut grads = loss.backward()?;
+    let mut grads = if training.optimiser == TaskOptimiser::Es {
+        let es = training.es;
+        super::es::gradient(net, &x, &y, scored, es.population / 2, es.sigma, rng)?
+    } else {
+        loss.backward()?
+    };
     if training.fisher_correction == Some(true) {
         net.fisher_correct(&mut grads)?;
     }
