@@ -539,3 +539,42 @@ fn a_network_trained_by_the_evolution_strategy_learns() {
         last.test_loss
     );
 }
+
+#[test]
+fn network_change_is_nil_for_an_untrained_network_and_measured_after_training() {
+    let device = candle_core::Device::Cpu;
+    let text = "task: {name: flip_flop, steps: 15, train_examples: 64, test_examples: 16, pulse_probability: 0.2}\n\
+                model: {units: 16, init: low_rank, init_rank: 4, activation: tanh}\n\
+                training: {epochs: 3, batch_size: 16, lr: 0.02}\n";
+    let cfg = TaskConfig::parse(Path::new("rl.yaml"), text, &[]).unwrap();
+    let fit = task::train(&cfg, &device, |_| {}).unwrap();
+    let same = task::richlazy::network_change(
+        &fit.net,
+        &fit.net.snapshot().unwrap(),
+        &fit.test,
+        8,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(same.weight_change, 0.0);
+    assert!((same.representation_alignment - 1.0).abs() < 1e-9);
+    assert!((same.tangent_kernel_alignment - 1.0).abs() < 1e-9);
+    assert_eq!(same.sign_similarity, 1.0);
+    let c = fit.change;
+    assert!(c.weight_change > 0.0 && c.weight_change_relative > 0.0);
+    for v in [
+        c.representation_alignment,
+        c.tangent_kernel_alignment,
+        c.sign_similarity,
+    ] {
+        assert!(v.is_finite() && v <= 1.0 + 1e-9, "{c:?}");
+    }
+    assert!(
+        c.tangent_kernel_alignment < 1.0 - 1e-6,
+        "training changed the tangent kernel: {c:?}"
+    );
+    // The low-rank start holds rank 4.
+    let w0 = &fit.initial.iter().find(|(n, _)| n == "w_rec").unwrap().1;
+    let sv = fitrnn::linalg::singular_values(w0).unwrap();
+    assert!(sv[3] > 1e-3 && sv[4] < 1e-4 * sv[0], "{sv:?}");
+}

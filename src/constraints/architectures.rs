@@ -127,6 +127,27 @@ pub fn spectrum_transplant(
     Ok(scaled.dot(&v.t()))
 }
 
+/// Liu et al. 2024's low-rank start, `[n, n]`: `W₀ = gain · N(0, 1) / √n`, its top `rank`
+/// singular components kept, rescaled to `W₀`'s Frobenius norm.
+pub fn low_rank<R: Rng>(
+    n: usize,
+    rank: usize,
+    gain: f64,
+    rng: &mut R,
+) -> crate::error::Result<Array2<f64>> {
+    let w0 = Array2::from_shape_fn((n, n), |_| {
+        let z: f64 = rand_distr::StandardNormal.sample(rng);
+        gain * z / (n as f64).sqrt()
+    });
+    let (u, s, v) = crate::linalg::svd(&w0)?;
+    let r = rank.min(n);
+    let kept = Array2::from_shape_fn((n, r), |(i, k)| u[[i, k]] * s[k])
+        .dot(&v.slice(ndarray::s![.., ..r]).t());
+    let norm = |a: &Array2<f64>| a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let scale = norm(&w0) / norm(&kept).max(f64::MIN_POSITIVE);
+    Ok(kept * scale)
+}
+
 /// `w` scaled so that its largest |eigenvalue| is `radius` (unchanged when `radius` is 0 or `w`
 /// has no non-zero eigenvalue).
 fn scale_to_radius(w: Array2<f64>, radius: f64) -> crate::error::Result<Array2<f64>> {
@@ -222,5 +243,17 @@ mod tests {
         // normalised SVD entropy is ColEI's.
         let h = |w: &Array2<f64>| crate::linalg::normalised_svd_entropy(&sv(w));
         assert!((h(&t) - h(&c)).abs() < 1e-6 && h(&c) < h(&rnn));
+    }
+
+    #[test]
+    fn a_low_rank_start_has_its_rank_and_the_full_matrix_s_norm() {
+        let w = low_rank(30, 3, 1.25, &mut rng()).unwrap();
+        let full = low_rank(30, 30, 1.25, &mut rng()).unwrap();
+        let sv = crate::linalg::singular_values(&w.mapv(|v| v as f32)).unwrap();
+        assert!(sv[2] > 0.1 && sv[3] < 1e-5 * sv[0], "{:?}", &sv[..5]);
+        let norm = |a: &Array2<f64>| a.iter().map(|x| x * x).sum::<f64>().sqrt();
+        assert!((norm(&w) - norm(&full)).abs() < 1e-9 * norm(&full));
+        // Full rank keeps the draw: its norm is near 1.25 · √n.
+        assert!((norm(&full) / (1.25 * 30f64.sqrt()) - 1.0).abs() < 0.1);
     }
 }

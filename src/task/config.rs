@@ -122,6 +122,9 @@ pub struct TaskModel {
     /// singular values) or `rnn_vectors_colei_spectrum` (the reverse).
     #[serde(default)]
     pub init: TaskInit,
+    /// `init: low_rank`: the rank kept (default: the number of units, i.e. full rank).
+    #[serde(default)]
+    pub init_rank: Option<usize>,
     /// `colei` (and the ColEI matrices of `init`): spectral radius of the initial `W_rec` (Li,
     /// Cornford et al.: 1.5).
     #[serde(default = "default_radius")]
@@ -165,6 +168,9 @@ pub enum TaskInit {
     ColeiVectorsRnnSpectrum,
     /// The singular vectors of a `U(±1/√n)` matrix with the singular values of a ColEI matrix.
     RnnVectorsColeiSpectrum,
+    /// Liu et al. 2024's low-rank start: `1.25 · N(0, 1)/√n`, truncated to its top `init_rank`
+    /// singular components, rescaled to the full matrix's Frobenius norm.
+    LowRank,
 }
 
 /// Sign constraint of a `standard` network.
@@ -306,6 +312,7 @@ impl Default for TaskModel {
             interneurons: None,
             constraint: SignConstraint::None,
             init: TaskInit::Default,
+            init_rank: None,
             spectral_radius: default_radius(),
             activation: None,
             alpha: default_alpha(),
@@ -443,6 +450,20 @@ impl TaskConfig {
                 )
                 .to_lowercase(),
                 "remove model.constraint",
+            );
+        }
+        if m.init_rank.is_some_and(|r| r == 0 || r > m.units) {
+            return bad(
+                "model.init_rank",
+                format!("{} for {} units", m.init_rank.unwrap_or(0), m.units),
+                "use a rank from 1 to the number of units",
+            );
+        }
+        if m.init_rank.is_some() && m.init != TaskInit::LowRank {
+            return bad(
+                "model.init_rank",
+                "set without model.init: low_rank".into(),
+                "add model.init: low_rank, or remove model.init_rank",
             );
         }
         if m.architecture != Architecture::Standard && m.init != TaskInit::Default {

@@ -9,7 +9,9 @@
 //! tables/history.parquet       phase `task`, epoch, step, train_loss, val_loss (= test loss), lr
 //! tables/task_history.parquet  per epoch: test loss, NSE and spectral radius of W
 //! tables/spectrum.parquet      eigenvalues and singular values of W, stages `init` and `final`
-//! tables/diagnostics.parquet   test loss, NSE and spectral radius, stages `init` and `final`
+//! tables/diagnostics.parquet   test loss, NSE and spectral radius, stages `init` and `final`;
+//!                              at `final` also how far training moved the network
+//!                              ([`richlazy::NetworkChange`])
 //! tables/units.parquet         each unit's sign (E / I; `–` without a sign rule)
 //! figures/, report.html        the report's figures that these tables make
 //! ```
@@ -17,6 +19,7 @@
 pub mod config;
 pub mod es;
 pub mod model;
+pub mod richlazy;
 pub mod tasks;
 mod train;
 
@@ -204,6 +207,14 @@ fn write_outputs(rd: &RunDir, fit: &TaskFit) -> Result<()> {
                 value,
             });
         }
+    }
+    for (metric, value) in fit.change.named() {
+        diagnostics.push(DiagnosticRow {
+            stage: "final".into(),
+            scope: "all".into(),
+            metric: metric.into(),
+            value,
+        });
     }
     rd.write_table(&diagnostics)?;
     let units: Vec<UnitRow> = fit

@@ -93,6 +93,9 @@ impl TaskNet {
                         let colei = architectures::colei(n, m.i_fraction, m.spectral_radius, rng)?;
                         architectures::spectrum_transplant(&rnn, &colei)?
                     }
+                    (TaskInit::LowRank, _) => {
+                        architectures::low_rank(n, m.init_rank.unwrap_or(n), 1.25, rng)?
+                    }
                     (TaskInit::Default, SignConstraint::None | SignConstraint::FrozenSign) => {
                         architectures::standard(n, rng)
                     }
@@ -221,8 +224,15 @@ impl TaskNet {
     /// Outputs `[steps − from, batch, n_out]` for inputs `x [steps, batch, n_in]`, reading out
     /// the steps from `from` on.
     pub fn forward(&self, x: &Tensor, from: usize) -> Result<Tensor> {
+        Ok(self.run(&self.w()?, x, from)?.0)
+    }
+
+    /// The forward pass with the recurrent weights `w [n, n]` given (so that gradients with
+    /// respect to the effective `W` can be taken): the outputs `[steps − from, batch, n_out]`
+    /// and the rates of the last step, `[batch, n]`.
+    pub fn run(&self, w: &Tensor, x: &Tensor, from: usize) -> Result<(Tensor, Tensor)> {
         let (steps, batch, _) = x.dims3()?;
-        let w_t = self.w()?.t()?;
+        let w_t = w.t()?;
         let u_t = self.u()?.t()?;
         let b = self.param("b")?.as_tensor();
         let w_out_t = (self.param("w_out")?.as_tensor() * &self.out_mask)?.t()?;
@@ -250,7 +260,16 @@ impl TaskNet {
                 outs.push(if self.output_tanh { z.tanh()? } else { z });
             }
         }
-        Ok(Tensor::stack(&outs, 0)?)
+        Ok((Tensor::stack(&outs, 0)?, rate))
+    }
+
+    /// A deep copy: new variables holding the current values.
+    pub fn snapshot(&self) -> Result<TaskNet> {
+        let mut copy = self.clone();
+        for (_, var) in copy.params.iter_mut() {
+            *var = Var::from_tensor(&var.as_tensor().copy()?)?;
+        }
+        Ok(copy)
     }
 
     /// The loss of the outputs against `y [steps − from, batch, n_out]`: the mean squared

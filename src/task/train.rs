@@ -61,6 +61,8 @@ pub struct TaskFit {
     pub history: Vec<TaskEpoch>,
     /// The test examples (for scoring and figures).
     pub test: TaskData,
+    /// How far training moved the network from its start (Liu et al. 2024's metrics).
+    pub change: super::richlazy::NetworkChange,
 }
 
 /// Normalised SVD entropy and spectral radius of `w`.
@@ -129,6 +131,7 @@ pub fn train(
         &mut stream(cfg.seed, STREAM_INIT),
     )?;
     let initial = net.arrays()?;
+    let initial_net = net.snapshot()?;
     let t = &cfg.training;
     let mut opt = optimiser(&net, t)?;
     let mut order_rng = stream(cfg.seed, STREAM_ORDER);
@@ -156,7 +159,7 @@ pub fn train(
                 &mut es_rng,
             )
             .map_err(|e| match e {
-                StepError::NonFinite(v) => diverged(epoch, opt.step + 1, v),
+                StepError::NonFinite(v) => diverged(epoch, opt.step + 1, v, t.lr),
                 StepError::Other(e) => e,
             })?;
             sum += value;
@@ -175,12 +178,22 @@ pub fn train(
         on_epoch(&row);
         history.push(row);
     }
+    let change =
+        super::richlazy::network_change(&initial_net, &net, &test, probe_trials(&test), device)?;
     Ok(TaskFit {
         net,
         initial,
         history,
         test,
+        change,
     })
+}
+
+/// Probe trials for the network-change metrics: at most 32, and few enough that the tangent
+/// kernel has at most 256 entries (scored steps × trials × outputs).
+fn probe_trials(test: &TaskData) -> usize {
+    let per_trial = (test.steps() - test.scored_from) * test.n_outputs();
+    (256 / per_trial.max(1)).clamp(1, 32).min(test.len())
 }
 
 /// The optimiser `training` names over every parameter of `net` (Adam with PyTorch's defaults, or
@@ -262,13 +275,14 @@ pub fn step(
     opt.step(&grads)?;
     net.project()?;
     let (bad, finite) = net.violations()?;
-    if bad > 0 || !finite {
+    if !finite {
+        // The step overflowed: a divergence, not a bug.
+        return Err(StepError::NonFinite(f64::NAN));
+    }
+    if bad > 0 {
         return Err(StepError::Other(Error::internal(
             "task training",
-            format!(
-                "after step {}: {bad} weights break the sign rule, parameters finite: {finite}",
-                opt.step
-            ),
+            format!("after step {}: {bad} weights break the sign rule", opt.step),
         )));
     }
     Ok(value)
@@ -299,9 +313,15 @@ fn epoch_row(
     })
 }
 
-fn diverged(epoch: usize, step: usize, value: f64) -> Error {
-    Error::Unsupported {
-        problem: format!("the task loss became {value} at epoch {epoch}, step {step}"),
+fn diverged(epoch: usize, step: usize, value: f64, lr: f64) -> Error {
+    Error::Diverged {
+        place: format!("task training, epoch {epoch}, step {step}"),
+        what: if value.is_nan() {
+            "the loss or the parameters became non-finite".into()
+        } else {
+            format!("the loss became {value}")
+        },
+        lr,
         fix: "lower training.lr, or set training.grad_clip (e.g. 1)".into(),
     }
 }
