@@ -206,7 +206,8 @@ pub struct SpectralRows {
 }
 
 impl SpectralRows {
-    fn spectrum(&mut self, stage: &str, matrix: &str, sp: &Spectrum) {
+    /// Add the eigenvalues and singular values of `sp`, the spectrum of `matrix` at `stage`.
+    pub fn spectrum(&mut self, stage: &str, matrix: &str, sp: &Spectrum) {
         let ev = sp.eigenvalues.iter().map(|e| (e.0, e.1));
         let sv = sp.singular_values.iter().map(|s| (*s, 0.0));
         for (kind, items) in [
@@ -226,7 +227,8 @@ impl SpectralRows {
         }
     }
 
-    fn diagnostic(&mut self, stage: &str, scope: &str, metric: &str, value: f64) {
+    /// Add one metric of `scope` at `stage`.
+    pub fn diagnostic(&mut self, stage: &str, scope: &str, metric: &str, value: f64) {
         self.diagnostics.push(DiagnosticRow {
             stage: stage.into(),
             scope: scope.into(),

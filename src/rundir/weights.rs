@@ -44,6 +44,15 @@ pub fn save(path: &Path, p: &ParamsCpu, mask: &Array2<f32>, signs: &[f32]) -> Re
     write(path, &m, None)
 }
 
+/// Write named float32 matrices to `path` as one safetensors file (atomically).
+pub fn write_arrays(path: &Path, arrays: &[(String, Array2<f32>)]) -> Result<()> {
+    let mut m = HashMap::new();
+    for (name, a) in arrays {
+        m.insert(name.clone(), t2(&a.as_standard_layout().to_owned())?);
+    }
+    write(path, &m, None)
+}
+
 /// Write `tensors` (and string `metadata`, if any) to `path` as one safetensors file, atomically
 /// and with the mode every other output gets (the user's umask decides who may read it).
 pub fn write(

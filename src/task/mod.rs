@@ -29,13 +29,13 @@ pub use train::{
     evaluate, optimiser, spectral, step, stream, train, StepError, TaskEpoch, TaskFit,
 };
 
+use crate::analysis::diagnostics::Spectrum;
+use crate::analysis::tables::SpectralRows;
 use crate::error::Result;
-use crate::rundir::tables::{DiagnosticRow, HistoryRow, SpectrumRow, UnitRow};
+use crate::rundir::tables::{HistoryRow, UnitRow};
 use crate::rundir::Manifest;
 use crate::rundir::RunDir;
-use candle_core::{Device, Tensor};
-use ndarray::Array2;
-use std::collections::HashMap;
+use candle_core::Device;
 use std::path::Path;
 
 crate::rundir::tables::table! {
@@ -103,51 +103,12 @@ pub fn run(
     Ok(fit)
 }
 
-fn write_weights(path: &Path, arrays: &[(String, Array2<f32>)]) -> Result<()> {
-    let mut m = HashMap::new();
-    for (name, a) in arrays {
-        let t = Tensor::from_slice(
-            a.as_standard_layout().as_slice().expect("standard layout"),
-            a.dim(),
-            &Device::Cpu,
-        )?;
-        m.insert(name.clone(), t);
-    }
-    crate::rundir::weights::write(path, &m, None)
-}
-
-/// Eigenvalues and singular values of `w` at `stage`.
-fn spectrum_rows(stage: &str, w: &Array2<f32>) -> Result<Vec<SpectrumRow>> {
-    let mut eig = crate::linalg::eigenvalues(w)?;
-    eig.sort_by(|a, b| {
-        (b.0.hypot(b.1))
-            .partial_cmp(&a.0.hypot(a.1))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    let row = |kind: &str, index: usize, re: f64, im: f64| SpectrumRow {
-        stage: stage.into(),
-        matrix: "w_rec".into(),
-        kind: kind.into(),
-        index: index as u32,
-        re,
-        im,
-    };
-    let mut rows: Vec<SpectrumRow> = eig
-        .iter()
-        .enumerate()
-        .map(|(k, (re, im))| row("eigenvalue", k, *re, *im))
-        .collect();
-    for (k, s) in crate::linalg::singular_values(w)?.iter().enumerate() {
-        rows.push(row("singular_value", k, *s, 0.0));
-    }
-    Ok(rows)
-}
-
 fn write_outputs(rd: &RunDir, fit: &TaskFit) -> Result<()> {
     use crate::rundir::Weights;
     let paths = rd.paths();
-    write_weights(&paths.model_dir().join("initial.safetensors"), &fit.initial)?;
-    write_weights(&paths.weights(Weights::Final), &fit.net.arrays()?)?;
+    let initial = paths.model_dir().join("initial.safetensors");
+    crate::rundir::weights::write_arrays(&initial, &fit.initial)?;
+    crate::rundir::weights::write_arrays(&paths.weights(Weights::Final), &fit.net.arrays()?)?;
     let history: Vec<HistoryRow> = fit.history[1..]
         .iter()
         .map(|e| HistoryRow {
@@ -183,40 +144,28 @@ fn write_outputs(rd: &RunDir, fit: &TaskFit) -> Result<()> {
         .expect("the initial weights hold w_rec")
         .1;
     let w_final = crate::model::to_array2(&fit.net.w()?)?;
-    let mut spectrum = spectrum_rows("init", w_init)?;
-    spectrum.extend(spectrum_rows("final", &w_final)?);
-    rd.write_table(&spectrum)?;
-    let mut diagnostics = Vec::new();
-    for (stage, e) in [
-        ("init", &fit.history[0]),
-        ("final", fit.history.last().expect("epoch 0")),
-    ] {
+    let mut spectral = SpectralRows::default();
+    spectral.spectrum("init", "w_rec", &Spectrum::of(w_init)?);
+    spectral.spectrum("final", "w_rec", &Spectrum::of(&w_final)?);
+    let last = fit.history.last().expect("epoch 0 is always there");
+    for (stage, e) in [("init", &fit.history[0]), ("final", last)] {
         for (metric, value) in [
             ("test_loss", e.test_loss),
             ("test_error_percent", e.test_error),
             ("normalised_svd_entropy", e.nse),
             ("spectral_radius", e.spectral_radius),
         ] {
-            if !value.is_finite() {
-                continue; // no error rate for a task that is not classification
+            // No error rate for a task that is not classification.
+            if value.is_finite() {
+                spectral.diagnostic(stage, "all", metric, value);
             }
-            diagnostics.push(DiagnosticRow {
-                stage: stage.into(),
-                scope: "all".into(),
-                metric: metric.into(),
-                value,
-            });
         }
     }
     for (metric, value) in fit.change.named() {
-        diagnostics.push(DiagnosticRow {
-            stage: "final".into(),
-            scope: "all".into(),
-            metric: metric.into(),
-            value,
-        });
+        spectral.diagnostic("final", "all", metric, value);
     }
-    rd.write_table(&diagnostics)?;
+    rd.write_table(&spectral.spectrum)?;
+    rd.write_table(&spectral.diagnostics)?;
     let units: Vec<UnitRow> = fit
         .net
         .signs
