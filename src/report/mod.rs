@@ -92,6 +92,16 @@ fn write(dir: &Path, finishing: bool) -> Result<ReportSummary> {
 }
 
 /// The HTML page: sections in reading order, figures next to the tables they explain.
+/// The page around `body`: its footer, then the HTML document titled after the run `name`.
+fn finish(mut body: String, name: &str) -> String {
+    body += &format!(
+        "<footer>Written by fitrnn {} on {} from the files in this run directory.</footer>\n",
+        env!("CARGO_PKG_VERSION"),
+        html::utc(crate::rundir::unix_now())
+    );
+    html::page(&format!("fitrnn report: {name}"), &body)
+}
+
 /// The page of a `fitrnn task` run: no recording, so no data, fit-to-neurons, interaction or
 /// perturbation sections; its training, weights and spectra.
 fn task_page(run: &RunFiles, task: &str, fig: &dyn Fn(&str) -> String) -> String {
@@ -120,12 +130,7 @@ fn task_page(run: &RunFiles, task: &str, fig: &dyn Fn(&str) -> String) -> String
     b += "<h3>Diagnostics of the whole network</h3>\n";
     b += &or_note(diagnostics(run), "Diagnostics");
     b += "</section>\n";
-    b += &format!(
-        "<footer>Written by fitrnn {} on {} from the files in this run directory.</footer>\n",
-        env!("CARGO_PKG_VERSION"),
-        html::utc(crate::rundir::unix_now())
-    );
-    html::page(&format!("fitrnn report: {name}"), &b)
+    finish(b, &name)
 }
 
 fn page(run: &RunFiles, figs: &[Figure]) -> String {
@@ -182,10 +187,5 @@ fn page(run: &RunFiles, figs: &[Figure]) -> String {
     b += "<h3>Largest effects on other populations</h3>\n";
     b += &or_note(perturbation_effects(run), "Perturbation effects");
     b += "</section>\n";
-    b += &format!(
-        "<footer>Written by fitrnn {} on {} from the files in this run directory.</footer>\n",
-        env!("CARGO_PKG_VERSION"),
-        html::utc(crate::rundir::unix_now())
-    );
-    html::page(&format!("fitrnn report: {name}"), &b)
+    finish(b, &name)
 }
