@@ -38,11 +38,12 @@ pub struct TaskConfig {
 pub struct TaskSpec {
     /// Which task.
     pub name: TaskName,
-    /// Time steps per example (default: 50 flip-flop, 20 adding, 100 wave).
+    /// Time steps per example (default: 50 flip-flop, 20 adding, 100 wave, 8 perceptual
+    /// decision).
     #[serde(default)]
     pub steps: Option<usize>,
     /// Training examples, drawn once from the seed (default 6000 flip-flop, 10000 adding,
-    /// 1000 wave).
+    /// 1000 wave, 10000 perceptual decision).
     #[serde(default)]
     pub train_examples: Option<usize>,
     /// Test examples, drawn from a stream independent of the training examples (default 1000).
@@ -78,6 +79,11 @@ pub enum TaskName {
     /// test digits.
     #[serde(rename = "smnist_5k")]
     Smnist5k,
+    /// Perceptual decision making (neurogym's `PerceptualDecisionMaking`, as Liu et al. 2024 time
+    /// it: 700 ms of stimulus and 100 ms of decision at 100 ms steps): a fixation input and two
+    /// noisy evidence inputs; three outputs (fixate, choice 1, choice 2), cross-entropy at every
+    /// step.
+    PerceptualDecision,
 }
 
 impl TaskName {
@@ -88,6 +94,7 @@ impl TaskName {
             TaskName::Adding => "adding",
             TaskName::Wave => "wave",
             TaskName::Smnist5k => "smnist_5k",
+            TaskName::PerceptualDecision => "perceptual_decision",
         }
     }
 }
@@ -358,6 +365,7 @@ impl TaskConfig {
             TaskName::Adding => (20, 10_000),
             TaskName::Wave => (100, 1000),
             TaskName::Smnist5k => (28, 4000),
+            TaskName::PerceptualDecision => (8, 10_000),
         };
         if t.name == TaskName::Smnist5k {
             t.digits

@@ -18,12 +18,17 @@
 //!   cross-entropy of the 10 outputs' softmax. Every fifth digit (index ≡ 4 mod 5, 100 per class)
 //!   is a test digit, the other 4,000 train; a run takes the first `examples` of its split after a
 //!   seeded shuffle.
+//! - **Perceptual decision making** (neurogym's `PerceptualDecisionMaking` at Liu et al. 2024's
+//!   timing: 7 steps of stimulus, 1 of decision, 100 ms each): fixation and two noisy evidence
+//!   inputs, three outputs, cross-entropy at every step (the test error counts every step too:
+//!   fixating during the stimulus and the choice at the end).
 
 use super::config::{TaskConfig, TaskName};
 use crate::error::{Error, Result};
 use ndarray::{s, Array3};
 use rand::seq::SliceRandom;
 use rand::Rng;
+use rand_distr::Distribution;
 use std::path::Path;
 
 /// How a task's outputs are scored.
@@ -119,6 +124,7 @@ pub fn generate<R: Rng>(
         ),
         TaskName::Adding => adding(examples, steps, rng),
         TaskName::Wave => wave(examples, steps, rng),
+        TaskName::PerceptualDecision => perceptual_decision(examples, steps, rng),
         TaskName::Smnist5k => {
             let path = cfg.task.digits.clone().unwrap_or_default();
             smnist(&path, split, examples, rng)?
@@ -232,6 +238,41 @@ pub fn flip_flop<R: Rng>(
     }
 }
 
+/// The coherences (%) of neurogym's `PerceptualDecisionMaking`.
+pub const COHERENCES: [f32; 5] = [0.0, 6.4, 12.8, 25.6, 51.2];
+/// Its input noise at 100-ms steps: `σ / √dt` with σ = 1 and dt in ms.
+pub const DECISION_NOISE: f32 = 0.1;
+
+/// Perceptual-decision examples: inputs (fixation, evidence 1, evidence 2), outputs (fixate,
+/// choice 1, choice 2) scored at every step. Each example draws a choice and a coherence `c`;
+/// steps `0..steps − 1` are the stimulus (fixation input 1, evidence `0.5 ± c / 200` for the
+/// chosen and the other side, plus Gaussian noise of SD [`DECISION_NOISE`]; target: fixate),
+/// the last step the decision (no input; target: the choice).
+pub fn perceptual_decision<R: Rng>(examples: usize, steps: usize, rng: &mut R) -> TaskData {
+    let mut inputs = Array3::zeros((examples, steps, 3));
+    let mut targets = Array3::zeros((examples, steps, 3));
+    for e in 0..examples {
+        let choice = rng.random_range(0..2usize);
+        let coherence = COHERENCES[rng.random_range(0..COHERENCES.len())];
+        for t in 0..steps - 1 {
+            inputs[[e, t, 0]] = 1.0;
+            for side in 0..2 {
+                let sign = if side == choice { 1.0 } else { -1.0 };
+                let noise: f32 = rand_distr::StandardNormal.sample(rng);
+                inputs[[e, t, 1 + side]] = 0.5 + sign * coherence / 200.0 + DECISION_NOISE * noise;
+            }
+            targets[[e, t, 0]] = 1.0;
+        }
+        targets[[e, steps - 1, 1 + choice]] = 1.0;
+    }
+    TaskData {
+        inputs,
+        targets,
+        scored_from: 0,
+        loss: LossKind::CrossEntropy,
+    }
+}
+
 /// Adding-problem examples: 2 inputs, 1 output scored at the last step.
 pub fn adding<R: Rng>(examples: usize, steps: usize, rng: &mut R) -> TaskData {
     let mut inputs = Array3::zeros((examples, steps, 2));
@@ -335,6 +376,37 @@ mod tests {
             let sum = d.inputs[[e, marked[0], 0]] + d.inputs[[e, marked[1], 0]];
             assert_eq!(d.targets[[e, 19, 0]], sum);
         }
+    }
+
+    #[test]
+    fn perceptual_decision_evidence_favours_the_target_choice() {
+        let (examples, steps) = (4000, 8);
+        let d = perceptual_decision(examples, steps, &mut ChaCha8Rng::seed_from_u64(4));
+        assert_eq!((d.scored_from, d.loss), (0, LossKind::CrossEntropy));
+        let (mut right, mut choice_1) = (0, 0);
+        for e in 0..examples {
+            let last = steps - 1;
+            // Fixate (with the fixation input on) during the stimulus, choose at the end.
+            for t in 0..last {
+                assert_eq!((d.inputs[[e, t, 0]], d.targets[[e, t, 0]]), (1.0, 1.0));
+            }
+            assert_eq!(d.inputs.slice(s![e, last, ..]).sum(), 0.0);
+            assert_eq!(d.targets.slice(s![e, last, ..]).sum(), 1.0);
+            let choice = if d.targets[[e, last, 1]] == 1.0 { 0 } else { 1 };
+            choice_1 += usize::from(choice == 0);
+            let evidence = |side: usize| d.inputs.slice(s![e, ..last, 1 + side]).sum();
+            // The two sides always sum to 1 per step, before noise.
+            let total = evidence(0) + evidence(1);
+            assert!(
+                (total - last as f32).abs() < 6.0 * DECISION_NOISE * (2.0 * last as f32).sqrt()
+            );
+            right += usize::from(evidence(choice) > evidence(1 - choice));
+        }
+        // Half the trials per choice; the summed evidence picks the choice in most trials (the
+        // 0-coherence fifth are coin flips).
+        assert!((1800..2200).contains(&choice_1), "{choice_1}");
+        let accuracy = right as f64 / examples as f64;
+        assert!((0.8..0.95).contains(&accuracy), "{accuracy}");
     }
 
     #[test]
