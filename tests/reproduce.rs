@@ -125,6 +125,22 @@ fn balwani_top_prob_pruning_loses_less_than_random_pruning_at_high_sparsity() {
         verdict[0].ours < 0.0 && verdict[0].holds == Some(true),
         "{verdict:?}"
     );
+    // The same on a trained Dale flip-flop network, beside the paper's own curve.
+    assert_eq!(
+        at("flip_flop_test_mse_topprob", "p=1.000"),
+        at("flip_flop_test_mse_random", "p=1.000")
+    );
+    let paper_topprob = rows
+        .iter()
+        .find(|r| r.quantity == "flip_flop_test_mse_topprob" && r.condition == "p=0.467")
+        .unwrap()
+        .paper;
+    assert_eq!(paper_topprob, 0.095);
+    let verdict = row(&rows, "flip_flop_test_mse_topprob_minus_random");
+    assert!(
+        verdict[0].ours < 0.0 && verdict[0].holds == Some(true),
+        "{verdict:?}"
+    );
 }
 
 #[test]
@@ -187,4 +203,31 @@ fn li_the_singular_value_spectrum_matters_more_than_the_sign_constraint() {
         assert_eq!(r[0].holds, Some(true), "{q}: {}", r[0].ours);
     }
     assert!(printed.contains("4 of 4 criteria hold"), "{printed}");
+}
+
+#[test]
+fn liu_low_rank_starts_learn_richly_and_full_rank_starts_lazily() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (rows, _) = reproduce("liu-richlazy", tmp.path());
+    for q in ["tangent_kernel_alignment", "representation_alignment"] {
+        let per_rank = row(&rows, q);
+        assert_eq!(per_rank.len(), 2, "{q}: ranks 1 and 30");
+        for r in &per_rank {
+            assert!(
+                (-1.0..=1.0).contains(&r.ours),
+                "{q} {}: {}",
+                r.condition,
+                r.ours
+            );
+        }
+        // The tiny size trains long enough for the alignments to part; the weight change needs
+        // the reduced size's 10,000 updates, so only the alignments are asserted here.
+        let d = row(&rows, &format!("{q}_difference"));
+        assert_eq!(d[0].holds, Some(true), "{q}: {}", d[0].ours);
+    }
+    let learned = row(&rows, "test_error_percent");
+    for r in learned {
+        // Three outputs at 8 steps: always fixating scores 12.5 % wrong, guessing 67 %.
+        assert!(r.ours < 12.5, "{}: {} %", r.condition, r.ours);
+    }
 }

@@ -15,10 +15,9 @@
 //! digits; fitrnn ships 5,000 (`fitrnn task` with `smnist_5k` trains on them), so that panel is not
 //! part of this target.
 
-use super::outcome::{check, report, Outcome, Size, Target};
+use super::outcome::{check, per_condition, report, Outcome, Size, Target};
 use crate::error::Result;
 use crate::task::{TaskConfig, TaskEpoch};
-use rayon::prelude::*;
 use std::path::Path;
 
 /// The conditions: name, `model.constraint`.
@@ -45,7 +44,7 @@ fn paper(task: &str, condition: &str) -> (f64, f64) {
 /// The task configs per run size: (task, config text), and the seeds. The paper's learning rate
 /// (1e-3) at full size; smaller networks trained for fewer steps learn at 0.003 (reduced
 /// flip-flop) or 0.01 (tiny).
-fn design(size: Size) -> (Vec<(&'static str, String)>, u64) {
+pub(super) fn design(size: Size) -> (Vec<(&'static str, String)>, u64) {
     // (task, units, steps, training examples, test examples, epochs, batch, lr)
     let text = |task: &str,
                 n: usize,
@@ -112,25 +111,17 @@ fn train(text: &str, constraint: &str, seed: u64) -> Result<Vec<TaskEpoch>> {
 pub fn run(size: Size, seed: u64) -> Result<Outcome> {
     let target = Target::BalwaniFig2;
     let (tasks, seeds) = design(size);
-    let jobs: Vec<(usize, usize, u64)> = (0..tasks.len())
-        .flat_map(|t| (0..CONDITIONS.len()).flat_map(move |c| (0..seeds).map(move |s| (t, c, s))))
-        .collect();
-    let histories: Vec<Vec<TaskEpoch>> = jobs
-        .par_iter()
-        .map(|&(t, c, s)| train(&tasks[t].1, CONDITIONS[c].1, seed.wrapping_add(s)))
-        .collect::<Result<_>>()?;
+    let conditions = CONDITIONS.len();
+    let histories = per_condition(tasks.len() * conditions, seed, seeds, |k, s| {
+        train(&tasks[k / conditions].1, CONDITIONS[k % conditions].1, s)
+    })?;
     let mut rows = Vec::new();
     let mut curves = Vec::new();
     for (t, (task, _)) in tasks.iter().enumerate() {
         let mut final_mse = [0.0; 3];
         let mut initial = [0.0; 3];
         for (c, (name, _)) in CONDITIONS.iter().enumerate() {
-            let runs: Vec<&Vec<TaskEpoch>> = jobs
-                .iter()
-                .zip(&histories)
-                .filter(|((jt, jc, _), _)| *jt == t && *jc == c)
-                .map(|(_, h)| h)
-                .collect();
+            let runs = &histories[t * conditions + c];
             let n = runs.len() as f64;
             final_mse[c] = runs
                 .iter()

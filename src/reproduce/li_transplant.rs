@@ -11,10 +11,9 @@
 //! `smnist_5k`) with Adam, so the errors differ and each criterion checks a direction the paper
 //! reports.
 
-use super::outcome::{check, report, Outcome, Size, Target};
+use super::outcome::{check, mean, per_condition, report, Outcome, Size, Target};
 use crate::error::Result;
 use crate::task::TaskConfig;
-use rayon::prelude::*;
 use std::path::Path;
 
 /// The models: name, overrides, the paper's test error (%).
@@ -79,23 +78,10 @@ pub fn run(size: Size, seed: u64, digits: &Path) -> Result<Outcome> {
          model: {{units: {units}, i_fraction: 0.1, activation: relu, spectral_radius: 1.5}}\n\
          training: {{epochs: {epochs}, batch_size: 32, optimiser: adam, lr: {lr}, grad_clip: 10}}\n"
     );
-    let jobs: Vec<(usize, u64)> = (0..MODELS.len())
-        .flat_map(|m| (0..seeds).map(move |s| (m, s)))
-        .collect();
-    let errors: Vec<f64> = jobs
-        .par_iter()
-        .map(|&(m, s)| train(&base, MODELS[m].1, seed.wrapping_add(s), digits))
-        .collect::<Result<_>>()?;
-    let mean = |m: usize| -> f64 {
-        let v: Vec<f64> = jobs
-            .iter()
-            .zip(&errors)
-            .filter(|((jm, _), _)| *jm == m)
-            .map(|(_, e)| *e)
-            .collect();
-        v.iter().sum::<f64>() / v.len() as f64
-    };
-    let err: Vec<f64> = (0..MODELS.len()).map(mean).collect();
+    let runs = per_condition(MODELS.len(), seed, seeds, |m, s| {
+        train(&base, MODELS[m].1, s, digits)
+    })?;
+    let err: Vec<f64> = runs.iter().map(|r| mean(r.iter().copied())).collect();
     let mut rows: Vec<_> = MODELS
         .iter()
         .zip(&err)

@@ -20,6 +20,7 @@ mod datafit;
 mod figures;
 mod li_nse;
 mod li_transplant;
+mod liu_richlazy;
 mod outcome;
 mod shao;
 
@@ -51,6 +52,7 @@ pub fn run(target: Target, size: Size, seed: u64, config: &Path, out: &Path) -> 
         Target::CornfordEg => cornford::run(size, seed, config)?,
         Target::BalwaniFig2 => balwani_fig2::run(size, seed)?,
         Target::BalwaniFig3 => balwani::run(size, seed, config)?,
+        Target::LiuRichLazy => liu_richlazy::run(size, seed)?,
     };
     let wall_s = t0.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "creating", e))?;

@@ -24,6 +24,10 @@ pub enum Target {
     /// Balwani et al. 2025, Fig 3: top-prob pruning loses less than random pruning at high
     /// sparsity, before retraining; on a data fit.
     BalwaniFig3,
+    /// Liu et al. 2024: starts of low rank learn richly, starts of high rank lazily; in task
+    /// mode on perceptual decision making.
+    #[value(name = "liu-richlazy")]
+    LiuRichLazy,
 }
 
 impl Target {
@@ -36,6 +40,7 @@ impl Target {
             Target::CornfordEg => "cornford-eg",
             Target::BalwaniFig2 => "balwani-fig2",
             Target::BalwaniFig3 => "balwani-fig3",
+            Target::LiuRichLazy => "liu-richlazy",
         }
     }
 }
@@ -126,4 +131,62 @@ pub(super) fn report(
         criterion: String::new(),
         holds: None,
     }
+}
+
+/// Run `job(condition, seed)` for every condition in `0..conditions` and every seed in
+/// `first_seed..first_seed + seeds`, in parallel, and return each condition's results in seed
+/// order (`[conditions][seeds]`).
+pub(super) fn per_condition<T: Send>(
+    conditions: usize,
+    first_seed: u64,
+    seeds: u64,
+    job: impl Fn(usize, u64) -> crate::error::Result<T> + Sync,
+) -> crate::error::Result<Vec<Vec<T>>> {
+    use rayon::prelude::*;
+    let jobs: Vec<(usize, u64)> = (0..conditions)
+        .flat_map(|c| (0..seeds).map(move |s| (c, first_seed.wrapping_add(s))))
+        .collect();
+    let mut results: Vec<T> = one_thread_per_job(|| {
+        jobs.par_iter()
+            .map(|&(c, s)| job(c, s))
+            .collect::<crate::error::Result<Vec<T>>>()
+    })?;
+    let mut grouped = Vec::with_capacity(conditions);
+    for _ in 0..conditions {
+        let rest = results.split_off((seeds as usize).min(results.len()));
+        grouped.push(std::mem::replace(&mut results, rest));
+    }
+    Ok(grouped)
+}
+
+/// The mean of `values` (NaN when empty).
+pub(super) fn mean(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (sum, n) = values
+        .into_iter()
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 {
+        f64::NAN
+    } else {
+        sum / n as f64
+    }
+}
+
+/// Run `work`, whose parallel jobs each do tensor maths, with the tensor maths on one thread per
+/// job: the jobs already fill the cores, and splitting every small product across threads as well
+/// spends most of the time waking and parking threads.
+pub(super) fn one_thread_per_job<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    let jobs = rayon::current_num_threads();
+    let before = std::env::var_os("RAYON_NUM_THREADS");
+    // candle sizes each product's threads from this variable when it computes the product.
+    std::env::set_var("RAYON_NUM_THREADS", "1");
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build();
+    let out = match pool {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    };
+    match before {
+        Some(v) => std::env::set_var("RAYON_NUM_THREADS", v),
+        None => std::env::remove_var("RAYON_NUM_THREADS"),
+    }
+    out
 }
