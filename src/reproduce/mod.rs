@@ -19,6 +19,7 @@ mod cornford;
 mod datafit;
 mod figures;
 mod li_nse;
+mod li_nse_error;
 mod li_transplant;
 mod liu_richlazy;
 mod outcome;
@@ -47,7 +48,7 @@ pub fn run(target: Target, size: Size, seed: u64, config: &Path, out: &Path) -> 
     let t0 = std::time::Instant::now();
     let outcome = match target {
         Target::ShaoMotifs => shao::run(size, seed)?,
-        Target::LiNse => li_nse::run(size, seed)?,
+        Target::LiNse => li_nse::run(size, seed, Path::new("data/mnist_5k.h5"))?,
         Target::LiTransplant => li_transplant::run(size, seed, Path::new("data/mnist_5k.h5"))?,
         Target::CornfordEg => cornford::run(size, seed, config)?,
         Target::BalwaniFig2 => balwani_fig2::run(size, seed)?,
