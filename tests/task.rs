@@ -247,6 +247,50 @@ fn colei_and_dann_keep_dales_law_through_training_and_learn() {
 }
 
 #[test]
+fn exponentiated_gradients_never_change_a_weights_sign() {
+    let device = candle_core::Device::Cpu;
+    let text = "training: {optimiser: adamw_eg, lr: 0.1, weight_decay: 0.01}";
+    for (arch, extra) in [("standard", ", constraint: dale"), ("standard", "")] {
+        let mut cfg = small(arch, extra);
+        let eg: TaskConfig = TaskConfig::parse(
+            Path::new("eg.yaml"),
+            &format!("task: {{name: flip_flop}}\n{text}\n"),
+            &[],
+        )
+        .unwrap();
+        cfg.training.optimiser = eg.training.optimiser;
+        cfg.training.lr = eg.training.lr;
+        cfg.training.weight_decay = eg.training.weight_decay;
+        let fit = task::train(&cfg, &device, |_| {}).unwrap();
+        let start = &fit.initial.iter().find(|(n, _)| n == "w_rec").unwrap().1;
+        let end = fitrnn::model::to_array2(&fit.net.w().unwrap()).unwrap();
+        let moved = start.iter().zip(end.iter()).filter(|(a, b)| a != b).count();
+        assert!(
+            moved > start.len() / 2,
+            "{arch}{extra}: {moved} weights moved"
+        );
+        for (a, b) in start.iter().zip(end.iter()) {
+            // Multiplicative steps: the sign is kept and a weight never reaches 0 (so Dale's
+            // projection has nothing to do).
+            assert!(
+                a.signum() == b.signum() && *b != 0.0,
+                "{arch}{extra}: {a} → {b}"
+            );
+        }
+        let last = fit.history.last().unwrap();
+        assert!(last.test_loss < fit.history[0].test_loss, "{arch}{extra}");
+    }
+    let bad = TaskConfig::parse(
+        Path::new("eg.yaml"),
+        "task: {name: flip_flop}\ntraining: {optimiser: adamw_eg, weight_decay: -1}\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(bad.contains("training.weight_decay"), "{bad}");
+}
+
+#[test]
 fn the_same_seed_gives_the_same_task_run() {
     let device = candle_core::Device::Cpu;
     let cfg = small("colei", "");

@@ -1,6 +1,6 @@
 //! `cornford-eg`: Cornford et al. 2024's claim that learning with exponentiated gradients (EG)
 //! gives log-normal weights (bioRxiv 10.1101/2024.10.25.620272; code: linclab/EG_optimiser),
-//! tested on a data fit.
+//! tested on a data fit and on Dale networks trained on flip-flop.
 //!
 //! The same recording, network and starting weights are fitted twice for the same number of
 //! dense-phase epochs: with AdamW (additive steps) and with AdamW-EG (`w ← w ⊙ exp(−η sign(w) ⊙
@@ -68,6 +68,45 @@ fn fit(
     Ok((f.w_init, f.params.w_rec))
 }
 
+/// AdamW-EG's learning rate on the flip-flop task, as a multiple of AdamW's.
+const TASK_EG_LR_FACTOR: f64 = 10.0;
+/// Weight decay of both task runs (the EG optimiser's default).
+const TASK_WEIGHT_DECAY: f64 = 0.01;
+
+/// The flip-flop part: Dale networks as `balwani-fig2` trains them at `size`, with AdamW and with
+/// AdamW-EG from the same start. Returns, per seed, the starting, AdamW and AdamW-EG recurrent
+/// weights and the two runs' final test MSE.
+#[allow(clippy::type_complexity)]
+fn flip_flop_runs(size: Size, seed: u64) -> Result<Vec<([Array2<f32>; 3], [f64; 2])>> {
+    let (tasks, seeds) = super::balwani_fig2::design(size);
+    let text = &tasks[0].1;
+    let runs = super::outcome::per_condition(1, seed, seeds, |_, s| {
+        let parse = |extra: &[String]| {
+            let mut all = vec!["model.constraint=dale".to_string(), format!("seed={s}")];
+            all.extend_from_slice(extra);
+            crate::task::TaskConfig::parse(Path::new("cornford-eg"), text, &all)
+        };
+        let lr = parse(&[])?.training.lr;
+        let train = |optimiser: &str, rate: f64| {
+            let cfg = parse(&[
+                format!("training.optimiser={optimiser}"),
+                format!("training.lr={rate}"),
+                format!("training.weight_decay={TASK_WEIGHT_DECAY}"),
+            ])?;
+            let fit = crate::task::train(&cfg, &candle_core::Device::Cpu, |_| {})?;
+            let start = fit.initial.iter().find(|(n, _)| n == "w_rec");
+            let start = start.map(|(_, w)| w.clone()).unwrap_or_default();
+            let mse = fit.history.last().map_or(f64::NAN, |e| e.test_loss);
+            Ok::<_, crate::Error>((start, crate::model::to_array2(&fit.net.w()?)?, mse))
+        };
+        let (w0, add, mse_add) = train("adamw", lr)?;
+        let (_, eg, mse_eg) = train("adamw_eg", lr * TASK_EG_LR_FACTOR)?;
+        let mse = [mse_add, mse_eg];
+        Ok(([w0, add, eg], mse))
+    })?;
+    Ok(runs.into_iter().flatten().collect())
+}
+
 /// Run the reproduction at `size` on the recording and model of the run config `config`.
 pub fn run(size: Size, seed: u64, config: &Path) -> Result<Outcome> {
     let target = Target::CornfordEg;
@@ -77,7 +116,7 @@ pub fn run(size: Size, seed: u64, config: &Path) -> Result<Outcome> {
     let ks = |w: &Array2<f32>| crate::stats::ks_normal(&log_magnitudes(w));
     let (k0, k_add, k_eg) = (ks(&w0), ks(&additive), ks(&eg));
     let cond = format!("{e} epochs");
-    let rows = vec![
+    let mut rows = vec![
         report(target, "ks_log_w_start", cond.clone(), f64::NAN, k0),
         report(target, "ks_log_w_adamw", cond.clone(), f64::NAN, k_add),
         report(target, "ks_log_w_adamw_eg", cond.clone(), f64::NAN, k_eg),
@@ -114,12 +153,51 @@ pub fn run(size: Size, seed: u64, config: &Path) -> Result<Outcome> {
             k_eg < k0,
         ),
     ];
+    let task = flip_flop_runs(size, seed)?;
+    let pooled = |k: usize| -> Vec<f64> {
+        task.iter()
+            .flat_map(|(w, _)| log_magnitudes(&w[k]))
+            .collect()
+    };
+    // Each seed's own distance (the seeds' scales differ), averaged.
+    let task_ks = |k: usize| super::outcome::mean(task.iter().map(|(w, _)| ks(&w[k])));
+    let (t0, t_add, t_eg) = (task_ks(0), task_ks(1), task_ks(2));
+    let task_cond = format!("flip-flop, {} seed(s)", task.len());
+    for (q, v) in [
+        ("flip_flop_ks_log_w_start", t0),
+        ("flip_flop_ks_log_w_adamw", t_add),
+        ("flip_flop_ks_log_w_adamw_eg", t_eg),
+        (
+            "flip_flop_test_mse_adamw",
+            super::outcome::mean(task.iter().map(|(_, m)| m[0])),
+        ),
+        (
+            "flip_flop_test_mse_adamw_eg",
+            super::outcome::mean(task.iter().map(|(_, m)| m[1])),
+        ),
+    ] {
+        rows.push(report(target, q, task_cond.clone(), f64::NAN, v));
+    }
+    rows.push(check(
+        target,
+        "flip_flop_ks_log_w_adamw_eg_minus_adamw",
+        task_cond,
+        f64::NAN,
+        t_eg - t_add,
+        "on flip-flop too, EG's weights are closer to log-normal than AdamW's",
+        t_eg < t_add,
+    ));
     let plot = super::figures::Histograms {
-        title: "ln |w| of the recurrent weights, standardised".into(),
+        title:
+            "ln |w| of the recurrent weights, standardised: the data fit (thick), flip-flop (thin)"
+                .into(),
         series: vec![
             (format!("start (KS {k0:.3})"), log_magnitudes(&w0)),
             (format!("AdamW (KS {k_add:.3})"), log_magnitudes(&additive)),
             (format!("AdamW-EG (KS {k_eg:.3})"), log_magnitudes(&eg)),
+            (format!("flip-flop start (KS {t0:.3})"), pooled(0)),
+            (format!("flip-flop AdamW (KS {t_add:.3})"), pooled(1)),
+            (format!("flip-flop AdamW-EG (KS {t_eg:.3})"), pooled(2)),
         ],
     };
     Ok(Outcome {
@@ -132,6 +210,9 @@ pub fn run(size: Size, seed: u64, config: &Path) -> Result<Outcome> {
                 LR * EG_LR_FACTOR
             ),
             "KS = Kolmogorov–Smirnov distance of ln |w| (non-zero weights) to the normal with its mean and SD; the paper gives no numbers".into(),
+            format!(
+                "flip-flop: Dale networks trained as balwani-fig2 trains them at this size, from one start per seed with AdamW and with AdamW-EG at {TASK_EG_LR_FACTOR} times its learning rate, weight decay {TASK_WEIGHT_DECAY} for both; KS per seed, averaged"
+            ),
         ],
     })
 }

@@ -160,10 +160,12 @@ impl Plot for Histograms {
         c.draw_series(LineSeries::new(normal, BLACK.stroke_width(1)))?
             .label("normal (log-normal |w|)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        // Colours repeat after three series (start, additive, EG); repeats are drawn thinner.
         let colours = [RGBColor(150, 150, 150), TRAIN, MODEL];
         for (k, (label, curve)) in curves.iter().enumerate() {
             let colour = colours[k % colours.len()];
-            line(&mut c, curve, label, colour, 3)?;
+            let width = if k < colours.len() { 3 } else { 1 };
+            line(&mut c, curve, label, colour, width)?;
         }
         legend(&mut c, SeriesLabelPosition::UpperLeft)?;
         Ok(())

@@ -206,8 +206,9 @@ pub struct TaskTraining {
     /// Examples per batch.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
-    /// `adam` (Balwani et al.), `sgd` (Li, Cornford et al.; momentum 0 unless set) or `es` (Adam
-    /// on an evolution strategy's gradient estimate, forward passes only; see `es`).
+    /// `adam` (Balwani et al.), `sgd` (Li, Cornford et al.; momentum 0 unless set), `es` (Adam
+    /// on an evolution strategy's gradient estimate, forward passes only; see `es`), `adamw`, or
+    /// Cornford et al. 2024's exponentiated gradients `adamw_eg` and `sgd_eg`.
     #[serde(default)]
     pub optimiser: TaskOptimiser,
     /// Learning rate.
@@ -216,6 +217,10 @@ pub struct TaskTraining {
     /// SGD momentum.
     #[serde(default)]
     pub momentum: f64,
+    /// Weight decay for `adamw` and `adamw_eg` (decoupled, `w ← w (1 − η λ)`) and `sgd_eg`
+    /// (`g ← g + λ sign(w)`); ignored by the others.
+    #[serde(default)]
+    pub weight_decay: f64,
     /// Clip the global gradient norm to this value (unset: no clipping).
     #[serde(default)]
     pub grad_clip: Option<f64>,
@@ -268,6 +273,13 @@ pub enum TaskOptimiser {
     Sgd,
     /// Adam on the gradient an evolution strategy estimates from forward passes alone.
     Es,
+    /// AdamW (decoupled weight decay, `training.weight_decay`).
+    Adamw,
+    /// AdamW with exponentiated gradients on every weight matrix (Cornford et al. 2024:
+    /// `w ← w ⊙ exp(−η sign(w) ⊙ m̂/(√v̂ + ε))`, so no weight changes sign); biases additive.
+    AdamwEg,
+    /// SGD (with `momentum`) with exponentiated gradients on every weight matrix; biases additive.
+    SgdEg,
 }
 
 /// `output:` the run directory.
@@ -336,6 +348,7 @@ impl Default for TaskTraining {
             optimiser: TaskOptimiser::Adam,
             lr: default_lr(),
             momentum: 0.0,
+            weight_decay: 0.0,
             grad_clip: None,
             es: EsConfig::default(),
             fisher_correction: None,
@@ -553,6 +566,13 @@ impl TaskConfig {
                 "training.momentum",
                 format!("{}", tr.momentum),
                 "use a momentum in [0, 1)",
+            );
+        }
+        if !(tr.weight_decay.is_finite() && tr.weight_decay >= 0.0) {
+            return bad(
+                "training.weight_decay",
+                format!("{}", tr.weight_decay),
+                "use a decay of 0 or more",
             );
         }
         if let Some(c) = tr.grad_clip.filter(|c| !(c.is_finite() && *c > 0.0)) {

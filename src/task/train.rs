@@ -196,23 +196,29 @@ fn probe_trials(test: &TaskData) -> usize {
     (256 / per_trial.max(1)).clamp(1, 32).min(test.len())
 }
 
-/// The optimiser `training` names over every parameter of `net` (Adam with PyTorch's defaults, or
-/// SGD with its momentum).
+/// The optimiser `training` names over every parameter of `net` (Adam with PyTorch's defaults,
+/// SGD with its momentum, AdamW, or the exponentiated-gradient updates on every weight matrix).
 pub fn optimiser(net: &TaskNet, training: &TaskTraining) -> Result<Optim> {
     Optim::new(
         OptimConfig {
             kind: match training.optimiser {
                 TaskOptimiser::Adam | TaskOptimiser::Es => Optimiser::Adam,
                 TaskOptimiser::Sgd => Optimiser::Sgd,
+                TaskOptimiser::Adamw => Optimiser::Adamw,
+                TaskOptimiser::AdamwEg => Optimiser::AdamwEg,
+                TaskOptimiser::SgdEg => Optimiser::SgdEg,
             },
             lr: training.lr,
             betas: (0.9, 0.999),
             eps: 1e-8,
-            weight_decay: 0.0,
+            weight_decay: training.weight_decay,
             momentum: training.momentum,
         },
         net.vars(),
-        vec![false; net.params.len()],
+        net.params
+            .iter()
+            .map(|(name, _)| !matches!(*name, "b" | "b_out"))
+            .collect(),
     )
 }
 
