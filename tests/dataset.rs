@@ -218,6 +218,30 @@ fn no_window_crosses_a_pause_between_joined_sessions() {
 }
 
 #[test]
+fn a_stride_shorter_than_a_frame_is_refused_not_rounded_up() {
+    // At 10 Hz, 1 ns would become one window per frame: slow, and not what was asked.
+    let parse = |stride: &str| {
+        let text =
+            format!("data:\n  path: mem.h5\n  windows: {{length_s: 2.0, stride_s: {stride}}}\n");
+        Config::parse(Path::new("t.yaml"), &text, &[]).unwrap()
+    };
+    let cfg = parse("1.0e-9");
+    let err = Dataset::build(&cfg, recording(1000, 10.0), Path::new("t.yaml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("data.windows.stride_s")
+            && err.contains("shorter than a frame (0.1000 s at 10 Hz)"),
+        "{err}"
+    );
+    // One frame is a stride.
+    let cfg = parse("0.1");
+    let ds = Dataset::build(&cfg, recording(1000, 10.0), Path::new("t.yaml")).unwrap();
+    let starts: Vec<usize> = ds.train_windows.iter().take(3).map(|w| w.start).collect();
+    assert_eq!(starts, [0, 1, 2]);
+}
+
+#[test]
 fn every_validation_frame_is_scored_when_the_blocks_do_not_end_on_a_whole_window() {
     // 2 blocks of 500 frames, 15 % held out: validation runs of 75 frames, windows of 20.
     let rec = recording(1000, 10.0);

@@ -63,6 +63,24 @@ pub struct Target {
     pub is_neuron: bool,
 }
 
+/// The stride `stride_s` (s) in frames at `rate_hz`: a stride shorter than half a frame is refused
+/// (it would round up to one frame, one window per frame, silently and slowly).
+fn stride_frames(stride_s: f64, rate_hz: f64, config_path: &Path) -> Result<usize> {
+    let frames = (stride_s * rate_hz).round();
+    if frames < 1.0 {
+        return Err(Error::config(
+            config_path,
+            "data.windows.stride_s",
+            format!(
+                "{stride_s} s is shorter than a frame ({:.4} s at {rate_hz} Hz)",
+                1.0 / rate_hz
+            ),
+            "use at least one frame interval; unset, the stride is the window length (no overlap)",
+        ));
+    }
+    Ok(frames as usize)
+}
+
 impl Dataset {
     /// Read, select and check the recording `config` names and build its dataset: the NaN policy,
     /// the selection and sign map, the named inputs, the window length against the recording, the
@@ -178,11 +196,10 @@ impl Dataset {
         let signs = neuron_signs(&rec, &d.cell_types);
         let split = FrameSplit::new(&rec, &d.split, config_path)?;
         let win = (d.windows.length_s * rec.frame_rate_hz).round().max(2.0) as usize;
-        let stride = d
-            .windows
-            .stride_s
-            .map(|s| (s * rec.frame_rate_hz).round().max(1.0) as usize)
-            .unwrap_or(win);
+        let stride = match d.windows.stride_s {
+            Some(s) => stride_frames(s, rec.frame_rate_hz, config_path)?,
+            None => win,
+        };
         let mut train_windows = split.windows(&rec, true, win, stride);
         if let Some(seed) = d.windows.bootstrap {
             train_windows = bootstrap(&train_windows, seed);
