@@ -215,6 +215,7 @@ fn silencing_removes_exactly_the_outgoing_currents_and_magnitude_zero_changes_no
         tau: None,
         forcing: 0.0,
         latent: None,
+        nonnegative_inputs: false,
         activation: Activation::Softplus,
         initial_state: InitialState::Learned,
         readout: None,

@@ -247,6 +247,7 @@ fn sparse_products_give_the_dense_gradients_on_the_mask() {
         readout_input: ReadoutInput::Rate,
         calcium: None,
         latent: None,
+        nonnegative_inputs: false,
     };
     let y = uniform(&[t_len, batch, n], 0.0, 1.0, rng);
     let u = randn(&[t_len, batch, d], 1.0, rng);

@@ -39,6 +39,7 @@ fn net(beta: Vec<f32>) -> Net {
         readout_input: ReadoutInput::Rate,
         calcium: None,
         latent: None,
+        nonnegative_inputs: false,
     };
     // One indicator group per recorded unit, with τ set so that exp(−dt/τ) = β.
     let dt_ms = 100.0;

@@ -86,6 +86,7 @@ impl Case {
             },
             calcium: None,
             latent: None,
+            nonnegative_inputs: false,
         }
     }
     fn bias(&self) -> bool {

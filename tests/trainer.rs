@@ -65,6 +65,7 @@ fn gradients_match_finite_differences() {
                 readout_input: ReadoutInput::Rate,
                 calcium: None,
                 latent: None,
+                nonnegative_inputs: false,
             };
             let y = Tensor::from_vec(
                 (0..t_len * b * n)
@@ -691,4 +692,134 @@ fn a_failed_fit_is_analysed_from_its_last_checkpoint_only_when_asked() {
         .arg("--allow-failed")
         .assert()
         .success();
+}
+
+#[test]
+fn a_colei_fit_keeps_its_inputs_excitatory_and_dales_law_and_learns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg_path, _) = small_setup(dir.path(), "");
+    let cfg = Config::load(
+        &cfg_path,
+        &[
+            "model.architecture=colei".into(),
+            "constraints.init.spectral_radius=1.5".into(),
+            "training.dense_epochs=10".into(),
+            "training.finetune_epochs=5".into(),
+        ],
+    )
+    .unwrap();
+    let ds = dataset(&cfg, &cfg_path);
+    let out = fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
+    let f = &out.fitted;
+    // ColEI's start: a zero diagonal, every column with its cell type's sign, radius 1.5.
+    assert!(f.w_init.diag().iter().all(|v| *v == 0.0));
+    assert_eq!(sign_violations(&f.w_init, &f.network.signs), 0);
+    let radius = fitrnn::linalg::spectral_radius(&f.w_init).unwrap();
+    assert!((radius - 1.5).abs() < 1e-3, "{radius}");
+    // Through training: Dale's law on W_rec, and input weights ≥ 0 (some of them learned).
+    assert_eq!(sign_violations(&f.params.w_rec, &f.network.signs), 0);
+    assert!(f.params.w_in.iter().all(|v| *v >= 0.0));
+    assert!(f.params.w_in.iter().any(|v| *v > 0.0));
+    assert_loss_decreased(&out.history, "colei");
+    // A recurrent DANN has no unit for a recorded inhibitory neuron; ColEI keeps Dale's law.
+    for (set, key) in [
+        ("model.architecture=dann", "model.architecture"),
+        ("constraints.dale=none", "constraints.dale"),
+        ("constraints.init.kind=uniform", "constraints.init.kind"),
+    ] {
+        let sets = if set.starts_with("model.architecture") {
+            vec![set.to_string()]
+        } else {
+            vec!["model.architecture=colei".to_string(), set.to_string()]
+        };
+        let err = Config::load(&cfg_path, &sets).unwrap_err().to_string();
+        assert!(err.contains(key), "{set}: {err}");
+    }
+}
+
+#[test]
+fn the_evolution_strategys_estimate_points_along_the_backpropagated_gradient() {
+    let device = Device::Cpu;
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(11);
+    let net = common::NetBuilder {
+        inputs: 2,
+        ..common::NetBuilder::new(6)
+    };
+    let (rnn, p) = net.build(&mut rng, &device);
+    let y = common::randn(&[12, 3, 6], 1.0, &mut rng, &device);
+    let u = common::randn(&[12, 3, 2], 1.0, &mut rng, &device);
+    let mask = Tensor::ones((6, 6), DType::F32, &device).unwrap();
+    let vars = p.trainable(true, true, true);
+    let exact = rnn.loss_with(&p, &y, &u, None).unwrap().backward().unwrap();
+    let spec = fitrnn::train::es::EsSpec {
+        pairs: 2000,
+        sigma: 0.01,
+        seed: 4,
+    };
+    let estimate = fitrnn::train::es::gradient(&rnn, &p, &vars, &y, &u, None, &mask, spec).unwrap();
+    let flat = |g: &candle_core::backprop::GradStore| -> Vec<f32> {
+        vars.iter()
+            .flat_map(|v| {
+                g.get(v.as_tensor())
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let (a, b) = (flat(&exact), flat(&estimate));
+    let dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let cosine = dot / (norm(&a) * norm(&b));
+    // Centred ranks change the estimate's length, not its direction.
+    assert!(cosine > 0.8, "cosine {cosine} over {} parameters", a.len());
+    // A masked connection is never perturbed, so it gets no gradient.
+    let mut half = vec![1f32; 36];
+    half[..18].fill(0.0);
+    let mask = Tensor::from_vec(half, (6, 6), &device).unwrap();
+    let spec = fitrnn::train::es::EsSpec { pairs: 8, ..spec };
+    let masked = fitrnn::train::es::gradient(&rnn, &p, &vars, &y, &u, None, &mask, spec).unwrap();
+    let g = masked
+        .get(p.w_rec.as_tensor())
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert!(g[..18].iter().all(|v| *v == 0.0) && g[18..].iter().any(|v| *v != 0.0));
+}
+
+#[test]
+fn a_fit_by_the_evolution_strategy_keeps_dales_law_learns_and_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg_path, _) = small_setup(dir.path(), "");
+    let sets: Vec<String> = [
+        "training.gradient=es",
+        "training.es.population=16",
+        "training.lr=0.003",
+        "training.dense_epochs=6",
+        "training.finetune_epochs=4",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let cfg = Config::load(&cfg_path, &sets).unwrap();
+    let ds = dataset(&cfg, &cfg_path);
+    let run = || fit(&cfg, &ds, &Device::Cpu, None, |_, _, _, _| {}, |_| Ok(())).unwrap();
+    let (a, b) = (run(), run());
+    assert_eq!(
+        sign_violations(&a.fitted.params.w_rec, &a.fitted.network.signs),
+        0
+    );
+    assert_loss_decreased(&a.history, "es");
+    assert_eq!(
+        a.fitted.params.w_rec, b.fitted.params.w_rec,
+        "same seed, same fit"
+    );
+    let err = Config::load(&cfg_path, &["training.es.population=3".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("training.es.population"), "{err}");
 }

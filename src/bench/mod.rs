@@ -277,6 +277,7 @@ pub fn measure(w: &Workload, kind: Kind, m: Measure) -> Result<BenchResult> {
             Backward::Bptt => "bptt",
             Backward::BpttDense => "bptt-dense",
             Backward::Autograd => "autograd",
+            Backward::Es(_) => "es",
         },
         n: w.shape.n,
         b: w.shape.b,

@@ -23,9 +23,11 @@ pub use data::{
 };
 pub use ensemble::{BackendKind, EnsembleConfig};
 pub use load::{load_yaml, parse_yaml};
-pub use model::{ModelConfig, ModelMode, Readout};
+pub use model::{Architecture, ModelConfig, ModelMode, Readout};
 pub use slurm::{check_option as check_slurm_option, SlurmConfig};
-pub use training::{CheckpointPolicy, Optimiser, Schedule, TrainingConfig, WarmStart};
+pub use training::{
+    CheckpointPolicy, EsConfig, GradientKind, Optimiser, Schedule, TrainingConfig, WarmStart,
+};
 
 use crate::device::DeviceChoice;
 use crate::error::{Error, Result};
@@ -161,6 +163,24 @@ impl Config {
             }
         }
         self.training.validate(file)?;
+        if self.model.architecture == Architecture::Colei {
+            if self.constraints.dale == Dale::None {
+                return Err(Error::config(
+                    file,
+                    "constraints.dale",
+                    "`none` with model.architecture: colei, whose every column keeps its cell type's sign",
+                    "use dale: projection (ColEI's clamped update), or architecture: standard for the unconstrained baseline",
+                ));
+            }
+            if self.constraints.init.kind != InitKind::Balanced {
+                return Err(Error::config(
+                    file,
+                    "constraints.init.kind",
+                    "set with model.architecture: colei, which has its own initialisation",
+                    "remove constraints.init.kind (colei keeps only its spectral_radius)",
+                ));
+            }
+        }
         if self.training.warm_start == WarmStart::OneStep
             && self.model.mode == ModelMode::Populations
         {

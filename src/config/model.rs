@@ -12,6 +12,11 @@ use std::path::Path;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
+    /// How `W_rec` is parameterised: `standard` (one signed matrix under `constraints.dale`) or
+    /// `colei` (Li, Cornford et al. 2023's column E/I network: ColEI's initialisation and input
+    /// weights ≥ 0; Dale's projection is ColEI's clamped update); `dann` is refused.
+    #[serde(default)]
+    pub architecture: Architecture,
     /// One unit per recorded neuron, or per-population units fitted to population averages.
     #[serde(default)]
     pub mode: ModelMode,
@@ -137,6 +142,7 @@ fn default_tau_ms() -> BTreeMap<String, f64> {
 impl Default for ModelConfig {
     fn default() -> Self {
         Self {
+            architecture: Architecture::Standard,
             mode: ModelMode::Neurons,
             hidden_units: BTreeMap::new(),
             units_per_population: BTreeMap::new(),
@@ -173,6 +179,13 @@ impl ModelConfig {
     pub(super) fn validate(&self, file: &Path) -> Result<()> {
         let bad =
             |key: &str, problem: String, fix: &str| Err(Error::config(file, key, problem, fix));
+        if self.architecture == Architecture::Dann {
+            return bad(
+                "model.architecture",
+                "`dann` has no unit for a recorded inhibitory neuron: its inhibition is a hidden population of interneurons acting within the time step (W_EE − W_EI W_IE)".into(),
+                "fit recordings with standard or colei; train DANNs on tasks with `fitrnn task`",
+            );
+        }
         for (t, tau) in &self.tau_ms {
             if !(tau.is_finite() && *tau > 0.0) {
                 return bad(
@@ -244,4 +257,21 @@ impl ModelConfig {
         }
         Ok(())
     }
+}
+
+/// How the recurrent weights are parameterised (Li, Cornford et al. 2023).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// One signed matrix: in task mode `U(±1/√n)` (or Balwani et al.'s signed uniform under a
+    /// constraint); in a data fit the initialisation `constraints.init` names.
+    #[default]
+    Standard,
+    /// Column E/I: `W = W⁺ D`, `W⁺ ≥ 0` exponential with a zero diagonal, scaled to a spectral
+    /// radius; input weights `≥ 0`.
+    Colei,
+    /// Recurrent DANN: `W = W_EE − W_EI W_IE`, `U = U_EX − U_EI U_IX`, every part ≥ 0 (task
+    /// mode only: its inhibition is a hidden interneuron population, so a recording's inhibitory
+    /// neurons have no unit in it).
+    Dann,
 }

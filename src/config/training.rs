@@ -54,6 +54,14 @@ pub struct TrainingConfig {
     /// When the fit's state is saved for `--resume`.
     #[serde(default)]
     pub checkpoint: CheckpointPolicy,
+    /// `bptt` (default) or `es`: the optimiser steps on an evolution strategy's gradient estimate
+    /// (antithetic perturbations of every trainable parameter, centred ranks of their losses;
+    /// forward passes only), set by `es`.
+    #[serde(default)]
+    pub gradient: GradientKind,
+    /// `gradient: es`: perturbations per step and their scale.
+    #[serde(default)]
+    pub es: EsConfig,
 }
 
 /// `training.checkpoint`: when the fit's state is written to `model/checkpoint.safetensors`.
@@ -147,6 +155,8 @@ impl Default for TrainingConfig {
             warm_start: WarmStart::None,
             teacher_forcing: 0.0,
             checkpoint: CheckpointPolicy::default(),
+            gradient: GradientKind::Bptt,
+            es: EsConfig::default(),
         }
     }
 }
@@ -173,6 +183,7 @@ impl TrainingConfig {
     pub(super) fn validate(&self, file: &Path) -> Result<()> {
         let bad =
             |key: &str, problem: String, fix: &str| Err(Error::config(file, key, problem, fix));
+        self.es.validate(file)?;
         if self.checkpoint.every_s.is_nan() || self.checkpoint.every_s < 0.0 {
             return bad(
                 "training.checkpoint.every_s",
@@ -244,4 +255,66 @@ impl TrainingConfig {
         }
         Ok(())
     }
+}
+
+/// `training.es`: the evolution strategy's settings.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EsConfig {
+    /// Perturbations per step (antithetic pairs: an even number ≥ 2).
+    #[serde(default = "default_population")]
+    pub population: usize,
+    /// Perturbation scale σ, in units of the parameters.
+    #[serde(default = "default_sigma")]
+    pub sigma: f64,
+}
+
+fn default_population() -> usize {
+    32
+}
+fn default_sigma() -> f64 {
+    0.02
+}
+
+impl Default for EsConfig {
+    fn default() -> Self {
+        EsConfig {
+            population: default_population(),
+            sigma: default_sigma(),
+        }
+    }
+}
+
+impl EsConfig {
+    /// Value checks; `file` is the config, named in errors.
+    pub fn validate(&self, file: &Path) -> Result<()> {
+        if self.population < 2 || self.population % 2 == 1 {
+            return Err(Error::config(
+                file,
+                "training.es.population",
+                format!("{}", self.population),
+                "use an even number of perturbations, at least 2 (they come in ± pairs)",
+            ));
+        }
+        if !(self.sigma.is_finite() && self.sigma > 0.0) {
+            return Err(Error::config(
+                file,
+                "training.es.sigma",
+                format!("{}", self.sigma),
+                "use a positive perturbation scale, e.g. 0.02",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How the training gradient is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GradientKind {
+    /// Backpropagation through time.
+    #[default]
+    Bptt,
+    /// An evolution strategy's estimate from forward passes alone (`training.es`).
+    Es,
 }

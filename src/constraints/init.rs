@@ -51,3 +51,72 @@ pub fn balanced_dale<R: Rng>(
     }
     Ok(w)
 }
+
+/// Li, Cornford et al. 2023's ColEI initialisation under the recording's signs: magnitudes
+/// `Exp(σ_E)` on excitatory and `Exp(σ_I)` on inhibitory columns with
+/// `σ_E = √(1 / ((2π − 1)/(2π) · (n_E + n_E²/n_I)))` and `σ_I = (n_E/n_I) σ_E` (so that a unit's
+/// expected excitatory and inhibitory input balance in the full network), times `support` (0/1),
+/// a zero diagonal, and the whole matrix scaled to spectral radius `rho`. With only one sign
+/// present every column takes `σ_E` computed as if `n_I` were 1.
+pub fn colei_dale<R: Rng>(
+    signs: &[Sign],
+    support: &Array2<f32>,
+    rho: f64,
+    rng: &mut R,
+) -> crate::error::Result<Array2<f32>> {
+    let n = signs.len();
+    let n_i = signs.iter().filter(|s| **s == Sign::I).count();
+    let (ne, ni) = ((n - n_i).max(1) as f64, n_i.max(1) as f64);
+    let two_pi = 2.0 * std::f64::consts::PI;
+    let sigma_e = (1.0 / (((two_pi - 1.0) / two_pi) * (ne + ne * ne / ni))).sqrt();
+    let sigma_i = (ne / ni) * sigma_e;
+    let mut w = Array2::from_shape_fn((n, n), |(i, j)| {
+        let sigma = match signs[j] {
+            Sign::E => sigma_e,
+            Sign::I => sigma_i,
+        };
+        // Exponential by inversion: −σ ln(1 − U).
+        let magnitude = -sigma * (1.0 - rng.random::<f64>()).ln();
+        if i == j {
+            0.0
+        } else {
+            signs[j].value() * magnitude as f32
+        }
+    }) * support;
+    let r = crate::linalg::spectral_radius(&w)?;
+    if r > 0.0 {
+        w.mapv_inplace(|v| (v as f64 * rho / r) as f32);
+    }
+    Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn colei_start_balances_its_columns_and_keeps_signs_diagonal_and_radius() {
+        // 160 excitatory and 40 inhibitory units, interleaved as a recording's are.
+        let signs: Vec<Sign> = (0..200)
+            .map(|k| if k % 5 == 2 { Sign::I } else { Sign::E })
+            .collect();
+        let support = Array2::<f32>::ones((200, 200));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let w = colei_dale(&signs, &support, 1.5, &mut rng).unwrap();
+        assert!(w.diag().iter().all(|v| *v == 0.0));
+        assert_eq!(crate::constraints::sign_violations(&w, &signs), 0);
+        let radius = crate::linalg::spectral_radius(&w).unwrap();
+        assert!((radius - 1.5).abs() < 1e-4, "{radius}");
+        // Each unit's summed excitatory and inhibitory input balance in expectation
+        // (σ_I = (n_E / n_I) σ_E): over all rows, within a few per cent.
+        let (mut e, mut i) = (0.0f64, 0.0f64);
+        for ((_, j), v) in w.indexed_iter() {
+            match signs[j] {
+                Sign::E => e += f64::from(*v),
+                Sign::I => i -= f64::from(*v),
+            }
+        }
+        assert!((e / i - 1.0).abs() < 0.05, "E {e} against I {i}");
+    }
+}

@@ -200,6 +200,9 @@ pub struct Rnn {
     /// Inferred inputs (`model.latent_inputs`), appended to the measured inputs by
     /// [`Rnn::with_latent`]; `None` without them.
     pub latent: Option<LatentDrive>,
+    /// Keep every input weight ≥ 0 after each step (`model.architecture: colei`: Li, Cornford
+    /// et al.'s ColEI network reads its inputs through excitatory weights only).
+    pub nonnegative_inputs: bool,
 }
 
 /// The calcium observation: the readout reads `c(t) = β ⊙ c(t−1) + (1 − β) ⊙ s(t)` instead of the

@@ -10,7 +10,7 @@ pub use fitted::{Fitted, FreeRun};
 
 use crate::config::{Config, InitKind, MaskRealisation, ModelMode, Readout};
 use crate::connectivity::{Population, ProbabilityTable, UnitPopulations};
-use crate::constraints::init::{balanced_dale, uniform_dale};
+use crate::constraints::init::{balanced_dale, colei_dale, uniform_dale};
 use crate::constraints::Blocks;
 use crate::data::Sign;
 use crate::dataset::Dataset;
@@ -327,6 +327,7 @@ impl Network {
             readout_input: cfg.model.readout_input,
             calcium: calcium.as_ref().map(|(c, _, _)| c.clone()),
             latent: latent.as_ref().map(|(l, _)| l.clone()),
+            nonnegative_inputs: cfg.model.architecture == crate::config::Architecture::Colei,
         };
         Ok(Network {
             units,
@@ -398,7 +399,14 @@ impl Network {
             (Some(b), _) => b.support(),
             (None, _) => Array2::ones((n, n)),
         };
+        let colei = cfg.model.architecture == crate::config::Architecture::Colei;
         let mut w = match cfg.constraints.init.kind {
+            _ if colei => colei_dale(
+                &self.signs,
+                &mask,
+                cfg.constraints.init.spectral_radius,
+                rng,
+            )?,
             InitKind::Balanced => balanced_dale(
                 &self.signs,
                 &mask,
@@ -415,7 +423,8 @@ impl Network {
         let scale = 0.1 / (d.max(1) as f64).sqrt();
         let mut w_in = Array2::from_shape_fn((n, d), |_| {
             let z: f64 = StandardNormal.sample(rng);
-            (z * scale) as f32
+            // ColEI reads its inputs through excitatory weights only.
+            (if colei { z.abs() } else { z } * scale) as f32
         });
         let mut latent = Array2::zeros((0, 0));
         if let Some(l) = &self.rnn.latent {

@@ -10,6 +10,8 @@
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+
+pub use crate::config::{Architecture, EsConfig};
 use std::path::{Path, PathBuf};
 
 /// A task run's config.
@@ -148,20 +150,6 @@ pub struct TaskModel {
     pub readout_input: Option<crate::model::ReadoutInput>,
 }
 
-/// How the recurrent weights are parameterised (Li, Cornford et al. 2023).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Architecture {
-    /// One signed matrix, `U(±1/√n)` (or Balwani et al.'s signed uniform under a constraint).
-    #[default]
-    Standard,
-    /// Column E/I: `W = W⁺ D`, `W⁺ ≥ 0` exponential, scaled to `spectral_radius`; input weights
-    /// `≥ 0`.
-    Colei,
-    /// Recurrent DANN: `W = W_EE − W_EI W_IE`, `U = U_EX − U_EI U_IX`, every part ≥ 0.
-    Dann,
-}
-
 /// How a `standard` network's `W` starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -232,34 +220,6 @@ pub struct TaskTraining {
     /// clipping. Default: on for `dann`.
     #[serde(default)]
     pub fisher_correction: Option<bool>,
-}
-
-/// `training.es`: the evolution strategy's settings.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EsConfig {
-    /// Perturbations per step (antithetic pairs: an even number ≥ 2).
-    #[serde(default = "default_population")]
-    pub population: usize,
-    /// Perturbation scale σ, in units of the parameters.
-    #[serde(default = "default_sigma")]
-    pub sigma: f64,
-}
-
-fn default_population() -> usize {
-    32
-}
-fn default_sigma() -> f64 {
-    0.02
-}
-
-impl Default for EsConfig {
-    fn default() -> Self {
-        EsConfig {
-            population: default_population(),
-            sigma: default_sigma(),
-        }
-    }
 }
 
 /// The task optimisers.
@@ -582,20 +542,7 @@ impl TaskConfig {
                 "use a positive norm, or remove it",
             );
         }
-        if tr.es.population < 2 || tr.es.population % 2 == 1 {
-            return bad(
-                "training.es.population",
-                format!("{}", tr.es.population),
-                "use an even number of perturbations, at least 2 (they come in ± pairs)",
-            );
-        }
-        if !(tr.es.sigma.is_finite() && tr.es.sigma > 0.0) {
-            return bad(
-                "training.es.sigma",
-                format!("{}", tr.es.sigma),
-                "use a positive perturbation scale, e.g. 0.02",
-            );
-        }
+        tr.es.validate(file)?;
         if tr.fisher_correction == Some(true) && m.architecture != Architecture::Dann {
             return bad(
                 "training.fisher_correction",

@@ -14,26 +14,11 @@
 use super::model::TaskNet;
 use super::tasks::LossKind;
 use crate::error::Result;
+use crate::train::es::centred_ranks;
 use candle_core::{backprop::GradStore, Tensor, Var};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
-
-/// Centred ranks of `values`: the smallest gets −½, the largest +½ (ties keep their order).
-pub fn centred_ranks(values: &[f64]) -> Vec<f64> {
-    let n = values.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut u = vec![0.0; n];
-    for (rank, &i) in order.iter().enumerate() {
-        u[i] = if n > 1 {
-            rank as f64 / (n - 1) as f64 - 0.5
-        } else {
-            0.0
-        };
-    }
-    u
-}
 
 /// `net` with every parameter replaced by `base + scale · eps` (fresh variables, so perturbed
 /// copies can run side by side).
@@ -101,18 +86,4 @@ pub fn gradient<R: Rng>(
         grads.insert(var.as_tensor(), g);
     }
     Ok(grads)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn centred_ranks_span_minus_a_half_to_a_half_in_order() {
-        let u = centred_ranks(&[3.0, -1.0, 10.0, 0.5]);
-        for (a, b) in u.iter().zip([1.0 / 6.0, -0.5, 0.5, -1.0 / 6.0]) {
-            assert!((a - b).abs() < 1e-12, "{u:?}");
-        }
-        assert_eq!(centred_ranks(&[2.0]), vec![0.0]);
-    }
 }

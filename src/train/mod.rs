@@ -4,11 +4,14 @@
 //! exactly. What it returns is a [`Fitted`] model (with the training history); everything after
 //! the fit reads that, never the trainer.
 
+pub mod es;
 pub mod optim;
 mod step;
 pub mod warm_start;
 
-use crate::config::{Config, MaskRealisation, ModelMode, Readout, Schedule, WarmStart};
+use crate::config::{
+    Config, GradientKind, MaskRealisation, ModelMode, Readout, Schedule, WarmStart,
+};
 use crate::constraints::prune::{prune_mask, PruneMethod};
 use crate::dataset::{Dataset, Window};
 use crate::error::{Error, Result};
@@ -336,7 +339,15 @@ impl Trainer<'_> {
                 cfg.constraints.dale,
                 cfg.training.grad_clip,
                 noise.as_ref(),
-                Backward::Bptt,
+                match cfg.training.gradient {
+                    GradientKind::Bptt => Backward::Bptt,
+                    GradientKind::Es => Backward::Es(es::EsSpec {
+                        pairs: cfg.training.es.population / 2,
+                        sigma: cfg.training.es.sigma,
+                        // Every step its own draws, the same on a resumed run.
+                        seed: cfg.seed ^ (st.step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    }),
+                },
             )?;
             st.step += 1;
             let place = format!("phase {phase}, epoch {}, step {}", st.epoch + 1, st.step);

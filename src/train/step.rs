@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor, Var};
 use rand_chacha::ChaCha8Rng;
 
 /// How a training step gets its gradients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Backward {
     /// Hand-written backpropagation through time ([`Rnn::loss_and_grads_masked`]): what the
     /// trainer uses; sparse recurrent products on the CPU when the mask is sparse.
@@ -19,6 +19,8 @@ pub enum Backward {
     BpttDense,
     /// candle's autograd on [`Rnn::loss_with`]: the slow reference the tests compare against.
     Autograd,
+    /// An evolution strategy's estimate from forward passes alone (`training.gradient: es`).
+    Es(super::es::EsSpec),
 }
 
 /// One training step on a batch: forward, MSE loss, backward, optional clipping of the global
@@ -59,8 +61,16 @@ pub fn train_step(
             let l = loss.to_scalar::<f32>()? as f64;
             (l, loss.backward()?)
         }
+        Backward::Es(spec) => {
+            let l = rnn.loss_with(params, y, u, noise)?.to_scalar::<f32>()? as f64;
+            let g = super::es::gradient(rnn, params, &opt.vars, y, u, noise, mask, spec)?;
+            (l, g)
+        }
     };
-    rnn.pass_to_knots(params, u, &mut grads)?;
+    if !matches!(backward, Backward::Es(_)) {
+        // The estimate perturbs the knots themselves; backpropagation reaches the drive they make.
+        rnn.pass_to_knots(params, u, &mut grads)?;
+    }
     if !lv.is_finite() {
         // No update from a non-finite loss: the caller rolls back, and the parameters that gave
         // it stay in place to be diagnosed.
@@ -74,8 +84,8 @@ pub fn train_step(
     Ok(lv)
 }
 
-/// After an optimiser step: Dale's projection and the mask on `W_rec`, gain ≥ 0, and learned time
-/// constants within their bounds.
+/// After an optimiser step: Dale's projection and the mask on `W_rec`, gain ≥ 0, input weights ≥ 0
+/// for ColEI, and learned time constants within their bounds.
 pub(super) fn project(
     rnn: &Rnn,
     p: &Params,
@@ -94,6 +104,9 @@ pub(super) fn project(
     if let Some(latent) = &rnn.latent {
         // Each inferred channel reaches only the units of its own area.
         p.w_in.set(&p.w_in.as_tensor().mul(&latent.input_mask)?)?;
+    }
+    if rnn.nonnegative_inputs {
+        p.w_in.set(&p.w_in.as_tensor().relu()?)?;
     }
     if let Some(tau) = &rnn.tau {
         let (lo, hi) = tau.bounds_ms();

@@ -212,6 +212,7 @@ impl NetBuilder {
             readout_input: self.readout_input,
             calcium: None,
             latent: None,
+            nonnegative_inputs: false,
         };
         let var = |t: candle_core::Tensor| Var::from_tensor(&t).unwrap();
         let n_out = self.n_out();
