@@ -276,27 +276,7 @@ impl TaskNet {
     /// error, or the mean over scored steps and examples of the cross-entropy of the outputs'
     /// softmax against the (one-hot) target.
     pub fn loss(&self, x: &Tensor, y: &Tensor, from: usize, kind: LossKind) -> Result<Tensor> {
-        let z = self.forward(x, from)?;
-        Ok(match kind {
-            LossKind::Mse => z.sub(y)?.sqr()?.mean_all()?,
-            LossKind::CrossEntropy => {
-                let (steps, batch, _) = z.dims3()?;
-                let max = z.max_keepdim(2)?.detach();
-                let shifted = z.broadcast_sub(&max)?;
-                let log_norm = shifted.exp()?.sum_keepdim(2)?.log()?;
-                let log_p = shifted.broadcast_sub(&log_norm)?;
-                (log_p.mul(y)?.sum_all()? / -((steps * batch) as f64))?
-            }
-        })
-    }
-
-    /// Misclassified examples: at every scored step, the output with the largest value against
-    /// the target's largest entry; returns (wrong, scored).
-    pub fn misclassified(&self, x: &Tensor, y: &Tensor, from: usize) -> Result<(usize, usize)> {
-        let guess: Vec<u32> = self.forward(x, from)?.argmax(2)?.flatten_all()?.to_vec1()?;
-        let truth: Vec<u32> = y.argmax(2)?.flatten_all()?.to_vec1()?;
-        let wrong = guess.iter().zip(&truth).filter(|(a, b)| a != b).count();
-        Ok((wrong, truth.len()))
+        score(&self.forward(x, from)?, y, kind)
     }
 
     /// Divide the DANN's inhibitory gradients as Cornford et al. 2021's corrected SGD does:
@@ -426,6 +406,32 @@ fn output_mask(task: TaskName, n_out: usize, signs: &[f32], n_e: usize) -> Array
         (TaskName::Wave, 1) => (j >= n_e) as u8 as f64,
         _ => 1.0,
     })
+}
+
+/// The loss of outputs `z [steps, batch, n_out]` against `y` (same shape): the mean squared
+/// error, or the mean over steps and examples of the cross-entropy of `z`'s softmax against the
+/// (one-hot) target.
+pub fn score(z: &Tensor, y: &Tensor, kind: LossKind) -> Result<Tensor> {
+    Ok(match kind {
+        LossKind::Mse => z.sub(y)?.sqr()?.mean_all()?,
+        LossKind::CrossEntropy => {
+            let (steps, batch, _) = z.dims3()?;
+            let max = z.max_keepdim(2)?.detach();
+            let shifted = z.broadcast_sub(&max)?;
+            let log_norm = shifted.exp()?.sum_keepdim(2)?.log()?;
+            let log_p = shifted.broadcast_sub(&log_norm)?;
+            (log_p.mul(y)?.sum_all()? / -((steps * batch) as f64))?
+        }
+    })
+}
+
+/// Misclassified entries of outputs `z [steps, batch, n_out]`: the largest output against the
+/// target's largest entry at every step and example; returns (wrong, scored).
+pub fn misclassified(z: &Tensor, y: &Tensor) -> Result<(usize, usize)> {
+    let guess: Vec<u32> = z.argmax(2)?.flatten_all()?.to_vec1()?;
+    let truth: Vec<u32> = y.argmax(2)?.flatten_all()?.to_vec1()?;
+    let wrong = guess.iter().zip(&truth).filter(|(a, b)| a != b).count();
+    Ok((wrong, truth.len()))
 }
 
 /// A time-major `[steps, batch, channels]` array as a tensor on `device`.

@@ -87,12 +87,11 @@ pub fn evaluate(
     for chunk in idx.chunks(batch.max(1)) {
         let (x, y) = data.batch(chunk);
         let (x, y) = (tensor3(&x, device)?, tensor3(&y, device)?);
-        let l = net
-            .loss(&x, &y, data.scored_from, data.loss)?
-            .to_scalar::<f32>()? as f64;
+        let z = net.forward(&x, data.scored_from)?;
+        let l = super::model::score(&z, &y, data.loss)?.to_scalar::<f32>()? as f64;
         total += l * chunk.len() as f64;
         if data.loss == LossKind::CrossEntropy {
-            let (w, n) = net.misclassified(&x, &y, data.scored_from)?;
+            let (w, n) = super::model::misclassified(&z, &y)?;
             wrong += w;
             scored += n;
         }
