@@ -19,7 +19,7 @@ pub fn task(args: &TaskArgs) -> Result<String> {
         );
         bar.set_position(e.epoch as u64);
         if bar.is_hidden() {
-            if e.epoch <= 1 || e.epoch == epochs || e.epoch.is_multiple_of(10) {
+            if e.epoch <= 1 || e.epoch as usize == epochs || e.epoch.is_multiple_of(10) {
                 eprintln!("{msg}");
             }
         } else {

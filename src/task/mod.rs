@@ -38,28 +38,6 @@ use crate::rundir::RunDir;
 use candle_core::Device;
 use std::path::Path;
 
-crate::rundir::tables::table! {
-    /// `task_history.parquet`: one row per epoch of a task run (epoch 0: before training).
-    TaskHistoryRow = "task_history" {
-        /// Epoch (0 = the initial network).
-        epoch: u32,
-        /// Optimiser steps so far.
-        step: u32,
-        /// Mean training loss over the epoch's batches (NaN at epoch 0).
-        train_loss: f64,
-        /// Loss on the test examples (mean squared error; cross-entropy for `smnist_5k`).
-        test_loss: f64,
-        /// Misclassified test examples, % (NaN for tasks that are not classification).
-        test_error: f64,
-        /// Normalised SVD entropy of the effective recurrent weights.
-        nse: f64,
-        /// Their spectral radius.
-        spectral_radius: f64,
-        /// Wall time of the epoch, s.
-        seconds: f64,
-    }
-}
-
 /// Train `cfg` (read from `config_path`) on `device` and write its run directory; returns the
 /// fit and the directory's path.
 pub fn run(
@@ -113,8 +91,8 @@ fn write_outputs(rd: &RunDir, fit: &TaskFit) -> Result<()> {
         .iter()
         .map(|e| HistoryRow {
             phase: "task".into(),
-            epoch: e.epoch as u32,
-            step: e.step as u32,
+            epoch: e.epoch,
+            step: e.step,
             train_loss: e.train_loss,
             val_loss: e.test_loss,
             lr: f64::NAN,
@@ -122,21 +100,7 @@ fn write_outputs(rd: &RunDir, fit: &TaskFit) -> Result<()> {
         })
         .collect();
     rd.write_table(&history)?;
-    let task_history: Vec<TaskHistoryRow> = fit
-        .history
-        .iter()
-        .map(|e| TaskHistoryRow {
-            epoch: e.epoch as u32,
-            step: e.step as u32,
-            train_loss: e.train_loss,
-            test_loss: e.test_loss,
-            test_error: e.test_error,
-            nse: e.nse,
-            spectral_radius: e.spectral_radius,
-            seconds: e.seconds,
-        })
-        .collect();
-    rd.write_table(&task_history)?;
+    rd.write_table(&fit.history)?;
     let w_init = &fit
         .initial
         .iter()

@@ -29,25 +29,26 @@ pub fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
     r
 }
 
-/// One epoch of a task run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskEpoch {
-    /// Epoch (from 1; 0 is the network before training).
-    pub epoch: usize,
-    /// Optimiser steps so far.
-    pub step: usize,
-    /// Mean training loss over the epoch's batches (NaN at epoch 0).
-    pub train_loss: f64,
-    /// Loss on the test examples (mean squared error, or cross-entropy for classification).
-    pub test_loss: f64,
-    /// Misclassified test examples, % (NaN for tasks that are not classification).
-    pub test_error: f64,
-    /// Normalised SVD entropy of the effective `W`.
-    pub nse: f64,
-    /// Spectral radius of the effective `W`.
-    pub spectral_radius: f64,
-    /// Wall time of the epoch, s.
-    pub seconds: f64,
+crate::rundir::tables::table! {
+    /// One epoch of a task run; the rows of `task_history.parquet` (epoch 0: before training).
+    TaskEpoch = "task_history" {
+        /// Epoch (from 1; 0 is the network before training).
+        epoch: u32,
+        /// Optimiser steps so far.
+        step: u32,
+        /// Mean training loss over the epoch's batches (NaN at epoch 0).
+        train_loss: f64,
+        /// Loss on the test examples (mean squared error; cross-entropy for classification).
+        test_loss: f64,
+        /// Misclassified test examples, % (NaN for tasks that are not classification).
+        test_error: f64,
+        /// Normalised SVD entropy of the effective recurrent weights.
+        nse: f64,
+        /// Their spectral radius.
+        spectral_radius: f64,
+        /// Wall time of the epoch, s.
+        seconds: f64,
+    }
 }
 
 /// What a task run produces.
@@ -307,8 +308,8 @@ fn epoch_row(
     let (nse, spectral_radius) = spectral(&crate::model::to_array2(&net.w()?)?)?;
     let (test_loss, test_error) = evaluate(net, test, batch, device)?;
     Ok(TaskEpoch {
-        epoch,
-        step,
+        epoch: epoch as u32,
+        step: step as u32,
         train_loss,
         test_loss,
         test_error,
