@@ -239,6 +239,16 @@ fn a_stride_shorter_than_a_frame_is_refused_not_rounded_up() {
     let ds = Dataset::build(&cfg, recording(1000, 10.0), Path::new("t.yaml")).unwrap();
     let starts: Vec<usize> = ds.train_windows.iter().take(3).map(|w| w.start).collect();
     assert_eq!(starts, [0, 1, 2]);
+    // The evaluation and the analyses score the training frames side by side: no frame twice,
+    // and no more work for the overlap.
+    let scored: Vec<usize> = ds.train_scored.iter().take(3).map(|w| w.start).collect();
+    assert_eq!(scored, [0, 20, 40]);
+    assert!(
+        ds.train_scored.len() * 20 <= 1000 && ds.train_windows.len() > 10 * ds.train_scored.len()
+    );
+    // Without a stride they are the training windows.
+    let ds = Dataset::build(&parse("2.0"), recording(1000, 10.0), Path::new("t.yaml")).unwrap();
+    assert_eq!(ds.train_scored, ds.train_windows);
 }
 
 #[test]

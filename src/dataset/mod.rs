@@ -38,6 +38,10 @@ pub struct Dataset {
     pub split: FrameSplit,
     /// Training windows (frame ranges).
     pub train_windows: Vec<Window>,
+    /// The training windows the evaluation and the analyses score: `train_windows`, or, where
+    /// `data.windows.stride_s` makes them overlap, the training frames in side-by-side windows of
+    /// the same length, so that no frame counts twice and the cost does not grow with the overlap.
+    pub train_scored: Vec<Window>,
     /// Validation windows (frame ranges), all of the configured length: the validation loss
     /// scores them in one batch.
     pub validation_windows: Vec<Window>,
@@ -68,12 +72,14 @@ pub struct Target {
 fn stride_frames(stride_s: f64, rate_hz: f64, config_path: &Path) -> Result<usize> {
     let frames = (stride_s * rate_hz).round();
     if frames < 1.0 {
+        let hz = format!("{rate_hz:.3}");
         return Err(Error::config(
             config_path,
             "data.windows.stride_s",
             format!(
-                "{stride_s} s is shorter than a frame ({:.4} s at {rate_hz} Hz)",
-                1.0 / rate_hz
+                "{stride_s} s is shorter than a frame ({:.4} s at {} Hz)",
+                1.0 / rate_hz,
+                hz.trim_end_matches('0').trim_end_matches('.')
             ),
             "use at least one frame interval; unset, the stride is the window length (no overlap)",
         ));
@@ -204,6 +210,11 @@ impl Dataset {
         if let Some(seed) = d.windows.bootstrap {
             train_windows = bootstrap(&train_windows, seed);
         }
+        let train_scored = if stride < win {
+            split.windows(&rec, true, win, win)
+        } else {
+            train_windows.clone()
+        };
         let validation_windows = split.windows(&rec, false, win, win);
         let validation_scored = split.windows_covering(&rec, false, win);
         if validation_windows.is_empty() || train_windows.is_empty() {
@@ -325,6 +336,7 @@ impl Dataset {
             split,
             train_windows,
             validation_windows,
+            train_scored,
             validation_scored,
             targets,
         })

@@ -47,7 +47,7 @@ pub struct NoiseLevels {
 /// Noise levels from the fit's one-step-ahead residuals on the training windows: residual SD `s`
 /// per trace gives observation noise `s/√2` and process noise `s/√2` divided by the readout gain.
 pub fn noise_levels(f: &Fitted, ds: &Dataset) -> Result<NoiseLevels> {
-    let (pred, data, _) = f.predict(ds, &ds.train_windows, Drive::TeacherForced(1))?;
+    let (pred, data, _) = f.predict(ds, &ds.train_scored, Drive::TeacherForced(1))?;
     let resid = &data - &pred;
     let sd: Vec<f32> = resid
         .axis_iter(Axis(1))

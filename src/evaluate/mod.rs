@@ -155,7 +155,7 @@ pub fn evaluate(cfg: &Config, ds: &Dataset, fitted: &Fitted) -> Result<Evaluatio
     // training windows' consecutive frames.
     let var = fit_var1(&ds.y, &ds.u, &training_pairs(&ds.train_windows));
     let splits: [(&str, &Vec<Window>); 2] = [
-        ("train", &ds.train_windows),
+        ("train", &ds.train_scored),
         ("validation", &ds.validation_scored),
     ];
     for (split, windows) in splits {

@@ -99,13 +99,13 @@ pub fn analyse(cfg: &Config, ds: &Dataset, f: &Fitted) -> Result<Analyses> {
     let interactions = interactions(f, &levels);
     lap("interactions");
     let held_out = if ds.validation_windows.is_empty() {
-        &ds.train_windows
+        &ds.train_scored
     } else {
         &ds.validation_windows
     };
     let mut final_runs: Vec<(&'static str, FreeRun)> = Vec::new();
     for (split, windows) in [
-        ("train", &ds.train_windows),
+        ("train", &ds.train_scored),
         ("validation", &ds.validation_windows),
     ] {
         if !windows.is_empty() {
