@@ -105,6 +105,15 @@ pub fn check_own_folder(
     marker: &str,
     what: &str,
 ) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Unsupported {
+            problem: format!(
+                "{} is a file, not a folder for {what}'s output",
+                dir.display()
+            ),
+            fix: format!("choose a folder for {what}'s output (e.g. --out runs/new)"),
+        });
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
@@ -148,6 +157,11 @@ mod tests {
         // Nothing of ours there: fine.
         std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
         check_own_folder(dir.path(), ours, "compare.json", "fitrnn compare").unwrap();
+        // A file where the folder should be is refused, and left alone.
+        let file = dir.path().join("notes.txt");
+        let err = check_own_folder(&file, ours, "compare.json", "fitrnn compare").unwrap_err();
+        assert!(err.to_string().contains("is a file"), "{err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
         // A user's compare.json: refused, naming it.
         std::fs::write(dir.path().join("compare.json"), r#"{"my": "lab metadata"}"#).unwrap();
         let err = check_own_folder(dir.path(), ours, "compare.json", "fitrnn compare")

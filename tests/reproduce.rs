@@ -232,7 +232,7 @@ fn liu_low_rank_starts_learn_richly_and_full_rank_starts_lazily() {
     }
     let learned = row(&rows, "test_error_percent");
     for r in learned {
-        // Three outputs at 8 steps: always fixating scores 12.5 % wrong, guessing 67 %.
-        assert!(r.ours < 12.5, "{}: {} %", r.condition, r.ours);
+        // The choice at the last step: guessing errs on half the trials.
+        assert!(r.ours < 40.0, "{}: {} %", r.condition, r.ours);
     }
 }

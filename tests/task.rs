@@ -401,6 +401,24 @@ fn task_configs_refuse_what_cannot_work_and_name_the_key() {
             "training.lr",
         ),
         ("task: {name: flip_flopp}\n", "task.name"),
+        (
+            "task: {name: flip_flop, test_examples: 0}\n",
+            "task.test_examples",
+        ),
+        // Adam has no weight decay: refused, not ignored.
+        (
+            "task: {name: flip_flop}\ntraining: {weight_decay: 0.1}\n",
+            "training.weight_decay",
+        ),
+        // Values are named as the config writes them.
+        (
+            "task: {name: flip_flop}\nmodel: {architecture: dann, constraint: frozen_sign}\n",
+            "`frozen_sign` is for the standard architecture",
+        ),
+        (
+            "task: {name: flip_flop}\nmodel: {init: low_rank, constraint: dale}\n",
+            "a `low_rank` start has no column signs for `dale`",
+        ),
     ] {
         let err = TaskConfig::parse(Path::new("bad.yaml"), text, &[])
             .unwrap_err()
@@ -408,6 +426,17 @@ fn task_configs_refuse_what_cannot_work_and_name_the_key() {
         assert!(err.contains(key), "{text}: {err}");
         assert!(err.contains("bad.yaml"), "{err}");
     }
+    // A task config given where a data fit's is needed says which it is.
+    let out = common::fitrnn()
+        .current_dir(common::root())
+        .args(["check", "--config", "configs/task_flip_flop.yaml"])
+        .assert()
+        .code(2);
+    let said = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        said.contains("a task-mode config") && said.contains("fitrnn task"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -13,9 +13,15 @@ pub fn task(args: &TaskArgs) -> Result<String> {
     let epochs = cfg.training.epochs;
     let bar = crate::progress::bar(epochs as u64, "task");
     let on_epoch = |e: &TaskEpoch| {
+        // Epoch 0 is the untrained network: no training loss yet.
+        let train = if e.epoch == 0 {
+            "–".to_string()
+        } else {
+            format!("{:.4}", e.train_loss)
+        };
         let msg = format!(
-            "epoch {}/{epochs} loss {:.4} test {:.4} NSE {:.3}",
-            e.epoch, e.train_loss, e.test_loss, e.nse
+            "epoch {}/{epochs} loss {train} test {:.4} NSE {:.3}",
+            e.epoch, e.test_loss, e.nse
         );
         bar.set_position(e.epoch as u64);
         if bar.is_hidden() {

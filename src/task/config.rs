@@ -205,8 +205,9 @@ pub struct TaskTraining {
     /// SGD momentum.
     #[serde(default)]
     pub momentum: f64,
-    /// Weight decay for `adamw` and `adamw_eg` (decoupled, `w ← w (1 − η λ)`) and `sgd_eg`
-    /// (`g ← g + λ sign(w)`); ignored by the others.
+    /// Weight decay λ: decoupled for `adamw` and `adamw_eg` (`w ← w (1 − η λ)`), added to the
+    /// gradient for `sgd` (`g ← g + λ w`) and `sgd_eg` (`g ← g + λ sign(w)`); refused with `adam`
+    /// and `es`, which have none.
     #[serde(default)]
     pub weight_decay: f64,
     /// Clip the global gradient norm to this value (unset: no clipping).
@@ -388,12 +389,13 @@ impl TaskConfig {
         if steps < 2 {
             return bad("task.steps", format!("{steps}"), "use at least 2 steps");
         }
-        if t.train_examples == Some(0) || t.test_examples == Some(0) {
-            return bad(
-                "task.train_examples",
-                "no examples to train or test on".into(),
-                "use at least 1 training and 1 test example",
-            );
+        for (key, n) in [
+            ("task.train_examples", t.train_examples),
+            ("task.test_examples", t.test_examples),
+        ] {
+            if n == Some(0) {
+                return bad(key, "0".into(), "use at least 1 example");
+            }
         }
         if !(t.pulse_probability > 0.0 && t.pulse_probability <= 1.0) {
             return bad(
@@ -426,10 +428,10 @@ impl TaskConfig {
             return bad(
                 "model.constraint",
                 format!(
-                    "`{:?}` is for the standard architecture; `{:?}` keeps Dale's law by construction",
-                    m.constraint, m.architecture
-                )
-                .to_lowercase(),
+                    "`{}` is for the standard architecture; `{}` keeps Dale's law by construction",
+                    yaml_name(&m.constraint),
+                    yaml_name(&m.architecture)
+                ),
                 "remove model.constraint",
             );
         }
@@ -450,7 +452,11 @@ impl TaskConfig {
         if m.architecture != Architecture::Standard && m.init != TaskInit::Default {
             return bad(
                 "model.init",
-                format!("{:?}", m.init).to_lowercase(),
+                format!(
+                    "`{}` with `{}`",
+                    yaml_name(&m.init),
+                    yaml_name(&m.architecture)
+                ),
                 "model.init is for the standard architecture; remove it",
             );
         }
@@ -462,7 +468,11 @@ impl TaskConfig {
         {
             return bad(
                 "model.init",
-                "a ColEI or transplanted start has no column signs for `dale` or `rectified` to keep".into(),
+                format!(
+                    "a `{}` start has no column signs for `{}` to keep",
+                    yaml_name(&m.init),
+                    yaml_name(&m.constraint)
+                ),
                 "use constraint none or frozen_sign with it",
             );
         }
@@ -535,6 +545,18 @@ impl TaskConfig {
                 "use a decay of 0 or more",
             );
         }
+        if tr.weight_decay > 0.0 && matches!(tr.optimiser, TaskOptimiser::Adam | TaskOptimiser::Es)
+        {
+            return bad(
+                "training.weight_decay",
+                format!(
+                    "{} with `{}`, which has no weight decay",
+                    tr.weight_decay,
+                    yaml_name(&tr.optimiser)
+                ),
+                "use optimiser: adamw (decoupled decay), or remove training.weight_decay",
+            );
+        }
         if let Some(c) = tr.grad_clip.filter(|c| !(c.is_finite() && *c > 0.0)) {
             return bad(
                 "training.grad_clip",
@@ -565,4 +587,11 @@ impl TaskConfig {
     pub fn steps(&self) -> usize {
         self.task.steps.unwrap_or(2)
     }
+}
+
+/// How a config value is written in YAML (e.g. `frozen_sign`), for messages.
+fn yaml_name<T: Serialize>(value: &T) -> String {
+    serde_yaml::to_string(value)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }

@@ -20,8 +20,8 @@
 //!   seeded shuffle.
 //! - **Perceptual decision making** (neurogym's `PerceptualDecisionMaking` at Liu et al. 2024's
 //!   timing: 7 steps of stimulus, 1 of decision, 100 ms each): fixation and two noisy evidence
-//!   inputs, three outputs, cross-entropy at every step (the test error counts every step too:
-//!   fixating during the stimulus and the choice at the end).
+//!   inputs, three outputs, cross-entropy at every step; the test error counts the choice at the
+//!   last step (as for every classification task: one answer per example).
 
 use super::config::{TaskConfig, TaskName};
 use crate::error::{Error, Result};

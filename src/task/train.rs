@@ -75,8 +75,8 @@ pub fn spectral(w: &Array2<f32>) -> Result<(f64, f64)> {
     ))
 }
 
-/// Loss over `data` in batches of `batch`, and for classification the misclassified
-/// examples, % (NaN otherwise).
+/// Loss over `data` in batches of `batch`, and for classification the examples whose output at
+/// the last step picks the wrong class, % (NaN otherwise).
 pub fn evaluate(
     net: &TaskNet,
     data: &TaskData,
@@ -92,7 +92,10 @@ pub fn evaluate(
         let l = super::model::score(&z, &y, data.loss)?.to_scalar::<f32>()? as f64;
         total += l * chunk.len() as f64;
         if data.loss == LossKind::CrossEntropy {
-            let (w, n) = super::model::misclassified(&z, &y)?;
+            // The choice at the last step (the digit, the decision), once per example.
+            let last = z.dim(0)? - 1;
+            let (w, n) =
+                super::model::misclassified(&z.narrow(0, last, 1)?, &y.narrow(0, last, 1)?)?;
             wrong += w;
             scored += n;
         }
