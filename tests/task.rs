@@ -410,6 +410,10 @@ fn task_configs_refuse_what_cannot_work_and_name_the_key() {
             "task: {name: flip_flop}\ntraining: {weight_decay: 0.1}\n",
             "training.weight_decay",
         ),
+        (
+            "task: {name: flip_flop}\ntraining: {optimiser: es, es: {loss: events}}\n",
+            "training.es.loss",
+        ),
         // Values are named as the config writes them.
         (
             "task: {name: flip_flop}\nmodel: {architecture: dann, constraint: frozen_sign}\n",

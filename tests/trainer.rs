@@ -755,6 +755,8 @@ fn the_evolution_strategys_estimate_points_along_the_backpropagated_gradient() {
         pairs: 2000,
         sigma: 0.01,
         seed: 4,
+        loss: fitrnn::config::EsLoss::Mse,
+        level: 1.0,
     };
     let estimate = fitrnn::train::es::gradient(&rnn, &p, &vars, &y, &u, None, &mask, spec).unwrap();
     let flat = |g: &candle_core::backprop::GradStore| -> Vec<f32> {
@@ -818,8 +820,73 @@ fn a_fit_by_the_evolution_strategy_keeps_dales_law_learns_and_repeats() {
         a.fitted.params.w_rec, b.fitted.params.w_rec,
         "same seed, same fit"
     );
-    let err = Config::load(&cfg_path, &["training.es.population=3".into()])
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("training.es.population"), "{err}");
+    for (set, key) in [
+        ("training.es.population=3", "training.es.population"),
+        // An event count has no gradient: refused with backpropagation.
+        ("training.es.loss=events", "training.es.loss"),
+    ] {
+        let err = Config::load(&cfg_path, &[set.into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{err}");
+    }
+}
+
+#[test]
+fn the_evolution_strategy_trains_on_an_event_count_that_has_no_gradient() {
+    let device = Device::Cpu;
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(12);
+    let net = common::NetBuilder {
+        inputs: 2,
+        ..common::NetBuilder::new(6)
+    };
+    let (rnn, p) = net.build(&mut rng, &device);
+    let y = common::randn(&[12, 4, 6], 1.0, &mut rng, &device);
+    let u = common::randn(&[12, 4, 2], 1.0, &mut rng, &device);
+    let mask = Tensor::ones((6, 6), DType::F32, &device).unwrap();
+    let sign_row = Tensor::ones((1, 6), DType::F32, &device).unwrap();
+    let level = 0.5;
+    let before = rnn.events_mismatch(&p, &y, &u, None, level).unwrap();
+    let mut opt = fitrnn::train::Optim::new(
+        fitrnn::train::OptimConfig {
+            kind: fitrnn::config::Optimiser::Adam,
+            lr: 0.03,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+        },
+        p.trainable(true, true, true),
+        vec![false; 6],
+    )
+    .unwrap();
+    for step in 0..80u64 {
+        let spec = fitrnn::train::es::EsSpec {
+            pairs: 16,
+            sigma: 0.05,
+            seed: step,
+            loss: fitrnn::config::EsLoss::Events,
+            level,
+        };
+        fitrnn::train::train_step(
+            &rnn,
+            &p,
+            &mut opt,
+            &y,
+            &u,
+            &sign_row,
+            &mask,
+            fitrnn::config::Dale::None,
+            None,
+            None,
+            fitrnn::train::Backward::Es(spec),
+        )
+        .unwrap();
+    }
+    let after = rnn.events_mismatch(&p, &y, &u, None, level).unwrap();
+    // Every frame × trace on the right side of the threshold would score 0.
+    assert!(
+        after < 0.8 * before,
+        "events on the wrong side: {before:.3} → {after:.3}"
+    );
 }

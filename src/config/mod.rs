@@ -26,7 +26,8 @@ pub use load::{load_yaml, parse_yaml};
 pub use model::{Architecture, ModelConfig, ModelMode, Readout};
 pub use slurm::{check_option as check_slurm_option, SlurmConfig};
 pub use training::{
-    CheckpointPolicy, EsConfig, GradientKind, Optimiser, Schedule, TrainingConfig, WarmStart,
+    CheckpointPolicy, EsConfig, EsLoss, GradientKind, Optimiser, Schedule, TrainingConfig,
+    WarmStart,
 };
 
 use crate::device::DeviceChoice;

@@ -184,6 +184,13 @@ impl TrainingConfig {
         let bad =
             |key: &str, problem: String, fix: &str| Err(Error::config(file, key, problem, fix));
         self.es.validate(file)?;
+        if self.es.loss != EsLoss::Mse && self.gradient != GradientKind::Es {
+            return bad(
+                "training.es.loss",
+                "`events` has no gradient for backpropagation".into(),
+                "set training.gradient: es, or remove training.es.loss",
+            );
+        }
         if self.checkpoint.every_s.is_nan() || self.checkpoint.every_s < 0.0 {
             return bad(
                 "training.checkpoint.every_s",
@@ -267,6 +274,30 @@ pub struct EsConfig {
     /// Perturbation scale σ, in units of the parameters.
     #[serde(default = "default_sigma")]
     pub sigma: f64,
+    /// What a data fit's strategy ranks its perturbations by: `mse` (the training loss) or
+    /// `events` (the fraction of frames × traces where prediction and trace disagree on lying
+    /// above `level`: a count backpropagation cannot train on). Task mode uses its task's loss.
+    #[serde(default)]
+    pub loss: EsLoss,
+    /// `loss: events`: the event threshold, in the normalised traces' units (SDs above the mean
+    /// with the default z-scoring).
+    #[serde(default = "default_level")]
+    pub level: f64,
+}
+
+/// What the evolution strategy of a data fit ranks its perturbations by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EsLoss {
+    /// The training loss (mean squared error).
+    #[default]
+    Mse,
+    /// The fraction of frames × traces on the wrong side of `level`.
+    Events,
+}
+
+fn default_level() -> f64 {
+    1.0
 }
 
 fn default_population() -> usize {
@@ -281,6 +312,8 @@ impl Default for EsConfig {
         EsConfig {
             population: default_population(),
             sigma: default_sigma(),
+            loss: EsLoss::Mse,
+            level: default_level(),
         }
     }
 }
@@ -302,6 +335,14 @@ impl EsConfig {
                 "training.es.sigma",
                 format!("{}", self.sigma),
                 "use a positive perturbation scale, e.g. 0.02",
+            ));
+        }
+        if !self.level.is_finite() {
+            return Err(Error::config(
+                file,
+                "training.es.level",
+                format!("{}", self.level),
+                "use a finite threshold, e.g. 1 (SD above the mean)",
             ));
         }
         Ok(())

@@ -596,4 +596,27 @@ impl Rnn {
             None => Tensor::zeros((), DType::F32, &Device::Cpu),
         }
     }
+
+    /// The fraction of frames × traces where the prediction and the trace disagree on lying
+    /// above `level` (in the normalised traces' units: SDs above the mean after z-scoring), over
+    /// frames 1..T, as the training drives the network. A count of events: it has no gradient,
+    /// so only the evolution strategy (`training.es.loss: events`) can train on it.
+    pub fn events_mismatch(
+        &self,
+        p: &Params,
+        y: &Tensor,
+        u: &Tensor,
+        noise: Option<&Tensor>,
+        level: f64,
+    ) -> Result<f64> {
+        let preds = self.forward_with(p, y, u, self.training_drive(), noise)?;
+        let (mut wrong, mut total) = (0.0f64, 0usize);
+        for (t, pred) in preds.iter().enumerate() {
+            let above = pred.ge(level)?.to_dtype(DType::F32)?;
+            let truth = y.get(t + 1)?.ge(level)?.to_dtype(DType::F32)?;
+            wrong += f64::from((above - truth)?.abs()?.sum_all()?.to_scalar::<f32>()?);
+            total += pred.elem_count();
+        }
+        Ok(wrong / total.max(1) as f64)
+    }
 }

@@ -565,6 +565,16 @@ impl TaskConfig {
             );
         }
         tr.es.validate(file)?;
+        if tr.es.loss != crate::config::EsLoss::Mse {
+            return bad(
+                "training.es.loss",
+                format!(
+                    "`{}` in task mode, which ranks by its task's loss",
+                    yaml_name(&tr.es.loss)
+                ),
+                "remove training.es.loss (it is for data fits)",
+            );
+        }
         if tr.fisher_correction == Some(true) && m.architecture != Architecture::Dann {
             return bad(
                 "training.fisher_correction",

@@ -9,9 +9,11 @@
 //!
 //! `ĝ` goes to the configured optimiser in place of the backpropagated gradient, and Dale's
 //! projection and the mask follow as after any step. The recurrent perturbations are masked, so no
-//! pruned connection is ever tried. Because only losses are needed, a loss backpropagation cannot
-//! use could be trained the same way.
+//! pruned connection is ever tried. Because only losses are needed, the perturbations can be ranked
+//! by a loss backpropagation cannot use: `training.es.loss: events` ranks them by how many frames
+//! × traces the prediction puts on the wrong side of an event threshold.
 
+use crate::config::EsLoss;
 use crate::error::Result;
 use crate::model::{Params, Rnn};
 use candle_core::{backprop::GradStore, Tensor, Var};
@@ -44,6 +46,10 @@ pub struct EsSpec {
     pub sigma: f64,
     /// Seed of this step's perturbations (the run's seed mixed with the step number).
     pub seed: u64,
+    /// What the perturbations are ranked by.
+    pub loss: crate::config::EsLoss,
+    /// `loss: events`: the event threshold.
+    pub level: f64,
 }
 
 /// The fields of `p` in a fixed order, so that a copy's fields line up with the original's.
@@ -111,13 +117,12 @@ pub fn gradient(
             for (e, &k) in perturbed.iter().enumerate() {
                 fields(&copy)[k].set(&(&base[k] + (&draws[j / 2][e] * scale)?)?)?;
             }
-            let l = rnn.loss_with(&copy, y, u, noise)?.to_scalar::<f32>()?;
+            let l = match spec.loss {
+                EsLoss::Mse => f64::from(rnn.loss_with(&copy, y, u, noise)?.to_scalar::<f32>()?),
+                EsLoss::Events => rnn.events_mismatch(&copy, y, u, noise, spec.level)?,
+            };
             // A perturbation that blows up is the worst, not a failure.
-            Ok(if l.is_finite() {
-                f64::from(l)
-            } else {
-                f64::INFINITY
-            })
+            Ok(if l.is_finite() { l } else { f64::INFINITY })
         })
         .collect::<Result<_>>()?;
     let ranks = centred_ranks(&losses);

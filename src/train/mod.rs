@@ -346,6 +346,8 @@ impl Trainer<'_> {
                         sigma: cfg.training.es.sigma,
                         // Every step its own draws, the same on a resumed run.
                         seed: cfg.seed ^ (st.step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                        loss: cfg.training.es.loss,
+                        level: cfg.training.es.level,
                     }),
                 },
             )?;
