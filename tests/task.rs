@@ -414,6 +414,10 @@ fn task_configs_refuse_what_cannot_work_and_name_the_key() {
             "task: {name: flip_flop}\ntraining: {optimiser: es, es: {loss: events}}\n",
             "training.es.loss",
         ),
+        (
+            "task: {name: adding, digits: data/mnist_5k.h5}\n",
+            "task.digits",
+        ),
         // Values are named as the config writes them.
         (
             "task: {name: flip_flop}\nmodel: {architecture: dann, constraint: frozen_sign}\n",

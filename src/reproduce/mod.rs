@@ -89,9 +89,15 @@ fn summary(
     for n in &o.notes {
         let _ = writeln!(s, "  {n}");
     }
+    // Columns as wide as their longest entry, so long names keep the table aligned.
+    let width = |f: fn(&ReproductionRow) -> usize, least: usize| {
+        o.rows.iter().map(f).max().unwrap_or(0).max(least)
+    };
+    let wq = width(|r| r.quantity.chars().count(), 8);
+    let wc = width(|r| r.condition.chars().count(), 9);
     let _ = writeln!(
         s,
-        "\n  {:<36} {:<28} {:>10} {:>10}  result",
+        "\n  {:<wq$} {:<wc$} {:>10} {:>10}  result",
         "quantity", "condition", "paper", "ours"
     );
     for r in &o.rows {
@@ -107,7 +113,7 @@ fn summary(
         };
         let _ = writeln!(
             s,
-            "  {:<36} {:<28} {:>10} {:>10.4}  {verdict}",
+            "  {:<wq$} {:<wc$} {:>10} {:>10.4}  {verdict}",
             r.quantity, r.condition, paper, r.ours
         );
     }

@@ -385,6 +385,13 @@ impl TaskConfig {
         let t = &self.task;
         let m = &self.model;
         let tr = &self.training;
+        if t.digits.is_some() && t.name != TaskName::Smnist5k {
+            return bad(
+                "task.digits",
+                format!("set for `{}`, which draws its examples", t.name.name()),
+                "remove task.digits (it is for smnist_5k)",
+            );
+        }
         let steps = t.steps.unwrap_or(0);
         if steps < 2 {
             return bad("task.steps", format!("{steps}"), "use at least 2 steps");
