@@ -18,7 +18,6 @@ use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::model::Drive;
 use crate::network::Fitted;
-use crate::task::TaskConfig;
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
@@ -87,14 +86,9 @@ fn validation_mse(f: &Fitted, ds: &Dataset) -> Result<f64> {
 /// paper's convention: entries Dale's backprop already set to 0 count as pruned), by top-prob
 /// and at random, not retrained; `[method][grid point]`, the mean over seeds and mask draws.
 fn flip_flop_errors(size: Size, seed: u64, grid: &[f64], draws: u64) -> Result<[Vec<f64>; 2]> {
-    let (tasks, seeds) = super::balwani_fig2::design(size);
-    let text = &tasks[0].1;
+    let (_, seeds) = super::balwani_fig2::dale_flip_flop(size, seed, &[])?;
     let per_seed = per_condition(1, seed, seeds, |_, s| {
-        let cfg = TaskConfig::parse(
-            Path::new("balwani-fig3"),
-            text,
-            &["model.constraint=dale".to_string(), format!("seed={s}")],
-        )?;
+        let (cfg, _) = super::balwani_fig2::dale_flip_flop(size, s, &[])?;
         let device = candle_core::Device::Cpu;
         let fit = crate::task::train(&cfg, &device, |_| {})?;
         let w = fit.net.param("w")?;
@@ -110,10 +104,9 @@ fn flip_flop_errors(size: Size, seed: u64, grid: &[f64], draws: u64) -> Result<[
                     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(s.wrapping_add(1000 + k));
                     let kept = |nonzero: usize| (p * entries).min(nonzero as f64);
                     let pruned = prune(&dense, kept, method, &mut rng);
-                    w.set(&candle_core::Tensor::from_slice(
-                        pruned
-                            .as_slice()
-                            .unwrap_or(&pruned.iter().copied().collect::<Vec<_>>()),
+                    let values: Vec<f32> = pruned.iter().copied().collect();
+                    w.set(&candle_core::Tensor::from_vec(
+                        values,
                         pruned.dim(),
                         &device,
                     )?)?;

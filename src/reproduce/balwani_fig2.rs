@@ -94,6 +94,17 @@ pub(super) fn design(size: Size) -> (Vec<(&'static str, String)>, u64) {
     }
 }
 
+/// The Dale flip-flop network this target trains at `size` (its first task), from `seed`, with
+/// `extra` overrides (`balwani-fig3` prunes it, `cornford-eg` trains it with EG); and the seeds per
+/// condition at that size.
+pub(super) fn dale_flip_flop(size: Size, seed: u64, extra: &[String]) -> Result<(TaskConfig, u64)> {
+    let (tasks, seeds) = design(size);
+    let mut all = vec!["model.constraint=dale".to_string(), format!("seed={seed}")];
+    all.extend_from_slice(extra);
+    let cfg = TaskConfig::parse(Path::new("balwani-fig2 flip-flop"), &tasks[0].1, &all)?;
+    Ok((cfg, seeds))
+}
+
 /// Train one network; returns its history.
 fn train(text: &str, constraint: &str, seed: u64) -> Result<Vec<TaskEpoch>> {
     let cfg = TaskConfig::parse(

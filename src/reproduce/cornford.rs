@@ -78,13 +78,10 @@ const TASK_WEIGHT_DECAY: f64 = 0.01;
 /// weights and the two runs' final test MSE.
 #[allow(clippy::type_complexity)]
 fn flip_flop_runs(size: Size, seed: u64) -> Result<Vec<([Array2<f32>; 3], [f64; 2])>> {
-    let (tasks, seeds) = super::balwani_fig2::design(size);
-    let text = &tasks[0].1;
+    let (_, seeds) = super::balwani_fig2::dale_flip_flop(size, seed, &[])?;
     let runs = super::outcome::per_condition(1, seed, seeds, |_, s| {
         let parse = |extra: &[String]| {
-            let mut all = vec!["model.constraint=dale".to_string(), format!("seed={s}")];
-            all.extend_from_slice(extra);
-            crate::task::TaskConfig::parse(Path::new("cornford-eg"), text, &all)
+            super::balwani_fig2::dale_flip_flop(size, s, extra).map(|(cfg, _)| cfg)
         };
         let lr = parse(&[])?.training.lr;
         let train = |optimiser: &str, rate: f64| {
