@@ -577,29 +577,8 @@ fn the_evolution_strategys_gradient_points_along_the_true_gradient() {
         .unwrap();
     let es =
         task::es::gradient(&net, &x, &y, scored, 2000, 0.001, &mut task::stream(3, 5)).unwrap();
-    let (mut dot, mut nn, mut ee) = (0.0f64, 0.0f64, 0.0f64);
-    for (_, var) in &net.params {
-        let a: Vec<f32> = exact
-            .get(var.as_tensor())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let b: Vec<f32> = es
-            .get(var.as_tensor())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        for (p, q) in a.iter().zip(&b) {
-            dot += f64::from(*p) * f64::from(*q);
-            nn += f64::from(*p).powi(2);
-            ee += f64::from(*q).powi(2);
-        }
-    }
-    let cosine = dot / (nn.sqrt() * ee.sqrt());
+    let vars: Vec<candle_core::Var> = net.params.iter().map(|(_, v)| v.clone()).collect();
+    let cosine = common::gradient_cosine(&exact, &es, &vars);
     eprintln!("ES against autograd: cosine {cosine:.3}");
     // 60 parameters, 2,000 antithetic pairs: the estimate's direction is the gradient's.
     assert!(cosine > 0.8, "cosine {cosine}");

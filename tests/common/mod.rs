@@ -160,3 +160,24 @@ pub fn small_study_config(dir: &Path, seeds: &str, methods: &[&str]) -> PathBuf 
         ),
     )
 }
+
+/// The cosine between two gradients over `vars` (each variable's entries flattened in order).
+pub fn gradient_cosine(
+    a: &candle_core::backprop::GradStore,
+    b: &candle_core::backprop::GradStore,
+    vars: &[candle_core::Var],
+) -> f64 {
+    let flat = |g: &candle_core::backprop::GradStore| -> Vec<f64> {
+        vars.iter()
+            .flat_map(|v| {
+                let t = g.get(v.as_tensor()).expect("a gradient for every variable");
+                t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+            })
+            .map(f64::from)
+            .collect()
+    };
+    let (a, b) = (flat(a), flat(b));
+    let dot: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    dot / (norm(&a) * norm(&b))
+}
