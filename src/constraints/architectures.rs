@@ -34,6 +34,16 @@ pub fn standard<R: Rng>(n: usize, rng: &mut R) -> Array2<f64> {
     Array2::from_shape_fn((n, n), |_| (2.0 * rng.random::<f64>() - 1.0) * bound)
 }
 
+/// ColEI's exponential scales `(σ_E, σ_I)` for `n_e` excitatory and `n_i` inhibitory units:
+/// `σ_E = (((2π − 1)/2π)(n_E + n_E²/n_I))^−½` and `σ_I = (n_E/n_I) σ_E`, so that a unit's expected
+/// excitatory and inhibitory input balance (each count taken as at least 1).
+pub fn colei_scales(n_e: usize, n_i: usize) -> (f64, f64) {
+    let (ne, ni) = (n_e.max(1) as f64, n_i.max(1) as f64);
+    let two_pi = 2.0 * std::f64::consts::PI;
+    let sigma_e = (1.0 / (((two_pi - 1.0) / two_pi) * (ne + ne * ne / ni))).sqrt();
+    (sigma_e, (ne / ni) * sigma_e)
+}
+
 /// A ColEI network's recurrent weights, `[n, n]`, excitatory columns first: `W⁺_E ~ Exp(σ_E)`,
 /// `W⁺_I ~ Exp(σ_I)` with `σ_E = (((2π − 1)/2π)(n_E + n_E²/n_I))^−½` and `σ_I = (n_E/n_I) σ_E`,
 /// zero diagonal, inhibitory columns negated, scaled to spectral radius `radius` (none when 0 or
@@ -45,11 +55,7 @@ pub fn colei<R: Rng>(
     rng: &mut R,
 ) -> crate::error::Result<Array2<f64>> {
     let (n_e, n_i) = ei_split(n, i_fraction);
-    let (ne, ni) = (n_e as f64, n_i as f64);
-    let two_pi = 2.0 * std::f64::consts::PI;
-    let denom = ((two_pi - 1.0) / two_pi) * (ne + ne * ne / ni);
-    let sigma_e = (1.0 / denom).sqrt();
-    let sigma_i = (ne / ni) * sigma_e;
+    let (sigma_e, sigma_i) = colei_scales(n_e, n_i);
     let e = exponential(n, n_e, sigma_e, rng);
     let i = exponential(n, n_i, sigma_i, rng);
     let mut w = ndarray::concatenate![Axis(1), e, -i];

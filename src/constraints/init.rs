@@ -45,11 +45,7 @@ pub fn balanced_dale<R: Rng>(
             w[[i, j]] *= signs[j].value() * if signs[j] == Sign::I { ratio } else { 1.0 };
         }
     }
-    let r = crate::linalg::spectral_radius(&w)?;
-    if r > 0.0 {
-        w.mapv_inplace(|v| (v as f64 * rho / r) as f32);
-    }
-    Ok(w)
+    scaled_to_radius(w, rho)
 }
 
 /// Li, Cornford et al. 2023's ColEI initialisation under the recording's signs: magnitudes
@@ -66,11 +62,8 @@ pub fn colei_dale<R: Rng>(
 ) -> crate::error::Result<Array2<f32>> {
     let n = signs.len();
     let n_i = signs.iter().filter(|s| **s == Sign::I).count();
-    let (ne, ni) = ((n - n_i).max(1) as f64, n_i.max(1) as f64);
-    let two_pi = 2.0 * std::f64::consts::PI;
-    let sigma_e = (1.0 / (((two_pi - 1.0) / two_pi) * (ne + ne * ne / ni))).sqrt();
-    let sigma_i = (ne / ni) * sigma_e;
-    let mut w = Array2::from_shape_fn((n, n), |(i, j)| {
+    let (sigma_e, sigma_i) = super::architectures::colei_scales(n - n_i, n_i);
+    let w = Array2::from_shape_fn((n, n), |(i, j)| {
         let sigma = match signs[j] {
             Sign::E => sigma_e,
             Sign::I => sigma_i,
@@ -83,6 +76,11 @@ pub fn colei_dale<R: Rng>(
             signs[j].value() * magnitude as f32
         }
     }) * support;
+    scaled_to_radius(w, rho)
+}
+
+/// `w` scaled so that its largest |eigenvalue| is `rho` (unchanged without a non-zero one).
+fn scaled_to_radius(mut w: Array2<f32>, rho: f64) -> crate::error::Result<Array2<f32>> {
     let r = crate::linalg::spectral_radius(&w)?;
     if r > 0.0 {
         w.mapv_inplace(|v| (v as f64 * rho / r) as f32);
